@@ -1,0 +1,224 @@
+"""The ``tickets`` command: run the bot, play the demo, manage tenants."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from standalone.config import Config, ConfigError, load_config
+from standalone.crypto import CryptoError, load_cipher
+from standalone.db import Database, DatabaseError, open_database
+from standalone.db.tenants import TenantError, TenantRepository
+
+app = typer.Typer(help="A standalone, multi-tenant ticket bot for Discord.", no_args_is_help=True)
+tenants_app = typer.Typer(help="Bots (tenants) served by this deployment.", no_args_is_help=True)
+app.add_typer(tenants_app, name="tenants")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="TOML config file (default: ./tickets.toml if present)."),
+]
+T = TypeVar("T")
+EXIT_USAGE = 2
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _config(path: Path | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise _fail(f"invalid configuration: {exc}") from None
+
+
+def _run(coro: Callable[[], Awaitable[T]]) -> T:
+    async def main() -> T:
+        return await coro()
+
+    try:
+        return asyncio.run(main())
+    except (TenantError, CryptoError, DatabaseError) as exc:
+        raise _fail(str(exc)) from None
+
+
+def _setup_logging(config: Config) -> None:
+    logging.basicConfig(
+        level=config.logging.level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def application_id_from_token(token: str) -> str | None:
+    """A bot token starts with its user id in base64; for bots that is the application id."""
+    head = token.split(".", 1)[0]
+    try:
+        decoded = base64.b64decode(head + "=" * (-len(head) % 4), validate=False).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return decoded if decoded.isdigit() else None
+
+
+@app.command()
+def run(config: ConfigOption = None) -> None:
+    """Run the bot against Discord with the configured backends, until Ctrl-C."""
+    from standalone.services.aio import AioRunner, open_backends
+
+    settings = _config(config)
+    _setup_logging(settings)
+
+    async def main() -> None:
+        backends = await open_backends(settings)
+        try:
+            tenants = TenantRepository(backends.db, backends.cipher)
+            token = settings.discord.token
+            if token and await tenants.get("default") is None:
+                app_id = application_id_from_token(token)
+                if app_id is None:
+                    raise TenantError(
+                        "cannot read the application id from the token; "
+                        "add the bot with 'tickets tenants add NAME --application-id ID'"
+                    )
+                await tenants.add("default", token, app_id)
+            if not await tenants.list():
+                raise _fail(
+                    "no bot token: set DISCORD_TOKEN (or discord.token in tickets.toml), "
+                    "or add a bot with 'tickets tenants add'"
+                )
+            runner = AioRunner(settings, backends)
+            await runner.run_until_signal()
+        finally:
+            await backends.close()
+
+    _run(main)
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the demo keeps its database and transcripts.")
+    ] = Path("data/demo"),
+) -> None:
+    """Play a whole ticket against a local Discord: panel, open, messages, close."""
+    from standalone.demo import DemoFailed, run_demo
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # The demo has no voice; disnake's notice about missing voice libraries is noise here.
+    logging.getLogger("disnake.client").setLevel(logging.ERROR)
+    try:
+        result = asyncio.run(run_demo(data_dir, say=typer.echo))
+    except DemoFailed as exc:
+        raise _fail(f"demo failed: {exc}", code=1) from None
+    typer.secho(f"Demo finished. Transcript: {result}", fg=typer.colors.GREEN)
+
+
+@tenants_app.command("add")
+def tenants_add(
+    name: Annotated[str, typer.Argument(help="Short name: lowercase letters, digits, - or _.")],
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="Bot token (default: $DISCORD_TOKEN, else asked for).", envvar="DISCORD_TOKEN"
+        ),
+    ] = None,
+    application_id: Annotated[
+        str | None, typer.Option(help="Application id (default: read from the token).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Add a bot; its token is stored encrypted."""
+    settings = _config(config)
+    if token is None:
+        token = typer.prompt("Bot token", hide_input=True)
+    app_id = application_id or application_id_from_token(token)
+    if app_id is None:
+        raise _fail("cannot read the application id from the token; pass --application-id")
+
+    async def main() -> None:
+        db = await _open_db(settings)
+        try:
+            cipher = load_cipher(settings.security.key_file)
+            tenant = await TenantRepository(db, cipher).add(name, token, app_id)
+        finally:
+            await db.close()
+        typer.echo(f"added tenant {tenant.name} (application {tenant.application_id})")
+
+    _run(main)
+
+
+@tenants_app.command("list")
+def tenants_list(config: ConfigOption = None) -> None:
+    """List the bots, without their tokens."""
+    settings = _config(config)
+
+    async def main() -> None:
+        db = await _open_db(settings)
+        try:
+            cipher = load_cipher(settings.security.key_file)
+            rows = await TenantRepository(db, cipher).list()
+        finally:
+            await db.close()
+        if not rows:
+            typer.echo("no tenants yet: add one with 'tickets tenants add NAME'")
+        for tenant in rows:
+            added = f"{tenant.created_at:%Y-%m-%d}"
+            typer.echo(f"{tenant.name}\tapplication {tenant.application_id}\tadded {added}")
+
+    _run(main)
+
+
+@tenants_app.command("remove")
+def tenants_remove(name: str, config: ConfigOption = None) -> None:
+    """Remove a bot from this deployment."""
+    settings = _config(config)
+
+    async def main() -> bool:
+        db = await _open_db(settings)
+        try:
+            cipher = load_cipher(settings.security.key_file)
+            return await TenantRepository(db, cipher).remove(name)
+        finally:
+            await db.close()
+
+    if not _run(main):
+        raise _fail(f"no tenant named {name!r}", code=1)
+    typer.echo(f"removed tenant {name}")
+
+
+async def _open_db(settings: Config) -> Database:
+    return await open_database(
+        settings.database.url,
+        namespace=settings.database.namespace,
+        database=settings.database.database,
+        username=settings.database.username,
+        password=settings.database.password,
+    )
+
+
+@app.command("config")
+def show_config(config: ConfigOption = None) -> None:
+    """Check the configuration and print it, with secrets hidden."""
+    import msgspec
+
+    settings = _config(config)
+    data = msgspec.to_builtins(settings)
+    if data["discord"]["token"]:
+        data["discord"]["token"] = "********"  # noqa: S105
+    if data["database"]["password"]:
+        data["database"]["password"] = "********"  # noqa: S105
+    typer.echo(msgspec.json.format(msgspec.json.encode(data)).decode())
+
+
+if __name__ == "__main__":
+    app()

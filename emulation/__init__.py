@@ -1,0 +1,1 @@
+"""Stand-ins for Discord and Valkey, behind the ports in ``emulation.ports``."""

@@ -1,0 +1,34 @@
+"""Pick the coordination adapter named by a URL."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from emulation.ports import Coordination
+
+
+async def connect_coordination(url: str) -> Coordination:
+    """Open the coordination backend for ``url``.
+
+    ``memory://`` (optionally ``?max_entries=N``) is the in-process adapter.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "memory":
+        from emulation.memory import MemoryCoordination
+
+        query = parse_qs(parts.query, strict_parsing=False)
+        unknown = set(query) - {"max_entries"}
+        if unknown:
+            raise ValueError(f"unknown option(s) in coordination URL: {', '.join(sorted(unknown))}")
+        if "max_entries" not in query:
+            return MemoryCoordination()
+        raw = query["max_entries"][-1]
+        try:
+            max_entries = int(raw)
+        except ValueError:
+            raise ValueError(f"max_entries must be an integer, got {raw!r}") from None
+        if max_entries <= 0:
+            raise ValueError(f"max_entries must be positive, got {max_entries}")
+        return MemoryCoordination(max_cache_entries=max_entries)
+    raise ValueError(f"unsupported coordination URL scheme {scheme!r} (expected memory://)")

@@ -1,0 +1,50 @@
+"""A local Discord (REST v10 + gateway) that an unchanged disnake bot connects to.
+
+Typical use::
+
+    fd = FakeDiscord()
+    await fd.start()
+    disnake.http.Route.BASE = fd.api_base
+    app = fd.add_application("Tickets")
+    guild = fd.add_guild("Guild")
+    fd.install(app.id, guild.id)
+    ...  # run the bot with app.token, then act as members:
+    inter = await fd.actor(app.id, guild.id, user.id).slash("panel")
+    await inter.response()
+"""
+
+from .actors import Actor, ActorError, FakeInteraction
+from .errors import DiscordError
+from .models import (
+    App,
+    Attachment,
+    Channel,
+    Guild,
+    Interaction,
+    Member,
+    Message,
+    Overwrite,
+    Role,
+    User,
+)
+from .server import FakeDiscord
+from .snowflake import SnowflakeFactory
+
+__all__ = [
+    "Actor",
+    "ActorError",
+    "App",
+    "Attachment",
+    "Channel",
+    "DiscordError",
+    "FakeDiscord",
+    "FakeInteraction",
+    "Guild",
+    "Interaction",
+    "Member",
+    "Message",
+    "Overwrite",
+    "Role",
+    "SnowflakeFactory",
+    "User",
+]

@@ -1,0 +1,433 @@
+"""Members played by a test: slash commands, clicks, modal answers, plain messages.
+
+Each action builds the INTERACTION_CREATE Discord would send (permissions computed
+for the channel, options typed from the registered command, resolved objects filled
+in) and delivers it over the application's gateway session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from . import payloads
+from . import permissions as perms
+from .gateway import GatewayHub
+from .models import JSON, Channel, Command, Interaction, Message
+from .state import CATEGORY, TEXT, World
+
+APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5
+SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
+STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER = 3, 4, 5, 6, 7, 8, 9, 10
+_SELECTS = {3, 5, 6, 7, 8}
+# Select menu type -> the option type whose resolved objects its values need.
+_SELECT_RESOLVES = {5: USER, 6: ROLE, 7: MENTIONABLE, 8: CHANNEL}
+
+
+class ActorError(ValueError):
+    """The member tried something the Discord client would not let them do."""
+
+
+class FakeInteraction:
+    """An interaction sent to the bot; wait here for what the bot answered."""
+
+    def __init__(self, world: World, record: Interaction, delivered: int) -> None:
+        self._world = world
+        self.record = record
+        self.id = record.id
+        self.token = record.token
+        self.payload = record.payload
+        # How many gateway sessions it went to; 0 means no bot was listening.
+        self.delivered = delivered
+
+    @property
+    def callback(self) -> JSON | None:
+        return self.record.callback
+
+    # The timeout is part of the tests' API: ``await inter.response(timeout=10)``.
+    async def response(self, timeout: float = 10.0) -> JSON:  # noqa: ASYNC109
+        """The callback body the bot POSTed: ``{"type": N, "data": {...}}``."""
+        try:
+            await self._world.wait_until(lambda: self.record.callback is not None, timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"no callback for interaction {self.id} within {timeout}s "
+                f"(delivered to {self.delivered} gateway session(s))"
+            ) from None
+        assert self.record.callback is not None
+        return dict(self.record.callback)
+
+    async def followups(self, count: int = 1, timeout: float = 10.0) -> list[JSON]:  # noqa: ASYNC109
+        """Messages the bot sent through the interaction webhook, once there are ``count``."""
+        try:
+            await self._world.wait_until(lambda: len(self.record.followup_ids) >= count, timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"interaction {self.id}: {len(self.record.followup_ids)} of {count} "
+                f"followup(s) after {timeout}s"
+            ) from None
+        return [
+            payloads.message(self._world, self._world.messages[m])
+            for m in self.record.followup_ids
+            if m in self._world.messages
+        ]
+
+    def original(self) -> JSON | None:
+        """The original response message (ephemeral ones included), as Discord would render it."""
+        found = self.record.original_message_id
+        if found is None or found not in self._world.messages:
+            return None
+        return payloads.message(self._world, self._world.messages[found])
+
+
+def walk_components(tree: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    for node in tree:
+        yield node
+        yield from walk_components(node.get("components", []))
+        for key in ("component", "accessory"):
+            child = node.get(key)
+            if isinstance(child, Mapping):
+                yield from walk_components([child])
+
+
+def _id_of(value: Any) -> int:
+    return int(getattr(value, "id", value))
+
+
+class Actor:
+    """One member of one guild, acting towards one application."""
+
+    def __init__(
+        self, world: World, hub: GatewayHub, app_id: int, guild_id: int, user_id: int
+    ) -> None:
+        guild = world.guild(guild_id)
+        if user_id not in guild.members:
+            raise ActorError(f"user {user_id} is not a member of guild {guild_id}")
+        self._world = world
+        self._hub = hub
+        self.app_id = app_id
+        self.guild_id = guild_id
+        self.user_id = user_id
+
+    # -- plain actions --------------------------------------------------------------------
+
+    async def send_message(
+        self, channel_id: int, content: str = "", *, embeds: list[JSON] | None = None
+    ) -> Message:
+        channel = self._channel(channel_id)
+        have = self._world.permissions(self.guild_id, self.user_id, channel.id)
+        if have & (perms.VIEW_CHANNEL | perms.SEND_MESSAGES) != (
+            perms.VIEW_CHANNEL | perms.SEND_MESSAGES
+        ):
+            raise ActorError(f"user {self.user_id} cannot send messages in channel {channel_id}")
+        return self._world.create_message(
+            channel, self.user_id, content=content, embeds=embeds or []
+        )
+
+    # -- interactions ---------------------------------------------------------------------
+
+    async def slash(
+        self, name: str, options: Mapping[str, Any] | None = None, *, channel_id: int | None = None
+    ) -> FakeInteraction:
+        """Run ``/name`` (``"ticket close"`` for a subcommand); values may be ids or records."""
+        channel = self._channel(channel_id)
+        _, data = self._command_data(name, options or {}, None, channel)
+        return self._send(APPLICATION_COMMAND, data, channel)
+
+    async def autocomplete(
+        self, name: str, options: Mapping[str, Any], focused: str, *, channel_id: int | None = None
+    ) -> FakeInteraction:
+        channel = self._channel(channel_id)
+        _, data = self._command_data(name, options, focused, channel)
+        return self._send(AUTOCOMPLETE, data, channel)
+
+    async def click(self, message_id: int, custom_id: str) -> FakeInteraction:
+        message, component = self._component(message_id, custom_id)
+        if component.get("type") != 2:
+            raise ActorError(f"component {custom_id!r} is not a button")
+        data: JSON = {"custom_id": custom_id, "component_type": 2}
+        return self._send(
+            MESSAGE_COMPONENT, data, self._world.channels[message.channel_id], message=message
+        )
+
+    async def select(
+        self, message_id: int, custom_id: str, values: Sequence[Any]
+    ) -> FakeInteraction:
+        message, component = self._component(message_id, custom_id)
+        kind = component.get("type")
+        if kind not in _SELECTS:
+            raise ActorError(f"component {custom_id!r} is not a select menu")
+        if kind == 3:
+            offered = {o.get("value") for o in component.get("options", [])}
+            chosen = [str(v) for v in values]
+            if not set(chosen) <= offered:
+                raise ActorError(f"{chosen} not among the options of {custom_id!r}")
+        else:
+            chosen = [str(_id_of(v)) for v in values]
+        data: JSON = {"custom_id": custom_id, "component_type": kind, "values": chosen}
+        channel = self._world.channels[message.channel_id]
+        if kind != 3:
+            resolved = self._resolved_for([(_SELECT_RESOLVES[kind], v) for v in chosen], channel)
+            if resolved:
+                data["resolved"] = resolved
+        return self._send(MESSAGE_COMPONENT, data, channel, message=message)
+
+    async def submit_modal(
+        self, custom_id: str, values: Mapping[str, Any], *, channel_id: int | None = None
+    ) -> FakeInteraction:
+        """Answer a modal; when the bot showed one with this custom_id, its fields are checked."""
+        opener = self._modal_opener(custom_id)
+        if opener is not None:
+            assert opener.callback is not None
+            rows = self._modal_rows(
+                opener.callback.get("data", {}).get("components", []), dict(values)
+            )
+            channel = self._channel(channel_id if channel_id is not None else opener.channel_id)
+            source = (
+                self._world.messages.get(opener.source_message_id)
+                if opener.source_message_id is not None
+                else None
+            )
+        else:
+            rows = [
+                {"type": 1, "components": [{"type": 4, "custom_id": k, "value": str(v)}]}
+                for k, v in values.items()
+            ]
+            channel, source = self._channel(channel_id), None
+        data: JSON = {"custom_id": custom_id, "components": rows}
+        return self._send(MODAL_SUBMIT, data, channel, message=source)
+
+    # -- building blocks ------------------------------------------------------------------
+
+    def _channel(self, channel_id: int | None) -> Channel:
+        if channel_id is None:
+            for channel in self._world.guild_channels(self.guild_id):
+                if channel.type == TEXT:
+                    return channel
+            raise ActorError(f"guild {self.guild_id} has no text channel to act in")
+        found = self._world.channels.get(channel_id)
+        if found is None or found.guild_id != self.guild_id or found.type == CATEGORY:
+            raise ActorError(f"channel {channel_id} is not a text channel of guild {self.guild_id}")
+        return found
+
+    def _send(
+        self, kind: int, data: JSON, channel: Channel, *, message: Message | None = None
+    ) -> FakeInteraction:
+        world = self._world
+        guild = world.guild(self.guild_id)
+        if self.app_id not in guild.app_ids:
+            raise ActorError(f"application {self.app_id} is not installed in guild {self.guild_id}")
+        app = world.apps[self.app_id]
+        interaction_id = world.ids.next()
+        token = world.new_interaction_token(interaction_id)
+        member = guild.members[self.user_id]
+        payload: JSON = {
+            "id": str(interaction_id),
+            "application_id": str(self.app_id),
+            "type": kind,
+            "data": data,
+            "guild_id": str(guild.id),
+            "guild": {"id": str(guild.id), "locale": guild.locale, "features": []},
+            "channel": payloads.interaction_channel(world, channel, self.user_id),
+            "channel_id": str(channel.id),
+            "member": payloads.member(world, member)
+            | {
+                "permissions": str(world.permissions(guild.id, self.user_id, channel.id)),
+            },
+            "token": token,
+            "version": 1,
+            "locale": "en-US",
+            "guild_locale": guild.locale,
+            "app_permissions": str(world.permissions(guild.id, app.bot_user.id, channel.id)),
+            "attachment_size_limit": payloads.ATTACHMENT_SIZE_LIMIT,
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(guild.id)},
+            "context": 0,
+        }
+        if message is not None:
+            payload["message"] = payloads.message(world, message)
+        record = Interaction(
+            id=interaction_id,
+            token=token,
+            application_id=self.app_id,
+            type=kind,
+            user_id=self.user_id,
+            guild_id=guild.id,
+            channel_id=channel.id,
+            payload=payload,
+            source_message_id=message.id if message is not None else None,
+        )
+        world.add_interaction(record)
+        delivered = self._hub.dispatch(self.app_id, "INTERACTION_CREATE", payload)
+        return FakeInteraction(world, record, delivered)
+
+    def _command_data(
+        self, name: str, values: Mapping[str, Any], focused: str | None, channel: Channel
+    ) -> tuple[Command, JSON]:
+        root, *path = name.split()
+        command = self._world.find_command(self.app_id, self.guild_id, root, 1)
+        if command is None:
+            known = sorted(
+                c.name
+                for c in self._world.commands.values()
+                if c.application_id == self.app_id and c.guild_id in (None, self.guild_id)
+            )
+            raise ActorError(
+                f"/{root} is not registered for application {self.app_id} (registered: {known})"
+            )
+        definitions: list[JSON] = list(command.body.get("options") or [])
+        nest: list[tuple[JSON, list[JSON]]] = []
+        for part in path:
+            sub = next(
+                (
+                    o
+                    for o in definitions
+                    if o.get("name") == part and o.get("type") in (SUB_COMMAND, SUB_COMMAND_GROUP)
+                ),
+                None,
+            )
+            if sub is None:
+                raise ActorError(f"/{root} has no subcommand {part!r}")
+            nest.append((sub, []))
+            definitions = list(sub.get("options") or [])
+        leaves, typed = self._typed_options(name, definitions, values, focused)
+        options = leaves
+        for sub, _ in reversed(nest):
+            options = [{"name": sub["name"], "type": sub["type"], "options": options}]
+        data: JSON = {"id": str(command.id), "name": command.name, "type": 1}
+        if options:
+            data["options"] = options
+        if command.guild_id is not None:
+            data["guild_id"] = str(command.guild_id)
+        resolved = self._resolved_for(typed, channel)
+        if resolved:
+            data["resolved"] = resolved
+        return command, data
+
+    def _typed_options(
+        self, name: str, definitions: list[JSON], values: Mapping[str, Any], focused: str | None
+    ) -> tuple[list[JSON], list[tuple[int, str]]]:
+        by_name = {d["name"]: d for d in definitions}
+        unknown = set(values) - set(by_name)
+        if unknown:
+            raise ActorError(
+                f"/{name} has no option(s) {sorted(unknown)}; it has {sorted(by_name)}"
+            )
+        missing = [n for n, d in by_name.items() if d.get("required") and n not in values]
+        if missing and focused is None:
+            raise ActorError(f"/{name} needs option(s) {missing}")
+        out: list[JSON] = []
+        typed: list[tuple[int, str]] = []
+        for option_name, raw in values.items():
+            definition = by_name[option_name]
+            kind = int(definition["type"])
+            value = self._coerce(name, definition, raw, partial=option_name == focused)
+            option: JSON = {"name": option_name, "type": kind, "value": value}
+            if option_name == focused:
+                option["focused"] = True
+            out.append(option)
+            if kind in (USER, CHANNEL, ROLE, MENTIONABLE):
+                typed.append((kind, str(value)))
+        return out, typed
+
+    def _coerce(self, name: str, definition: JSON, raw: Any, *, partial: bool) -> Any:
+        kind = int(definition["type"])
+        if partial:
+            return str(raw)
+        value: Any
+        if kind == STRING:
+            value = str(raw)
+        elif kind == INTEGER:
+            value = int(raw)
+        elif kind == NUMBER:
+            value = float(raw)
+        elif kind == BOOLEAN:
+            value = raw if isinstance(raw, bool) else str(raw).lower() in ("true", "1", "yes")
+        elif kind in (USER, CHANNEL, ROLE, MENTIONABLE):
+            value = str(_id_of(raw))
+        else:
+            raise ActorError(f"/{name}: option type {kind} is not supported by the actor")
+        choices = definition.get("choices")
+        if choices and value not in [c.get("value") for c in choices]:
+            raise ActorError(
+                f"/{name}: {value!r} is not one of the choices of {definition['name']!r}"
+            )
+        return value
+
+    def _resolved_for(self, typed: list[tuple[int, str]], channel: Channel) -> JSON:
+        world = self._world
+        guild = world.guild(self.guild_id)
+        resolved: dict[str, dict[str, JSON]] = {}
+        for kind, raw in typed:
+            target = int(raw)
+            is_role = target in guild.roles
+            if kind == ROLE or (kind == MENTIONABLE and is_role):
+                if not is_role:
+                    raise ActorError(f"role {target} is not in guild {guild.id}")
+                resolved.setdefault("roles", {})[raw] = payloads.role(guild.roles[target])
+            elif kind in (USER, MENTIONABLE):
+                if target not in world.users:
+                    raise ActorError(f"user {target} does not exist")
+                resolved.setdefault("users", {})[raw] = payloads.user(world, target)
+                if target in guild.members:
+                    resolved.setdefault("members", {})[raw] = payloads.resolved_member(
+                        world, guild.id, target, channel.id
+                    )
+            elif kind == CHANNEL:
+                found = world.channels.get(target)
+                if found is None or found.guild_id != guild.id:
+                    raise ActorError(f"channel {target} is not in guild {guild.id}")
+                resolved.setdefault("channels", {})[raw] = payloads.interaction_channel(
+                    world, found, self.user_id
+                )
+        return dict(resolved)
+
+    def _component(self, message_id: int, custom_id: str) -> tuple[Message, Mapping[str, Any]]:
+        message = self._world.messages.get(message_id)
+        if message is None:
+            raise ActorError(f"message {message_id} does not exist")
+        if message.guild_id != self.guild_id:
+            raise ActorError(f"message {message_id} is not in guild {self.guild_id}")
+        for component in walk_components(message.components):
+            if component.get("custom_id") == custom_id:
+                if component.get("disabled"):
+                    raise ActorError(f"component {custom_id!r} is disabled")
+                return message, component
+        raise ActorError(f"message {message_id} has no component with custom_id {custom_id!r}")
+
+    def _modal_opener(self, custom_id: str) -> Interaction | None:
+        """The latest interaction of this member answered with a modal of this custom_id."""
+        for record in reversed(list(self._world.interactions.values())):
+            callback = record.callback or {}
+            if (
+                record.application_id == self.app_id
+                and record.user_id == self.user_id
+                and callback.get("type") == 9
+                and (callback.get("data") or {}).get("custom_id") == custom_id
+            ):
+                return record
+        return None
+
+    def _modal_rows(self, layout: list[JSON], values: dict[str, Any]) -> list[JSON]:
+        rows: list[JSON] = []
+        for row in layout:
+            if row.get("type") == 1:
+                inputs = [self._modal_answer(c, values) for c in row.get("components", [])]
+                rows.append({"type": 1, "components": inputs})
+            elif row.get("type") == 18 and isinstance(row.get("component"), dict):
+                rows.append({"type": 18, "component": self._modal_answer(row["component"], values)})
+        if values:
+            raise ActorError(f"the modal has no field(s) {sorted(values)}")
+        return rows
+
+    def _modal_answer(self, field: JSON, values: dict[str, Any]) -> JSON:
+        custom_id = field.get("custom_id", "")
+        given = values.pop(custom_id, None)
+        if field.get("type") in _SELECTS:
+            chosen = [str(v) for v in (given or [])]
+            return {"type": field["type"], "custom_id": custom_id, "values": chosen}
+        text = "" if given is None else str(given)
+        if not text and field.get("required", True):
+            raise ActorError(f"modal field {custom_id!r} is required")
+        # Lengths are not enforced: a test may play a modified client to probe the bot.
+        return {"type": 4, "custom_id": custom_id, "value": text}

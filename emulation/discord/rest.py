@@ -1,0 +1,609 @@
+"""REST API v10: routes, authentication, Discord's headers and error shape.
+
+Interaction callbacks and webhook followups live in ``interactions_api``; message
+bodies (JSON or multipart) are read by ``message_input``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import msgspec
+from aiohttp import web
+from msgspec import UNSET
+
+from . import bodies, errors, payloads
+from . import permissions as perms
+from .errors import DiscordError
+from .message_input import decode_json, message_fields, read_input
+from .models import App, Channel, Message, Overwrite
+from .state import CATEGORY, DM, GUILD_CHANNEL_TYPES, World, normalize_channel_name
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v10"
+T = TypeVar("T")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+MAX_CHANNELS_PER_CATEGORY = 50
+MAX_PINS = 250
+LOADING = 1 << 7
+_encode = msgspec.json.Encoder().encode
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    # disnake parses a body only when Content-Type is exactly ``application/json``;
+    # web.json_response would add "; charset=utf-8".
+    return web.Response(body=_encode(data), status=status, content_type="application/json")
+
+
+def no_content() -> web.Response:
+    return web.Response(status=204)
+
+
+def path_id(request: web.Request, name: str) -> int:
+    return bodies.snowflake(request.match_info[name], [name])
+
+
+class RestApi:
+    """Discord's REST surface over a ``World``."""
+
+    def __init__(self, world: World, gateway_url: Callable[[], str]) -> None:
+        self.world = world
+        self._gateway_url = gateway_url
+        self.requests: list[tuple[str, str]] = []
+        self.server_errors: list[BaseException] = []
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def install(
+        self, app: web.Application, extra: list[tuple[str, str, Handler]] | None = None
+    ) -> None:
+        app.middlewares.append(self._middleware)
+        for method, path, handler in self._routes() + (extra or []):
+            app.router.add_route(method, API_PREFIX + path, handler)
+        app.router.add_get(
+            "/attachments/{channel_id}/{attachment_id}/{filename}", self.get_attachment
+        )
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        path = request.path
+        if path.startswith(API_PREFIX):
+            self.requests.append((request.method, path.removeprefix(API_PREFIX)))
+        else:
+            # Gateway upgrades and attachment downloads keep their full path; the socket
+            # shows as "WS" so it cannot be mistaken for REST ``GET /gateway``.
+            upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
+            self.requests.append(("WS" if upgrade else request.method, path))
+        try:
+            response = await handler(request)
+        except DiscordError as exc:
+            response = json_response(exc.body(), exc.status)
+        except web.HTTPNotFound:
+            response = json_response({"code": 0, "message": "404: Not Found"}, 404)
+        except web.HTTPMethodNotAllowed:
+            response = json_response({"code": 0, "message": "405: Method Not Allowed"}, 405)
+        except Exception as exc:
+            log.exception("fake Discord failed on %s %s", request.method, path)
+            self.server_errors.append(exc)
+            response = json_response({"code": 0, "message": "500: Internal Server Error"}, 500)
+        if path.startswith(API_PREFIX) and not isinstance(response, web.WebSocketResponse):
+            self._rate_limit_headers(request, response)
+        return response
+
+    def _rate_limit_headers(self, request: web.Request, response: web.StreamResponse) -> None:
+        # Generous, never-exhausted buckets: clients see the headers but never wait.
+        resource = request.match_info.route.resource
+        template = resource.canonical if resource is not None else request.path
+        bucket = hashlib.sha1(f"{request.method} {template}".encode(), usedforsecurity=False)
+        reset = time.time() + 1
+        response.headers.update(
+            {
+                "X-RateLimit-Limit": "50",
+                "X-RateLimit-Remaining": "49",
+                "X-RateLimit-Reset": f"{reset:.3f}",
+                "X-RateLimit-Reset-After": "1.000",
+                "X-RateLimit-Bucket": bucket.hexdigest()[:32],
+                # disnake retries a 429 only when a Via header says it came from Discord's edge.
+                "Via": "1.1 fake",
+            }
+        )
+
+    def auth(self, request: web.Request) -> App:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bot "):
+            raise errors.unauthorized()
+        return self.world.app_for_token(header.removeprefix("Bot "))
+
+    async def body(self, request: web.Request, kind: type[T]) -> T:
+        return bodies.decode(await request.read(), kind)
+
+    def _routes(self) -> list[tuple[str, str, Handler]]:
+        return [
+            ("GET", "/users/@me", self.get_me),
+            ("POST", "/users/@me/channels", self.create_dm),
+            ("GET", "/gateway", self.get_gateway),
+            ("GET", "/gateway/bot", self.get_gateway_bot),
+            ("GET", "/oauth2/applications/@me", self.get_application),
+            ("GET", "/applications/{app_id}/commands", self.get_commands),
+            ("PUT", "/applications/{app_id}/commands", self.put_commands),
+            ("GET", "/applications/{app_id}/guilds/{guild_id}/commands", self.get_commands),
+            ("PUT", "/applications/{app_id}/guilds/{guild_id}/commands", self.put_commands),
+            ("GET", "/guilds/{guild_id}", self.get_guild),
+            ("GET", "/guilds/{guild_id}/channels", self.get_guild_channels),
+            ("POST", "/guilds/{guild_id}/channels", self.create_channel),
+            ("GET", "/guilds/{guild_id}/roles", self.get_roles),
+            ("GET", "/guilds/{guild_id}/members/{user_id}", self.get_member),
+            ("PUT", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}", self.add_member_role),
+            (
+                "DELETE",
+                "/guilds/{guild_id}/members/{user_id}/roles/{role_id}",
+                self.remove_member_role,
+            ),
+            ("GET", "/channels/{channel_id}", self.get_channel),
+            ("PATCH", "/channels/{channel_id}", self.modify_channel),
+            ("DELETE", "/channels/{channel_id}", self.delete_channel),
+            ("PUT", "/channels/{channel_id}/permissions/{target_id}", self.put_overwrite),
+            ("DELETE", "/channels/{channel_id}/permissions/{target_id}", self.delete_overwrite),
+            ("POST", "/channels/{channel_id}/typing", self.trigger_typing),
+            # Pins first: ``/messages/pins`` must not be taken for a message id.
+            ("GET", "/channels/{channel_id}/messages/pins", self.get_pins),
+            ("PUT", "/channels/{channel_id}/messages/pins/{message_id}", self.pin),
+            ("DELETE", "/channels/{channel_id}/messages/pins/{message_id}", self.unpin),
+            ("GET", "/channels/{channel_id}/messages", self.get_messages),
+            ("POST", "/channels/{channel_id}/messages", self.create_message),
+            ("GET", "/channels/{channel_id}/messages/{message_id}", self.get_message),
+            ("PATCH", "/channels/{channel_id}/messages/{message_id}", self.edit_message),
+            ("DELETE", "/channels/{channel_id}/messages/{message_id}", self.delete_message),
+        ]
+
+    # -- users, gateway, application ------------------------------------------------------
+
+    async def get_me(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        return json_response(payloads.current_user(self.world, app.bot_user.id))
+
+    async def create_dm(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        body = await self.body(request, bodies.DMBody)
+        user_id = bodies.snowflake(body.recipient_id, ["recipient_id"])
+        if user_id not in self.world.users:
+            raise errors.not_found(errors.UNKNOWN_USER, "User")
+        channel = self.world.dm_channel(app.bot_user.id, user_id)
+        return json_response(payloads.channel(self.world, channel))
+
+    async def get_gateway(self, request: web.Request) -> web.Response:
+        return json_response({"url": self._gateway_url()})
+
+    async def get_gateway_bot(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        return json_response(
+            {
+                "url": self._gateway_url(),
+                "shards": app.shard_count,
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": app.session_starts_remaining,
+                    "reset_after": 14_400_000,
+                    "max_concurrency": 1,
+                },
+            }
+        )
+
+    async def get_application(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        return json_response(payloads.application(self.world, app))
+
+    # -- application commands -------------------------------------------------------------
+
+    def _command_scope(self, request: web.Request) -> tuple[App, int | None]:
+        app = self.auth(request)
+        if path_id(request, "app_id") != app.id:
+            raise DiscordError(
+                403,
+                errors.NOT_AUTHORIZED_FOR_APPLICATION,
+                "You are not authorized to perform this action on this application",
+            )
+        if "guild_id" not in request.match_info:
+            return app, None
+        return app, self.world.visible_guild(app, path_id(request, "guild_id")).id
+
+    async def get_commands(self, request: web.Request) -> web.Response:
+        app, guild_id = self._command_scope(request)
+        found = self.world.commands_of(app.id, guild_id)
+        return json_response([payloads.command(c) for c in found])
+
+    async def put_commands(self, request: web.Request) -> web.Response:
+        app, guild_id = self._command_scope(request)
+        validated = bodies.commands(decode_json(await request.read()))
+        stored = self.world.overwrite_commands(app.id, guild_id, validated)
+        return json_response([payloads.command(c) for c in stored])
+
+    # -- guilds ---------------------------------------------------------------------------
+
+    async def get_guild(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        guild = self.world.visible_guild(app, path_id(request, "guild_id"))
+        counts = request.query.get("with_counts", "").lower() in ("true", "1")
+        return json_response(payloads.guild(self.world, guild, with_counts=counts))
+
+    async def get_guild_channels(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        guild = self.world.visible_guild(app, path_id(request, "guild_id"))
+        return json_response(
+            [payloads.channel(self.world, c) for c in self.world.guild_channels(guild.id)]
+        )
+
+    async def get_roles(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        guild = self.world.visible_guild(app, path_id(request, "guild_id"))
+        return json_response([payloads.role(r) for r in guild.roles.values()])
+
+    async def get_member(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        guild = self.world.visible_guild(app, path_id(request, "guild_id"))
+        member = self.world.member(guild.id, path_id(request, "user_id"))
+        return json_response(payloads.member(self.world, member))
+
+    async def add_member_role(self, request: web.Request) -> web.Response:
+        return self._change_member_role(request, add=True)
+
+    async def remove_member_role(self, request: web.Request) -> web.Response:
+        return self._change_member_role(request, add=False)
+
+    def _change_member_role(self, request: web.Request, *, add: bool) -> web.Response:
+        app = self.auth(request)
+        guild = self.world.visible_guild(app, path_id(request, "guild_id"))
+        member = self.world.member(guild.id, path_id(request, "user_id"))
+        role_id = path_id(request, "role_id")
+        role = guild.roles.get(role_id)
+        if role is None or role_id == guild.id:
+            raise errors.not_found(errors.UNKNOWN_ROLE, "Role")
+        self.world.require_guild(app.bot_user.id, guild.id, perms.MANAGE_ROLES)
+        if add and role_id not in member.roles:
+            member.roles.append(role_id)
+        elif not add and role_id in member.roles:
+            member.roles.remove(role_id)
+        self.world.emit("GUILD_MEMBER_UPDATE", guild.id, member)
+        return no_content()
+
+    # -- channels -------------------------------------------------------------------------
+
+    def _overwrites(self, guild_id: int, raw: list[bodies.OverwriteBody]) -> list[Overwrite]:
+        out: list[Overwrite] = []
+        for index, item in enumerate(raw):
+            at = ["permission_overwrites", str(index)]
+            if item.type not in (perms.OVERWRITE_ROLE, perms.OVERWRITE_MEMBER):
+                raise errors.form_error(
+                    [*at, "type"], "BASE_TYPE_CHOICES", "Value must be one of (0, 1)."
+                )
+            target = bodies.snowflake(item.id, [*at, "id"])
+            self._check_overwrite_target(guild_id, item.type, target)
+            out.append(
+                Overwrite(
+                    id=target,
+                    type=item.type,
+                    allow=bodies.bitfield(item.allow, [*at, "allow"]),
+                    deny=bodies.bitfield(item.deny, [*at, "deny"]),
+                )
+            )
+        return out
+
+    def _check_overwrite_target(self, guild_id: int, kind: int, target: int) -> None:
+        if kind == perms.OVERWRITE_ROLE and target not in self.world.guilds[guild_id].roles:
+            raise errors.not_found(errors.UNKNOWN_ROLE, "Role")
+        if kind == perms.OVERWRITE_MEMBER and target not in self.world.users:
+            raise errors.not_found(errors.UNKNOWN_USER, "User")
+
+    def _parent(self, guild_id: int, raw: bodies.Snowflake | None, channel_type: int) -> int | None:
+        if raw is None:
+            return None
+        parent_id = bodies.snowflake(raw, ["parent_id"])
+        parent = self.world.channels.get(parent_id)
+        if (
+            channel_type == CATEGORY
+            or parent is None
+            or parent.guild_id != guild_id
+            or parent.type != CATEGORY
+        ):
+            raise errors.form_error(
+                ["parent_id"], "CHANNEL_PARENT_INVALID", "Invalid parent channel"
+            )
+        children = sum(1 for c in self.world.guild_channels(guild_id) if c.parent_id == parent_id)
+        if children >= MAX_CHANNELS_PER_CATEGORY:
+            raise errors.form_error(
+                ["parent_id"],
+                "CHANNEL_PARENT_MAX_CHANNELS",
+                f"Maximum number of channels in category reached ({MAX_CHANNELS_PER_CATEGORY})",
+            )
+        return parent_id
+
+    async def create_channel(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        guild = self.world.visible_guild(app, path_id(request, "guild_id"))
+        body = await self.body(request, bodies.CreateChannelBody)
+        self.world.require_guild(app.bot_user.id, guild.id, perms.MANAGE_CHANNELS)
+        if body.type not in GUILD_CHANNEL_TYPES:
+            raise errors.form_error(
+                ["type"], "BASE_TYPE_CHOICES", "Value must be a guild channel type."
+            )
+        if body.permission_overwrites:
+            self.world.require_guild(app.bot_user.id, guild.id, perms.MANAGE_ROLES)
+        bodies.channel_name(body.name, ["name"])
+        if body.topic is not None and len(body.topic) > 1024:
+            raise errors.form_error(
+                ["topic"], "BASE_TYPE_MAX_LENGTH", "Must be 1024 or fewer in length."
+            )
+        channel = self.world.add_channel(
+            guild.id,
+            body.name,
+            type=body.type,
+            parent_id=self._parent(guild.id, body.parent_id, body.type),
+            topic=body.topic,
+            position=body.position,
+            overwrites=self._overwrites(guild.id, body.permission_overwrites or []),
+            rate_limit_per_user=body.rate_limit_per_user or 0,
+            nsfw=bool(body.nsfw),
+        )
+        return json_response(payloads.channel(self.world, channel), 201)
+
+    async def get_channel(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        channel = self.world.visible_channel(app, path_id(request, "channel_id"))
+        self.world.require(app.bot_user.id, channel, 0)
+        return json_response(payloads.channel(self.world, channel))
+
+    async def modify_channel(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        channel = self.world.visible_channel(app, path_id(request, "channel_id"))
+        body = await self.body(request, bodies.ModifyChannelBody)
+        if channel.guild_id is None:
+            raise DiscordError(
+                400, errors.WRONG_CHANNEL_TYPE, "Cannot execute action on this channel type"
+            )
+        self.world.require(app.bot_user.id, channel, perms.MANAGE_CHANNELS)
+        if isinstance(body.name, str):
+            channel.name = normalize_channel_name(
+                bodies.channel_name(body.name, ["name"]), channel.type
+            )
+        if body.topic is not UNSET:
+            if body.topic is not None and len(body.topic) > 1024:
+                raise errors.form_error(
+                    ["topic"], "BASE_TYPE_MAX_LENGTH", "Must be 1024 or fewer in length."
+                )
+            channel.topic = body.topic
+        if isinstance(body.position, int):
+            channel.position = body.position
+        if body.parent_id is not UNSET and body.parent_id != channel.parent_id:
+            channel.parent_id = self._parent(channel.guild_id, body.parent_id, channel.type)
+        if body.permission_overwrites is not UNSET:
+            self.world.require(app.bot_user.id, channel, perms.MANAGE_ROLES)
+            channel.permission_overwrites = self._overwrites(
+                channel.guild_id, body.permission_overwrites or []
+            )
+        if body.rate_limit_per_user is not UNSET:
+            channel.rate_limit_per_user = body.rate_limit_per_user or 0
+        if body.nsfw is not UNSET:
+            channel.nsfw = bool(body.nsfw)
+        self.world.emit("CHANNEL_UPDATE", channel.guild_id, channel)
+        return json_response(payloads.channel(self.world, channel))
+
+    async def delete_channel(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        channel = self.world.visible_channel(app, path_id(request, "channel_id"))
+        self.world.require(app.bot_user.id, channel, perms.MANAGE_CHANNELS)
+        rendered = payloads.channel(self.world, channel)
+        self.world.delete_channel(channel)
+        return json_response(rendered)
+
+    async def put_overwrite(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        channel = self._guild_channel(app, request)
+        body = await self.body(request, bodies.PutOverwriteBody)
+        self.world.require(app.bot_user.id, channel, perms.MANAGE_ROLES)
+        target = path_id(request, "target_id")
+        if body.type not in (perms.OVERWRITE_ROLE, perms.OVERWRITE_MEMBER):
+            raise errors.form_error(["type"], "BASE_TYPE_CHOICES", "Value must be one of (0, 1).")
+        assert channel.guild_id is not None
+        self._check_overwrite_target(channel.guild_id, body.type, target)
+        self.world.set_overwrite(
+            channel,
+            Overwrite(
+                id=target,
+                type=body.type,
+                allow=bodies.bitfield(body.allow, ["allow"]),
+                deny=bodies.bitfield(body.deny, ["deny"]),
+            ),
+        )
+        return no_content()
+
+    async def delete_overwrite(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        channel = self._guild_channel(app, request)
+        self.world.require(app.bot_user.id, channel, perms.MANAGE_ROLES)
+        target = path_id(request, "target_id")
+        channel.permission_overwrites = [o for o in channel.permission_overwrites if o.id != target]
+        self.world.emit("CHANNEL_UPDATE", channel.guild_id, channel)
+        return no_content()
+
+    def _guild_channel(self, app: App, request: web.Request) -> Channel:
+        channel = self.world.visible_channel(app, path_id(request, "channel_id"))
+        if channel.guild_id is None:
+            raise DiscordError(
+                400, errors.WRONG_CHANNEL_TYPE, "Cannot execute action on this channel type"
+            )
+        return channel
+
+    async def trigger_typing(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        channel = self.world.visible_channel(app, path_id(request, "channel_id"))
+        self.world.require(app.bot_user.id, channel, perms.SEND_MESSAGES)
+        return no_content()
+
+    # -- messages -------------------------------------------------------------------------
+
+    def _text_channel(self, app: App, request: web.Request) -> Channel:
+        channel = self.world.visible_channel(app, path_id(request, "channel_id"))
+        if channel.type == CATEGORY:
+            raise DiscordError(400, 50008, "Cannot send messages in a non-text channel")
+        return channel
+
+    async def get_messages(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        channel = self._text_channel(app, request)
+        self.world.require(app.bot_user.id, channel, perms.READ_MESSAGE_HISTORY)
+        query = request.query
+        limit = _int_query(query.get("limit"), "limit", 50, 1, 100)
+        listed = self.world.channel_messages(channel.id)
+        if "before" in query:
+            before = bodies.snowflake(query["before"], ["before"])
+            listed = [m for m in listed if m.id < before][-limit:]
+        elif "after" in query:
+            after = bodies.snowflake(query["after"], ["after"])
+            listed = [m for m in listed if m.id > after][:limit]
+        elif "around" in query:
+            around = bodies.snowflake(query["around"], ["around"])
+            older = [m for m in listed if m.id < around][-(limit // 2) :] if limit > 1 else []
+            newer = [m for m in listed if m.id >= around][: limit - len(older)]
+            listed = older + newer
+        else:
+            listed = listed[-limit:]
+        # Discord lists newest first.
+        return json_response([payloads.message(self.world, m) for m in reversed(listed)])
+
+    async def get_message(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        channel = self._text_channel(app, request)
+        self.world.require(app.bot_user.id, channel, perms.READ_MESSAGE_HISTORY)
+        message = self.world.message_in(channel, path_id(request, "message_id"))
+        return json_response(payloads.message(self.world, message))
+
+    async def create_message(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        channel = self._text_channel(app, request)
+        inp = await read_input(request)
+        fields = message_fields(self.world, inp, inp.raw)
+        needed = perms.SEND_MESSAGES | (perms.ATTACH_FILES if fields.get("attachments") else 0)
+        self.world.require(app.bot_user.id, channel, needed)
+        if channel.type == DM:
+            self._check_dm_allowed(app, channel)
+        raw = inp.raw if isinstance(inp.raw, dict) else {}
+        bodies.require_not_empty(
+            fields.get("content", ""),
+            fields.get("embeds", []),
+            fields.get("components", []),
+            len(fields.get("attachments", [])),
+            len(raw.get("sticker_ids") or []),
+        )
+        fields["flags"] = fields.get("flags", 0) & (
+            bodies.SUPPRESS_EMBEDS | bodies.SUPPRESS_NOTIFICATIONS | bodies.IS_COMPONENTS_V2
+        )
+        # A message with a reference is a reply (type 19), as Discord marks it.
+        kind = 19 if fields.get("reference") else 0
+        message = self.world.create_message(channel, app.bot_user.id, message_type=kind, **fields)
+        return json_response(payloads.message(self.world, message))
+
+    def _check_dm_allowed(self, app: App, channel: Channel) -> None:
+        recipient = self.world.users[channel.recipient_ids[0]]
+        shares_guild = any(
+            app.id in g.app_ids and recipient.id in g.members for g in self.world.guilds.values()
+        )
+        if not recipient.accepts_dms or not shares_guild:
+            raise DiscordError(403, errors.CANNOT_MESSAGE_USER, "Cannot send messages to this user")
+
+    async def edit_message(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        channel = self._text_channel(app, request)
+        message = self.world.message_in(channel, path_id(request, "message_id"))
+        inp = await read_input(request)
+        fields = message_fields(self.world, inp, inp.raw, editing=message)
+        if message.author_id != app.bot_user.id:
+            # Others' messages: only embed suppression may change, with Manage Messages.
+            if set(fields) - {"flags"}:
+                raise DiscordError(403, 50005, "Cannot edit a message authored by another user")
+            self.world.require(app.bot_user.id, channel, perms.MANAGE_MESSAGES)
+        self.world.edit_message(message, fields)
+        return json_response(payloads.message(self.world, message))
+
+    async def delete_message(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        channel = self._text_channel(app, request)
+        message = self.world.message_in(channel, path_id(request, "message_id"))
+        if message.author_id != app.bot_user.id:
+            self.world.require(app.bot_user.id, channel, perms.MANAGE_MESSAGES)
+        self.world.delete_message(message)
+        return no_content()
+
+    def _pin_target(self, request: web.Request) -> tuple[App, Message]:
+        app = self.auth(request)
+        channel = self._text_channel(app, request)
+        message = self.world.message_in(channel, path_id(request, "message_id"))
+        if channel.guild_id is not None:
+            have = self.world.permissions(channel.guild_id, app.bot_user.id, channel.id)
+            if not have & (perms.PIN_MESSAGES | perms.MANAGE_MESSAGES):
+                raise errors.missing_permissions()
+        return app, message
+
+    async def pin(self, request: web.Request) -> web.Response:
+        _, message = self._pin_target(request)
+        if message.pinned_at is None:
+            pinned = [m for m in self.world.channel_messages(message.channel_id) if m.pinned_at]
+            if len(pinned) >= MAX_PINS:
+                raise DiscordError(400, 30003, f"Maximum number of pins reached ({MAX_PINS})")
+            self.world.set_pinned(message, True)
+        return no_content()
+
+    async def unpin(self, request: web.Request) -> web.Response:
+        _, message = self._pin_target(request)
+        if message.pinned_at is not None:
+            self.world.set_pinned(message, False)
+        return no_content()
+
+    async def get_pins(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        channel = self._text_channel(app, request)
+        self.world.require(app.bot_user.id, channel, perms.READ_MESSAGE_HISTORY)
+        limit = _int_query(request.query.get("limit"), "limit", 50, 1, 50)
+        pinned = sorted(
+            (m for m in self.world.channel_messages(channel.id) if m.pinned_at),
+            key=lambda m: m.pinned_at or "",
+            reverse=True,
+        )
+        before = request.query.get("before")
+        if before:
+            pinned = [m for m in pinned if (m.pinned_at or "") < before]
+        page = pinned[:limit]
+        return json_response(
+            {
+                "items": [
+                    {"pinned_at": m.pinned_at, "message": payloads.message(self.world, m)}
+                    for m in page
+                ],
+                "has_more": len(pinned) > limit,
+            }
+        )
+
+    # -- attachments (the CDN) ------------------------------------------------------------
+
+    async def get_attachment(self, request: web.Request) -> web.Response:
+        attachment_id = path_id(request, "attachment_id")
+        for message in self.world.messages.values():
+            for item in message.attachments:
+                if item.id == attachment_id:
+                    return web.Response(
+                        body=item.data, content_type=item.content_type or "application/octet-stream"
+                    )
+        raise web.HTTPNotFound()
+
+
+def _int_query(raw: str | None, name: str, default: int, low: int, high: int) -> int:
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise errors.form_error([name], "NUMBER_TYPE_MAX", f"Must be between {low} and {high}.")
+    return int(raw)

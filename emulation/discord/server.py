@@ -1,0 +1,251 @@
+"""``FakeDiscord``: the world, its REST API and gateway on one local aiohttp server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+
+from . import permissions as perms
+from .actors import Actor, FakeInteraction
+from .gateway import GatewayHub
+from .interactions_api import InteractionRoutes
+from .models import JSON, App, Channel, Guild, Interaction, Message, Overwrite, Role, User
+from .rest import RestApi
+from .state import TEXT, World
+
+
+class FakeDiscord:
+    """A local Discord for disnake: set ``disnake.http.Route.BASE = fd.api_base``.
+
+    Setup methods (``add_*``, ``install``) work before and after ``start``; changes made
+    while bots are connected reach them as gateway events, as on Discord.
+    """
+
+    def __init__(self) -> None:
+        self.world = World()
+        self.gateway = GatewayHub(self.world, lambda: self.gateway_url)
+        self.rest = RestApi(self.world, lambda: self.gateway_url)
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        app = web.Application(client_max_size=32 * 1024 * 1024)
+        self.rest.install(app, InteractionRoutes(self.world).routes())
+        app.router.add_get("/gateway", self.gateway.handle)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound_port = runner.addresses[0][1]
+        self._runner = runner
+        self.url = f"http://{host}:{bound_port}"
+        self.world.base_url = self.url
+
+    async def stop(self) -> None:
+        await self.gateway.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.url}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return self.url.replace("http://", "ws://", 1) + "/gateway"
+
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        """(method, path) of every request, path without the ``/api/v10`` prefix."""
+        return self.rest.requests
+
+    @property
+    def server_errors(self) -> list[BaseException]:
+        """Exceptions inside the stand-in (answered 500); a passing test expects none."""
+        return self.rest.server_errors
+
+    # -- setup ----------------------------------------------------------------------------
+
+    def add_application(self, name: str = "Tickets", *, shard_count: int = 1) -> App:
+        return self.world.add_application(name, shard_count=shard_count)
+
+    def add_guild(self, name: str = "Guild", *, owner_name: str = "owner") -> Guild:
+        return self.world.add_guild(name, owner_name=owner_name)
+
+    def guild_owner(self, guild_id: int) -> User:
+        return self.world.users[self.world.guild(guild_id).owner_id]
+
+    def add_role(
+        self,
+        guild_id: int,
+        name: str,
+        *,
+        permissions: int = 0,
+        color: int = 0,
+        hoist: bool = False,
+        mentionable: bool = False,
+    ) -> Role:
+        return self.world.add_role(
+            guild_id,
+            name,
+            permissions=permissions,
+            color=color,
+            hoist=hoist,
+            mentionable=mentionable,
+        )
+
+    def add_user(self, username: str, *, global_name: str | None = None) -> User:
+        """A user in no guild yet (see ``add_member``)."""
+        return self.world.add_user(username, global_name=global_name)
+
+    def add_member(
+        self,
+        guild_id: int,
+        username: str | None = None,
+        *,
+        roles: Iterable[int] = (),
+        user_id: int | None = None,
+        global_name: str | None = None,
+    ) -> User:
+        """A new user joining the guild, or an existing one when ``user_id`` is given."""
+        if user_id is None:
+            if username is None:
+                raise ValueError("add_member needs a username or a user_id")
+            user = self.world.add_user(username, global_name=global_name)
+        else:
+            user = self.world.users[user_id]
+        self.world.add_member(guild_id, user.id, roles)
+        return user
+
+    def add_channel(
+        self,
+        guild_id: int,
+        name: str,
+        *,
+        type: int = TEXT,
+        parent_id: int | None = None,
+        topic: str | None = None,
+        overwrites: Iterable[Overwrite | Mapping[str, Any]] = (),
+    ) -> Channel:
+        return self.world.add_channel(
+            guild_id,
+            name,
+            type=type,
+            parent_id=parent_id,
+            topic=topic,
+            overwrites=[o if isinstance(o, Overwrite) else _overwrite(o) for o in overwrites],
+        )
+
+    def install(
+        self, app_id: int, guild_id: int, *, permissions: int = perms.ADMINISTRATOR
+    ) -> None:
+        """The bot joins the guild with a managed role holding ``permissions``.
+
+        Connected sessions of the app get GUILD_CREATE; other apps see the new member.
+        """
+        self.world.install(app_id, guild_id, permissions)
+
+    def actor(self, app_id: int, guild_id: int, user_id: int) -> Actor:
+        return Actor(self.world, self.gateway, app_id, guild_id, user_id)
+
+    # -- events and faults ----------------------------------------------------------------
+
+    async def dispatch(self, app_id: int, event: str, payload: Any) -> int:
+        """Send any event, as given, to the app's session for the payload's guild shard.
+
+        Returns how many sessions got it. A hand-made INTERACTION_CREATE with a usable id
+        and token is also tracked, so the bot can answer it (see ``interaction``).
+        """
+        if event == "INTERACTION_CREATE":
+            self._track(app_id, payload)
+        return self.gateway.dispatch(app_id, event, payload)
+
+    async def reconnect(self, app_id: int) -> int:
+        """Op 7 RECONNECT to the app's live sessions; returns once their sockets closed."""
+        return await self.gateway.reconnect(app_id)
+
+    def interaction(self, interaction_id: int) -> FakeInteraction | None:
+        record = self.world.interactions.get(interaction_id)
+        return None if record is None else FakeInteraction(self.world, record, 0)
+
+    def _track(self, app_id: int, payload: Any) -> None:
+        if not isinstance(payload, dict):
+            return
+        channel = _dict(payload.get("channel"))
+        raw_id = _digits(payload.get("id"))
+        raw_channel = _digits(payload.get("channel_id") or channel.get("id"))
+        token, kind = payload.get("token"), payload.get("type")
+        if raw_id is None or raw_channel is None or not isinstance(token, str):
+            return
+        if not isinstance(kind, int) or raw_id in self.world.interactions:
+            return
+        user = _dict(_dict(payload.get("member")).get("user") or payload.get("user"))
+        self.world.add_interaction(
+            Interaction(
+                id=raw_id,
+                token=token,
+                application_id=app_id,
+                type=kind,
+                user_id=_digits(user.get("id")) or 0,
+                guild_id=_digits(payload.get("guild_id")),
+                channel_id=raw_channel,
+                payload=payload,
+            )
+        )
+
+    # -- inspection -----------------------------------------------------------------------
+
+    def channels(self, guild_id: int) -> list[Channel]:
+        return self.world.guild_channels(guild_id)
+
+    def channel(self, channel_id: int) -> Channel | None:
+        return self.world.channels.get(channel_id)
+
+    @property
+    def deleted_channels(self) -> set[int]:
+        return self.world.deleted_channels
+
+    def messages(self, channel_id: int) -> list[Message]:
+        """Messages in the channel, oldest first (ephemeral ones live on their interaction)."""
+        return self.world.channel_messages(channel_id)
+
+    def member_permissions(self, guild_id: int, user_id: int, channel_id: int | None = None) -> int:
+        return self.world.permissions(guild_id, user_id, channel_id)
+
+    def commands(self, app_id: int, guild_id: int | None = None) -> list[JSON]:
+        return [c.body | {"id": str(c.id)} for c in self.world.commands_of(app_id, guild_id)]
+
+
+def _overwrite(raw: Mapping[str, Any]) -> Overwrite:
+    return Overwrite(
+        id=int(raw["id"]),
+        type=int(raw.get("type", 0)),
+        allow=int(raw.get("allow", 0)),
+        deny=int(raw.get("deny", 0)),
+    )
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _digits(value: Any) -> int | None:
+    return int(value) if isinstance(value, str | int) and str(value).isdigit() else None

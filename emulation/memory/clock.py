@@ -1,0 +1,23 @@
+"""Time in whole milliseconds, as Valkey keeps it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+# Seconds, monotonic; injectable so tests can step over TTL boundaries.
+Clock = Callable[[], float]
+
+
+def now_ms(clock: Clock) -> int:
+    # Whole milliseconds keep TTL comparisons exact; float seconds built up by
+    # repeated additions would put 999 ms + 1 ms on either side of a boundary.
+    return round(clock() * 1000)
+
+
+def expiry_ms(clock: Clock, ttl_ms: int | None) -> int | None:
+    """Absolute expiry in clock milliseconds for a TTL (None: never)."""
+    if ttl_ms is None:
+        return None
+    if ttl_ms <= 0:
+        raise ValueError(f"ttl_ms must be positive, got {ttl_ms}")
+    return now_ms(clock) + ttl_ms

@@ -1,0 +1,38 @@
+"""In-process counters with expiry, for rate limits."""
+
+from __future__ import annotations
+
+import time
+
+from emulation.memory.clock import Clock, expiry_ms, now_ms
+
+# Expired counters are only dropped when touched, so sweep now and then to keep
+# one-off keys (a rate limit per user per minute) from piling up.
+_SWEEP_EVERY = 4096
+
+
+class MemoryCounters:
+    """Integer counters; a counter past its TTL starts again from zero."""
+
+    def __init__(self, *, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
+        self._values: dict[str, tuple[int, int | None]] = {}
+        self._since_sweep = 0
+
+    async def incr(self, key: str, *, by: int = 1, ttl_ms: int | None = None) -> int:
+        now = now_ms(self._clock)
+        self._since_sweep += 1
+        if self._since_sweep >= _SWEEP_EVERY:
+            self._sweep(now)
+        current = self._values.get(key)
+        if current is None or (current[1] is not None and now >= current[1]):
+            current = (0, expiry_ms(self._clock, ttl_ms))
+        value = current[0] + by
+        self._values[key] = (value, current[1])
+        return value
+
+    def _sweep(self, now: int) -> None:
+        self._since_sweep = 0
+        dead = [k for k, (_, exp) in self._values.items() if exp is not None and now >= exp]
+        for key in dead:
+            del self._values[key]

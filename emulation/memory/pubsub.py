@@ -1,0 +1,100 @@
+"""In-process publish/subscribe with channel and glob-pattern subscriptions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from fnmatch import fnmatchcase
+
+from emulation.ports import Message
+
+# A subscriber that stops reading must not grow memory without bound; like a
+# Valkey client over its output buffer limit, it loses messages instead.
+DEFAULT_QUEUE_SIZE = 10_000
+
+
+class MemorySubscription:
+    """One subscriber's queue; iteration ends once it is closed."""
+
+    def __init__(
+        self,
+        hub: MemoryPubSub,
+        channels: Sequence[str],
+        patterns: Sequence[str],
+        queue_size: int,
+    ) -> None:
+        self._hub = hub
+        self.channels = frozenset(channels)
+        self.patterns = tuple(dict.fromkeys(patterns))
+        self._queue: asyncio.Queue[Message | None] = asyncio.Queue(maxsize=queue_size)
+        self.closed = False
+
+    def offer(self, message: Message) -> bool:
+        if self.closed:
+            return False
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    async def _messages(self) -> AsyncIterator[Message]:
+        while not self.closed:
+            message = await self._queue.get()
+            if message is None or self.closed:
+                return
+            yield message
+
+    def __aiter__(self) -> AsyncIterator[Message]:
+        return self._messages()
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._hub.forget(self)
+        # Wake a reader blocked in get(); drop a message to make room if needed.
+        while True:
+            try:
+                self._queue.put_nowait(None)
+            except asyncio.QueueFull:
+                self._queue.get_nowait()
+            else:
+                return
+
+
+class MemoryPubSub:
+    """Fire-and-forget delivery to the subscriptions open at publish time."""
+
+    def __init__(self, *, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+        self._subscriptions: set[MemorySubscription] = set()
+        self._queue_size = queue_size
+
+    async def publish(self, channel: str, data: bytes) -> int:
+        # Counted like PUBLISH: one per channel match plus one per matching pattern.
+        received = 0
+        for sub in list(self._subscriptions):
+            if channel in sub.channels and sub.offer(Message(channel, bytes(data))):
+                received += 1
+            for pattern in sub.patterns:
+                if fnmatchcase(channel, pattern) and sub.offer(
+                    Message(channel, bytes(data), pattern)
+                ):
+                    received += 1
+        return received
+
+    async def subscribe(
+        self, channels: Sequence[str] = (), patterns: Sequence[str] = ()
+    ) -> MemorySubscription:
+        if isinstance(channels, str) or isinstance(patterns, str):
+            raise TypeError("channels and patterns are sequences of names, not a string")
+        sub = MemorySubscription(self, channels, patterns, self._queue_size)
+        self._subscriptions.add(sub)
+        return sub
+
+    def forget(self, sub: MemorySubscription) -> None:
+        self._subscriptions.discard(sub)
+
+    async def close(self) -> None:
+        for sub in list(self._subscriptions):
+            await sub.close()

@@ -1,0 +1,182 @@
+"""The coordination port: what every service may ask of Valkey or its stand-in.
+
+Adapters: ``emulation.memory`` (in-process) now; the Unix-socket server and real
+Valkey come later behind the same Protocols. Keys and stream names are opaque
+strings here; the bot builds them in ``standalone.keys``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
+
+import msgspec
+
+
+class StreamEntry(msgspec.Struct, frozen=True):
+    """One stream entry as delivered to a consumer."""
+
+    id: str
+    data: bytes
+    deliveries: int = 1
+
+
+class PendingEntry(msgspec.Struct, frozen=True):
+    """An entry delivered to a consumer of a group and not yet acknowledged."""
+
+    id: str
+    consumer: str
+    idle_ms: int
+    deliveries: int
+
+
+class LeaseInfo(msgspec.Struct, frozen=True):
+    """The current holder of a lease."""
+
+    owner: str
+    token: int
+    ttl_ms: int
+
+
+class Message(msgspec.Struct, frozen=True):
+    """A pub/sub message; ``pattern`` is set when it matched a pattern subscription."""
+
+    channel: str
+    data: bytes
+    pattern: str | None = None
+
+
+class Cache(Protocol):
+    """Byte values under string keys, with optional TTL and a bounded size (LRU)."""
+
+    async def get(self, key: str) -> bytes | None:
+        """Return the value, or None when absent or expired."""
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """Return the values in the order of ``keys``; None for each miss."""
+
+    async def set(self, key: str, value: bytes, *, ttl_ms: int | None = None) -> None:
+        """Store a value; ``ttl_ms`` None keeps it until evicted or deleted."""
+
+    async def set_if_absent(self, key: str, value: bytes, *, ttl_ms: int | None = None) -> bool:
+        """Store only if no live value exists; True when this call stored it."""
+
+    async def delete(self, key: str) -> bool:
+        """Remove a key; True when it existed."""
+
+
+class Streams(Protocol):
+    """Append-only logs read by consumer groups with at-least-once delivery."""
+
+    async def append(self, stream: str, data: bytes, *, maxlen: int | None = None) -> str:
+        """Append an entry and return its id (``"<ms>-<seq>"``, strictly increasing).
+
+        ``maxlen`` trims the oldest entries, approximately, like ``XADD MAXLEN ~``.
+        """
+
+    async def create_group(self, stream: str, group: str, *, start: str = "0") -> None:
+        """Create a consumer group (and the stream); a no-op when the group exists.
+
+        ``start`` is ``"0"`` for every entry or ``"$"`` for new entries only.
+        """
+
+    async def read_group(
+        self,
+        stream: str,
+        group: str,
+        consumer: str,
+        *,
+        count: int = 10,
+        block_ms: int | None = None,
+    ) -> list[StreamEntry]:
+        """Deliver up to ``count`` never-delivered entries to ``consumer``.
+
+        Waits up to ``block_ms`` for one when none is ready (None: do not wait).
+        Delivered entries stay pending until acknowledged.
+        """
+
+    async def ack(self, stream: str, group: str, ids: Sequence[str]) -> int:
+        """Acknowledge entries; returns how many were pending."""
+
+    async def pending(self, stream: str, group: str, *, count: int = 100) -> list[PendingEntry]:
+        """List pending entries, oldest first, with idle time and delivery count."""
+
+    async def claim_idle(
+        self, stream: str, group: str, consumer: str, *, min_idle_ms: int, count: int = 10
+    ) -> list[StreamEntry]:
+        """Move entries idle for at least ``min_idle_ms`` to ``consumer`` (XAUTOCLAIM).
+
+        Each claimed entry's delivery count goes up by one.
+        """
+
+    async def length(self, stream: str) -> int:
+        """Number of entries kept in the stream."""
+
+
+class Leases(Protocol):
+    """Named exclusive leases with a TTL and a fencing token."""
+
+    async def acquire(self, name: str, owner: str, *, ttl_ms: int) -> int | None:
+        """Take the lease if free (or already ours); return its fencing token.
+
+        Tokens only ever increase for a name. None when another owner holds it.
+        """
+
+    async def renew(self, name: str, owner: str, *, ttl_ms: int) -> bool:
+        """Extend our lease; False when it is no longer ours."""
+
+    async def release(self, name: str, owner: str) -> bool:
+        """Drop the lease if ``owner`` holds it; True when released."""
+
+    async def holder(self, name: str) -> LeaseInfo | None:
+        """Who holds the lease now, or None."""
+
+
+class Subscription(Protocol):
+    """An open subscription; iterate for messages, close when done."""
+
+    def __aiter__(self) -> AsyncIterator[Message]: ...
+
+    async def close(self) -> None:
+        """Stop receiving messages."""
+
+
+class PubSub(Protocol):
+    """Fire-and-forget messages to whoever listens now."""
+
+    async def publish(self, channel: str, data: bytes) -> int:
+        """Send to current subscribers; returns how many received it."""
+
+    async def subscribe(
+        self, channels: Sequence[str] = (), patterns: Sequence[str] = ()
+    ) -> Subscription:
+        """Listen to channels and glob patterns (``tickets:*``)."""
+
+
+class Counters(Protocol):
+    """Integer counters with expiry, for rate limits."""
+
+    async def incr(self, key: str, *, by: int = 1, ttl_ms: int | None = None) -> int:
+        """Add ``by`` and return the new value; ``ttl_ms`` is set when the key is created."""
+
+
+class Coordination(Protocol):
+    """Everything the coordination port offers, from one backend."""
+
+    @property
+    def cache(self) -> Cache: ...
+
+    @property
+    def streams(self) -> Streams: ...
+
+    @property
+    def leases(self) -> Leases: ...
+
+    @property
+    def pubsub(self) -> PubSub: ...
+
+    @property
+    def counters(self) -> Counters: ...
+
+    async def close(self) -> None:
+        """Release connections and background tasks."""

@@ -1,0 +1,181 @@
+"""Configuration: one TOML file plus ``TICKETS__SECTION__KEY`` environment overrides.
+
+Defaults give the fully embedded setup under ``./data``. Every value is checked at
+start; an invalid one stops start-up with a message that names the key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+
+ENV_PREFIX = "TICKETS__"
+DEFAULT_CONFIG_FILE = "tickets.toml"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key."""
+
+
+def _check_scheme(key: str, url: str, allowed: tuple[str, ...]) -> None:
+    scheme = urlsplit(url).scheme
+    if scheme not in allowed:
+        raise ValueError(
+            f"{key}: unsupported URL scheme {scheme!r} in {url!r} "
+            f"(expected one of {', '.join(s + '://' for s in allowed)})"
+        )
+
+
+class DiscordConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Where Discord is; any Discord-compatible server works."""
+
+    api_base: str = "https://discord.com/api/v10"
+    # Empty: take the URL Discord returns from GET /gateway/bot.
+    gateway_url: str = ""
+    token: str = ""
+    compress: bool = True
+
+    def __post_init__(self) -> None:
+        _check_scheme("discord.api_base", self.api_base, ("http", "https"))
+        if self.gateway_url:
+            _check_scheme("discord.gateway_url", self.gateway_url, ("ws", "wss"))
+
+
+class DatabaseConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """SurrealDB: embedded (surrealkv://, mem://) or a server (ws://, wss://)."""
+
+    url: str = "surrealkv://data/db"
+    namespace: str = "tickets"
+    database: str = "main"
+    username: str = ""
+    password: str = ""
+
+    def __post_init__(self) -> None:
+        _check_scheme("database.url", self.url, ("surrealkv", "mem", "memory", "ws", "wss"))
+
+
+class StorageConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Object storage for transcripts and backups."""
+
+    url: str = "file://data/objects"
+
+    def __post_init__(self) -> None:
+        _check_scheme("storage.url", self.url, ("file", "memory"))
+
+
+class CoordinationConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Cache, streams, leases and pub/sub: the Valkey stand-in by default."""
+
+    url: str = "memory://"
+
+    def __post_init__(self) -> None:
+        _check_scheme("coordination.url", self.url, ("memory",))
+
+
+class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """How workers consume the event stream."""
+
+    # Entries a dead consumer held are claimed by others after this idle time.
+    redeliver_after_ms: int = 30_000
+    claim_interval_ms: int = 5_000
+    batch: int = 16
+    max_deliveries: int = 5
+
+    def __post_init__(self) -> None:
+        for name in ("redeliver_after_ms", "claim_interval_ms", "batch", "max_deliveries"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"worker.{name} must be greater than 0")
+
+
+class SecurityConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Where the key that encrypts tokens and ticket content at rest comes from."""
+
+    # Used when the TICKETS_SECRET_KEY environment variable is not set.
+    key_file: str = "data/secret.key"
+
+
+class LoggingConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Log level and format."""
+
+    level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        if self.level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"logging.level: unknown level {self.level!r}")
+
+
+class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The whole configuration."""
+
+    discord: DiscordConfig = msgspec.field(default_factory=DiscordConfig)
+    database: DatabaseConfig = msgspec.field(default_factory=DatabaseConfig)
+    storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
+    coordination: CoordinationConfig = msgspec.field(default_factory=CoordinationConfig)
+    worker: WorkerConfig = msgspec.field(default_factory=WorkerConfig)
+    security: SecurityConfig = msgspec.field(default_factory=SecurityConfig)
+    logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
+        if len(path) != 2 or not all(path):
+            raise ConfigError(f"{name}: expected {ENV_PREFIX}SECTION__KEY")
+        tree.setdefault(path[0], {})[path[1]] = value
+    if token := environ.get("DISCORD_TOKEN"):
+        tree.setdefault("discord", {}).setdefault("token", token)
+    return tree
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(error: msgspec.ValidationError) -> str:
+    # msgspec says "... - at `$.database.url`"; people know the key as database.url.
+    text = str(error)
+    message, _, where = text.partition(" - at `$.")
+    where = where.rstrip("`")
+    unknown = re.fullmatch(r"Object contains unknown field `(.+)`", message)
+    if unknown:
+        key = f"{where}.{unknown[1]}" if where else unknown[1]
+        return f"{key}: unknown setting"
+    if not where or message.startswith(f"{where}."):
+        return message
+    return f"{where}: {message}"
+
+
+def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read the TOML file (if any), apply environment overrides, validate everything."""
+    environ = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    file = Path(path) if path is not None else Path(DEFAULT_CONFIG_FILE)
+    if path is not None and not file.exists():
+        raise ConfigError(f"config file {file} does not exist")
+    if file.exists():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    data = _merge(data, _env_overrides(environ))
+    try:
+        # strict=False lets environment strings become ints and bools.
+        return msgspec.convert(data, Config, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None

@@ -1,0 +1,61 @@
+"""Encryption at rest for bot tokens and ticket content.
+
+The key comes from ``TICKETS_SECRET_KEY`` or, failing that, a key file that is
+generated on first use with 0600 permissions.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+KEY_ENV = "TICKETS_SECRET_KEY"
+
+
+class CryptoError(Exception):
+    """The key is unusable, or a value was not encrypted with it."""
+
+
+class Cipher:
+    """Authenticated symmetric encryption of short strings (Fernet)."""
+
+    def __init__(self, key: bytes) -> None:
+        try:
+            self._fernet = Fernet(key)
+        except ValueError as exc:
+            raise CryptoError(f"invalid secret key: {exc}") from None
+
+    def encrypt(self, text: str) -> str:
+        """Encrypt; the result is ASCII and safe to store as a string."""
+        return self._fernet.encrypt(text.encode()).decode("ascii")
+
+    def decrypt(self, token: str) -> str:
+        """Decrypt; raises CryptoError if the value was tampered with or the key differs."""
+        try:
+            return self._fernet.decrypt(token.encode("ascii")).decode()
+        except (InvalidToken, ValueError):
+            raise CryptoError("cannot decrypt: wrong secret key or damaged value") from None
+
+
+def load_cipher(key_file: str | Path, environ: Mapping[str, str] | None = None) -> Cipher:
+    """Cipher from the environment key, else from ``key_file`` (created if missing)."""
+    environ = os.environ if environ is None else environ
+    if key := environ.get(KEY_ENV):
+        return Cipher(key.encode())
+    path = Path(key_file)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL so two processes starting together never write two different keys.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(Fernet.generate_key())
+                handle.flush()
+                os.fsync(handle.fileno())
+    return Cipher(path.read_bytes().strip())

@@ -1,0 +1,85 @@
+"""One SurrealDB connection, embedded (``surrealkv://``, ``mem://``) or remote (``ws://``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from surrealdb import AsyncSurreal
+
+from standalone.db.migrations import migrate
+
+
+class DatabaseError(Exception):
+    """A statement failed; the message is SurrealDB's."""
+
+
+class Database:
+    """Runs SurrealQL and returns each statement's result; raises on any failed one."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    async def run(self, sql: str, variables: Mapping[str, Any] | None = None) -> list[Any]:
+        """Run one or more statements; returns the result of each, in order.
+
+        A failed statement inside ``BEGIN … COMMIT`` cancels the whole
+        transaction, and the first real error is raised.
+        """
+        raw = await self._client.query_raw(sql, dict(variables or {}))
+        if "error" in raw:
+            raise DatabaseError(str(raw["error"].get("message", raw["error"])))
+        results: list[Any] = []
+        errors: list[str] = []
+        for item in raw.get("result", []):
+            if item.get("status") != "OK":
+                errors.append(str(item.get("result")))
+            results.append(item.get("result"))
+        if errors:
+            # SurrealDB reports "not executed due to a failed transaction" for every
+            # statement of a failed transaction; the cause is the other message.
+            real = [e for e in errors if "failed transaction" not in e] or errors
+            raise DatabaseError(real[0])
+        return results
+
+    async def one(self, sql: str, variables: Mapping[str, Any] | None = None) -> Any:
+        """Run and return the last statement's result."""
+        results = await self.run(sql, variables)
+        return results[-1] if results else None
+
+    async def close(self) -> None:
+        """Close the connection (flushes the embedded store)."""
+        await self._client.close()
+
+
+def _prepare_embedded_path(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme == "surrealkv":
+        path = Path((parts.netloc + parts.path) if parts.netloc else parts.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+async def open_database(
+    url: str,
+    *,
+    namespace: str = "tickets",
+    database: str = "main",
+    username: str = "",
+    password: str = "",
+) -> Database:
+    """Connect, select namespace and database, and bring the schema up to date."""
+    _prepare_embedded_path(url)
+    client = AsyncSurreal(url)
+    await client.connect(url)
+    if username:
+        await client.signin({"username": username, "password": password})
+    await client.use(namespace, database)
+    db = Database(client)
+    try:
+        await migrate(db)
+    except BaseException:
+        await db.close()
+        raise
+    return db

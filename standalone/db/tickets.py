@@ -1,0 +1,224 @@
+"""Guilds, categories, tickets and their archive, always within one tenant."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from standalone.db.connection import Database, DatabaseError
+from standalone.db.records import ArchivedMessage, Category, Ticket, record_key, to_struct
+
+_CONFLICT_RETRIES = 5
+
+
+def _ticket(row: dict[str, Any]) -> Ticket:
+    return to_struct(row, Ticket, category=record_key(row["category"]))
+
+
+class TicketRepository:
+    """Every query carries the tenant, so one tenant's code cannot reach another's rows."""
+
+    def __init__(self, db: Database, tenant: str) -> None:
+        self._db = db
+        self.tenant = tenant
+
+    def _vars(self, **values: Any) -> dict[str, Any]:
+        return {"tenant": self.tenant, **values}
+
+    async def _run_retrying(self, sql: str, variables: dict[str, Any]) -> Any:
+        # Optimistic transactions of the embedded store can conflict under load;
+        # the statement is idempotent up to its unique indexes, so retry.
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                return await self._db.one(sql, variables)
+            except DatabaseError as exc:
+                if "conflict" not in str(exc).lower() or attempt == _CONFLICT_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    # Categories
+
+    async def save_category(
+        self, guild_id: str, name: str, discord_category: str, staff_roles: list[str]
+    ) -> Category:
+        """Create the category, or update the one of that name in the guild."""
+        existing = await self._db.one(
+            "SELECT * FROM category WHERE tenant = $tenant AND guild_id = $guild AND name = $name;",
+            self._vars(guild=guild_id, name=name),
+        )
+        key = record_key(existing[0]["id"]) if existing else secrets.token_hex(6)
+        row = await self._db.one(
+            "UPSERT ONLY type::thing('category', $key) MERGE {tenant: $tenant, guild_id: $guild, "
+            "name: $name, discord_category: $dc, staff_roles: $staff};",
+            self._vars(key=key, guild=guild_id, name=name, dc=discord_category, staff=staff_roles),
+        )
+        return to_struct(row, Category, key=key)
+
+    async def category(self, guild_id: str, key: str) -> Category | None:
+        """A category of this tenant's guild, or None (also for another guild's key)."""
+        rows = await self._db.one(
+            "SELECT * FROM type::thing('category', $key) WHERE tenant = $tenant "
+            "AND guild_id = $guild;",
+            self._vars(key=key, guild=guild_id),
+        )
+        return to_struct(rows[0], Category, key=key) if rows else None
+
+    # Tickets
+
+    async def by_interaction(self, interaction_id: str) -> Ticket | None:
+        """The ticket an interaction opened, if it did."""
+        rows = await self._db.one(
+            "SELECT * FROM ticket WHERE tenant = $tenant AND interaction_id = $iid;",
+            self._vars(iid=interaction_id),
+        )
+        return _ticket(rows[0]) if rows else None
+
+    async def by_channel(self, channel_id: str) -> Ticket | None:
+        """The ticket whose channel this is."""
+        rows = await self._db.one(
+            "SELECT * FROM ticket WHERE tenant = $tenant AND channel_id = $channel;",
+            self._vars(channel=channel_id),
+        )
+        return _ticket(rows[0]) if rows else None
+
+    async def get(self, guild_id: str, number: int) -> Ticket | None:
+        """A ticket by its per-guild number."""
+        row = await self._db.one(
+            "SELECT * FROM ONLY type::thing('ticket', [$tenant, $guild, $number]);",
+            self._vars(guild=guild_id, number=number),
+        )
+        return _ticket(row) if row else None
+
+    async def count_active(self, guild_id: str, creator_id: str, category_key: str) -> int:
+        """Tickets of a member in a category that are not closed."""
+        count = await self._db.one(
+            "RETURN count(SELECT id FROM ticket WHERE tenant = $tenant AND guild_id = $guild "
+            "AND creator_id = $creator AND state != 'closed' "
+            "AND category = type::thing('category', $cat));",
+            self._vars(guild=guild_id, creator=creator_id, cat=category_key),
+        )
+        return int(count or 0)
+
+    async def create(
+        self,
+        guild_id: str,
+        category_key: str,
+        creator_id: str,
+        interaction_id: str,
+        topic: str | None,
+    ) -> Ticket:
+        """Take the guild's next number and record the ticket as ``opening``, atomically.
+
+        The unique index on the interaction id makes a redelivered interaction fail
+        here instead of opening a second ticket; callers look it up first.
+        """
+        row = await self._run_retrying(
+            "BEGIN TRANSACTION;"
+            "LET $n = (UPSERT ONLY type::thing('guild', [$tenant, $guild]) "
+            "SET tenant = $tenant, guild_id = $guild, next_number += 1 RETURN VALUE next_number);"
+            "CREATE ONLY type::thing('ticket', [$tenant, $guild, $n]) CONTENT {"
+            "tenant: $tenant, guild_id: $guild, number: $n, "
+            "category: type::thing('category', $cat), creator_id: $creator, topic: $topic, "
+            "state: 'opening', interaction_id: $iid};"
+            "COMMIT TRANSACTION;",
+            self._vars(
+                guild=guild_id,
+                cat=category_key,
+                creator=creator_id,
+                iid=interaction_id,
+                topic=topic,
+            ),
+        )
+        return _ticket(row)
+
+    async def mark_open(
+        self, guild_id: str, number: int, channel_id: str, opening_message_id: str | None
+    ) -> Ticket:
+        """Record the ticket's channel once Discord created it."""
+        row = await self._db.one(
+            "UPDATE ONLY type::thing('ticket', [$tenant, $guild, $number]) SET state = 'open', "
+            "channel_id = $channel, opening_message_id = $message;",
+            self._vars(
+                guild=guild_id, number=number, channel=channel_id, message=opening_message_id
+            ),
+        )
+        return _ticket(row)
+
+    async def set_channel(self, guild_id: str, number: int, channel_id: str) -> None:
+        """Remember the channel as soon as it exists, before anything else can fail."""
+        await self._db.one(
+            "UPDATE ONLY type::thing('ticket', [$tenant, $guild, $number]) "
+            "SET channel_id = $channel;",
+            self._vars(guild=guild_id, number=number, channel=channel_id),
+        )
+
+    async def mark_closing(self, ticket: Ticket, closed_by: str, reason: str | None) -> Ticket:
+        """First step of closing: nobody can use the ticket while it closes."""
+        row = await self._db.one(
+            "UPDATE ONLY type::thing('ticket', [$tenant, $guild, $number]) SET state = 'closing', "
+            "closed_by = $by, close_reason = $reason;",
+            self._vars(guild=ticket.guild_id, number=ticket.number, by=closed_by, reason=reason),
+        )
+        return _ticket(row)
+
+    async def mark_closed(self, ticket: Ticket, transcript_key: str | None) -> Ticket:
+        """Last step of closing, after the transcript is stored and the channel is gone."""
+        row = await self._db.one(
+            "UPDATE ONLY type::thing('ticket', [$tenant, $guild, $number]) SET state = 'closed', "
+            "closed_at = time::now(), transcript_key = $key, "
+            "message_count = count(SELECT id FROM archived_message WHERE tenant = $tenant "
+            "AND ticket = type::thing('ticket', [$tenant, $guild, $number]));",
+            self._vars(guild=ticket.guild_id, number=ticket.number, key=transcript_key),
+        )
+        return _ticket(row)
+
+    async def tickets(self, guild_id: str | None = None) -> list[Ticket]:
+        """This tenant's tickets, optionally of one guild, by guild and number."""
+        where = "tenant = $tenant" + (" AND guild_id = $guild" if guild_id else "")
+        rows = await self._db.one(
+            f"SELECT * FROM ticket WHERE {where} ORDER BY guild_id, number;",  # noqa: S608
+            self._vars(guild=guild_id),
+        )
+        return [_ticket(row) for row in rows or []]
+
+    # Archive
+
+    async def archive_message(
+        self,
+        ticket: Ticket,
+        *,
+        message_id: str,
+        author_id: str,
+        author_name: str,
+        author_bot: bool,
+        content: str,
+        created_at: datetime,
+    ) -> None:
+        """Store (or re-store, on redelivery) one message of a ticket."""
+        await self._db.one(
+            "UPSERT type::thing('archived_message', [$tenant, $mid]) MERGE {tenant: $tenant, "
+            "ticket: type::thing('ticket', [$tenant, $guild, $number]), message_id: $mid, "
+            "author_id: $author, author_name: $name, author_bot: $bot, content: $content, "
+            "created_at: $at};",
+            self._vars(
+                guild=ticket.guild_id,
+                number=ticket.number,
+                mid=message_id,
+                author=author_id,
+                name=author_name,
+                bot=author_bot,
+                content=content,
+                at=created_at,
+            ),
+        )
+
+    async def archived(self, ticket: Ticket) -> list[ArchivedMessage]:
+        """The ticket's archived messages, oldest first."""
+        rows = await self._db.one(
+            "SELECT * FROM archived_message WHERE tenant = $tenant "
+            "AND ticket = type::thing('ticket', [$tenant, $guild, $number]) "
+            "ORDER BY created_at, message_id;",
+            self._vars(guild=ticket.guild_id, number=ticket.number),
+        )
+        return [to_struct(row, ArchivedMessage) for row in rows or []]

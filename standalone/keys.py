@@ -1,0 +1,41 @@
+"""Every coordination key, stream, group and lease name the bot uses.
+
+All names are scoped by tenant so one bot's events and state can never be read
+through another's names.
+"""
+
+from __future__ import annotations
+
+PREFIX = "tickets"
+
+WORKER_GROUP = "workers"
+
+
+def events(tenant: str) -> str:
+    """The stream of gateway events for one tenant."""
+    return f"{PREFIX}:{tenant}:events"
+
+
+def dead_letters(tenant: str) -> str:
+    """Events that failed too often to keep retrying."""
+    return f"{PREFIX}:{tenant}:events:dead"
+
+
+def guild(tenant: str, guild_id: int) -> str:
+    """The last GUILD_CREATE payload the gateway saw for a guild."""
+    return f"{PREFIX}:{tenant}:guild:{guild_id}"
+
+
+def shard_lease(tenant: str, shard: int) -> str:
+    """The lease that makes one gateway the owner of a shard."""
+    return f"{PREFIX}:{tenant}:shard:{shard}"
+
+
+def open_lock(tenant: str, guild_id: int, user_id: int, category: str) -> str:
+    """Short lock that stops concurrent clicks from opening two tickets."""
+    return f"{PREFIX}:{tenant}:open-lock:{guild_id}:{user_id}:{category}"
+
+
+def handled_interaction(tenant: str, interaction_id: int) -> str:
+    """Marks an interaction whose handler finished, so a redelivery skips it."""
+    return f"{PREFIX}:{tenant}:handled:{interaction_id}"

@@ -1,0 +1,191 @@
+"""The all-in-one runner: every service of every tenant as asyncio tasks in one process.
+
+This is also the composition root: the only place that turns configuration into
+adapters and hands them to services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+import msgspec
+
+from emulation.connect import connect_coordination
+from emulation.ports import Coordination
+from standalone.config import Config
+from standalone.crypto import Cipher, load_cipher
+from standalone.db import Database, open_database
+from standalone.db.tenants import TenantRepository
+from standalone.discord_bridge import point_at
+from standalone.services.gateway import GatewayService
+from standalone.services.worker import Worker
+from standalone.tenant_app import TenantApp
+from storage.connect import open_store
+from storage.ports import ObjectStore
+
+log = logging.getLogger(__name__)
+
+READY_TIMEOUT_S = 30.0
+
+
+class Backends(msgspec.Struct, frozen=True, kw_only=True, dict=False):
+    """The three ports, opened from configuration."""
+
+    db: Database
+    store: ObjectStore
+    coordination: Coordination
+    cipher: Cipher
+
+    async def close(self) -> None:
+        """Close whatever holds a connection or a file."""
+        await self.coordination.close()
+        await self.db.close()
+
+
+async def open_backends(config: Config) -> Backends:
+    """Open database, storage and coordination as configured."""
+    cipher = load_cipher(config.security.key_file)
+    db = await open_database(
+        config.database.url,
+        namespace=config.database.namespace,
+        database=config.database.database,
+        username=config.database.username,
+        password=config.database.password,
+    )
+    try:
+        store = open_store(config.storage.url)
+        coordination = await connect_coordination(config.coordination.url)
+    except BaseException:
+        await db.close()
+        raise
+    return Backends(db=db, store=store, coordination=coordination, cipher=cipher)
+
+
+class AioRunner:
+    """Gateway and worker services for every tenant, in this process."""
+
+    def __init__(
+        self,
+        config: Config,
+        backends: Backends,
+        *,
+        services: Sequence[str] = ("gateway", "worker"),
+        instance: str | None = None,
+    ) -> None:
+        self.config = config
+        self.backends = backends
+        self.services = tuple(services)
+        self.instance = instance or f"{socket.gethostname()}-{os.getpid()}"
+        self.apps: dict[str, TenantApp] = {}
+        self.gateways: dict[str, GatewayService] = {}
+        self.workers: list[Worker] = []
+        self.worker_tasks: dict[str, asyncio.Task[None]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Start every service of every tenant; returns once the gateways are READY."""
+        point_at(self.config.discord.api_base)
+        tenants = TenantRepository(self.backends.db, self.backends.cipher)
+        ready: list[asyncio.Event] = []
+        for tenant in await tenants.list():
+            token = tenants.token(tenant)
+            if "worker" in self.services:
+                app = TenantApp(
+                    tenant=tenant.name,
+                    application_id=int(tenant.application_id),
+                    token=token,
+                    db=self.backends.db,
+                    store=self.backends.store,
+                    cache=self.backends.coordination.cache,
+                    cipher=self.backends.cipher,
+                )
+                await app.start(sync=True)
+                self.apps[tenant.name] = app
+                self.add_worker(app)
+            if "gateway" in self.services:
+                gateway = GatewayService(
+                    tenant=tenant.name,
+                    token=token,
+                    api_base=self.config.discord.api_base,
+                    coordination=self.backends.coordination,
+                    instance=self.instance,
+                    gateway_url=self.config.discord.gateway_url,
+                    compress=self.config.discord.compress,
+                )
+                self.gateways[tenant.name] = gateway
+                started = asyncio.Event()
+                ready.append(started)
+                self._spawn(gateway.run(started), f"gateway:{tenant.name}")
+        await self._wait_ready(ready)
+
+    async def _wait_ready(self, ready: list[asyncio.Event]) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + READY_TIMEOUT_S
+        while not all(event.is_set() for event in ready):
+            for task in self._tasks:
+                if task.done():
+                    error = None if task.cancelled() else task.exception()
+                    raise RuntimeError(f"{task.get_name()} stopped during start-up") from error
+            if loop.time() > deadline:
+                raise TimeoutError("the gateway did not become ready in time")
+            await asyncio.sleep(0.02)
+
+    def add_worker(self, app: TenantApp, **options: object) -> Worker:
+        """Start one more consumer for a tenant (tests start several)."""
+        worker = Worker(
+            handler=app,
+            streams=self.backends.coordination.streams,
+            consumer=f"{self.instance}-{app.tenant}-{len(self.workers)}",
+            settings=self.config.worker,
+            **options,  # type: ignore[arg-type]
+        )
+        self.workers.append(worker)
+        self.worker_tasks[worker.consumer] = self._spawn(worker.run(), f"worker:{app.tenant}")
+        return worker
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro, name=name)
+        task.add_done_callback(self._report)
+        self._tasks.append(task)
+        return task
+
+    @staticmethod
+    def _report(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("service %s stopped: %r", task.get_name(), task.exception())
+
+    async def stop(self) -> None:
+        """Stop reading from Discord first, then the workers, then close the bots."""
+        for gateway in self.gateways.values():
+            await gateway.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for app in self.apps.values():
+            await app.close()
+
+    async def run_until_signal(self) -> None:
+        """Run until SIGINT or SIGTERM, then shut down cleanly."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await self.start()
+            services: asyncio.Future[Any] = asyncio.gather(*self._tasks)
+            waiter: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+            await asyncio.wait([services, waiter], return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            await self.stop()

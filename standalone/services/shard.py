@@ -1,0 +1,209 @@
+"""One gateway shard: the websocket, heartbeats, identify/resume, dispatch out.
+
+It parses nothing it does not need; dispatch payloads travel on as raw JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import zlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import aiohttp
+import msgspec
+
+log = logging.getLogger(__name__)
+
+ZLIB_SUFFIX = b"\x00\x00\xff\xff"
+# Close codes after which reconnecting cannot help (bad token, bad shard, bad intents).
+FATAL_CLOSE_CODES = {4004, 4010, 4011, 4012, 4013, 4014}
+
+
+class GatewayFatal(Exception):
+    """Discord refused this shard for good (for example an invalid token)."""
+
+
+class GatewayFrame(msgspec.Struct):
+    """A gateway message; ``d`` stays raw so dispatch data is forwarded untouched."""
+
+    op: int
+    d: msgspec.Raw = msgspec.Raw(b"null")
+    s: int | None = None
+    t: str | None = None
+
+
+class Hello(msgspec.Struct):
+    """op 10."""
+
+    heartbeat_interval: int
+
+
+class Ready(msgspec.Struct):
+    """The part of READY needed to resume."""
+
+    session_id: str
+    resume_gateway_url: str | None = None
+
+
+_frame_decoder = msgspec.json.Decoder(GatewayFrame)
+
+Sink = Callable[[str, int, bytes], Awaitable[None]]
+
+
+def gateway_address(base: str, *, compress: bool) -> str:
+    """Add the query Discord expects to a gateway URL."""
+    parts = urlsplit(base)
+    query = {"v": "10", "encoding": "json"}
+    if compress:
+        query["compress"] = "zlib-stream"
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), ""))
+
+
+class ShardConnection:
+    """Keeps one shard connected and hands each dispatch to ``sink(type, seq, data)``."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        shard_id: int,
+        shard_count: int,
+        gateway_url: str,
+        intents: int,
+        sink: Sink,
+        session: aiohttp.ClientSession,
+        compress: bool = True,
+    ) -> None:
+        self.token = token
+        self.shard_id = shard_id
+        self.shard_count = shard_count
+        self.gateway_url = gateway_url
+        self.intents = intents
+        self.sink = sink
+        self.session = session
+        self.compress = compress
+        self.session_id: str | None = None
+        self.resume_url: str | None = None
+        self.seq: int | None = None
+        self.ready = asyncio.Event()
+        self._stopping = False
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+
+    async def run(self) -> None:
+        """Connect and stay connected until ``stop``; raises GatewayFatal."""
+        backoff = 1.0
+        while not self._stopping:
+            try:
+                await self._session_once()
+                backoff = 1.0
+            except GatewayFatal:
+                raise
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                log.warning("shard %s: connection lost (%s); retrying", self.shard_id, exc)
+                await asyncio.sleep(backoff * (0.5 + random.random()))
+                backoff = min(backoff * 2, 30.0)
+
+    async def stop(self) -> None:
+        """Close the socket; ``run`` returns."""
+        self._stopping = True
+        if self._ws is not None:
+            await self._ws.close()
+
+    async def _session_once(self) -> None:
+        base = self.resume_url if self.session_id and self.resume_url else self.gateway_url
+        inflator = zlib.decompressobj()
+        buffer = bytearray()
+        heartbeat: asyncio.Task[None] | None = None
+        async with self.session.ws_connect(
+            gateway_address(base, compress=self.compress), max_msg_size=0, autoping=True
+        ) as ws:
+            self._ws = ws
+            try:
+                async for message in ws:
+                    if message.type is aiohttp.WSMsgType.BINARY:
+                        buffer.extend(message.data)
+                        if not buffer.endswith(ZLIB_SUFFIX):
+                            continue
+                        raw = inflator.decompress(bytes(buffer))
+                        buffer.clear()
+                    elif message.type is aiohttp.WSMsgType.TEXT:
+                        raw = message.data.encode()
+                    else:
+                        break
+                    frame = _frame_decoder.decode(raw)
+                    if frame.op == 10:
+                        hello = msgspec.json.decode(frame.d, type=Hello)
+                        heartbeat = asyncio.create_task(
+                            self._heartbeat(ws, hello.heartbeat_interval)
+                        )
+                        await self._identify_or_resume(ws)
+                    elif not await self._handle(ws, frame):
+                        break
+            finally:
+                if heartbeat is not None:
+                    heartbeat.cancel()
+                self._ws = None
+        code = ws.close_code
+        if code in FATAL_CLOSE_CODES:
+            raise GatewayFatal(f"shard {self.shard_id}: Discord closed the gateway with {code}")
+
+    async def _handle(self, ws: aiohttp.ClientWebSocketResponse, frame: GatewayFrame) -> bool:
+        """Act on one frame; False when the connection must be dropped."""
+        if frame.op == 0:
+            self.seq = frame.s if frame.s is not None else self.seq
+            if frame.t == "READY":
+                ready = msgspec.json.decode(frame.d, type=Ready)
+                self.session_id = ready.session_id
+                self.resume_url = ready.resume_gateway_url
+                self.ready.set()
+            elif frame.t == "RESUMED":
+                self.ready.set()
+            if frame.t is not None:
+                await self.sink(frame.t, frame.s or 0, bytes(frame.d))
+        elif frame.op == 1:
+            await ws.send_str(msgspec.json.encode({"op": 1, "d": self.seq}).decode())
+        elif frame.op == 7:
+            log.info("shard %s: Discord asked to reconnect", self.shard_id)
+            await ws.close()
+            return False
+        elif frame.op == 9:
+            resumable = msgspec.json.decode(frame.d) is True
+            if not resumable:
+                self.session_id = self.resume_url = None
+                self.seq = None
+            # Discord asks for a 1-5 s pause before identifying again.
+            await asyncio.sleep(0.2 if resumable else random.uniform(1, 5))
+            await ws.close()
+            return False
+        return True
+
+    async def _identify_or_resume(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        payload: dict[str, Any]
+        if self.session_id is not None:
+            payload = {
+                "op": 6,
+                "d": {"token": self.token, "session_id": self.session_id, "seq": self.seq},
+            }
+        else:
+            payload = {
+                "op": 2,
+                "d": {
+                    "token": self.token,
+                    "intents": self.intents,
+                    "shard": [self.shard_id, self.shard_count],
+                    "properties": {"os": "linux", "browser": "tickets", "device": "tickets"},
+                    "large_threshold": 250,
+                },
+            }
+        await ws.send_str(msgspec.json.encode(payload).decode())
+
+    async def _heartbeat(self, ws: aiohttp.ClientWebSocketResponse, interval_ms: int) -> None:
+        # The first beat is jittered, as Discord asks, so shards do not beat in step.
+        await asyncio.sleep(interval_ms / 1000 * random.random())
+        while not ws.closed:
+            await ws.send_str(msgspec.json.encode({"op": 1, "d": self.seq}).decode())
+            await asyncio.sleep(interval_ms / 1000)

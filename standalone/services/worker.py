@@ -1,0 +1,145 @@
+"""The worker service: consumes a tenant's event stream in a consumer group.
+
+At-least-once: an entry is acknowledged only after its handler finished, so the
+entries a dead worker held are claimed by another one and handled again; the
+handlers are idempotent, so that costs nothing but time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import msgspec
+
+from emulation.ports import StreamEntry, Streams
+from standalone import keys
+from standalone.config import WorkerConfig
+from standalone.discord_bridge import MalformedEvent
+from standalone.wire import Envelope, decode_envelope
+
+log = logging.getLogger(__name__)
+
+
+class _Channel(msgspec.Struct):
+    channel_id: str | None = None
+
+
+_channel_decoder = msgspec.json.Decoder(_Channel)
+
+
+def _partition(entry: StreamEntry) -> str:
+    try:
+        channel = _channel_decoder.decode(decode_envelope(entry.data).data).channel_id
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        channel = None
+    return channel or entry.id
+
+
+class EventHandler(Protocol):
+    """Whatever handles one tenant's events."""
+
+    tenant: str
+
+    async def handle(self, envelope: Envelope) -> None:
+        """Handle one event; raise to have it retried, MalformedEvent to drop it."""
+
+
+class Worker:
+    """One consumer of one tenant's stream."""
+
+    def __init__(
+        self,
+        *,
+        handler: EventHandler,
+        streams: Streams,
+        consumer: str,
+        settings: WorkerConfig,
+        after_handle: Callable[[Envelope], Awaitable[None]] | None = None,
+    ) -> None:
+        self.handler = handler
+        self.streams = streams
+        self.consumer = consumer
+        self.settings = settings
+        # Test seam: runs between a handler's success and the acknowledgement,
+        # the window in which a dying worker leaves an entry for redelivery.
+        self.after_handle = after_handle
+        self.stream = keys.events(handler.tenant)
+        self.handled = 0
+
+    async def run(self) -> None:
+        """Consume until cancelled."""
+        await self.streams.create_group(self.stream, keys.WORKER_GROUP, start="0")
+        claimer = asyncio.create_task(self._claim_loop())
+        try:
+            while True:
+                entries = await self.streams.read_group(
+                    self.stream,
+                    keys.WORKER_GROUP,
+                    self.consumer,
+                    count=self.settings.batch,
+                    block_ms=1000,
+                )
+                if entries:
+                    await self.process_batch(entries)
+        finally:
+            claimer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await claimer
+
+    async def _claim_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.claim_interval_ms / 1000)
+            entries = await self.streams.claim_idle(
+                self.stream,
+                keys.WORKER_GROUP,
+                self.consumer,
+                min_idle_ms=self.settings.redeliver_after_ms,
+                count=self.settings.batch,
+            )
+            for entry in entries:
+                log.info("redelivering %s (delivery %s)", entry.id, entry.deliveries)
+                await self.process(entry)
+
+    async def process_batch(self, entries: list[StreamEntry]) -> None:
+        """Handle entries of one channel in stream order, different channels at once.
+
+        Order matters within a channel: a message sent just before "close" must be
+        archived before the transcript is written.
+        """
+        groups: dict[str, list[StreamEntry]] = {}
+        for entry in entries:
+            groups.setdefault(_partition(entry), []).append(entry)
+        await asyncio.gather(*(self._in_order(group) for group in groups.values()))
+
+    async def _in_order(self, entries: list[StreamEntry]) -> None:
+        for entry in entries:
+            await self.process(entry)
+
+    async def process(self, entry: StreamEntry) -> None:
+        """Handle one entry and acknowledge it, or leave it pending for a retry."""
+        if entry.deliveries > self.settings.max_deliveries:
+            await self._dead_letter(entry, f"failed {entry.deliveries - 1} times")
+            return
+        try:
+            envelope = decode_envelope(entry.data)
+            await self.handler.handle(envelope)
+        except (msgspec.DecodeError, msgspec.ValidationError, MalformedEvent) as exc:
+            await self._dead_letter(entry, str(exc))
+            return
+        except Exception:
+            log.exception("event %s failed; it will be retried", entry.id)
+            return
+        if self.after_handle is not None:
+            await self.after_handle(envelope)
+        await self.streams.ack(self.stream, keys.WORKER_GROUP, [entry.id])
+        self.handled += 1
+
+    async def _dead_letter(self, entry: StreamEntry, reason: str) -> None:
+        # Kept, not dropped, so an operator can look at what the bot could not use.
+        log.error("dropping event %s of tenant %s: %s", entry.id, self.handler.tenant, reason)
+        await self.streams.append(keys.dead_letters(self.handler.tenant), entry.data)
+        await self.streams.ack(self.stream, keys.WORKER_GROUP, [entry.id])

@@ -1,0 +1,1 @@
+"""The ticket domain: commands, buttons, forms and the lifecycle behind them."""

@@ -1,0 +1,89 @@
+"""Transcripts: a ticket's archived messages rendered as a page a browser shows like Discord."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+
+import msgspec
+
+_STYLE = """
+body{margin:0;background:#313338;color:#dbdee1;font:16px/1.375 "gg sans","Noto Sans",
+"Helvetica Neue",Helvetica,Arial,sans-serif}
+header{padding:16px 24px;border-bottom:1px solid #1f2023;background:#2b2d31}
+header h1{margin:0 0 4px;font-size:20px;color:#f2f3f5}
+header p{margin:2px 0;color:#b5bac1;font-size:14px}
+main{padding:8px 0 24px}
+.msg{display:flex;gap:16px;padding:4px 24px}
+.msg:hover{background:#2e3035}
+.avatar{flex:none;width:40px;height:40px;border-radius:50%;background:#5865f2;color:#fff;
+display:flex;align-items:center;justify-content:center;font-weight:600}
+.name{font-weight:500;color:#f2f3f5}
+.bot{background:#5865f2;color:#fff;font-size:10px;border-radius:3px;padding:1px 4px;margin-left:4px}
+time{margin-left:8px;font-size:12px;color:#949ba4}
+.content{white-space:pre-wrap;word-wrap:break-word}
+.empty{padding:24px;color:#949ba4}
+"""
+
+
+class TranscriptMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """One message as it appears in a transcript (decrypted)."""
+
+    author_id: str
+    author_name: str
+    author_bot: bool
+    content: str
+    created_at: datetime
+    edited: bool = False
+    deleted: bool = False
+
+
+class TranscriptHeader(msgspec.Struct, frozen=True, kw_only=True):
+    """What the transcript says about the ticket."""
+
+    guild_id: str
+    number: int
+    category: str
+    creator_id: str
+    topic: str | None
+    opened_at: datetime
+    closed_at: datetime
+    closed_by: str
+
+
+def _message(message: TranscriptMessage) -> str:
+    initial = escape(message.author_name[:1].upper() or "?")
+    badge = '<span class="bot">BOT</span>' if message.author_bot else ""
+    flags = " (edited)" if message.edited else ""
+    flags += " (deleted)" if message.deleted else ""
+    stamp = message.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f'<div class="msg"><div class="avatar">{initial}</div><div>'
+        f'<span class="name">{escape(message.author_name)}</span>{badge}'
+        f'<time datetime="{message.created_at.isoformat()}">{stamp}{flags}</time>'
+        f'<div class="content">{escape(message.content)}</div></div></div>'
+    )
+
+
+def render_html(header: TranscriptHeader, messages: list[TranscriptMessage]) -> str:
+    """The transcript as a standalone HTML page; all user text is escaped."""
+    body = "\n".join(_message(m) for m in messages) or '<p class="empty">No messages.</p>'
+    topic = escape(header.topic) if header.topic else "(no topic)"
+    return (
+        "<!doctype html>\n"
+        f'<html lang="en"><head><meta charset="utf-8">'
+        f"<title>Ticket #{header.number} · {escape(header.category)}</title>"
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<style>{_STYLE}</style></head><body>"
+        f"<header><h1>Ticket #{header.number} · {escape(header.category)}</h1>"
+        f"<p>Topic: {topic}</p>"
+        f"<p>Opened by {escape(header.creator_id)} on {header.opened_at:%Y-%m-%d %H:%M} UTC; "
+        f"closed by {escape(header.closed_by)} on {header.closed_at:%Y-%m-%d %H:%M} UTC</p>"
+        f"<p>{len(messages)} messages</p></header>"
+        f"<main>\n{body}\n</main></body></html>\n"
+    )
+
+
+def transcript_key(guild_id: str, number: int) -> str:
+    """Where a ticket's transcript is stored, within its tenant's storage."""
+    return f"transcripts/{guild_id}/{number}.html"

@@ -1,0 +1,59 @@
+"""Steps of the ticket flow as members and staff play them through the stand-in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emulation.discord import FakeDiscord
+from tests.e2e.conftest import TIMEOUT, World
+
+
+def components(message: Any) -> list[dict[str, Any]]:
+    return [c for row in message.components for c in row.get("components", [])]
+
+
+def button(message: Any, prefix: str) -> str:
+    for component in components(message):
+        if component.get("custom_id", "").startswith(prefix):
+            return str(component["custom_id"])
+    raise AssertionError(f"no {prefix} button on message {message.id}")
+
+
+def bot_messages(discord: FakeDiscord, world: World, channel_id: int) -> list[Any]:
+    return [m for m in discord.messages(channel_id) if m.author_id == world.app.bot_user.id]
+
+
+async def post_panel(discord: FakeDiscord, world: World) -> Any:
+    inter = await world.actor(discord, world.staff).slash(
+        "panel", {"staff_role": str(world.staff_role.id)}, channel_id=world.support.id
+    )
+    answer = await inter.followups(count=1, timeout=TIMEOUT)
+    assert "Panel posted" in answer[-1]["content"]
+    panels = bot_messages(discord, world, world.support.id)
+    assert len(panels) == 1
+    return panels[0]
+
+
+async def request_form(discord: FakeDiscord, world: World, panel: Any, user: Any) -> dict[str, Any]:
+    click = await world.actor(discord, user).click(panel.id, button(panel, "open:"))
+    response = await click.response(timeout=TIMEOUT)
+    assert response["type"] == 9, response
+    return response
+
+
+async def submit_topic(
+    discord: FakeDiscord, world: World, form: dict[str, Any], user: Any, topic: str
+) -> Any:
+    return await world.actor(discord, user).submit_modal(
+        form["data"]["custom_id"], {"topic": topic}, channel_id=world.support.id
+    )
+
+
+async def open_ticket(discord: FakeDiscord, world: World, panel: Any, topic: str) -> int:
+    """Member opens a ticket; returns the new channel's id."""
+    form = await request_form(discord, world, panel, world.member)
+    submit = await submit_topic(discord, world, form, world.member, topic)
+    answer = await submit.followups(count=1, timeout=TIMEOUT)
+    content = answer[-1]["content"]
+    assert content.startswith("Your ticket is open: <#"), content
+    return int(content.split("<#")[1].rstrip(">"))

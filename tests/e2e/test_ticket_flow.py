@@ -1,0 +1,138 @@
+"""Panel → open → messages → close, against the stand-in over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+
+import disnake
+
+from standalone.db.tickets import TicketRepository
+from storage.scoped import ScopedStore
+from tests.e2e.conftest import TIMEOUT, Stack, World, make_world
+from tests.e2e.flow import bot_messages, button, open_ticket, post_panel
+
+VIEW = disnake.Permissions(view_channel=True).value
+
+
+async def eventually(check, timeout: float = TIMEOUT):
+    """Poll an async check until it returns something truthy."""
+    async with asyncio.timeout(timeout):
+        while not (result := await check()):
+            await asyncio.sleep(0.02)
+        return result
+
+
+async def play_full_ticket(discord, stack: Stack, world: World) -> None:
+    repo = TicketRepository(stack.backends.db, world.tenant)
+    panel = await post_panel(discord, world)
+    channel_id = await open_ticket(discord, world, panel, f"Printer on fire ({world.tenant})")
+
+    channel = discord.channel(channel_id)
+    assert channel is not None and channel.name == "ticket-1"
+    category = discord.channel(channel.parent_id)
+    assert category is not None and category.type == 4
+    can_view = lambda user: discord.member_permissions(world.guild.id, user.id, channel_id) & VIEW  # noqa: E731
+    assert can_view(world.member) and can_view(world.staff)
+    assert not can_view(world.other)
+
+    ticket = await repo.by_channel(str(channel_id))
+    assert ticket is not None and ticket.state == "open" and ticket.number == 1
+    assert ticket.creator_id == str(world.member.id)
+    assert ticket.topic and "Printer" not in ticket.topic  # encrypted at rest
+    opening = bot_messages(discord, world, channel_id)
+    assert len(opening) == 1 and opening[0].embeds
+
+    await world.actor(discord, world.member).send_message(channel_id, f"hello from {world.tenant}")
+    await world.actor(discord, world.staff).send_message(channel_id, "staff here <b>bold</b>")
+    await eventually(lambda: _archived(repo, ticket, 3))
+
+    close = await world.actor(discord, world.staff).click(
+        opening[0].id, button(opening[0], "close:")
+    )
+    answer = await close.followups(count=1, timeout=TIMEOUT)
+    assert "is closed" in answer[-1]["content"]
+    closed = await eventually(lambda: _closed(repo, ticket))
+    assert discord.channel(channel_id) is None
+    assert closed.closed_by == str(world.staff.id) and closed.message_count == 3
+    html = (
+        await ScopedStore(stack.backends.store, world.tenant).get(closed.transcript_key)
+    ).decode()
+    assert f"hello from {world.tenant}" in html
+    assert "staff here &lt;b&gt;bold&lt;/b&gt;" in html
+    assert f"Printer on fire ({world.tenant})" in html
+
+
+async def _archived(repo, ticket, count):
+    return len(await repo.archived(ticket)) == count
+
+
+async def _closed(repo, ticket):
+    current = await repo.get(ticket.guild_id, ticket.number)
+    return current if current and current.state == "closed" else None
+
+
+async def test_full_flow(discord, stack):
+    world = make_world(discord, "alpha")
+    await stack.add(world)
+    await stack.start()
+    await play_full_ticket(discord, stack, world)
+
+
+async def test_two_tenants_at_once_share_nothing(discord, stack):
+    worlds = [make_world(discord, "alpha"), make_world(discord, "beta")]
+    for world in worlds:
+        await stack.add(world)
+    await stack.start()
+    await asyncio.gather(*(play_full_ticket(discord, stack, w) for w in worlds))
+
+    for world, other in (worlds, worlds[::-1]):
+        repo = TicketRepository(stack.backends.db, world.tenant)
+        tickets = await repo.tickets()
+        assert [(t.guild_id, t.number) for t in tickets] == [(str(world.guild.id), 1)]
+        assert await repo.tickets(str(other.guild.id)) == []
+        keys = await ScopedStore(stack.backends.store, world.tenant).list()
+        assert keys == [f"transcripts/{world.guild.id}/1.html"]
+        html = (await ScopedStore(stack.backends.store, world.tenant).get(keys[0])).decode()
+        assert f"hello from {other.tenant}" not in html
+
+
+async def test_only_creator_or_staff_may_close(discord, stack):
+    world = make_world(discord, "alpha")
+    await stack.add(world)
+    await stack.start()
+    panel = await post_panel(discord, world)
+    channel_id = await open_ticket(discord, world, panel, "Need a refund")
+    opening = bot_messages(discord, world, channel_id)[0]
+    attempt = await world.actor(discord, world.other).click(opening.id, button(opening, "close:"))
+    refusal = await attempt.response(timeout=TIMEOUT)
+    assert "Only the member who opened this ticket or staff" in refusal["data"]["content"]
+    assert refusal["data"]["flags"] & 64
+    repo = TicketRepository(stack.backends.db, world.tenant)
+    ticket = await repo.by_channel(str(channel_id))
+    assert ticket.state == "open"
+    assert discord.channel(channel_id) is not None
+
+    # The creator can, with /close and a reason.
+    close = await world.actor(discord, world.member).slash(
+        "close", {"reason": "solved"}, channel_id=channel_id
+    )
+    await close.followups(count=1, timeout=TIMEOUT)
+    await eventually(lambda: _closed(repo, ticket))
+    assert discord.channel(channel_id) is None
+
+
+async def test_member_limit_and_non_staff_panel_are_refused(discord, stack):
+    world = make_world(discord, "alpha")
+    await stack.add(world)
+    await stack.start()
+    denied = await world.actor(discord, world.member).slash(
+        "panel", {"staff_role": str(world.staff_role.id)}, channel_id=world.support.id
+    )
+    answer = await denied.response(timeout=TIMEOUT)
+    assert "Manage Server" in answer["data"]["content"]
+    panel = await post_panel(discord, world)
+    await open_ticket(discord, world, panel, "first ticket")
+    again = await world.actor(discord, world.member).click(panel.id, button(panel, "open:"))
+    answer = await again.response(timeout=TIMEOUT)
+    assert answer["type"] == 4 and "already have 1 open ticket" in answer["data"]["content"]
+    assert len(await TicketRepository(stack.backends.db, world.tenant).tickets()) == 1

@@ -1,0 +1,591 @@
+"""One contract for every coordination adapter.
+
+Each adapter is a ``coord`` fixture param. Tests talk to it through a
+``Harness`` so the same assertions hold for a fake clock (memory) and for real
+time (a later "unix" or "valkey" param, which would sleep in ``advance`` and
+set ``slack_ms``). Names are namespaced per test so a shared server stays clean.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+import pytest
+
+from emulation.connect import connect_coordination
+from emulation.memory import MemoryCoordination
+from emulation.ports import Coordination, Message, Subscription
+
+CACHE_CAPACITY = 64
+
+
+class FakeClock:
+    """Monotonic seconds that only move when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Harness:
+    coord: Coordination
+    ns: str
+    advance: Callable[[int], Awaitable[None]]
+    # Extra milliseconds a real backend needs around TTL boundaries; 0 means exact.
+    slack_ms: int = 0
+    # Entries a backend may keep above maxlen (XADD MAXLEN ~ trims whole nodes).
+    trim_slack: int = 0
+    # Size of the cache when the test controls it; None skips eviction tests.
+    cache_capacity: int | None = None
+
+    def key(self, name: str) -> str:
+        return f"{self.ns}:{name}"
+
+
+async def _memory_harness() -> AsyncIterator[Harness]:
+    clock = FakeClock()
+    coord = MemoryCoordination(max_cache_entries=CACHE_CAPACITY, clock=clock)
+
+    async def advance(ms: int) -> None:
+        clock.now += ms / 1000
+
+    try:
+        yield Harness(coord, f"t{uuid.uuid4().hex[:8]}", advance, cache_capacity=CACHE_CAPACITY)
+    finally:
+        await coord.close()
+
+
+# "unix" joins here once the socket server exists; "valkey" joins as
+# pytest.param("valkey", marks=[pytest.mark.valkey, skipif(not VALKEY_URL)]).
+ADAPTERS = {"memory": _memory_harness}
+
+
+@pytest.fixture(params=list(ADAPTERS))
+async def coord(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    async for harness in ADAPTERS[request.param]():
+        yield harness
+
+
+# --- cache -------------------------------------------------------------------
+
+
+async def test_cache_set_get_delete(coord: Harness) -> None:
+    cache, k = coord.coord.cache, coord.key("a")
+    assert await cache.get(k) is None
+    await cache.set(k, b"one")
+    assert await cache.get(k) == b"one"
+    await cache.set(k, b"two")
+    assert await cache.get(k) == b"two"
+    assert await cache.delete(k) is True
+    assert await cache.delete(k) is False
+    assert await cache.get(k) is None
+
+
+async def test_cache_get_many_keeps_order_and_misses(coord: Harness) -> None:
+    cache = coord.coord.cache
+    await cache.set(coord.key("x"), b"X")
+    await cache.set(coord.key("z"), b"Z")
+    keys = [coord.key(n) for n in ("z", "missing", "x", "z")]
+    assert await cache.get_many(keys) == [b"Z", None, b"X", b"Z"]
+    assert await cache.get_many([]) == []
+
+
+async def test_cache_set_if_absent(coord: Harness) -> None:
+    cache, k = coord.coord.cache, coord.key("once")
+    assert await cache.set_if_absent(k, b"first", ttl_ms=1_000) is True
+    assert await cache.set_if_absent(k, b"second", ttl_ms=1_000) is False
+    assert await cache.get(k) == b"first"
+    await coord.advance(1_000 + 2 * coord.slack_ms)
+    assert await cache.set_if_absent(k, b"third") is True
+    assert await cache.get(k) == b"third"
+
+
+async def test_cache_ttl_expires_at_boundary(coord: Harness) -> None:
+    cache, k, forever = coord.coord.cache, coord.key("ttl"), coord.key("forever")
+    await cache.set(k, b"v", ttl_ms=1_000)
+    await cache.set(forever, b"f")
+    await coord.advance(999 - coord.slack_ms)
+    assert await cache.get(k) == b"v"
+    await coord.advance(1 + 2 * coord.slack_ms)
+    assert await cache.get(k) is None
+    assert await cache.get_many([k, forever]) == [None, b"f"]
+    assert await cache.delete(k) is False
+
+
+async def test_cache_set_replaces_ttl(coord: Harness) -> None:
+    cache, k = coord.coord.cache, coord.key("re")
+    await cache.set(k, b"short", ttl_ms=500)
+    await cache.set(k, b"kept")
+    await coord.advance(500 + 2 * coord.slack_ms)
+    assert await cache.get(k) == b"kept"
+
+
+async def test_cache_evicts_least_recently_used(coord: Harness) -> None:
+    if coord.cache_capacity is None:
+        pytest.skip("the backend's cache size is not under the test's control")
+    cache, n = coord.coord.cache, coord.cache_capacity
+    keys = [coord.key(f"k{i}") for i in range(n)]
+    for i, k in enumerate(keys):
+        await cache.set(k, str(i).encode())
+    # A read makes k0 the most recently used, so k1 is now the oldest.
+    assert await cache.get(keys[0]) == b"0"
+    await cache.set(coord.key("new1"), b"n1")
+    assert await cache.get(keys[1]) is None
+    assert await cache.get(keys[0]) == b"0"
+    await cache.set(coord.key("new2"), b"n2")
+    assert await cache.get(keys[2]) is None
+    survivors = await cache.get_many(keys[3:])
+    assert all(v is not None for v in survivors)
+
+
+# --- streams -----------------------------------------------------------------
+
+
+def _id(text: str) -> tuple[int, int]:
+    assert re.fullmatch(r"\d+-\d+", text), text
+    ms, seq = text.split("-")
+    return int(ms), int(seq)
+
+
+async def test_stream_ids_strictly_increase(coord: Harness) -> None:
+    streams, s = coord.coord.streams, coord.key("s")
+    ids = [await streams.append(s, f"e{i}".encode()) for i in range(50)]
+    parsed = [_id(i) for i in ids]
+    assert parsed == sorted(parsed)
+    assert len(set(parsed)) == 50
+    assert await streams.length(s) == 50
+    assert await streams.length(coord.key("never")) == 0
+
+
+async def test_group_start_zero_sees_all_and_dollar_only_new(coord: Harness) -> None:
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.append(s, b"a")
+    await streams.append(s, b"b")
+    await streams.create_group(s, "all", start="0")
+    await streams.create_group(s, "new", start="$")
+    await streams.append(s, b"c")
+    got_all = await streams.read_group(s, "all", "c1", count=10)
+    got_new = await streams.read_group(s, "new", "c1", count=10)
+    assert [e.data for e in got_all] == [b"a", b"b", b"c"]
+    assert [e.data for e in got_new] == [b"c"]
+    assert all(e.deliveries == 1 for e in got_all + got_new)
+    assert got_new[0].id == got_all[2].id
+
+
+async def test_create_group_is_idempotent(coord: Harness) -> None:
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g")
+    assert await streams.length(s) == 0
+    for data in (b"1", b"2"):
+        await streams.append(s, data)
+    assert [e.data for e in await streams.read_group(s, "g", "c", count=1)] == [b"1"]
+    await streams.create_group(s, "g", start="0")
+    assert [e.data for e in await streams.read_group(s, "g", "c", count=5)] == [b"2"]
+
+
+async def test_read_group_only_delivers_new_entries(coord: Harness) -> None:
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g")
+    await streams.append(s, b"x")
+    assert len(await streams.read_group(s, "g", "c")) == 1
+    # Unacknowledged entries are not handed out again by read_group.
+    assert await streams.read_group(s, "g", "c") == []
+
+
+async def test_read_group_without_group_raises(coord: Harness) -> None:
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.append(s, b"x")
+    with pytest.raises(LookupError):
+        await streams.read_group(s, "nope", "c")
+
+
+async def test_two_consumers_never_share_an_entry(coord: Harness) -> None:
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g")
+    appended = {await streams.append(s, f"{i}".encode()) for i in range(40)}
+
+    async def drain(consumer: str) -> list[str]:
+        seen: list[str] = []
+        while batch := await streams.read_group(s, "g", consumer, count=3):
+            seen += [e.id for e in batch]
+            await asyncio.sleep(0)
+        return seen
+
+    first, second = await asyncio.gather(drain("c1"), drain("c2"))
+    assert first
+    assert second
+    assert set(first).isdisjoint(second)
+    assert set(first) | set(second) == appended
+    assert len(first) + len(second) == 40
+
+
+async def test_ack_removes_from_pending(coord: Harness) -> None:
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g")
+    for i in range(3):
+        await streams.append(s, f"{i}".encode())
+    ids = [e.id for e in await streams.read_group(s, "g", "c")]
+    assert [p.id for p in await streams.pending(s, "g")] == ids
+    assert await streams.ack(s, "g", ids[:2]) == 2
+    assert [p.id for p in await streams.pending(s, "g")] == ids[2:]
+    assert await streams.ack(s, "g", ids[:2]) == 0
+    assert await streams.ack(s, "g", [ids[2], ids[0]]) == 1
+    assert await streams.pending(s, "g") == []
+
+
+async def test_pending_reports_consumer_idle_time_and_deliveries(coord: Harness) -> None:
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g")
+    for i in range(4):
+        await streams.append(s, f"{i}".encode())
+    first = await streams.read_group(s, "g", "c1", count=2)
+    await coord.advance(300)
+    second = await streams.read_group(s, "g", "c2", count=2)
+    await coord.advance(100)
+    pending = await streams.pending(s, "g")
+    assert [p.id for p in pending] == [e.id for e in first + second]
+    assert [p.consumer for p in pending] == ["c1", "c1", "c2", "c2"]
+    assert all(p.deliveries == 1 for p in pending)
+    assert all(p.idle_ms >= 400 for p in pending[:2])
+    assert all(100 <= p.idle_ms < 400 for p in pending[2:])
+    assert len(await streams.pending(s, "g", count=3)) == 3
+
+
+async def test_dead_consumer_entries_are_claimed_after_min_idle(coord: Harness) -> None:
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g")
+    for i in range(3):
+        await streams.append(s, f"{i}".encode())
+    taken = await streams.read_group(s, "g", "dead", count=2)
+    # Not idle long enough yet: the holder may still be working.
+    assert await streams.claim_idle(s, "g", "alive", min_idle_ms=1_000) == []
+    await coord.advance(1_000 + coord.slack_ms)
+    claimed = await streams.claim_idle(s, "g", "alive", min_idle_ms=1_000)
+    assert [e.id for e in claimed] == [e.id for e in taken]
+    assert [e.data for e in claimed] == [b"0", b"1"]
+    assert all(e.deliveries == 2 for e in claimed)
+    pending = await streams.pending(s, "g")
+    assert [(p.consumer, p.deliveries) for p in pending] == [("alive", 2), ("alive", 2)]
+    assert all(p.idle_ms < 1_000 for p in pending)
+    # Claiming reset the idle clock, so nobody can steal them straight back.
+    assert await streams.claim_idle(s, "g", "dead", min_idle_ms=1_000) == []
+    # The third entry was never delivered: read_group still hands it out.
+    assert [e.data for e in await streams.read_group(s, "g", "alive")] == [b"2"]
+    assert await streams.ack(s, "g", [e.id for e in claimed]) == 2
+
+
+async def test_claim_idle_respects_count(coord: Harness) -> None:
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g")
+    for i in range(5):
+        await streams.append(s, f"{i}".encode())
+    await streams.read_group(s, "g", "dead", count=5)
+    await coord.advance(100 + coord.slack_ms)
+    first = await streams.claim_idle(s, "g", "a", min_idle_ms=100, count=2)
+    second = await streams.claim_idle(s, "g", "b", min_idle_ms=100, count=10)
+    assert [e.data for e in first] == [b"0", b"1"]
+    assert [e.data for e in second] == [b"2", b"3", b"4"]
+
+
+async def test_claim_idle_drops_trimmed_entries(coord: Harness) -> None:
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g")
+    await streams.append(s, b"old")
+    [old] = await streams.read_group(s, "g", "dead")
+    for i in range(3):
+        await streams.append(s, f"new{i}".encode(), maxlen=1)
+    await coord.advance(100 + coord.slack_ms)
+    assert await streams.claim_idle(s, "g", "alive", min_idle_ms=100) == []
+    assert old.id not in [p.id for p in await streams.pending(s, "g")]
+
+
+async def test_blocking_read_wakes_on_append(coord: Harness) -> None:
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g", start="$")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    reader = asyncio.create_task(streams.read_group(s, "g", "c", block_ms=5_000))
+    await asyncio.sleep(0.05)
+    assert not reader.done()
+    entry_id = await streams.append(s, b"wake")
+    got = await asyncio.wait_for(reader, timeout=2)
+    assert [(e.id, e.data) for e in got] == [(entry_id, b"wake")]
+    assert loop.time() - started < 2
+
+
+async def test_blocking_readers_share_out_entries(coord: Harness) -> None:
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g", start="$")
+    readers = [
+        asyncio.create_task(streams.read_group(s, "g", f"c{i}", count=1, block_ms=300))
+        for i in range(2)
+    ]
+    await asyncio.sleep(0.02)
+    await streams.append(s, b"only")
+    results = await asyncio.wait_for(asyncio.gather(*readers), timeout=2)
+    # One reader gets it; the other keeps waiting and then times out empty.
+    assert sorted(len(r) for r in results) == [0, 1]
+
+
+async def test_blocking_read_returns_empty_after_block_ms(coord: Harness) -> None:
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await streams.read_group(s, "g", "c", block_ms=150) == []
+    elapsed = loop.time() - started
+    assert 0.14 <= elapsed < 1.5
+    started = loop.time()
+    assert await streams.read_group(s, "g", "c") == []
+    assert loop.time() - started < 0.1
+
+
+async def test_append_maxlen_trims_oldest(coord: Harness) -> None:
+    streams, s = coord.coord.streams, coord.key("s")
+    ids = [await streams.append(s, f"{i}".encode(), maxlen=3) for i in range(10)]
+    length = await streams.length(s)
+    assert 3 <= length <= 3 + coord.trim_slack
+    await streams.create_group(s, "g", start="0")
+    kept = await streams.read_group(s, "g", "c", count=100)
+    assert [e.id for e in kept] == ids[-length:]
+    assert kept[-1].data == b"9"
+
+
+# --- leases ------------------------------------------------------------------
+
+
+async def test_lease_is_exclusive(coord: Harness) -> None:
+    leases, name = coord.coord.leases, coord.key("lease")
+    token = await leases.acquire(name, "a", ttl_ms=1_000)
+    assert token is not None
+    assert await leases.acquire(name, "b", ttl_ms=1_000) is None
+    info = await leases.holder(name)
+    assert info is not None
+    assert (info.owner, info.token) == ("a", token)
+    assert 0 < info.ttl_ms <= 1_000
+    assert await leases.holder(coord.key("free")) is None
+
+
+async def test_lease_reacquire_by_owner_keeps_token_and_extends(coord: Harness) -> None:
+    leases, name = coord.coord.leases, coord.key("lease")
+    token = await leases.acquire(name, "a", ttl_ms=1_000)
+    await coord.advance(600)
+    assert await leases.acquire(name, "a", ttl_ms=1_000) == token
+    await coord.advance(600)
+    info = await leases.holder(name)
+    assert info is not None
+    assert (info.owner, info.token) == ("a", token)
+
+
+async def test_lease_fencing_token_increases_across_owners(coord: Harness) -> None:
+    leases, name = coord.coord.leases, coord.key("lease")
+    t1 = await leases.acquire(name, "a", ttl_ms=1_000)
+    assert t1 is not None
+    assert await leases.release(name, "a") is True
+    t2 = await leases.acquire(name, "b", ttl_ms=500)
+    assert t2 is not None
+    assert t2 > t1
+    await coord.advance(500 + 2 * coord.slack_ms)
+    t3 = await leases.acquire(name, "a", ttl_ms=1_000)
+    assert t3 is not None
+    assert t3 > t2
+
+
+async def test_lease_renew_and_release_only_by_owner(coord: Harness) -> None:
+    leases, name = coord.coord.leases, coord.key("lease")
+    token = await leases.acquire(name, "a", ttl_ms=1_000)
+    assert await leases.renew(name, "b", ttl_ms=1_000) is False
+    assert await leases.release(name, "b") is False
+    info = await leases.holder(name)
+    assert info is not None
+    assert info.owner == "a"
+    await coord.advance(700)
+    assert await leases.renew(name, "a", ttl_ms=1_000) is True
+    await coord.advance(700)
+    info = await leases.holder(name)
+    assert info is not None
+    assert (info.owner, info.token) == ("a", token)
+    assert await leases.release(name, "a") is True
+    assert await leases.holder(name) is None
+    assert await leases.renew(name, "a", ttl_ms=1_000) is False
+    assert await leases.release(name, "a") is False
+
+
+async def test_lease_expiry_lets_another_owner_in(coord: Harness) -> None:
+    leases, name = coord.coord.leases, coord.key("lease")
+    t1 = await leases.acquire(name, "paused", ttl_ms=1_000)
+    assert t1 is not None
+    await coord.advance(999 - coord.slack_ms)
+    assert await leases.acquire(name, "other", ttl_ms=1_000) is None
+    # The holder stalls (GC pause, blocked loop) past its TTL.
+    await coord.advance(1 + 2 * coord.slack_ms)
+    assert await leases.holder(name) is None
+    t2 = await leases.acquire(name, "other", ttl_ms=1_000)
+    assert t2 is not None
+    assert t2 > t1
+    # Waking up, the old holder learns it lost the lease and cannot take it back.
+    assert await leases.renew(name, "paused", ttl_ms=1_000) is False
+    assert await leases.release(name, "paused") is False
+    info = await leases.holder(name)
+    assert info is not None
+    assert (info.owner, info.token) == ("other", t2)
+
+
+# --- pub/sub -----------------------------------------------------------------
+
+
+async def _next(sub: Subscription, it: AsyncIterator[Message] | None = None) -> Message:
+    iterator = it if it is not None else aiter(sub)
+    return await asyncio.wait_for(anext(iterator), timeout=2)
+
+
+async def _nothing_arrives(it: AsyncIterator[Message]) -> bool:
+    try:
+        await asyncio.wait_for(anext(it), timeout=0.05)
+    except (TimeoutError, StopAsyncIteration):
+        return True
+    return False
+
+
+async def test_pubsub_channel_subscription(coord: Harness) -> None:
+    pubsub, ch = coord.coord.pubsub, coord.key("chan")
+    sub = await pubsub.subscribe(channels=[ch])
+    it = aiter(sub)
+    assert await pubsub.publish(ch, b"hello") == 1
+    assert await pubsub.publish(coord.key("other"), b"nope") == 0
+    assert await pubsub.publish(ch, b"again") == 1
+    assert await _next(sub, it) == Message(channel=ch, data=b"hello", pattern=None)
+    assert (await _next(sub, it)).data == b"again"
+    await sub.close()
+
+
+async def test_pubsub_pattern_subscription(coord: Harness) -> None:
+    pubsub = coord.coord.pubsub
+    pattern = coord.key("tickets:*")
+    sub = await pubsub.subscribe(patterns=[pattern])
+    it = aiter(sub)
+    assert await pubsub.publish(coord.key("tickets:42"), b"t") == 1
+    assert await pubsub.publish(coord.key("guilds:1"), b"g") == 0
+    msg = await _next(sub, it)
+    assert msg == Message(channel=coord.key("tickets:42"), data=b"t", pattern=pattern)
+    assert await _nothing_arrives(it)
+    await sub.close()
+
+
+async def test_pubsub_fans_out_to_every_subscriber(coord: Harness) -> None:
+    pubsub, ch = coord.coord.pubsub, coord.key("chan")
+    subs = [await pubsub.subscribe(channels=[ch]) for _ in range(3)]
+    assert await pubsub.publish(ch, b"all") == 3
+    for sub in subs:
+        assert (await _next(sub)).data == b"all"
+        await sub.close()
+
+
+async def test_pubsub_close_stops_delivery(coord: Harness) -> None:
+    pubsub, ch = coord.coord.pubsub, coord.key("chan")
+    sub = await pubsub.subscribe(channels=[ch], patterns=[coord.key("*")])
+    received: list[bytes] = []
+
+    async def listen() -> None:
+        async for message in sub:
+            received.append(message.data)
+
+    listener = asyncio.create_task(listen())
+    assert await pubsub.publish(ch, b"before") == 2
+    await asyncio.sleep(0.05)
+    await sub.close()
+    # Iteration ends by itself: the listener finishes without being cancelled.
+    await asyncio.wait_for(listener, timeout=2)
+    assert received == [b"before", b"before"]
+    assert await pubsub.publish(ch, b"after") == 0
+    assert await _nothing_arrives(aiter(sub))
+
+
+# --- counters ----------------------------------------------------------------
+
+
+async def test_counter_concurrent_increments_sum_exactly(coord: Harness) -> None:
+    counters, k = coord.coord.counters, coord.key("hits")
+    results = await asyncio.gather(*(counters.incr(k) for _ in range(200)))
+    assert sorted(results) == list(range(1, 201))
+    assert await counters.incr(k, by=5) == 205
+    assert await counters.incr(k, by=-10) == 195
+
+
+async def test_counter_ttl_is_set_on_creation_and_expiry_restarts(coord: Harness) -> None:
+    counters, k = coord.coord.counters, coord.key("rate")
+    assert await counters.incr(k, ttl_ms=1_000) == 1
+    await coord.advance(600)
+    # A later ttl_ms does not push the window out.
+    assert await counters.incr(k, ttl_ms=1_000) == 2
+    await coord.advance(400 + 2 * coord.slack_ms)
+    assert await counters.incr(k, ttl_ms=1_000) == 1
+    assert await counters.incr(coord.key("no-ttl")) == 1
+
+
+# --- the memory adapter only -------------------------------------------------
+
+
+async def test_memory_stream_ids_increase_when_wall_clock_steps_back() -> None:
+    wall = [2_000.0]
+    coord = MemoryCoordination(wall_clock=lambda: wall[0])
+    first = _id(await coord.streams.append("s", b"1"))
+    wall[0] = 1_000.0
+    second = _id(await coord.streams.append("s", b"2"))
+    third = _id(await coord.streams.append("s", b"3"))
+    wall[0] = 3_000.0
+    fourth = _id(await coord.streams.append("s", b"4"))
+    assert first == (2_000_000, 0)
+    assert first < second < third < fourth
+    assert fourth == (3_000_000, 0)
+    await coord.close()
+
+
+async def test_memory_close_ends_open_subscriptions() -> None:
+    coord = MemoryCoordination()
+    sub = await coord.pubsub.subscribe(channels=["c"])
+    it = aiter(sub)
+
+    async def first() -> Message:
+        return await anext(it)
+
+    waiting = asyncio.create_task(first())
+    await asyncio.sleep(0.01)
+    await coord.close()
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(waiting, timeout=2)
+
+
+async def test_connect_memory_url() -> None:
+    coord = await connect_coordination("memory://")
+    assert isinstance(coord, MemoryCoordination)
+    await coord.close()
+
+
+async def test_connect_memory_url_max_entries() -> None:
+    coord = await connect_coordination("memory://?max_entries=2")
+    for k in ("a", "b", "c"):
+        await coord.cache.set(k, k.encode())
+    assert await coord.cache.get_many(["a", "b", "c"]) == [None, b"b", b"c"]
+    await coord.close()
+
+
+@pytest.mark.parametrize("url", ["memory://?max_entries=0", "memory://?max_entries=x"])
+async def test_connect_rejects_bad_max_entries(url: str) -> None:
+    with pytest.raises(ValueError, match="max_entries"):
+        await connect_coordination(url)
+
+
+@pytest.mark.parametrize("url", ["valkey://localhost:6379", "redis://x", "/tmp/sock"])
+async def test_connect_rejects_unknown_scheme(url: str) -> None:
+    scheme = url.partition("://")[0] if "://" in url else ""
+    expected = f"unsupported coordination URL scheme '{scheme}' (expected memory://)"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        await connect_coordination(url)

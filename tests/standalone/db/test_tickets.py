@@ -1,0 +1,91 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from standalone.db import DatabaseError, open_database
+from standalone.db.tickets import TicketRepository
+
+
+@pytest.fixture
+async def db():
+    database = await open_database("mem://")
+    yield database
+    await database.close()
+
+
+async def test_numbers_are_sequential_per_guild_and_tenant(db):
+    a = TicketRepository(db, "a")
+    b = TicketRepository(db, "b")
+    cat = await a.save_category("1", "Support", "9", ["5"])
+    other = await b.save_category("1", "Support", "9", ["5"])
+    numbers = [(await a.create("1", cat.key, "7", f"i{n}", None)).number for n in range(3)]
+    assert numbers == [1, 2, 3]
+    assert (await b.create("1", other.key, "7", "i0", None)).number == 1
+    assert (await a.create("2", cat.key, "7", "j0", None)).number == 1
+
+
+async def test_same_interaction_cannot_open_twice_and_burns_no_number(db):
+    repo = TicketRepository(db, "a")
+    cat = await repo.save_category("1", "Support", "9", [])
+    await repo.create("1", cat.key, "7", "i1", None)
+    with pytest.raises(DatabaseError):
+        await repo.create("1", cat.key, "7", "i1", None)
+    assert (await repo.create("1", cat.key, "7", "i2", None)).number == 2
+    assert len(await repo.tickets("1")) == 2
+
+
+async def test_one_tenant_cannot_see_another_tenants_rows(db):
+    a = TicketRepository(db, "a")
+    b = TicketRepository(db, "b")
+    cat = await a.save_category("1", "Support", "9", [])
+    ticket = await a.create("1", cat.key, "7", "i1", None)
+    await a.mark_open("1", ticket.number, "555", None)
+    assert await b.category("1", cat.key) is None
+    assert await b.by_channel("555") is None
+    assert await b.by_interaction("i1") is None
+    assert await b.get("1", ticket.number) is None
+    assert await b.tickets() == []
+    assert await b.count_active("1", "7", cat.key) == 0
+    assert await a.count_active("1", "7", cat.key) == 1
+
+
+async def test_close_counts_archived_messages(db):
+    repo = TicketRepository(db, "a")
+    cat = await repo.save_category("1", "Support", "9", [])
+    ticket = await repo.mark_open(
+        "1", (await repo.create("1", cat.key, "7", "i", None)).number, "5", None
+    )
+    for n in range(3):
+        await repo.archive_message(
+            ticket,
+            message_id=str(n),
+            author_id="7",
+            author_name="al",
+            author_bot=False,
+            content="x",
+            created_at=datetime.now(UTC),
+        )
+    # A redelivered message is stored once.
+    await repo.archive_message(
+        ticket,
+        message_id="0",
+        author_id="7",
+        author_name="al",
+        author_bot=False,
+        content="x",
+        created_at=datetime.now(UTC),
+    )
+    closing = await repo.mark_closing(ticket, "7", None)
+    closed = await repo.mark_closed(closing, "transcripts/1/1.html")
+    assert (closed.state, closed.message_count, closed.closed_by) == ("closed", 3, "7")
+    assert closed.closed_at is not None
+    assert await repo.count_active("1", "7", cat.key) == 0
+
+
+async def test_schema_refuses_bad_values(db):
+    with pytest.raises(DatabaseError):
+        await db.one(
+            "CREATE feedback CONTENT {tenant: 'a', ticket: ticket:x, guild_id: '1', "
+            "user_id: '2', rating: 9};"
+        )
+    assert await db.one("SELECT * FROM feedback;") == []

@@ -1,0 +1,125 @@
+import asyncio
+
+import msgspec
+import pytest
+
+from emulation.memory import MemoryCoordination
+from standalone import keys
+from standalone.config import WorkerConfig
+from standalone.discord_bridge import MalformedEvent
+from standalone.services.worker import Worker
+from standalone.wire import Envelope, encode_envelope
+
+TENANT = "t1"
+
+
+class Recorder:
+    """A handler that records what it saw and fails as told."""
+
+    tenant = TENANT
+
+    def __init__(self, fail_times: int = 0, malformed: bool = False) -> None:
+        self.seen: list[tuple[str, bytes]] = []
+        self.fail_times = fail_times
+        self.malformed = malformed
+
+    async def handle(self, envelope: Envelope) -> None:
+        if self.malformed:
+            raise MalformedEvent("bad payload")
+        if self.fail_times:
+            self.fail_times -= 1
+            raise RuntimeError("database down")
+        self.seen.append((envelope.type, envelope.data))
+
+
+def envelope(seq: int, channel: str = "c1") -> bytes:
+    data = msgspec.json.encode({"channel_id": channel, "n": seq})
+    return encode_envelope(
+        Envelope(tenant=TENANT, shard=0, seq=seq, type="MESSAGE_CREATE", data=data)
+    )
+
+
+SETTINGS = WorkerConfig(redeliver_after_ms=50, claim_interval_ms=20, batch=8, max_deliveries=3)
+
+
+async def run_until(condition, *workers, timeout=5.0):
+    """Run the workers until ``condition()`` (sync or async) holds."""
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                result = condition()
+                if asyncio.iscoroutine(result):
+                    result = await result
+                if result:
+                    break
+                await asyncio.sleep(0.01)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_entries_are_handled_in_order_and_acknowledged():
+    coord = MemoryCoordination()
+    stream = keys.events(TENANT)
+    for n in range(20):
+        await coord.streams.append(stream, envelope(n))
+    handler = Recorder()
+    worker = Worker(handler=handler, streams=coord.streams, consumer="w1", settings=SETTINGS)
+    await run_until(lambda: len(handler.seen) == 20, worker)
+    assert [msgspec.json.decode(d)["n"] for _, d in handler.seen] == list(range(20))
+    assert await coord.streams.pending(stream, keys.WORKER_GROUP) == []
+
+
+async def test_a_failing_handler_is_retried_by_redelivery():
+    coord = MemoryCoordination()
+    stream = keys.events(TENANT)
+    await coord.streams.append(stream, envelope(1))
+    handler = Recorder(fail_times=1)
+    worker = Worker(handler=handler, streams=coord.streams, consumer="w1", settings=SETTINGS)
+    await run_until(lambda: len(handler.seen) == 1, worker)
+    assert await coord.streams.pending(stream, keys.WORKER_GROUP) == []
+
+
+async def test_entries_of_a_dead_worker_go_to_another():
+    coord = MemoryCoordination()
+    stream = keys.events(TENANT)
+    await coord.streams.create_group(stream, keys.WORKER_GROUP)
+    await coord.streams.append(stream, envelope(1))
+    # The dead worker took the entry and never acknowledged it.
+    taken = await coord.streams.read_group(stream, keys.WORKER_GROUP, "dead", count=1)
+    assert len(taken) == 1
+    handler = Recorder()
+    survivor = Worker(handler=handler, streams=coord.streams, consumer="w2", settings=SETTINGS)
+    await run_until(lambda: len(handler.seen) == 1, survivor)
+    assert await coord.streams.pending(stream, keys.WORKER_GROUP) == []
+
+
+@pytest.mark.parametrize("garbage", [b"\x00not msgpack", None])
+async def test_malformed_events_go_to_dead_letters(garbage):
+    coord = MemoryCoordination()
+    stream = keys.events(TENANT)
+    await coord.streams.append(stream, garbage if garbage is not None else envelope(1))
+    handler = Recorder(malformed=garbage is None)
+    worker = Worker(handler=handler, streams=coord.streams, consumer="w1", settings=SETTINGS)
+    await run_until(lambda: dead_letter_count(coord, 1), worker)
+    assert worker.handled == 0
+    assert handler.seen == []
+    assert await coord.streams.pending(stream, keys.WORKER_GROUP) == []
+
+
+async def dead_letter_count(coord, expected):
+    return await coord.streams.length(keys.dead_letters(TENANT)) == expected
+
+
+async def test_an_event_that_always_fails_is_set_aside_after_max_deliveries():
+    coord = MemoryCoordination()
+    stream = keys.events(TENANT)
+    await coord.streams.append(stream, envelope(1))
+    handler = Recorder(fail_times=100)
+    worker = Worker(handler=handler, streams=coord.streams, consumer="w1", settings=SETTINGS)
+
+    await run_until(lambda: dead_letter_count(coord, 1), worker)
+    assert handler.fail_times == 100 - SETTINGS.max_deliveries
+    assert await coord.streams.pending(stream, keys.WORKER_GROUP) == []

@@ -1,0 +1,59 @@
+import pytest
+
+from standalone.config import Config, ConfigError, load_config
+
+
+def test_defaults_are_the_embedded_setup(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = load_config(environ={})
+    assert config == Config()
+    assert config.database.url == "surrealkv://data/db"
+    assert config.storage.url == "file://data/objects"
+    assert config.coordination.url == "memory://"
+
+
+def test_file_then_environment(tmp_path):
+    path = tmp_path / "tickets.toml"
+    path.write_text('[discord]\napi_base = "http://127.0.0.1:9/api/v10"\n[worker]\nbatch = 4\n')
+    config = load_config(path, environ={"TICKETS__WORKER__BATCH": "8", "DISCORD_TOKEN": "t"})
+    assert config.discord.api_base == "http://127.0.0.1:9/api/v10"
+    assert config.worker.batch == 8
+    assert config.discord.token == "t"
+
+
+def test_environment_token_wins_over_the_file(tmp_path):
+    path = tmp_path / "tickets.toml"
+    path.write_text('[discord]\ntoken = "from-file"\n')
+    assert load_config(path, environ={}).discord.token == "from-file"
+    assert load_config(path, environ={"DISCORD_TOKEN": "env"}).discord.token == "env"
+    both = {"DISCORD_TOKEN": "env", "TICKETS__DISCORD__TOKEN": "prefixed"}
+    assert load_config(path, environ=both).discord.token == "prefixed"
+
+
+@pytest.mark.parametrize(
+    ("environ", "key"),
+    [
+        ({"TICKETS__DATABASE__URL": "postgres://x"}, "database.url"),
+        ({"TICKETS__WORKER__BATCH": "many"}, "worker.batch"),
+        ({"TICKETS__WORKER__BATCH": "0"}, "worker.batch"),
+        ({"TICKETS__DISCORD__GATEWAY_URL": "http://x"}, "discord.gateway_url"),
+        ({"TICKETS__LOGGING__LEVEL": "LOUD"}, "logging.level"),
+        ({"TICKETS__DATABASE__PASSWROD": "x"}, "database.passwrod"),
+        ({"TICKETS__NOPE__X": "1"}, "nope"),
+        ({"TICKETS__WORKER": "1"}, "TICKETS__WORKER"),
+    ],
+)
+def test_invalid_values_name_the_key(environ, key, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as error:
+        load_config(environ=environ)
+    assert str(error.value).startswith(key)
+
+
+def test_bad_toml_and_missing_file(tmp_path):
+    path = tmp_path / "tickets.toml"
+    path.write_text("[discord\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(path, environ={})
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.toml", environ={})

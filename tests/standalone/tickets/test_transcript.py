@@ -1,0 +1,51 @@
+from datetime import UTC, datetime
+
+from standalone.tickets.transcript import (
+    TranscriptHeader,
+    TranscriptMessage,
+    render_html,
+    transcript_key,
+)
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+HEADER = TranscriptHeader(
+    guild_id="1",
+    number=7,
+    category="Support <b>",
+    creator_id="42",
+    topic="<script>x</script>",
+    opened_at=NOW,
+    closed_at=NOW,
+    closed_by="43",
+)
+
+
+def test_user_text_is_escaped_and_messages_appear_in_order():
+    messages = [
+        TranscriptMessage(
+            author_id="42",
+            author_name="alex",
+            author_bot=False,
+            content="first <img src=x onerror=alert(1)>",
+            created_at=NOW,
+        ),
+        TranscriptMessage(
+            author_id="9",
+            author_name="Tickets",
+            author_bot=True,
+            content="second",
+            created_at=NOW,
+            edited=True,
+        ),
+    ]
+    html = render_html(HEADER, messages)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<img" not in html
+    assert html.index("first") < html.index("second")
+    assert "(edited)" in html and ">BOT<" in html
+    assert "Ticket #7" in html and "2 messages" in html
+
+
+def test_empty_ticket_and_key():
+    assert "No messages." in render_html(HEADER, [])
+    assert transcript_key("1", 7) == "transcripts/1/7.html"

@@ -1,0 +1,166 @@
+"""What only the filesystem store can get wrong: symlinks, crashes, file layout."""
+
+# Inspecting the disk directly is the point of these checks; a blocked loop is harmless here.
+# ruff: noqa: ASYNC240
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from storage import FileStore, InvalidKey, ObjectInfo, ObjectNotFound, StorageError
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "root"
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    return folder
+
+
+def _visible_and_temp(root: Path) -> tuple[list[str], list[str]]:
+    names = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
+    temps = [n for n in names if Path(n).name.startswith(".tmp-")]
+    return names, temps
+
+
+async def test_symlinked_folder_cannot_lead_outside_the_root(root: Path, outside: Path) -> None:
+    store = FileStore(root)
+    await store.put("inside", b"ok")
+    (root / "link").symlink_to(outside, target_is_directory=True)
+    (outside / "secret").write_bytes(b"host file")
+
+    with pytest.raises(InvalidKey, match="outside"):
+        await store.put("link/planted", b"evil")
+    with pytest.raises(InvalidKey):
+        await store.get("link/secret")
+    with pytest.raises(InvalidKey):
+        await store.delete("link/secret")
+    with pytest.raises(InvalidKey):
+        store.locate("link/secret")
+    assert sorted(p.name for p in outside.iterdir()) == ["secret"]
+    assert (outside / "secret").read_bytes() == b"host file"
+    # list walks without following links, so the outside file is not offered either.
+    assert await store.list() == ["inside"]
+
+
+async def test_symlinked_file_cannot_point_outside_the_root(root: Path, outside: Path) -> None:
+    store = FileStore(root)
+    await store.put("real", b"r")
+    (outside / "passwd").write_bytes(b"root:x:0:0")
+    (root / "alias").symlink_to(outside / "passwd")
+    with pytest.raises(InvalidKey):
+        await store.get("alias")
+    with pytest.raises(InvalidKey):
+        await store.put("alias", b"overwrite")
+    assert (outside / "passwd").read_bytes() == b"root:x:0:0"
+
+
+def _fail_replace_on_call(monkeypatch: pytest.MonkeyPatch, failing_call: int) -> list[int]:
+    real_replace = os.replace
+    calls: list[int] = []
+
+    def flaky_replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        calls.append(1)
+        if len(calls) == failing_call:
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", flaky_replace)
+    return calls
+
+
+@pytest.mark.parametrize("failing_call", [1, 2], ids=["sidecar", "data"])
+async def test_failed_put_leaves_no_object_and_no_temp_file(
+    root: Path, monkeypatch: pytest.MonkeyPatch, failing_call: int
+) -> None:
+    store = FileStore(root)
+    calls = _fail_replace_on_call(monkeypatch, failing_call)
+    with pytest.raises(StorageError, match=r"could not store 'logs/1\.txt'.*No space left"):
+        await store.put("logs/1.txt", b"payload", content_type="text/plain")
+    assert len(calls) == failing_call
+    _, temps = _visible_and_temp(root)
+    assert temps == []
+    assert await store.exists("logs/1.txt") is False
+    assert await store.list() == []
+    with pytest.raises(ObjectNotFound):
+        await store.get("logs/1.txt")
+
+    # The fault was transient: the same put now goes through.
+    await store.put("logs/1.txt", b"payload", content_type="text/plain")
+    assert await store.head("logs/1.txt") == ObjectInfo("logs/1.txt", 7, "text/plain")
+
+
+async def test_failed_overwrite_keeps_the_old_bytes(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FileStore(root)
+    await store.put("doc", b"old bytes")
+    _fail_replace_on_call(monkeypatch, 2)
+    with pytest.raises(StorageError):
+        await store.put("doc", b"new bytes, never seen")
+    assert await store.get("doc") == b"old bytes"
+    assert _visible_and_temp(root)[1] == []
+
+
+async def test_layout_on_disk_is_plain_files_with_hidden_sidecars(root: Path) -> None:
+    store = FileStore(root)
+    await store.put("t/42/transcript.html", b"<html/>", content_type="text/html")
+    path = root / "t" / "42" / "transcript.html"
+    assert path.read_bytes() == b"<html/>"
+    assert store.locate("t/42/transcript.html") == str(path.resolve())
+    names, temps = _visible_and_temp(root)
+    assert sorted(names) == ["t/42/transcript.html", "t/42/transcript.html.meta.json"]
+    assert temps == []
+    assert await store.list() == ["t/42/transcript.html"]
+
+
+async def test_list_skips_stray_temp_and_sidecar_files(root: Path) -> None:
+    store = FileStore(root)
+    await store.put("a", b"1")
+    # What a crash between write and rename leaves behind.
+    (root / ".tmp-deadbeef").write_bytes(b"half")
+    (root / "gone.meta.json").write_bytes(b'{"content_type":"text/plain"}')
+    assert await store.list() == ["a"]
+    assert await store.exists("gone") is False
+
+
+async def test_missing_or_broken_sidecar_falls_back_to_default_type(root: Path) -> None:
+    store = FileStore(root)
+    await store.put("a", b"abc", content_type="text/plain")
+    (root / "a.meta.json").write_bytes(b"not json")
+    assert await store.head("a") == ObjectInfo("a", 3, "application/octet-stream")
+    (root / "a.meta.json").unlink()
+    assert (await store.head("a")).content_type == "application/octet-stream"
+
+
+async def test_object_and_folder_of_the_same_name_clash(root: Path) -> None:
+    store = FileStore(root)
+    await store.put("a", b"file")
+    with pytest.raises(InvalidKey, match="clashes"):
+        await store.put("a/b", b"under a file")
+    await store.put("c/d", b"in a folder")
+    with pytest.raises(InvalidKey, match="clashes"):
+        await store.put("c", b"over a folder")
+    assert await store.list() == ["a", "c/d"]
+    # Deleting the last object prunes its folder, so the name is free again.
+    assert await store.delete("c/d") is True
+    assert not (root / "c").exists()
+    await store.put("c", b"now a file")
+    assert await store.list() == ["a", "c"]
+    assert root.is_dir()
+
+
+async def test_root_is_created_lazily(root: Path) -> None:
+    store = FileStore(root)
+    assert await store.list() == []
+    assert not root.exists()
+    await store.put("x", b"1")
+    assert root.is_dir()

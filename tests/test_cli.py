@@ -1,0 +1,87 @@
+"""The ``tickets`` command as a person runs it: real processes, real files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tickets(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60):
+    command = (
+        [shutil.which("tickets")] if shutil.which("tickets") else [sys.executable, "-m", "cli"]
+    )
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith("TICKETS") and k != "DISCORD_TOKEN"
+    }
+    environ["PYTHONPATH"] = str(ROOT)
+    environ.update(env or {})
+    return subprocess.run(
+        [*command, *args],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_run_without_a_token_exits_2_and_says_what_to_set(tmp_path):
+    result = tickets("run", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "no bot token" in result.stderr and "DISCORD_TOKEN" in result.stderr
+
+
+def test_invalid_config_stops_start_up_naming_the_key(tmp_path):
+    (tmp_path / "tickets.toml").write_text('[database]\nurl = "postgres://db"\n')
+    result = tickets("run", cwd=tmp_path, env={"DISCORD_TOKEN": "x"})
+    assert result.returncode == 2
+    assert "database.url" in result.stderr and "postgres" in result.stderr
+    assert not (tmp_path / "data").exists()  # nothing was written
+
+
+def test_tenants_add_list_remove(tmp_path):
+    token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.abc.def"  # base64 of 123456789012345678
+    added = tickets("tenants", "add", "support", "--token", token, cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    assert "application 123456789012345678" in added.stdout
+    key_file = tmp_path / "data" / "secret.key"
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert token.encode() not in b"".join(
+        p.read_bytes() for p in (tmp_path / "data").rglob("*") if p.is_file()
+    )
+
+    listed = tickets("tenants", "list", cwd=tmp_path)
+    assert "support" in listed.stdout and token not in listed.stdout
+    duplicate = tickets("tenants", "add", "support", "--token", token, cwd=tmp_path)
+    assert duplicate.returncode == 2 and "already exists" in duplicate.stderr
+    bad = tickets("tenants", "add", "Bad Name", "--token", token, cwd=tmp_path)
+    assert bad.returncode == 2 and "invalid tenant name" in bad.stderr
+
+    removed = tickets("tenants", "remove", "support", cwd=tmp_path)
+    assert removed.returncode == 0
+    assert "no tenants yet" in tickets("tenants", "list", cwd=tmp_path).stdout
+    assert tickets("tenants", "remove", "support", cwd=tmp_path).returncode == 1
+
+
+def test_config_prints_with_secrets_hidden(tmp_path):
+    result = tickets("config", cwd=tmp_path, env={"DISCORD_TOKEN": "very-secret"})
+    assert result.returncode == 0
+    assert "very-secret" not in result.stdout and "********" in result.stdout
+    assert "surrealkv://data/db" in result.stdout
+
+
+@pytest.mark.timeout(180)
+def test_demo_exits_0_and_leaves_a_transcript(tmp_path):
+    result = tickets("demo", "--data-dir", str(tmp_path / "demo"), cwd=tmp_path, timeout=150)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "9. Ticket #1 closed" in result.stdout
+    path = Path(result.stdout.strip().splitlines()[-1].split("Transcript: ", 1)[1])
+    assert path.is_file() and "order #1234" in path.read_text()
