@@ -58,6 +58,8 @@ def _setup_logging(config: Config) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # The bot has no voice; disnake's notice about missing voice libraries is noise.
+    logging.getLogger("disnake.client").setLevel(logging.ERROR)
 
 
 def application_id_from_token(token: str) -> str | None:
@@ -98,6 +100,8 @@ def run(config: ConfigOption = None) -> None:
                 )
             runner = AioRunner(settings, backends)
             await runner.run_until_signal()
+            if runner.failures:
+                raise _fail("; ".join(runner.failures), code=1)
         finally:
             await backends.close()
 
@@ -114,7 +118,6 @@ def demo(
     from standalone.demo import DemoFailed, run_demo
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    # The demo has no voice; disnake's notice about missing voice libraries is noise here.
     logging.getLogger("disnake.client").setLevel(logging.ERROR)
     try:
         result = asyncio.run(run_demo(data_dir, say=typer.echo))

@@ -13,10 +13,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def command_line() -> list[str]:
+    """The installed console script, or the module when running from a checkout."""
+    script = shutil.which("tickets")
+    return [script] if script else [sys.executable, "-m", "cli"]
+
+
 def tickets(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60):
-    command = (
-        [shutil.which("tickets")] if shutil.which("tickets") else [sys.executable, "-m", "cli"]
-    )
+    command = command_line()
     environ = {
         k: v for k, v in os.environ.items() if not k.startswith("TICKETS") and k != "DISCORD_TOKEN"
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,11 @@ class Database:
     async def close(self) -> None:
         """Close the connection (flushes the embedded store)."""
         await self._client.close()
+        # The embedded engine's threads hold Python objects through the client; if
+        # they are freed during interpreter shutdown the engine aborts the process
+        # (seen as SIGABRT after SIGTERM). Free them now, while Python is alive.
+        self._client = None
+        gc.collect()
 
 
 def _prepare_embedded_path(url: str) -> None:
@@ -72,7 +78,7 @@ async def open_database(
     """Connect, select namespace and database, and bring the schema up to date."""
     _prepare_embedded_path(url)
     client = AsyncSurreal(url)
-    await client.connect(url)
+    await client.connect()  # type: ignore[call-arg]  # the embedded client needs no url here
     if username:
         await client.signin({"username": username, "password": password})
     await client.use(namespace, database)

@@ -7,7 +7,6 @@ adapters and hands them to services.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
@@ -33,6 +32,7 @@ from storage.ports import ObjectStore
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 30.0
+STOP_GRACE_S = 10.0
 
 
 class Backends(msgspec.Struct, frozen=True, kw_only=True, dict=False):
@@ -87,6 +87,8 @@ class AioRunner:
         self.gateways: dict[str, GatewayService] = {}
         self.workers: list[Worker] = []
         self.worker_tasks: dict[str, asyncio.Task[None]] = {}
+        self.gateway_tasks: list[asyncio.Task[None]] = []
+        self.failures: list[str] = []
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -122,7 +124,9 @@ class AioRunner:
                 self.gateways[tenant.name] = gateway
                 started = asyncio.Event()
                 ready.append(started)
-                self._spawn(gateway.run(started), f"gateway:{tenant.name}")
+                self.gateway_tasks.append(
+                    self._spawn(gateway.run(started), f"gateway:{tenant.name}")
+                )
         await self._wait_ready(ready)
 
     async def _wait_ready(self, ready: list[asyncio.Event]) -> None:
@@ -156,20 +160,36 @@ class AioRunner:
         self._tasks.append(task)
         return task
 
-    @staticmethod
-    def _report(task: asyncio.Task[None]) -> None:
+    def _report(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
+            self.failures.append(f"{task.get_name()}: {task.exception()}")
             log.error("service %s stopped: %r", task.get_name(), task.exception())
 
     async def stop(self) -> None:
         """Stop reading from Discord first, then the workers, then close the bots."""
         for gateway in self.gateways.values():
             await gateway.stop()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._settle(self.gateway_tasks, STOP_GRACE_S)
+        for worker in self.workers:
+            worker.stop()
+        # In-flight handlers finish; what is left after the grace period stays
+        # pending in the stream and is redelivered after a restart.
+        await self._settle(list(self.worker_tasks.values()), STOP_GRACE_S)
+        await self._settle(self._tasks, 0)
         for app in self.apps.values():
             await app.close()
+
+    @staticmethod
+    async def _settle(tasks: list[asyncio.Task[None]], grace_s: float) -> None:
+        """Let tasks end on their own for ``grace_s``, then cancel and reap them."""
+        running = [task for task in tasks if not task.done()]
+        if not running:
+            return
+        if grace_s > 0:
+            await asyncio.wait(running, timeout=grace_s)
+        for task in running:
+            task.cancel()
+        await asyncio.wait(running)
 
     async def run_until_signal(self) -> None:
         """Run until SIGINT or SIGTERM, then shut down cleanly."""
@@ -179,12 +199,15 @@ class AioRunner:
             loop.add_signal_handler(sig, stop.set)
         try:
             await self.start()
-            services: asyncio.Future[Any] = asyncio.gather(*self._tasks)
-            waiter: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
-            await asyncio.wait([services, waiter], return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await waiter
+            # Runs until a signal, or until every service has ended by itself.
+            waiters = [
+                asyncio.create_task(stop.wait()),
+                asyncio.create_task(asyncio.wait(self._tasks)),
+            ]
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.wait(waiters)
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)

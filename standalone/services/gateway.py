@@ -91,7 +91,7 @@ class GatewayService:
             self._session = session
             info = await self._gateway_info(session)
             url = self.gateway_url or info.url
-            tasks: list[asyncio.Task[None]] = []
+            shards: list[tuple[ShardConnection, str]] = []
             for shard_id in range(info.shards):
                 lease = keys.shard_lease(self.tenant, shard_id)
                 if (
@@ -113,15 +113,15 @@ class GatewayService:
                     compress=self.compress,
                 )
                 self.shards.append(shard)
-                tasks.append(asyncio.create_task(self._run_shard(shard, lease)))
+                shards.append((shard, lease))
             signal = asyncio.create_task(self._signal_ready(started))
             try:
-                await asyncio.gather(*tasks)
+                async with asyncio.TaskGroup() as group:
+                    for shard, lease in shards:
+                        group.create_task(self._run_shard(shard, lease))
             finally:
                 signal.cancel()
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(signal, *tasks, return_exceptions=True)
+                await asyncio.wait([signal])
 
     async def _signal_ready(self, started: asyncio.Event | None) -> None:
         await asyncio.gather(*(shard.ready.wait() for shard in self.shards))

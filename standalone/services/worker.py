@@ -69,13 +69,14 @@ class Worker:
         self.after_handle = after_handle
         self.stream = keys.events(handler.tenant)
         self.handled = 0
+        self._stopping = asyncio.Event()
 
     async def run(self) -> None:
         """Consume until cancelled."""
         await self.streams.create_group(self.stream, keys.WORKER_GROUP, start="0")
         claimer = asyncio.create_task(self._claim_loop())
         try:
-            while True:
+            while not self._stopping.is_set():
                 entries = await self.streams.read_group(
                     self.stream,
                     keys.WORKER_GROUP,
@@ -90,6 +91,10 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await claimer
 
+    def stop(self) -> None:
+        """Finish the batch in hand, then return from ``run``."""
+        self._stopping.set()
+
     async def _claim_loop(self) -> None:
         while True:
             await asyncio.sleep(self.settings.claim_interval_ms / 1000)
@@ -101,6 +106,8 @@ class Worker:
                 count=self.settings.batch,
             )
             for entry in entries:
+                if self._stopping.is_set():
+                    return
                 log.info("redelivering %s (delivery %s)", entry.id, entry.deliveries)
                 await self.process(entry)
 
@@ -113,7 +120,9 @@ class Worker:
         groups: dict[str, list[StreamEntry]] = {}
         for entry in entries:
             groups.setdefault(_partition(entry), []).append(entry)
-        await asyncio.gather(*(self._in_order(group) for group in groups.values()))
+        async with asyncio.TaskGroup() as group_tasks:
+            for group in groups.values():
+                group_tasks.create_task(self._in_order(group))
 
     async def _in_order(self, entries: list[StreamEntry]) -> None:
         for entry in entries:
