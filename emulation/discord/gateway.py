@@ -110,6 +110,11 @@ class Connection:
                 # The peer went away; the reader loop notices and detaches the session.
                 return
 
+    def discard(self) -> None:
+        """The socket is gone: stop the writer rather than leave it waiting forever."""
+        if not self._writer.done():
+            self._writer.cancel()
+
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Flush what is queued (so a client sees e.g. op 9 before the close), then close."""
         self._queue.put_nowait(None)
@@ -289,6 +294,7 @@ class GatewayHub:
                 session.detach(conn)
             if not ws.closed:
                 await conn.close()
+            conn.discard()
         return ws
 
     async def _on_frame(
