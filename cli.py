@@ -17,6 +17,7 @@ from standalone.config import Config, ConfigError, load_config
 from standalone.crypto import CryptoError, load_cipher
 from standalone.db import Database, DatabaseError, open_database
 from standalone.db.tenants import TenantError, TenantRepository
+from standalone.services.errors import StartupError
 
 app = typer.Typer(help="A standalone, multi-tenant ticket bot for Discord.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Bots (tenants) served by this deployment.", no_args_is_help=True)
@@ -28,6 +29,7 @@ ConfigOption = Annotated[
 ]
 T = TypeVar("T")
 EXIT_USAGE = 2
+DEFAULT_TENANT = "default"
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -50,6 +52,8 @@ def _run(coro: Callable[[], Awaitable[T]]) -> T:
         return asyncio.run(main())
     except (TenantError, CryptoError, DatabaseError) as exc:
         raise _fail(str(exc)) from None
+    except StartupError as exc:
+        raise _fail(str(exc), code=1) from None
 
 
 def _setup_logging(config: Config) -> None:
@@ -72,6 +76,21 @@ def application_id_from_token(token: str) -> str | None:
     return decoded if decoded.isdigit() else None
 
 
+async def _adopt_token(tenants: TenantRepository, token: str) -> None:
+    """The configured token is the tenant "default"; a changed token replaces the old."""
+    existing = await tenants.get(DEFAULT_TENANT)
+    if existing is None:
+        app_id = application_id_from_token(token)
+        if app_id is None:
+            raise TenantError(
+                "cannot read the application id from the token; "
+                "add the bot with 'tickets tenants add NAME --application-id ID'"
+            )
+        await tenants.add(DEFAULT_TENANT, token, app_id)
+    elif tenants.token(existing) != token.strip():
+        await tenants.set_token(DEFAULT_TENANT, token)
+
+
 @app.command()
 def run(config: ConfigOption = None) -> None:
     """Run the bot against Discord with the configured backends, until Ctrl-C."""
@@ -84,15 +103,8 @@ def run(config: ConfigOption = None) -> None:
         backends = await open_backends(settings)
         try:
             tenants = TenantRepository(backends.db, backends.cipher)
-            token = settings.discord.token
-            if token and await tenants.get("default") is None:
-                app_id = application_id_from_token(token)
-                if app_id is None:
-                    raise TenantError(
-                        "cannot read the application id from the token; "
-                        "add the bot with 'tickets tenants add NAME --application-id ID'"
-                    )
-                await tenants.add("default", token, app_id)
+            if token := settings.discord.token:
+                await _adopt_token(tenants, token)
             if not await tenants.list():
                 raise _fail(
                     "no bot token: set DISCORD_TOKEN (or discord.token in tickets.toml), "

@@ -40,15 +40,22 @@ async def measure(tenants: int) -> tuple[float, int]:
             cli = [sys.executable, "-m", "cli"]
             for n, app in enumerate(apps):
                 add = await asyncio.create_subprocess_exec(
-                    *cli, "tenants", "add", f"t{n}", "--token", app.token,
-                    cwd=data, env=env, stdout=asyncio.subprocess.DEVNULL,
+                    *cli,
+                    "tenants",
+                    "add",
+                    f"t{n}",
+                    "--token",
+                    app.token,
+                    cwd=data,
+                    env=env,
+                    stdout=asyncio.subprocess.DEVNULL,
                 )
                 await add.wait()
             started = time.perf_counter()
             process = await asyncio.create_subprocess_exec(
                 *cli, "run", cwd=data, env=env, stderr=asyncio.subprocess.DEVNULL
             )
-            while sum(
+            while sum(  # noqa: ASYNC110 - polling another process's progress
                 1 for app in apps for s in discord.gateway.sessions_of(app.id) if s.conn
             ) < tenants or not all(discord.commands(app.id) for app in apps):
                 await asyncio.sleep(0.01)
@@ -66,7 +73,7 @@ async def main(counts: list[int]) -> None:
     base: int | None = None
     for count in counts:
         ready, rss = await measure(count)
-        extra = "–" if base is None else f"{(rss - base) / (count - counts[0]):.0f}"
+        extra = "-" if base is None else f"{(rss - base) / (count - counts[0]):.0f}"
         base = rss if base is None else base
         print(f"| {count} | {ready:.2f} | {rss / 1024:.1f} | {extra} |")
 

@@ -16,6 +16,9 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from emulation.connect import memory_cache_size
+from storage.connect import store_path
+
 ENV_PREFIX = "TICKETS__"
 DEFAULT_CONFIG_FILE = "tickets.toml"
 
@@ -59,6 +62,9 @@ class DatabaseConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     def __post_init__(self) -> None:
         _check_scheme("database.url", self.url, ("surrealkv", "mem", "memory", "ws", "wss"))
+        parts = urlsplit(self.url)
+        if parts.scheme == "surrealkv" and not (parts.netloc + parts.path):
+            raise ValueError(f"database.url: {self.url!r} names no folder for the database")
 
 
 class StorageConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -67,7 +73,10 @@ class StorageConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     url: str = "file://data/objects"
 
     def __post_init__(self) -> None:
-        _check_scheme("storage.url", self.url, ("file", "memory"))
+        try:
+            store_path(self.url)
+        except ValueError as exc:
+            raise ValueError(f"storage.url: {exc}") from None
 
 
 class CoordinationConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -76,7 +85,10 @@ class CoordinationConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tru
     url: str = "memory://"
 
     def __post_init__(self) -> None:
-        _check_scheme("coordination.url", self.url, ("memory",))
+        try:
+            memory_cache_size(self.url)
+        except ValueError as exc:
+            raise ValueError(f"coordination.url: {exc}") from None
 
 
 class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

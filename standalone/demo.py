@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from emulation.discord import FakeDiscord
-from standalone.config import Config, load_config
+from standalone.config import (
+    Config,
+    DatabaseConfig,
+    DiscordConfig,
+    SecurityConfig,
+    StorageConfig,
+)
 from standalone.db.records import Ticket
 from standalone.db.tenants import TenantRepository
 from standalone.db.tickets import TicketRepository
@@ -23,6 +29,7 @@ from storage.scoped import ScopedStore
 
 TENANT = "demo"
 STEP_TIMEOUT_S = 15.0
+MARKER = ".tickets-demo"
 
 
 class DemoFailed(Exception):
@@ -30,14 +37,16 @@ class DemoFailed(Exception):
 
 
 def demo_config(data_dir: Path, api_base: str) -> Config:
-    """The embedded defaults, under ``data_dir``, pointed at the local Discord."""
-    return load_config(
-        environ={
-            "TICKETS__DISCORD__API_BASE": api_base,
-            "TICKETS__DATABASE__URL": f"surrealkv://{data_dir / 'db'}",
-            "TICKETS__STORAGE__URL": f"file://{data_dir / 'objects'}",
-            "TICKETS__SECURITY__KEY_FILE": str(data_dir / "secret.key"),
-        }
+    """The embedded defaults, under ``data_dir``, pointed at the local Discord.
+
+    Built from defaults only: a ``tickets.toml`` or ``TICKETS__*`` variables meant
+    for a real deployment must not leak into the demo.
+    """
+    return Config(
+        discord=DiscordConfig(api_base=api_base),
+        database=DatabaseConfig(url=f"surrealkv://{data_dir / 'db'}"),
+        storage=StorageConfig(url=f"file://{data_dir / 'objects'}"),
+        security=SecurityConfig(key_file=str(data_dir / "secret.key")),
     )
 
 
@@ -51,8 +60,12 @@ def _components(message: Any) -> list[dict[str, Any]]:
 
 
 def _fresh_directory(path: Path) -> None:
+    # Only ever delete a directory the demo made itself.
+    if path.exists() and any(path.iterdir()) and not (path / MARKER).exists():
+        raise DemoFailed(f"{path} is not empty and was not made by the demo; pick another")
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
+    (path / MARKER).write_text("made by 'tickets demo'; deleted by its next run\n")
 
 
 async def _wait_closed(repo: TicketRepository, ticket: Ticket) -> Ticket:

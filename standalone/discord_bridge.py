@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import disnake
+import msgspec
 from disnake.ext import commands
 from disnake.interactions.application_command import ApplicationCommandInteraction
 from disnake.interactions.base import Interaction
@@ -18,6 +19,97 @@ from disnake.interactions.modal import ModalInteraction
 
 class MalformedEvent(ValueError):
     """A gateway payload that disnake cannot turn into an object."""
+
+
+class _User(msgspec.Struct):
+    id: str
+
+
+class _Member(msgspec.Struct):
+    user: _User
+    roles: list[str]
+    permissions: str
+
+
+class _Channel(msgspec.Struct):
+    id: str
+    type: int
+
+
+class _Message(msgspec.Struct):
+    id: str
+    channel_id: str
+
+
+class _CommandData(msgspec.Struct):
+    id: str
+    name: str
+    type: int = 1
+
+
+class _ComponentData(msgspec.Struct):
+    custom_id: str
+    component_type: int
+    values: list[str] = []
+
+
+class _Field(msgspec.Struct):
+    type: int
+    custom_id: str | None = None
+    value: str | None = None
+    values: list[str] | None = None
+
+
+class _ModalRow(msgspec.Struct):
+    type: int
+    components: list[_Field] = []
+    component: _Field | None = None  # label (type 18) wrappers hold one component
+
+
+class _ModalData(msgspec.Struct):
+    custom_id: str
+    components: list[_ModalRow]
+
+
+class _Interaction(msgspec.Struct):
+    """What any interaction must carry before disnake is given it."""
+
+    id: str
+    application_id: str
+    type: int
+    token: str
+    channel: _Channel
+    data: dict[str, Any]
+    guild_id: str | None = None
+    member: _Member | None = None
+    user: _User | None = None
+    message: _Message | None = None
+
+
+_DATA: dict[int, type[msgspec.Struct]] = {
+    2: _CommandData,
+    3: _ComponentData,
+    4: _CommandData,
+    5: _ModalData,
+}
+
+
+def check_interaction(payload: Any) -> None:
+    """Refuse payloads disnake would choke on later, mid-handler, with a vague error."""
+    try:
+        shape = msgspec.convert(payload, _Interaction)
+        data_type = _DATA.get(shape.type)
+        if data_type is None:
+            raise MalformedEvent(f"unsupported interaction type {shape.type!r}")
+        msgspec.convert(shape.data, data_type)
+    except msgspec.ValidationError as exc:
+        raise MalformedEvent(f"malformed interaction payload: {exc}") from None
+    if (shape.member is None) == (shape.user is None):
+        raise MalformedEvent("malformed interaction payload: needs exactly one of member, user")
+    if shape.guild_id is not None and shape.member is None:
+        raise MalformedEvent("malformed interaction payload: a guild interaction needs member")
+    if shape.type == 3 and shape.message is None:
+        raise MalformedEvent("malformed interaction payload: a component needs its message")
 
 
 class StreamBot(commands.InteractionBot):
@@ -59,8 +151,9 @@ async def sync_commands(bot: StreamBot) -> None:
 
 def to_interaction(bot: StreamBot, payload: dict[str, Any]) -> Interaction[Any]:
     """Build disnake's interaction object; raises MalformedEvent on a bad payload."""
+    check_interaction(payload)
     state = bot._connection
-    kind = payload.get("type") if isinstance(payload, dict) else None
+    kind = payload.get("type")
     classes: dict[int, type[Interaction[Any]]] = {
         2: ApplicationCommandInteraction,
         3: MessageInteraction,

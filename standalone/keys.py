@@ -1,7 +1,8 @@
-"""Every coordination key, stream, group and lease name the bot uses.
+"""Every coordination key, stream, group and lease name, and every storage key.
 
-All names are scoped by tenant so one bot's events and state can never be read
-through another's names.
+Coordination names are scoped by tenant so one bot's events and state can never
+be read through another's names; storage keys are relative to a tenant's
+``ScopedStore``.
 """
 
 from __future__ import annotations
@@ -39,3 +40,8 @@ def open_lock(tenant: str, guild_id: int, user_id: int, category: str) -> str:
 def handled_interaction(tenant: str, interaction_id: int) -> str:
     """Marks an interaction whose handler finished, so a redelivery skips it."""
     return f"{PREFIX}:{tenant}:handled:{interaction_id}"
+
+
+def transcript(guild_id: str, number: int) -> str:
+    """Where a ticket's transcript is stored, within its tenant's storage."""
+    return f"transcripts/{guild_id}/{number}.html"

@@ -32,6 +32,13 @@ from storage.scoped import ScopedStore
 
 log = logging.getLogger(__name__)
 
+
+class DeletedChannel(msgspec.Struct, frozen=True):
+    """The part of CHANNEL_DELETE used."""
+
+    id: str
+
+
 # An interaction token lives 15 minutes; after that a redelivery cannot answer anyway.
 HANDLED_TTL_MS = 15 * 60 * 1000
 
@@ -87,6 +94,12 @@ class TenantApp:
                 raise MalformedEvent(f"malformed MESSAGE_CREATE: {exc}") from None
             if event.guild_id is not None:
                 await self.service.archive(event)
+        elif envelope.type == "CHANNEL_DELETE":
+            try:
+                channel = msgspec.json.decode(envelope.data, type=DeletedChannel)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                raise MalformedEvent(f"malformed CHANNEL_DELETE: {exc}") from None
+            await self.service.channel_deleted(channel.id)
 
     async def _interaction(self, data: bytes) -> None:
         try:

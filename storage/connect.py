@@ -9,11 +9,10 @@ from storage.memory import MemoryStore
 from storage.ports import ObjectStore
 
 
-def open_store(url: str) -> ObjectStore:
-    """Open the store for ``url``.
+def store_path(url: str) -> str | None:
+    """Check a store URL; the folder of a ``file://`` URL, None for ``memory://``.
 
-    ``file://data/objects`` is the relative folder ``data/objects``,
-    ``file:///srv/objects`` an absolute one; ``memory://`` keeps objects in memory.
+    Raises ValueError with a message for a person when the URL is unusable.
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -22,9 +21,19 @@ def open_store(url: str) -> ObjectStore:
         path = unquote(parts.netloc + parts.path)
         if not path:
             raise ValueError(f"file store URL {url!r} names no folder")
-        return FileStore(path)
+        return path
     if scheme == "memory":
-        return MemoryStore()
+        return None
     raise ValueError(
         f"unsupported object store URL scheme {scheme!r} (expected file:// or memory://)"
     )
+
+
+def open_store(url: str) -> ObjectStore:
+    """Open the store for ``url``.
+
+    ``file://data/objects`` is the relative folder ``data/objects``,
+    ``file:///srv/objects`` an absolute one; ``memory://`` keeps objects in memory.
+    """
+    path = store_path(url)
+    return MemoryStore() if path is None else FileStore(path)

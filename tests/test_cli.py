@@ -89,3 +89,33 @@ def test_demo_exits_0_and_leaves_a_transcript(tmp_path):
     assert "9. Ticket #1 closed" in result.stdout
     path = Path(result.stdout.strip().splitlines()[-1].split("Transcript: ", 1)[1])
     assert path.is_file() and "order #1234" in path.read_text()
+
+
+async def test_a_changed_discord_token_replaces_the_stored_one():
+    from cryptography.fernet import Fernet
+
+    from cli import _adopt_token
+    from standalone.crypto import Cipher
+    from standalone.db import open_database
+    from standalone.db.tenants import TenantRepository
+
+    db = await open_database("mem://")
+    try:
+        tenants = TenantRepository(db, Cipher(Fernet.generate_key()))
+        await _adopt_token(tenants, "MTIzNDU2.old.token")
+        await _adopt_token(tenants, "MTIzNDU2.new.token")
+        (tenant,) = await tenants.list()
+        assert (tenant.name, tenant.application_id) == ("default", "123456")
+        assert tenants.token(tenant) == "MTIzNDU2.new.token"
+    finally:
+        await db.close()
+
+
+def test_demo_refuses_to_wipe_a_folder_it_did_not_make(tmp_path):
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("years of work")
+    result = tickets("demo", "--data-dir", str(precious), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "not made by the demo" in result.stderr
+    assert (precious / "thesis.txt").read_text() == "years of work"

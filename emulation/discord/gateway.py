@@ -174,6 +174,9 @@ class GatewayHub:
         self._open = asyncio.Event()
         self._open.set()
         self._connections: set[Connection] = set()
+        # Test controls: a short interval and missing ACKs make a zombie connection.
+        self.heartbeat_interval_ms = HEARTBEAT_INTERVAL_MS
+        self.ack_heartbeats = True
         world.subscribe(self._on_world_event)
 
     # -- test controls --------------------------------------------------------------------
@@ -275,7 +278,7 @@ class GatewayHub:
         await self._open.wait()
         conn = Connection(ws, compress=request.query.get("compress") == "zlib-stream")
         self._connections.add(conn)
-        conn.send_json({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}})
+        conn.send_json({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
         session: Session | None = None
         try:
             async for msg in ws:
@@ -305,7 +308,8 @@ class GatewayHub:
         if op == 1:
             if session is not None and isinstance(data, int):
                 session.acknowledge(data)
-            conn.send_json({"op": 11})
+            if self.ack_heartbeats:
+                conn.send_json({"op": 11})
         elif op == 2:
             if session is not None:
                 await conn.close(ALREADY_AUTHENTICATED, "Already authenticated.")

@@ -211,6 +211,13 @@ class FakeDiscord:
             )
         )
 
+    def delete_channel(self, channel_id: int) -> None:
+        """Delete a channel as a person with Manage Channels would, in Discord itself."""
+        channel = self.world.channels.get(channel_id)
+        if channel is None:
+            raise KeyError(f"no channel {channel_id}")
+        self.world.delete_channel(channel)
+
     # -- inspection -----------------------------------------------------------------------
 
     def channels(self, guild_id: int) -> list[Channel]:

@@ -30,7 +30,8 @@ MIGRATIONS: list[tuple[int, str]] = [
         DEFINE FIELD tenant ON category TYPE string;
         DEFINE FIELD guild_id ON category TYPE string;
         DEFINE FIELD name ON category TYPE string;
-        DEFINE FIELD discord_category ON category TYPE string;
+        DEFINE FIELD discord_category ON category TYPE option<string>;
+        DEFINE FIELD interaction_id ON category TYPE option<string>;
         DEFINE FIELD staff_roles ON category TYPE array<string> DEFAULT [];
         DEFINE FIELD channel_name ON category TYPE string DEFAULT 'ticket-{num}';
         DEFINE FIELD opening_message ON category TYPE string
@@ -38,6 +39,7 @@ MIGRATIONS: list[tuple[int, str]] = [
         DEFINE FIELD member_limit ON category TYPE int DEFAULT 1 ASSERT $value >= 1;
         DEFINE FIELD created_at ON category TYPE datetime DEFAULT time::now();
         DEFINE INDEX category_guild ON category FIELDS tenant, guild_id, name UNIQUE;
+        DEFINE INDEX category_interaction ON category FIELDS tenant, interaction_id;
 
         DEFINE TABLE ticket SCHEMAFULL;
         DEFINE FIELD tenant ON ticket TYPE string;
@@ -49,6 +51,7 @@ MIGRATIONS: list[tuple[int, str]] = [
         DEFINE FIELD state ON ticket TYPE string
             ASSERT $value IN ['opening', 'open', 'closing', 'closed'];
         DEFINE FIELD channel_id ON ticket TYPE option<string>;
+        DEFINE FIELD channel_requested ON ticket TYPE bool DEFAULT false;
         DEFINE FIELD opening_message_id ON ticket TYPE option<string>;
         DEFINE FIELD interaction_id ON ticket TYPE string;
         DEFINE FIELD created_at ON ticket TYPE datetime DEFAULT time::now();

@@ -23,11 +23,13 @@ class Category(msgspec.Struct, frozen=True, kw_only=True):
     key: str
     guild_id: str
     name: str
-    discord_category: str
     staff_roles: list[str]
     channel_name: str
     opening_message: str
     member_limit: int
+    # SurrealDB leaves NONE fields out of rows, so optional fields need defaults.
+    discord_category: str | None = None
+    interaction_id: str | None = None
 
 
 class Ticket(msgspec.Struct, frozen=True, kw_only=True):
@@ -42,6 +44,8 @@ class Ticket(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     topic: str | None = None  # encrypted at rest
     channel_id: str | None = None
+    # Set before Discord is asked for the channel: only then can one exist unrecorded.
+    channel_requested: bool = False
     opening_message_id: str | None = None
     closed_at: datetime | None = None
     closed_by: str | None = None

@@ -47,6 +47,17 @@ class TenantRepository:
         )
         return to_struct(row, Tenant)
 
+    async def set_token(self, name: str, token: str) -> None:
+        """Replace a tenant's token (after it was reset in Discord)."""
+        if not token.strip():
+            raise TenantError("the bot token is empty")
+        row = await self._db.one(
+            "UPDATE ONLY type::thing('tenant', $name) SET token = $secret;",
+            {"name": name, "secret": self._cipher.encrypt(token.strip())},
+        )
+        if row is None:
+            raise TenantError(f"no tenant named {name!r}")
+
     async def get(self, name: str) -> Tenant | None:
         """The tenant, or None."""
         row = await self._db.one("SELECT * FROM ONLY type::thing('tenant', $name);", {"name": name})

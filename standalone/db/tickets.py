@@ -40,7 +40,12 @@ class TicketRepository:
     # Categories
 
     async def save_category(
-        self, guild_id: str, name: str, discord_category: str, staff_roles: list[str]
+        self,
+        guild_id: str,
+        name: str,
+        discord_category: str | None,
+        staff_roles: list[str],
+        interaction_id: str | None = None,
     ) -> Category:
         """Create the category, or update the one of that name in the guild."""
         existing = await self._db.one(
@@ -48,12 +53,38 @@ class TicketRepository:
             self._vars(guild=guild_id, name=name),
         )
         key = record_key(existing[0]["id"]) if existing else secrets.token_hex(6)
+        if discord_category is None and existing:
+            discord_category = existing[0].get("discord_category")
         row = await self._db.one(
             "UPSERT ONLY type::thing('category', $key) MERGE {tenant: $tenant, guild_id: $guild, "
-            "name: $name, discord_category: $dc, staff_roles: $staff};",
-            self._vars(key=key, guild=guild_id, name=name, dc=discord_category, staff=staff_roles),
+            "name: $name, discord_category: $dc, staff_roles: $staff, interaction_id: $iid};",
+            self._vars(
+                key=key,
+                guild=guild_id,
+                name=name,
+                dc=discord_category,
+                staff=staff_roles,
+                iid=interaction_id,
+            ),
         )
         return to_struct(row, Category, key=key)
+
+    async def category_by_interaction(self, interaction_id: str) -> Category | None:
+        """The category a (possibly redelivered) ``/panel`` interaction saved."""
+        rows = await self._db.one(
+            "SELECT * FROM category WHERE tenant = $tenant AND interaction_id = $iid;",
+            self._vars(iid=interaction_id),
+        )
+        return to_struct(rows[0], Category, key=record_key(rows[0]["id"])) if rows else None
+
+    async def set_category_channel(self, category: Category, discord_category: str) -> Category:
+        """Record the Discord category channel made for a category."""
+        row = await self._db.one(
+            "UPDATE ONLY type::thing('category', $key) SET discord_category = $dc "
+            "WHERE tenant = $tenant;",
+            self._vars(key=category.key, dc=discord_category),
+        )
+        return to_struct(row, Category, key=category.key)
 
     async def category(self, guild_id: str, key: str) -> Category | None:
         """A category of this tenant's guild, or None (also for another guild's key)."""
@@ -91,11 +122,15 @@ class TicketRepository:
         return _ticket(row) if row else None
 
     async def count_active(self, guild_id: str, creator_id: str, category_key: str) -> int:
-        """Tickets of a member in a category that are not closed."""
+        """Open tickets of a member in a category.
+
+        An ``opening`` row counts only while its interaction could still be
+        redelivered; an older one was abandoned and must not lock the member out.
+        """
         count = await self._db.one(
             "RETURN count(SELECT id FROM ticket WHERE tenant = $tenant AND guild_id = $guild "
-            "AND creator_id = $creator AND state != 'closed' "
-            "AND category = type::thing('category', $cat));",
+            "AND creator_id = $creator AND category = type::thing('category', $cat) "
+            "AND (state = 'open' OR (state = 'opening' AND created_at > time::now() - 15m)));",
             self._vars(guild=guild_id, creator=creator_id, cat=category_key),
         )
         return int(count or 0)
@@ -144,6 +179,14 @@ class TicketRepository:
             ),
         )
         return _ticket(row)
+
+    async def request_channel(self, guild_id: str, number: int) -> None:
+        """Note that Discord is about to be asked for this ticket's channel."""
+        await self._db.one(
+            "UPDATE ONLY type::thing('ticket', [$tenant, $guild, $number]) "
+            "SET channel_requested = true;",
+            self._vars(guild=guild_id, number=number),
+        )
 
     async def set_channel(self, guild_id: str, number: int, channel_id: str) -> None:
         """Remember the channel as soon as it exists, before anything else can fail."""

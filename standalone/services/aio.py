@@ -14,6 +14,8 @@ import socket
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
+import aiohttp
+import disnake
 import msgspec
 
 from emulation.connect import connect_coordination
@@ -23,7 +25,9 @@ from standalone.crypto import Cipher, load_cipher
 from standalone.db import Database, open_database
 from standalone.db.tenants import TenantRepository
 from standalone.discord_bridge import point_at
+from standalone.services.errors import StartupError
 from standalone.services.gateway import GatewayService
+from standalone.services.shard import GatewayFatal
 from standalone.services.worker import Worker
 from standalone.tenant_app import TenantApp
 from storage.connect import open_store
@@ -31,8 +35,22 @@ from storage.ports import ObjectStore
 
 log = logging.getLogger(__name__)
 
+# What one tenant's start-up may fail with without taking the others down.
+TENANT_FAULTS = (
+    disnake.LoginFailure,
+    disnake.HTTPException,
+    GatewayFatal,
+    aiohttp.ClientError,
+    OSError,
+)
 READY_TIMEOUT_S = 30.0
 STOP_GRACE_S = 10.0
+
+
+def _explain(exc: BaseException) -> str:
+    if isinstance(exc, disnake.LoginFailure):
+        return "Discord rejected the bot token"
+    return str(exc) or type(exc).__name__
 
 
 class Backends(msgspec.Struct, frozen=True, kw_only=True, dict=False):
@@ -92,53 +110,79 @@ class AioRunner:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        """Start every service of every tenant; returns once the gateways are READY."""
+        """Start every tenant's services; returns once their gateways are READY.
+
+        A tenant that cannot start (a revoked token, say) is reported in
+        ``failures`` and the others run on; only when none starts is that an error.
+        """
         point_at(self.config.discord.api_base)
         tenants = TenantRepository(self.backends.db, self.backends.cipher)
-        ready: list[asyncio.Event] = []
-        for tenant in await tenants.list():
-            token = tenants.token(tenant)
-            if "worker" in self.services:
-                app = TenantApp(
-                    tenant=tenant.name,
-                    application_id=int(tenant.application_id),
-                    token=token,
-                    db=self.backends.db,
-                    store=self.backends.store,
-                    cache=self.backends.coordination.cache,
-                    cipher=self.backends.cipher,
+        rows = await tenants.list()
+        starting: list[tuple[str, asyncio.Event, asyncio.Task[None]]] = []
+        for tenant in rows:
+            try:
+                started = await self._start_tenant(
+                    tenant.name, int(tenant.application_id), tenants.token(tenant)
                 )
-                await app.start(sync=True)
-                self.apps[tenant.name] = app
-                self.add_worker(app)
-            if "gateway" in self.services:
-                gateway = GatewayService(
-                    tenant=tenant.name,
-                    token=token,
-                    api_base=self.config.discord.api_base,
-                    coordination=self.backends.coordination,
-                    instance=self.instance,
-                    gateway_url=self.config.discord.gateway_url,
-                    compress=self.config.discord.compress,
-                )
-                self.gateways[tenant.name] = gateway
-                started = asyncio.Event()
-                ready.append(started)
-                self.gateway_tasks.append(
-                    self._spawn(gateway.run(started), f"gateway:{tenant.name}")
-                )
-        await self._wait_ready(ready)
+            except TENANT_FAULTS as exc:
+                self.failures.append(f"tenant {tenant.name}: {_explain(exc)}")
+                log.error("tenant %s cannot start: %s", tenant.name, _explain(exc))
+                continue
+            if started is not None:
+                starting.append((tenant.name, *started))
+        await self._wait_ready(starting)
+        if rows and len(self.failures) == len(rows):
+            raise StartupError("no tenant could start: " + "; ".join(self.failures))
 
-    async def _wait_ready(self, ready: list[asyncio.Event]) -> None:
+    async def _start_tenant(
+        self, name: str, application_id: int, token: str
+    ) -> tuple[asyncio.Event, asyncio.Task[None]] | None:
+        if "worker" in self.services:
+            app = TenantApp(
+                tenant=name,
+                application_id=application_id,
+                token=token,
+                db=self.backends.db,
+                store=self.backends.store,
+                cache=self.backends.coordination.cache,
+                cipher=self.backends.cipher,
+            )
+            try:
+                await app.start(sync=True)
+            except BaseException:
+                await app.close()
+                raise
+            self.apps[name] = app
+            self.add_worker(app)
+        if "gateway" not in self.services:
+            return None
+        gateway = GatewayService(
+            tenant=name,
+            token=token,
+            api_base=self.config.discord.api_base,
+            coordination=self.backends.coordination,
+            instance=self.instance,
+            gateway_url=self.config.discord.gateway_url,
+            compress=self.config.discord.compress,
+        )
+        self.gateways[name] = gateway
+        started = asyncio.Event()
+        task = self._spawn(gateway.run(started), f"gateway:{name}")
+        self.gateway_tasks.append(task)
+        return started, task
+
+    async def _wait_ready(
+        self, starting: list[tuple[str, asyncio.Event, asyncio.Task[None]]]
+    ) -> None:
+        """Wait until each gateway is READY or has failed (its failure is reported)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + READY_TIMEOUT_S
-        while not all(event.is_set() for event in ready):
-            for task in self._tasks:
-                if task.done():
-                    error = None if task.cancelled() else task.exception()
-                    raise RuntimeError(f"{task.get_name()} stopped during start-up") from error
+        while not all(event.is_set() or task.done() for _, event, task in starting):
             if loop.time() > deadline:
-                raise TimeoutError("the gateway did not become ready in time")
+                late = [
+                    name for name, event, task in starting if not (event.is_set() or task.done())
+                ]
+                raise StartupError(f"gateway of {', '.join(late)} not ready in {READY_TIMEOUT_S} s")
             await asyncio.sleep(0.02)
 
     def add_worker(self, app: TenantApp, **options: object) -> Worker:

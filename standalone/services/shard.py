@@ -91,6 +91,7 @@ class ShardConnection:
         self.seq: int | None = None
         self.ready = asyncio.Event()
         self._stopping = False
+        self._acked = True
         self._ws: aiohttp.ClientWebSocketResponse | None = None
 
     async def run(self) -> None:
@@ -166,6 +167,8 @@ class ShardConnection:
                 await self.sink(frame.t, frame.s or 0, bytes(frame.d))
         elif frame.op == 1:
             await ws.send_str(msgspec.json.encode({"op": 1, "d": self.seq}).decode())
+        elif frame.op == 11:
+            self._acked = True
         elif frame.op == 7:
             log.info("shard %s: Discord asked to reconnect", self.shard_id)
             await ws.close()
@@ -204,6 +207,14 @@ class ShardConnection:
     async def _heartbeat(self, ws: aiohttp.ClientWebSocketResponse, interval_ms: int) -> None:
         # The first beat is jittered, as Discord asks, so shards do not beat in step.
         await asyncio.sleep(interval_ms / 1000 * random.random())
+        self._acked = True
         while not ws.closed:
+            if not self._acked:
+                # No ACK for the last beat: the connection is a zombie. Close it with a
+                # non-1000 code so the session can be resumed on a new one.
+                log.warning("shard %s: heartbeat not acknowledged; reconnecting", self.shard_id)
+                await ws.close(code=4000)
+                return
+            self._acked = False
             await ws.send_str(msgspec.json.encode({"op": 1, "d": self.seq}).decode())
             await asyncio.sleep(interval_ms / 1000)

@@ -76,23 +76,29 @@ class Worker:
         await self.streams.create_group(self.stream, keys.WORKER_GROUP, start="0")
         claimer = asyncio.create_task(self._claim_loop())
         try:
-            while not self._stopping.is_set():
+            while True:
                 entries = await self.streams.read_group(
                     self.stream,
                     keys.WORKER_GROUP,
                     self.consumer,
                     count=self.settings.batch,
-                    block_ms=1000,
+                    block_ms=100 if self._stopping.is_set() else 1000,
                 )
                 if entries:
                     await self.process_batch(entries)
+                elif self._stopping.is_set():
+                    break
         finally:
             claimer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await claimer
 
     def stop(self) -> None:
-        """Finish the batch in hand, then return from ``run``."""
+        """Handle what is already in the stream, then return from ``run``.
+
+        Call it once nothing appends any more (the gateways stopped): with the
+        in-process stream, what is left unread when the process ends is lost.
+        """
         self._stopping.set()
 
     async def _claim_loop(self) -> None:
@@ -109,7 +115,8 @@ class Worker:
                 if self._stopping.is_set():
                     return
                 log.info("redelivering %s (delivery %s)", entry.id, entry.deliveries)
-                await self.process(entry)
+                if not await self.process(entry):
+                    break  # keep the order: what follows waits for this one
 
     async def process_batch(self, entries: list[StreamEntry]) -> None:
         """Handle entries of one channel in stream order, different channels at once.
@@ -126,26 +133,34 @@ class Worker:
 
     async def _in_order(self, entries: list[StreamEntry]) -> None:
         for entry in entries:
-            await self.process(entry)
+            if not await self.process(entry):
+                # Later entries of this channel wait too, so that they are claimed and
+                # handled after this one, in order.
+                return
 
-    async def process(self, entry: StreamEntry) -> None:
-        """Handle one entry and acknowledge it, or leave it pending for a retry."""
+    async def process(self, entry: StreamEntry) -> bool:
+        """Handle one entry and acknowledge it; False when it stays pending for a retry."""
         if entry.deliveries > self.settings.max_deliveries:
             await self._dead_letter(entry, f"failed {entry.deliveries - 1} times")
-            return
+            return True
         try:
             envelope = decode_envelope(entry.data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            await self._dead_letter(entry, f"not an event envelope: {exc}")
+            return True
+        try:
             await self.handler.handle(envelope)
-        except (msgspec.DecodeError, msgspec.ValidationError, MalformedEvent) as exc:
+        except MalformedEvent as exc:
             await self._dead_letter(entry, str(exc))
-            return
+            return True
         except Exception:
             log.exception("event %s failed; it will be retried", entry.id)
-            return
+            return False
         if self.after_handle is not None:
             await self.after_handle(envelope)
         await self.streams.ack(self.stream, keys.WORKER_GROUP, [entry.id])
         self.handled += 1
+        return True
 
     async def _dead_letter(self, entry: StreamEntry, reason: str) -> None:
         # Kept, not dropped, so an operator can look at what the bot could not use.

@@ -29,12 +29,7 @@ from standalone.discord_bridge import StreamBot, member_role_ids
 from standalone.tickets import custom_ids, views
 from standalone.tickets.errors import TicketError
 from standalone.tickets.replies import NO_PINGS, defer, reply
-from standalone.tickets.transcript import (
-    TranscriptHeader,
-    TranscriptMessage,
-    render_html,
-    transcript_key,
-)
+from standalone.tickets.transcript import TranscriptHeader, TranscriptMessage, render_html
 from storage.ports import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -107,26 +102,33 @@ class TicketService:
         ):
             raise TicketError("Pick a channel category (not a text channel) for the tickets.")
         await defer(inter)
-        if discord_category is None:
+        # A redelivered /panel continues from what the first delivery recorded.
+        category = await self.repo.category_by_interaction(str(inter.id))
+        if category is None:
+            category = await self.repo.save_category(
+                str(inter.guild_id),
+                name,
+                str(discord_category.id) if discord_category else None,
+                [str(staff_role.id)],
+                interaction_id=str(inter.id),
+            )
+        if category.discord_category is None:
             created = await self.bot.http.create_channel(
                 inter.guild_id,
                 disnake.ChannelType.category.value,
                 name=name[:100],
                 reason="Ticket category",
             )
-            category_id = str(created["id"])
-        else:
-            category_id = str(discord_category.id)
-        category = await self.repo.save_category(
-            str(inter.guild_id), name, category_id, [str(staff_role.id)]
-        )
-        embed, buttons = views.panel(
-            category, f"{name} tickets", "Click the button below to open a private ticket."
-        )
-        await self.bot.get_partial_messageable(inter.channel_id).send(
-            embed=embed, components=buttons, allowed_mentions=NO_PINGS
-        )
-        await reply(inter, f"Panel posted. Tickets will open under <#{category_id}>.")
+            category = await self.repo.set_category_channel(category, str(created["id"]))
+        wanted = custom_ids.make(custom_ids.OPEN, category.key)
+        if await self._find_bot_message(inter.channel_id, wanted) is None:
+            embed, buttons = views.panel(
+                category, f"{name} tickets", "Click the button below to open a private ticket."
+            )
+            await self.bot.get_partial_messageable(inter.channel_id).send(
+                embed=embed, components=buttons, allowed_mentions=NO_PINGS
+            )
+        await reply(inter, f"Panel posted. Tickets will open under <#{category.discord_category}>.")
 
     # Opening
 
@@ -200,28 +202,34 @@ class TicketService:
         self, ticket: Ticket, category: Category, creator: disnake.abc.User, topic: str
     ) -> Ticket:
         guild_id = int(ticket.guild_id)
+        assert self.bot.user is not None
         channel_id = ticket.channel_id
+        if channel_id is None and ticket.channel_requested:
+            channel_id = await self._find_channel(guild_id, category, ticket)
         if channel_id is None:
-            channel_id = await self._find_channel(guild_id, category, ticket.number)
-        if channel_id is None:
-            assert self.bot.user is not None
+            if category.discord_category is None:
+                raise TicketError("This ticket category has no channel category yet; ask staff.")
+            await self.repo.request_channel(ticket.guild_id, ticket.number)
             created = await self.bot.http.create_channel(
                 guild_id,
                 disnake.ChannelType.text.value,
                 name=views.channel_name(category, ticket.number, creator.name),
                 parent_id=category.discord_category,
-                topic=views.channel_topic(ticket.number, creator.id),
+                topic=views.channel_topic(ticket.number, int(ticket.creator_id)),
                 permission_overwrites=views.overwrites(
-                    guild_id, creator.id, category.staff_roles, self.bot.user.id
+                    guild_id, int(ticket.creator_id), category.staff_roles, self.bot.user.id
                 ),
-                reason=f"Ticket #{ticket.number} opened by {creator.id}",
+                reason=f"Ticket #{ticket.number} opened by {ticket.creator_id}",
             )
             channel_id = str(created["id"])
         if ticket.channel_id is None:
             await self.repo.set_channel(ticket.guild_id, ticket.number, channel_id)
         if ticket.state != "opening":
             return await self.repo.get(ticket.guild_id, ticket.number) or ticket
-        message_id = ticket.opening_message_id or await self._find_opening(channel_id, ticket)
+        wanted = custom_ids.make(custom_ids.CLOSE, ticket.number)
+        message_id = ticket.opening_message_id or await self._find_bot_message(
+            int(channel_id), wanted
+        )
         if message_id is None:
             content, embed, buttons = views.opening(category, ticket.number, creator, topic)
             sent = await self.bot.get_partial_messageable(int(channel_id)).send(
@@ -235,27 +243,36 @@ class TicketService:
             message_id = str(sent.id)
         return await self.repo.mark_open(ticket.guild_id, ticket.number, channel_id, message_id)
 
-    async def _find_channel(self, guild_id: int, category: Category, number: int) -> str | None:
-        """A channel made by an earlier attempt that died before recording it."""
-        marker = views.channel_topic(number, 0).split(" · ")[0] + " · "
+    async def _find_channel(self, guild_id: int, category: Category, ticket: Ticket) -> str | None:
+        """The channel an earlier attempt made but died before recording.
+
+        Several bots may share a server and a category, and each numbers its own
+        tickets, so the topic alone is not proof: the channel must also carry this
+        bot's own permission overwrite.
+        """
+        assert self.bot.user is not None
+        topic = views.channel_topic(ticket.number, int(ticket.creator_id))
+        me = str(self.bot.user.id)
         for channel in await self.bot.http.get_all_guild_channels(guild_id):
-            parent = channel.get("parent_id")
-            topic = channel.get("topic") or ""
-            if str(parent) == category.discord_category and topic.startswith(marker):
+            if str(channel.get("parent_id")) != category.discord_category:
+                continue
+            if channel.get("topic") != topic:
+                continue
+            overwrites = cast(list[dict[str, Any]], channel.get("permission_overwrites") or [])
+            if any(str(o.get("id")) == me and int(o.get("type", 0)) == 1 for o in overwrites):
                 return str(channel["id"])
         return None
 
-    async def _find_opening(self, channel_id: str, ticket: Ticket) -> str | None:
-        """The opening message an earlier attempt posted but did not record."""
+    async def _find_bot_message(self, channel_id: int, custom_id: str) -> str | None:
+        """A message of this bot with a given button that an earlier attempt posted."""
         assert self.bot.user is not None
-        wanted = custom_ids.make(custom_ids.CLOSE, ticket.number)
-        for message in await self.bot.http.logs_from(int(channel_id), 20):
+        for message in await self.bot.http.logs_from(channel_id, 20):
             if str(message["author"]["id"]) != str(self.bot.user.id):
                 continue
             rows = cast(list[dict[str, Any]], message.get("components") or [])
             for row in rows:
                 for component in row.get("components") or []:
-                    if component.get("custom_id") == wanted:
+                    if component.get("custom_id") == custom_id:
                         return str(message["id"])
         return None
 
@@ -278,6 +295,21 @@ class TicketService:
         return True
 
     # Closing
+
+    async def channel_deleted(self, channel_id: str) -> Ticket | None:
+        """Someone deleted a ticket's channel in Discord: close the ticket with what we have.
+
+        A ticket already ``closing`` is left to the close that deleted the channel.
+        """
+        ticket = await self.repo.by_channel(channel_id)
+        if ticket is None or ticket.state not in {"open", "opening"}:
+            return None
+        category = await self.repo.category(ticket.guild_id, ticket.category)
+        ticket = await self.repo.mark_closing(
+            ticket, "discord", self.cipher.encrypt("channel deleted")
+        )
+        key = await self._write_transcript(ticket, category)
+        return await self.repo.mark_closed(ticket, key)
 
     def _is_staff(self, inter: Interaction[Any], category: Category | None) -> bool:
         if inter.permissions.manage_guild or inter.permissions.administrator:
@@ -335,7 +367,7 @@ class TicketService:
             closed_at=ticket.closed_at or datetime.now(UTC),
             closed_by=ticket.closed_by or "automation",
         )
-        key = transcript_key(ticket.guild_id, ticket.number)
+        key = keys.transcript(ticket.guild_id, ticket.number)
         await self.store.put(
             key, render_html(header, messages).encode(), content_type="text/html; charset=utf-8"
         )

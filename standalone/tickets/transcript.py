@@ -82,8 +82,3 @@ def render_html(header: TranscriptHeader, messages: list[TranscriptMessage]) -> 
         f"<p>{len(messages)} messages</p></header>"
         f"<main>\n{body}\n</main></body></html>\n"
     )
-
-
-def transcript_key(guild_id: str, number: int) -> str:
-    """Where a ticket's transcript is stored, within its tenant's storage."""
-    return f"transcripts/{guild_id}/{number}.html"

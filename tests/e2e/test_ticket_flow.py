@@ -136,3 +136,66 @@ async def test_member_limit_and_non_staff_panel_are_refused(discord, stack):
     answer = await again.response(timeout=TIMEOUT)
     assert answer["type"] == 4 and "already have 1 open ticket" in answer["data"]["content"]
     assert len(await TicketRepository(stack.backends.db, world.tenant).tickets()) == 1
+
+
+async def test_two_bots_sharing_one_server_and_category_keep_their_tickets_apart(discord, stack):
+    first = make_world(discord, "alpha")
+    # A second bot in the same server, with the same staff, members and category.
+    app = discord.add_application(name="Tickets beta")
+    discord.install(app.id, first.guild.id)
+    second = World(
+        "beta",
+        app,
+        first.guild,
+        first.staff_role,
+        first.staff,
+        first.member,
+        first.other,
+        first.support,
+    )
+    for world in (first, second):
+        await stack.add(world)
+    await stack.start()
+    category = discord.add_channel(first.guild.id, name="Tickets", type=4)
+    channels = []
+    for world in (first, second):
+        inter = await world.actor(discord, world.staff).slash(
+            "panel",
+            {"staff_role": str(world.staff_role.id), "category": str(category.id)},
+            channel_id=world.support.id,
+        )
+        await inter.followups(count=1, timeout=TIMEOUT)
+        panel = bot_messages(discord, world, world.support.id)[-1]
+        channels.append(await open_ticket(discord, world, panel, f"about {world.tenant}"))
+    assert channels[0] != channels[1]  # both are ticket #1, each in its own channel
+    for world, channel_id in zip((first, second), channels, strict=True):
+        ticket = await TicketRepository(stack.backends.db, world.tenant).by_channel(str(channel_id))
+        assert ticket is not None and ticket.number == 1
+        assert len(bot_messages(discord, world, channel_id)) == 1
+    close = await second.actor(discord, second.member).slash("close", {}, channel_id=channels[1])
+    await close.followups(count=1, timeout=TIMEOUT)
+    await eventually(lambda: _gone(discord, channels[1]))
+    assert discord.channel(channels[0]) is not None
+    alpha = await TicketRepository(stack.backends.db, "alpha").by_channel(str(channels[0]))
+    assert alpha.state == "open"
+
+
+async def _gone(discord, channel_id):
+    return discord.channel(channel_id) is None
+
+
+async def test_deleting_a_ticket_channel_closes_the_ticket(discord, stack):
+    world = make_world(discord, "alpha")
+    await stack.add(world)
+    await stack.start()
+    panel = await post_panel(discord, world)
+    channel_id = await open_ticket(discord, world, panel, "will vanish")
+    repo = TicketRepository(stack.backends.db, world.tenant)
+    ticket = await repo.by_channel(str(channel_id))
+    await world.actor(discord, world.member).send_message(channel_id, "last words")
+    await eventually(lambda: _archived(repo, ticket, 2))
+    discord.delete_channel(channel_id)  # as an admin would, in Discord itself
+    closed = await eventually(lambda: _closed(repo, ticket))
+    assert closed.closed_by == "discord" and closed.transcript_key
+    # The member is not locked out by a ticket whose channel is gone.
+    await open_ticket(discord, world, panel, "second try")

@@ -34,6 +34,11 @@ def test_environment_token_wins_over_the_file(tmp_path):
     ("environ", "key"),
     [
         ({"TICKETS__DATABASE__URL": "postgres://x"}, "database.url"),
+        ({"TICKETS__DATABASE__URL": "surrealkv://"}, "database.url"),
+        ({"TICKETS__STORAGE__URL": "file://"}, "storage.url"),
+        ({"TICKETS__STORAGE__URL": "s4://bucket"}, "storage.url"),
+        ({"TICKETS__COORDINATION__URL": "memory://?max_entries=x"}, "coordination.url"),
+        ({"TICKETS__COORDINATION__URL": "redis://localhost"}, "coordination.url"),
         ({"TICKETS__WORKER__BATCH": "many"}, "worker.batch"),
         ({"TICKETS__WORKER__BATCH": "0"}, "worker.batch"),
         ({"TICKETS__DISCORD__GATEWAY_URL": "http://x"}, "discord.gateway_url"),

@@ -118,3 +118,22 @@ async def test_a_rejected_token_is_fatal(discord):
     )
     with pytest.raises(GatewayFatal, match="rejected the bot token"):
         await asyncio.wait_for(gateway.run(), 5)
+
+
+async def test_a_zombie_connection_is_dropped_and_resumed(discord):
+    app, guild, member, channel = world(discord)
+    discord.gateway.heartbeat_interval_ms = 100
+    coord = MemoryCoordination()
+    async with running(service(discord, app, coord)):
+        discord.gateway.ack_heartbeats = False
+        session = discord.gateway.sessions_of(app.id)[0]
+        async with asyncio.timeout(5):
+            while session.resumes == 0:  # the bot noticed, closed, and resumed
+                discord.gateway.ack_heartbeats = session.conn is None
+                await asyncio.sleep(0.01)
+        discord.gateway.ack_heartbeats = True
+        await discord.actor(app.id, guild.id, member.id).send_message(channel.id, "after")
+        async with asyncio.timeout(5):
+            while await coord.streams.length(keys.events("t1")) < 2:
+                await asyncio.sleep(0.01)
+    assert len(discord.gateway.sessions_of(app.id)) == 1

@@ -123,3 +123,30 @@ async def test_an_event_that_always_fails_is_set_aside_after_max_deliveries():
     await run_until(lambda: dead_letter_count(coord, 1), worker)
     assert handler.fail_times == 100 - SETTINGS.max_deliveries
     assert await coord.streams.pending(stream, keys.WORKER_GROUP) == []
+
+
+class FailFirst(Recorder):
+    """Fails the first delivery of one chosen event."""
+
+    def __init__(self, fail_seq: int) -> None:
+        super().__init__()
+        self.fail_seq = fail_seq
+
+    async def handle(self, envelope: Envelope) -> None:
+        if envelope.seq == self.fail_seq:
+            self.fail_seq = -1
+            raise RuntimeError("passing fault")
+        await super().handle(envelope)
+
+
+async def test_a_failed_entry_holds_back_its_channel_but_not_others():
+    coord = MemoryCoordination()
+    stream = keys.events(TENANT)
+    for seq, channel in [(1, "a"), (2, "a"), (3, "b"), (4, "a")]:
+        await coord.streams.append(stream, envelope(seq, channel))
+    handler = FailFirst(fail_seq=1)
+    worker = Worker(handler=handler, streams=coord.streams, consumer="w1", settings=SETTINGS)
+    await run_until(lambda: len(handler.seen) == 4, worker)
+    order = [msgspec.json.decode(d)["n"] for _, d in handler.seen]
+    assert order.index(3) == 0  # channel b went ahead
+    assert [n for n in order if n != 3] == [1, 2, 4]  # channel a kept its order

@@ -1,11 +1,7 @@
 from datetime import UTC, datetime
 
-from standalone.tickets.transcript import (
-    TranscriptHeader,
-    TranscriptMessage,
-    render_html,
-    transcript_key,
-)
+from standalone import keys
+from standalone.tickets.transcript import TranscriptHeader, TranscriptMessage, render_html
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 HEADER = TranscriptHeader(
@@ -48,4 +44,4 @@ def test_user_text_is_escaped_and_messages_appear_in_order():
 
 def test_empty_ticket_and_key():
     assert "No messages." in render_html(HEADER, [])
-    assert transcript_key("1", 7) == "transcripts/1/7.html"
+    assert keys.transcript("1", 7) == "transcripts/1/7.html"
