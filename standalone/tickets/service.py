@@ -46,6 +46,27 @@ class MessageAuthor(msgspec.Struct, frozen=True):
     bot: bool = False
 
 
+class EmbedField(msgspec.Struct, frozen=True):
+    """One field of an embed."""
+
+    name: str = ""
+    value: str = ""
+
+
+class Embed(msgspec.Struct, frozen=True):
+    """The text of an embed, which the transcript shows under the message."""
+
+    title: str | None = None
+    description: str | None = None
+    fields: list[EmbedField] = []
+
+    def text(self) -> str:
+        """The embed as plain lines."""
+        lines = [part for part in (self.title, self.description) if part]
+        lines += [f"{field.name}: {field.value}" for field in self.fields]
+        return "\n".join(lines)
+
+
 class MessageEvent(msgspec.Struct, frozen=True):
     """The part of a MESSAGE_CREATE payload the archive keeps."""
 
@@ -55,6 +76,11 @@ class MessageEvent(msgspec.Struct, frozen=True):
     timestamp: datetime
     content: str = ""
     guild_id: str | None = None
+    embeds: list[Embed] = []
+
+    def text(self) -> str:
+        """Content and embeds, as the transcript shows them."""
+        return "\n".join(part for part in [self.content, *(e.text() for e in self.embeds)] if part)
 
 
 class TicketService:
@@ -289,7 +315,7 @@ class TicketService:
             author_id=event.author.id,
             author_name=event.author.global_name or event.author.username,
             author_bot=event.author.bot,
-            content=self.cipher.encrypt(event.content),
+            content=self.cipher.encrypt(event.text()),
             created_at=event.timestamp,
         )
         return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from html import escape
 
@@ -23,6 +24,7 @@ display:flex;align-items:center;justify-content:center;font-weight:600}
 time{margin-left:8px;font-size:12px;color:#949ba4}
 .content{white-space:pre-wrap;word-wrap:break-word}
 .empty{padding:24px;color:#949ba4}
+.mention{background:rgba(88,101,242,.3);color:#c9cdfb;border-radius:3px;padding:0 2px}
 """
 
 
@@ -51,7 +53,20 @@ class TranscriptHeader(msgspec.Struct, frozen=True, kw_only=True):
     closed_by: str
 
 
-def _message(message: TranscriptMessage) -> str:
+_MENTION = re.compile(r"&lt;@!?(\d{1,20})&gt;")
+
+
+def _content(text: str, names: dict[str, str]) -> str:
+    """Escape, then show user mentions as Discord does: a highlighted @name."""
+
+    def mention(match: re.Match[str]) -> str:
+        name = names.get(match[1], match[1])
+        return f'<span class="mention">@{escape(name)}</span>'
+
+    return _MENTION.sub(mention, escape(text))
+
+
+def _message(message: TranscriptMessage, names: dict[str, str]) -> str:
     initial = escape(message.author_name[:1].upper() or "?")
     badge = '<span class="bot">BOT</span>' if message.author_bot else ""
     flags = " (edited)" if message.edited else ""
@@ -61,14 +76,18 @@ def _message(message: TranscriptMessage) -> str:
         f'<div class="msg"><div class="avatar">{initial}</div><div>'
         f'<span class="name">{escape(message.author_name)}</span>{badge}'
         f'<time datetime="{message.created_at.isoformat()}">{stamp}{flags}</time>'
-        f'<div class="content">{escape(message.content)}</div></div></div>'
+        f'<div class="content">{_content(message.content, names)}</div></div></div>'
     )
 
 
 def render_html(header: TranscriptHeader, messages: list[TranscriptMessage]) -> str:
     """The transcript as a standalone HTML page; all user text is escaped."""
-    body = "\n".join(_message(m) for m in messages) or '<p class="empty">No messages.</p>'
+    # Names as the ticket's own messages show them; people who never wrote keep their id.
+    names = {m.author_id: m.author_name for m in messages}
+    body = "\n".join(_message(m, names) for m in messages) or '<p class="empty">No messages.</p>'
     topic = escape(header.topic) if header.topic else "(no topic)"
+    creator = escape(names.get(header.creator_id, header.creator_id))
+    closer = escape(names.get(header.closed_by, header.closed_by))
     return (
         "<!doctype html>\n"
         f'<html lang="en"><head><meta charset="utf-8">'
@@ -77,8 +96,8 @@ def render_html(header: TranscriptHeader, messages: list[TranscriptMessage]) -> 
         f"<style>{_STYLE}</style></head><body>"
         f"<header><h1>Ticket #{header.number} · {escape(header.category)}</h1>"
         f"<p>Topic: {topic}</p>"
-        f"<p>Opened by {escape(header.creator_id)} on {header.opened_at:%Y-%m-%d %H:%M} UTC; "
-        f"closed by {escape(header.closed_by)} on {header.closed_at:%Y-%m-%d %H:%M} UTC</p>"
+        f"<p>Opened by {creator} on {header.opened_at:%Y-%m-%d %H:%M} UTC; "
+        f"closed by {closer} on {header.closed_at:%Y-%m-%d %H:%M} UTC</p>"
         f"<p>{len(messages)} messages</p></header>"
         f"<main>\n{body}\n</main></body></html>\n"
     )

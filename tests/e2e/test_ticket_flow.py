@@ -60,6 +60,7 @@ async def play_full_ticket(discord, stack: Stack, world: World) -> None:
     assert f"hello from {world.tenant}" in html
     assert "staff here &lt;b&gt;bold&lt;/b&gt;" in html
     assert f"Printer on fire ({world.tenant})" in html
+    assert "Thanks for opening a ticket" in html  # the opening embed is archived too
 
 
 async def _archived(repo, ticket, count):

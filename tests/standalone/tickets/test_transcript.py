@@ -45,3 +45,22 @@ def test_user_text_is_escaped_and_messages_appear_in_order():
 def test_empty_ticket_and_key():
     assert "No messages." in render_html(HEADER, [])
     assert keys.transcript("1", 7) == "transcripts/1/7.html"
+
+
+def test_mentions_and_people_show_by_name():
+    messages = [
+        TranscriptMessage(
+            author_id="42",
+            author_name="alex",
+            author_bot=False,
+            content="hi <@43> and <@!99>",
+            created_at=NOW,
+        ),
+        TranscriptMessage(
+            author_id="43", author_name="sam <i>", author_bot=False, content="hello", created_at=NOW
+        ),
+    ]
+    html = render_html(HEADER, messages)
+    assert '<span class="mention">@sam &lt;i&gt;</span>' in html
+    assert '<span class="mention">@99</span>' in html  # never wrote: id stays
+    assert "Opened by alex" in html and "closed by sam &lt;i&gt;" in html
