@@ -55,7 +55,7 @@ async def measure(tenants: int) -> tuple[float, int]:
             process = await asyncio.create_subprocess_exec(
                 *cli, "run", cwd=data, env=env, stderr=asyncio.subprocess.DEVNULL
             )
-            while sum(  # noqa: ASYNC110 - polling another process's progress
+            while sum(
                 1 for app in apps for s in discord.gateway.sessions_of(app.id) if s.conn
             ) < tenants or not all(discord.commands(app.id) for app in apps):
                 await asyncio.sleep(0.01)

@@ -196,6 +196,15 @@ class TicketRepository:
             self._vars(guild=guild_id, number=number, channel=channel_id),
         )
 
+    async def abandon(self, ticket: Ticket, reason: str) -> Ticket:
+        """Give up a ticket that could not be opened; it stays on record as closed."""
+        row = await self._db.one(
+            "UPDATE ONLY type::thing('ticket', [$tenant, $guild, $number]) SET state = 'closed', "
+            "closed_at = time::now(), closed_by = 'system', close_reason = $reason;",
+            self._vars(guild=ticket.guild_id, number=ticket.number, reason=reason),
+        )
+        return _ticket(row)
+
     async def mark_closing(self, ticket: Ticket, closed_by: str, reason: str | None) -> Ticket:
         """First step of closing: nobody can use the ticket while it closes."""
         row = await self._db.one(

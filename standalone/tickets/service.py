@@ -35,6 +35,7 @@ from storage.ports import ObjectStore
 log = logging.getLogger(__name__)
 
 OPEN_LOCK_MS = 10_000
+MAX_GUILD_CHANNELS = 30013  # Discord's error code
 
 
 class MessageAuthor(msgspec.Struct, frozen=True):
@@ -81,6 +82,25 @@ class MessageEvent(msgspec.Struct, frozen=True):
     def text(self) -> str:
         """Content and embeds, as the transcript shows them."""
         return "\n".join(part for part in [self.content, *(e.text() for e in self.embeds)] if part)
+
+
+def channel_refusal(exc: disnake.HTTPException) -> str | None:
+    """What to tell the member when Discord will never create the channel; None if it might."""
+    if exc.status == 403:
+        return (
+            "I am not allowed to create channels in the ticket category. "
+            "Ask an admin to give me the Manage Channels permission there."
+        )
+    if exc.status != 400:
+        return None
+    if "CHANNEL_PARENT_MAX_CHANNELS" in exc.text or "parent_id" in exc.text:
+        return (
+            "The ticket category is full: Discord allows 50 channels per category. "
+            "Please ask staff to close old tickets or to use another category."
+        )
+    if exc.code == MAX_GUILD_CHANNELS:
+        return "This server has reached Discord's limit of 500 channels."
+    return f"Discord refused to create the ticket channel: {exc.text}"
 
 
 class TicketService:
@@ -236,17 +256,25 @@ class TicketService:
             if category.discord_category is None:
                 raise TicketError("This ticket category has no channel category yet; ask staff.")
             await self.repo.request_channel(ticket.guild_id, ticket.number)
-            created = await self.bot.http.create_channel(
-                guild_id,
-                disnake.ChannelType.text.value,
-                name=views.channel_name(category, ticket.number, creator.name),
-                parent_id=category.discord_category,
-                topic=views.channel_topic(ticket.number, int(ticket.creator_id)),
-                permission_overwrites=views.overwrites(
-                    guild_id, int(ticket.creator_id), category.staff_roles, self.bot.user.id
-                ),
-                reason=f"Ticket #{ticket.number} opened by {ticket.creator_id}",
-            )
+            try:
+                created = await self.bot.http.create_channel(
+                    guild_id,
+                    disnake.ChannelType.text.value,
+                    name=views.channel_name(category, ticket.number, creator.name),
+                    parent_id=category.discord_category,
+                    topic=views.channel_topic(ticket.number, int(ticket.creator_id)),
+                    permission_overwrites=views.overwrites(
+                        guild_id, int(ticket.creator_id), category.staff_roles, self.bot.user.id
+                    ),
+                    reason=f"Ticket #{ticket.number} opened by {ticket.creator_id}",
+                )
+            except disnake.HTTPException as exc:
+                refusal = channel_refusal(exc)
+                if refusal is None:
+                    raise  # a passing fault: the event is retried
+                # Retrying cannot help; free the member's slot and say why.
+                await self.repo.abandon(ticket, self.cipher.encrypt(refusal))
+                raise TicketError(refusal) from None
             channel_id = str(created["id"])
         if ticket.channel_id is None:
             await self.repo.set_channel(ticket.guild_id, ticket.number, channel_id)

@@ -200,3 +200,34 @@ async def test_deleting_a_ticket_channel_closes_the_ticket(discord, stack):
     assert closed.closed_by == "discord" and closed.transcript_key
     # The member is not locked out by a ticket whose channel is gone.
     await open_ticket(discord, world, panel, "second try")
+
+
+async def test_a_full_category_is_explained_and_locks_nobody_out(discord, stack):
+    world = make_world(discord, "alpha")
+    await stack.add(world)
+    await stack.start()
+    category = discord.add_channel(world.guild.id, name="Tickets", type=4)
+    fillers = [
+        discord.add_channel(world.guild.id, name=f"old-{n}", parent_id=category.id)
+        for n in range(50)
+    ]
+    inter = await world.actor(discord, world.staff).slash(
+        "panel",
+        {"staff_role": str(world.staff_role.id), "category": str(category.id)},
+        channel_id=world.support.id,
+    )
+    await inter.followups(count=1, timeout=TIMEOUT)
+    panel = bot_messages(discord, world, world.support.id)[-1]
+    form = await world.actor(discord, world.member).click(panel.id, button(panel, "open:"))
+    custom_id = (await form.response(timeout=TIMEOUT))["data"]["custom_id"]
+    submit = await world.actor(discord, world.member).submit_modal(
+        custom_id, {"topic": "no room"}, channel_id=world.support.id
+    )
+    answer = await submit.followups(count=1, timeout=TIMEOUT)
+    assert "category is full" in answer[-1]["content"]
+    repo = TicketRepository(stack.backends.db, world.tenant)
+    (abandoned,) = await repo.tickets()
+    assert abandoned.state == "closed" and abandoned.channel_id is None
+    # Room again: the same member can open one at once.
+    discord.delete_channel(fillers[0].id)
+    await open_ticket(discord, world, panel, "room now")
