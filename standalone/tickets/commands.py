@@ -9,7 +9,7 @@ from disnake.ext import commands
 from disnake.interactions.application_command import ApplicationCommandInteraction
 
 from standalone.tickets.errors import TicketError
-from standalone.tickets.replies import reply
+from standalone.tickets.replies import forbidden_message, reply
 from standalone.tickets.service import TicketService
 
 
@@ -59,6 +59,9 @@ class TicketCommands(commands.Cog):
         original = getattr(error, "original", error)
         if isinstance(original, TicketError):
             await reply(inter, original.message)
+            return
+        if isinstance(original, disnake.Forbidden):
+            await reply(inter, forbidden_message(original))
             return
         if isinstance(error, commands.CheckFailure | commands.BadArgument):
             await reply(inter, str(error))

@@ -34,3 +34,12 @@ async def reply(inter: Interaction[Any], text: str) -> None:
             if exc.code != ALREADY_ACKNOWLEDGED:
                 raise
     await inter.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+def forbidden_message(exc: disnake.Forbidden) -> str:
+    """A refusal by Discord that retrying cannot fix: the bot lacks a permission."""
+    return (
+        "I am missing a Discord permission for that "
+        f"({exc.text or 'forbidden'}). Ask an admin to check my role and the channel's "
+        "permissions."
+    )

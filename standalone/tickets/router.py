@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import disnake
 from disnake.interactions.message import MessageInteraction
 from disnake.interactions.modal import ModalInteraction
 
 from standalone.tickets import custom_ids
 from standalone.tickets.errors import TicketError
-from standalone.tickets.replies import reply
+from standalone.tickets.replies import forbidden_message, reply
 from standalone.tickets.service import TicketService
 
 
@@ -27,6 +28,8 @@ class ComponentRouter:
             await reply(inter, refusal.message)
         except custom_ids.BadCustomId:
             await reply(inter, "This button is not from this bot any more. Try a new panel.")
+        except disnake.Forbidden as exc:
+            await reply(inter, forbidden_message(exc))
 
     async def _route(self, inter: MessageInteraction[Any] | ModalInteraction[Any]) -> None:
         action, argument = custom_ids.parse(inter.data.custom_id)

@@ -53,3 +53,20 @@ async def test_a_redelivered_panel_command_posts_one_panel(discord, stack, monke
     assert len(bot_messages(discord, world, world.support.id)) == 1
     categories = [c for c in discord.channels(world.guild.id) if c.type == 4]
     assert len(categories) == 1
+
+
+async def test_a_missing_bot_permission_is_explained_not_retried(discord, stack):
+    world = make_world(discord, "alpha")
+    weak = discord.add_application(name="Weak bot")
+    # Can see and talk, but not manage channels.
+    discord.install(weak.id, world.guild.id, permissions=(1 << 10) | (1 << 11) | (1 << 14))
+    world.app = weak
+    world.tenant = "weak"
+    await stack.add(world)
+    await stack.start()
+    inter = await world.actor(discord, world.staff).slash(
+        "panel", {"staff_role": str(world.staff_role.id)}, channel_id=world.support.id
+    )
+    answer = await inter.followups(count=1, timeout=TIMEOUT)
+    assert "missing a Discord permission" in answer[-1]["content"]
+    assert [c for c in discord.channels(world.guild.id) if c.type == 4] == []
