@@ -23,15 +23,17 @@ def bot_messages(discord: FakeDiscord, world: World, channel_id: int) -> list[An
     return [m for m in discord.messages(channel_id) if m.author_id == world.app.bot_user.id]
 
 
-async def post_panel(discord: FakeDiscord, world: World) -> Any:
+async def post_panel(discord: FakeDiscord, world: World, category_id: int | None = None) -> Any:
+    """Staff posts a panel (in an existing channel category if given); returns it."""
+    options = {"staff_role": str(world.staff_role.id)}
+    if category_id is not None:
+        options["category"] = str(category_id)
     inter = await world.actor(discord, world.staff).slash(
-        "panel", {"staff_role": str(world.staff_role.id)}, channel_id=world.support.id
+        "panel", options, channel_id=world.support.id
     )
     answer = await inter.followups(count=1, timeout=TIMEOUT)
     assert "Panel posted" in answer[-1]["content"]
-    panels = bot_messages(discord, world, world.support.id)
-    assert len(panels) == 1
-    return panels[0]
+    return bot_messages(discord, world, world.support.id)[-1]
 
 
 async def request_form(discord: FakeDiscord, world: World, panel: Any, user: Any) -> dict[str, Any]:
@@ -49,11 +51,16 @@ async def submit_topic(
     )
 
 
-async def open_ticket(discord: FakeDiscord, world: World, panel: Any, topic: str) -> int:
-    """Member opens a ticket; returns the new channel's id."""
+async def try_open(discord: FakeDiscord, world: World, panel: Any, topic: str) -> str:
+    """Member clicks the panel and submits the form; returns the bot's answer."""
     form = await request_form(discord, world, panel, world.member)
     submit = await submit_topic(discord, world, form, world.member, topic)
     answer = await submit.followups(count=1, timeout=TIMEOUT)
-    content = answer[-1]["content"]
+    return str(answer[-1]["content"])
+
+
+async def open_ticket(discord: FakeDiscord, world: World, panel: Any, topic: str) -> int:
+    """Member opens a ticket; returns the new channel's id."""
+    content = await try_open(discord, world, panel, topic)
     assert content.startswith("Your ticket is open: <#"), content
     return int(content.split("<#")[1].rstrip(">"))

@@ -9,7 +9,7 @@ import disnake
 from standalone.db.tickets import TicketRepository
 from storage.scoped import ScopedStore
 from tests.e2e.conftest import TIMEOUT, Stack, World, make_world
-from tests.e2e.flow import bot_messages, button, open_ticket, post_panel
+from tests.e2e.flow import bot_messages, button, open_ticket, post_panel, try_open
 
 VIEW = disnake.Permissions(view_channel=True).value
 
@@ -160,13 +160,7 @@ async def test_two_bots_sharing_one_server_and_category_keep_their_tickets_apart
     category = discord.add_channel(first.guild.id, name="Tickets", type=4)
     channels = []
     for world in (first, second):
-        inter = await world.actor(discord, world.staff).slash(
-            "panel",
-            {"staff_role": str(world.staff_role.id), "category": str(category.id)},
-            channel_id=world.support.id,
-        )
-        await inter.followups(count=1, timeout=TIMEOUT)
-        panel = bot_messages(discord, world, world.support.id)[-1]
+        panel = await post_panel(discord, world, category.id)
         channels.append(await open_ticket(discord, world, panel, f"about {world.tenant}"))
     assert channels[0] != channels[1]  # both are ticket #1, each in its own channel
     for world, channel_id in zip((first, second), channels, strict=True):
@@ -211,20 +205,8 @@ async def test_a_full_category_is_explained_and_locks_nobody_out(discord, stack)
         discord.add_channel(world.guild.id, name=f"old-{n}", parent_id=category.id)
         for n in range(50)
     ]
-    inter = await world.actor(discord, world.staff).slash(
-        "panel",
-        {"staff_role": str(world.staff_role.id), "category": str(category.id)},
-        channel_id=world.support.id,
-    )
-    await inter.followups(count=1, timeout=TIMEOUT)
-    panel = bot_messages(discord, world, world.support.id)[-1]
-    form = await world.actor(discord, world.member).click(panel.id, button(panel, "open:"))
-    custom_id = (await form.response(timeout=TIMEOUT))["data"]["custom_id"]
-    submit = await world.actor(discord, world.member).submit_modal(
-        custom_id, {"topic": "no room"}, channel_id=world.support.id
-    )
-    answer = await submit.followups(count=1, timeout=TIMEOUT)
-    assert "category is full" in answer[-1]["content"]
+    panel = await post_panel(discord, world, category.id)
+    assert "category is full" in await try_open(discord, world, panel, "no room")
     repo = TicketRepository(stack.backends.db, world.tenant)
     (abandoned,) = await repo.tickets()
     assert abandoned.state == "closed" and abandoned.channel_id is None
