@@ -2,15 +2,12 @@ import pytest
 from cryptography.fernet import Fernet
 
 from standalone.crypto import Cipher
-from standalone.db import open_database
 from standalone.db.tenants import TenantError, TenantRepository
 
 
 @pytest.fixture
-async def repo():
-    db = await open_database("mem://")
-    yield TenantRepository(db, Cipher(Fernet.generate_key()))
-    await db.close()
+def repo(db):
+    return TenantRepository(db, Cipher(Fernet.generate_key()))
 
 
 async def test_token_is_stored_encrypted(repo):

@@ -2,15 +2,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from standalone.db import DatabaseError, open_database
+from standalone.db import DatabaseError
 from standalone.db.tickets import TicketRepository
-
-
-@pytest.fixture
-async def db():
-    database = await open_database("mem://")
-    yield database
-    await database.close()
 
 
 async def test_numbers_are_sequential_per_guild_and_tenant(db):
