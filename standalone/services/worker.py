@@ -31,9 +31,16 @@ class _Channel(msgspec.Struct):
 _channel_decoder = msgspec.json.Decoder(_Channel)
 
 
-def _partition(entry: StreamEntry) -> str:
+def _decode(entry: StreamEntry) -> Envelope | None:
     try:
-        channel = _channel_decoder.decode(decode_envelope(entry.data).data).channel_id
+        return decode_envelope(entry.data)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+
+
+def _partition(entry: StreamEntry, envelope: Envelope | None) -> str:
+    try:
+        channel = _channel_decoder.decode(envelope.data).channel_id if envelope else None
     except (msgspec.DecodeError, msgspec.ValidationError):
         channel = None
     return channel or entry.id
@@ -124,30 +131,36 @@ class Worker:
         Order matters within a channel: a message sent just before "close" must be
         archived before the transcript is written.
         """
-        groups: dict[str, list[StreamEntry]] = {}
+        # Each envelope is decoded once here and handed on with its entry.
+        groups: dict[str, list[tuple[StreamEntry, Envelope | None]]] = {}
         for entry in entries:
-            groups.setdefault(_partition(entry), []).append(entry)
+            envelope = _decode(entry)
+            groups.setdefault(_partition(entry, envelope), []).append((entry, envelope))
         async with asyncio.TaskGroup() as group_tasks:
             for group in groups.values():
                 group_tasks.create_task(self._in_order(group))
 
-    async def _in_order(self, entries: list[StreamEntry]) -> None:
-        for entry in entries:
-            if not await self.process(entry):
+    async def _in_order(self, entries: list[tuple[StreamEntry, Envelope | None]]) -> None:
+        for entry, envelope in entries:
+            if not await self.process(entry, envelope):
                 # Later entries of this channel wait too, so that they are claimed and
                 # handled after this one, in order.
                 return
 
-    async def process(self, entry: StreamEntry) -> bool:
-        """Handle one entry and acknowledge it; False when it stays pending for a retry."""
+    async def process(self, entry: StreamEntry, envelope: Envelope | None = None) -> bool:
+        """Handle one entry and acknowledge it; False when it stays pending for a retry.
+
+        ``envelope`` is the entry already decoded, when the caller has it.
+        """
         if entry.deliveries > self.settings.max_deliveries:
             await self._dead_letter(entry, f"failed {entry.deliveries - 1} times")
             return True
-        try:
-            envelope = decode_envelope(entry.data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            await self._dead_letter(entry, f"not an event envelope: {exc}")
-            return True
+        if envelope is None:
+            try:
+                envelope = decode_envelope(entry.data)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                await self._dead_letter(entry, f"not an event envelope: {exc}")
+                return True
         try:
             await self.handler.handle(envelope)
         except MalformedEvent as exc:
