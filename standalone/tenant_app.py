@@ -15,7 +15,9 @@ from emulation.ports import Cache
 from standalone import keys
 from standalone.crypto import Cipher
 from standalone.db import Database
+from standalone.db.settings import SettingsRepository
 from standalone.db.tickets import TicketRepository
+from standalone.db.timers import TimerRepository
 from standalone.discord_bridge import (
     MalformedEvent,
     StreamBot,
@@ -23,20 +25,14 @@ from standalone.discord_bridge import (
     sync_commands,
     to_interaction,
 )
-from standalone.tickets.commands import TicketCommands
-from standalone.tickets.router import ComponentRouter
-from standalone.tickets.service import MessageEvent, TicketService
+from standalone.tickets.context import TicketContext
+from standalone.tickets.features import Features
+from standalone.tickets.router import ComponentRouter, EventRouter
 from standalone.wire import Envelope
 from storage.ports import ObjectStore
 from storage.scoped import ScopedStore
 
 log = logging.getLogger(__name__)
-
-
-class DeletedChannel(msgspec.Struct, frozen=True):
-    """The part of CHANNEL_DELETE used."""
-
-    id: str
 
 
 # An interaction token lives 15 minutes; after that a redelivery cannot answer anyway.
@@ -61,15 +57,19 @@ class TenantApp:
         self.token = token
         self.cache = cache
         self.bot: StreamBot = make_bot(application_id)
-        self.service = TicketService(
+        self.ctx = TicketContext(
             bot=self.bot,
-            repo=TicketRepository(db, tenant),
+            tickets=TicketRepository(db, tenant),
+            settings=SettingsRepository(db, tenant),
+            timers=TimerRepository(db, tenant),
             store=ScopedStore(store, tenant),
             cipher=cipher,
             cache=cache,
         )
-        self.router = ComponentRouter(self.service)
-        self.bot.add_cog(TicketCommands(self.service))
+        self.router = ComponentRouter()
+        self.events = EventRouter()
+        self.features = Features(self.ctx)
+        self.features.install(self.bot, self.router, self.events)
 
     async def start(self, *, sync: bool = False) -> None:
         """Log in over REST (no websocket); optionally register the slash commands."""
@@ -87,19 +87,8 @@ class TenantApp:
             raise MalformedEvent(f"event for tenant {envelope.tenant!r} reached {self.tenant!r}")
         if envelope.type == "INTERACTION_CREATE":
             await self._interaction(envelope.data)
-        elif envelope.type == "MESSAGE_CREATE":
-            try:
-                event = msgspec.json.decode(envelope.data, type=MessageEvent)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                raise MalformedEvent(f"malformed MESSAGE_CREATE: {exc}") from None
-            if event.guild_id is not None:
-                await self.service.archive(event)
-        elif envelope.type == "CHANNEL_DELETE":
-            try:
-                channel = msgspec.json.decode(envelope.data, type=DeletedChannel)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                raise MalformedEvent(f"malformed CHANNEL_DELETE: {exc}") from None
-            await self.service.channel_deleted(channel.id)
+        else:
+            await self.events.dispatch(envelope.type, envelope.data)
 
     async def _interaction(self, data: bytes) -> None:
         try:

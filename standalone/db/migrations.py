@@ -89,6 +89,100 @@ MIGRATIONS: list[tuple[int, str]] = [
         DEFINE INDEX feedback_ticket ON feedback FIELDS tenant, ticket UNIQUE;
         """,
     ),
+    (
+        2,
+        # The ticket lifecycle: every setting Discord Tickets v4 has, plus per-category
+        # overrides of its guild-wide ones, questions, claims, close requests and timers.
+        """
+        DEFINE FIELD log_channel ON guild TYPE option<string>;
+        DEFINE FIELD archive ON guild TYPE bool DEFAULT true;
+        DEFINE FIELD claim_button ON guild TYPE bool DEFAULT true;
+        DEFINE FIELD close_button ON guild TYPE bool DEFAULT true;
+        DEFINE FIELD blocked_roles ON guild TYPE array<string> DEFAULT [];
+        DEFINE FIELD footer ON guild TYPE option<string>;
+        DEFINE FIELD colour ON guild TYPE int DEFAULT 5793266;
+        DEFINE FIELD auto_close_ms ON guild TYPE option<int> DEFAULT 43200000;
+        DEFINE FIELD stale_after_ms ON guild TYPE option<int>;
+
+        DEFINE FIELD description ON category TYPE option<string>;
+        DEFINE FIELD emoji ON category TYPE option<string>;
+        DEFINE FIELD image ON category TYPE option<string>;
+        DEFINE FIELD mode ON category TYPE string DEFAULT 'channel'
+            ASSERT $value IN ['channel', 'thread'];
+        DEFINE FIELD thread_channel ON category TYPE option<string>;
+        DEFINE FIELD ping_roles ON category TYPE array<string> DEFAULT [];
+        DEFINE FIELD required_roles ON category TYPE array<string> DEFAULT [];
+        DEFINE FIELD blocked_roles ON category TYPE array<string> DEFAULT [];
+        DEFINE FIELD claiming ON category TYPE bool DEFAULT true;
+        DEFINE FIELD feedback ON category TYPE bool DEFAULT false;
+        DEFINE FIELD total_limit ON category TYPE int DEFAULT 50 ASSERT $value >= 1;
+        DEFINE FIELD cooldown_ms ON category TYPE option<int>;
+        DEFINE FIELD slowmode_s ON category TYPE option<int>;
+        DEFINE FIELD require_topic ON category TYPE bool DEFAULT true;
+        DEFINE FIELD custom_topic ON category TYPE option<string>;
+        DEFINE FIELD auto_close_ms ON category TYPE option<int>;
+        DEFINE FIELD stale_after_ms ON category TYPE option<int>;
+        DEFINE FIELD archive ON category TYPE option<bool>;
+        DEFINE FIELD position ON category TYPE int DEFAULT 0;
+
+        DEFINE TABLE question SCHEMAFULL;
+        DEFINE FIELD tenant ON question TYPE string;
+        DEFINE FIELD category ON question TYPE record<category>;
+        DEFINE FIELD key ON question TYPE string;
+        DEFINE FIELD position ON question TYPE int DEFAULT 0;
+        DEFINE FIELD label ON question TYPE string;
+        DEFINE FIELD kind ON question TYPE string DEFAULT 'text'
+            ASSERT $value IN ['text', 'select'];
+        DEFINE FIELD style ON question TYPE int DEFAULT 1 ASSERT $value IN [1, 2];
+        DEFINE FIELD placeholder ON question TYPE option<string>;
+        DEFINE FIELD value ON question TYPE option<string>;
+        DEFINE FIELD required ON question TYPE bool DEFAULT true;
+        DEFINE FIELD min_length ON question TYPE int DEFAULT 0;
+        DEFINE FIELD max_length ON question TYPE int DEFAULT 1000;
+        DEFINE FIELD options ON question TYPE array<string> DEFAULT [];
+        DEFINE FIELD created_at ON question TYPE datetime DEFAULT time::now();
+        DEFINE INDEX question_category ON question FIELDS tenant, category, key UNIQUE;
+
+        DEFINE TABLE answer SCHEMAFULL;
+        DEFINE FIELD tenant ON answer TYPE string;
+        DEFINE FIELD ticket ON answer TYPE record<ticket>;
+        DEFINE FIELD question ON answer TYPE string;
+        DEFINE FIELD label ON answer TYPE string;
+        DEFINE FIELD position ON answer TYPE int DEFAULT 0;
+        DEFINE FIELD value ON answer TYPE string;
+        DEFINE FIELD updated_at ON answer TYPE datetime DEFAULT time::now();
+        DEFINE INDEX answer_ticket ON answer FIELDS tenant, ticket;
+
+        DEFINE FIELD thread ON ticket TYPE bool DEFAULT false;
+        DEFINE FIELD claimed_by ON ticket TYPE option<string>;
+        DEFINE FIELD priority ON ticket TYPE option<string>;
+        DEFINE FIELD added_members ON ticket TYPE array<string> DEFAULT [];
+        DEFINE FIELD last_message_at ON ticket TYPE option<datetime>;
+        DEFINE FIELD last_author_staff ON ticket TYPE option<bool>;
+        DEFINE FIELD first_response_at ON ticket TYPE option<datetime>;
+        DEFINE FIELD references_ticket ON ticket TYPE option<int>;
+        DEFINE FIELD references_message ON ticket TYPE option<string>;
+        DEFINE FIELD pinned_message_ids ON ticket TYPE array<string> DEFAULT [];
+        DEFINE FIELD close_request ON ticket TYPE option<object> FLEXIBLE;
+        DEFINE FIELD stale_message_id ON ticket TYPE option<string>;
+        DEFINE FIELD reopened ON ticket TYPE int DEFAULT 0;
+        DEFINE INDEX ticket_open ON ticket FIELDS tenant, guild_id, state;
+
+        DEFINE FIELD edits ON archived_message TYPE array<object> FLEXIBLE DEFAULT [];
+        DEFINE FIELD external ON archived_message TYPE bool DEFAULT false;
+
+        DEFINE TABLE timer SCHEMAFULL;
+        DEFINE FIELD tenant ON timer TYPE string;
+        DEFINE FIELD guild_id ON timer TYPE string;
+        DEFINE FIELD number ON timer TYPE int;
+        DEFINE FIELD kind ON timer TYPE string
+            ASSERT $value IN ['stale', 'auto_close', 'close_request'];
+        DEFINE FIELD due_at ON timer TYPE datetime;
+        DEFINE FIELD attempt_until ON timer TYPE option<datetime>;
+        DEFINE FIELD created_at ON timer TYPE datetime DEFAULT time::now();
+        DEFINE INDEX timer_due ON timer FIELDS tenant, due_at;
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

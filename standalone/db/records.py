@@ -17,8 +17,24 @@ class Tenant(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
 
 
+class GuildSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Server-wide settings; categories may override the timing and archive ones."""
+
+    guild_id: str
+    locale: str = "en-GB"
+    archive: bool = True
+    claim_button: bool = True
+    close_button: bool = True
+    blocked_roles: list[str] = []
+    colour: int = 0x5865F2
+    auto_close_ms: int | None = 12 * 3600 * 1000
+    stale_after_ms: int | None = None
+    log_channel: str | None = None
+    footer: str | None = None
+
+
 class Category(msgspec.Struct, frozen=True, kw_only=True):
-    """A ticket type: where its channels go and who handles them."""
+    """A ticket type: where its tickets go, who handles them, and its rules."""
 
     key: str
     guild_id: str
@@ -30,6 +46,71 @@ class Category(msgspec.Struct, frozen=True, kw_only=True):
     # SurrealDB leaves NONE fields out of rows, so optional fields need defaults.
     discord_category: str | None = None
     interaction_id: str | None = None
+    description: str | None = None
+    emoji: str | None = None
+    image: str | None = None
+    mode: str = "channel"  # or "thread": private threads in ``thread_channel``
+    thread_channel: str | None = None
+    ping_roles: list[str] = []
+    required_roles: list[str] = []
+    blocked_roles: list[str] = []
+    claiming: bool = True
+    feedback: bool = False
+    total_limit: int = 50
+    cooldown_ms: int | None = None
+    slowmode_s: int | None = None
+    require_topic: bool = True
+    custom_topic: str | None = None  # key of the question whose answer is the topic
+    auto_close_ms: int | None = None  # None: the guild's setting
+    stale_after_ms: int | None = None
+    archive: bool | None = None
+    position: int = 0
+
+
+class Question(msgspec.Struct, frozen=True, kw_only=True):
+    """One field of a category's opening form: free text or a choice from a menu."""
+
+    key: str
+    category: str
+    label: str
+    position: int = 0
+    kind: str = "text"  # or "select"
+    style: int = 1  # 1 short, 2 paragraph
+    placeholder: str | None = None
+    value: str | None = None
+    required: bool = True
+    min_length: int = 0
+    max_length: int = 1000
+    options: list[str] = []
+
+
+class Answer(msgspec.Struct, frozen=True, kw_only=True):
+    """A member's answer to a question; ``value`` is encrypted at rest."""
+
+    question: str
+    label: str
+    value: str
+    position: int = 0
+    updated_at: datetime | None = None
+
+
+class CloseRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """A pending request to close, waiting for the other side to accept."""
+
+    requested_by: str
+    expect: str  # "staff" or "creator": who must answer
+    at: datetime
+    reason: str | None = None  # encrypted at rest
+    message_id: str | None = None
+
+
+class Timer(msgspec.Struct, frozen=True, kw_only=True):
+    """A due-time job kept in the database so a restart loses none."""
+
+    guild_id: str
+    number: int
+    kind: str  # "stale", "auto_close" or "close_request"
+    due_at: datetime
 
 
 class Ticket(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,6 +133,19 @@ class Ticket(msgspec.Struct, frozen=True, kw_only=True):
     close_reason: str | None = None
     transcript_key: str | None = None
     message_count: int = 0
+    thread: bool = False
+    claimed_by: str | None = None
+    priority: str | None = None
+    added_members: list[str] = []
+    last_message_at: datetime | None = None
+    last_author_staff: bool | None = None
+    first_response_at: datetime | None = None
+    references_ticket: int | None = None
+    references_message: str | None = None
+    pinned_message_ids: list[str] = []
+    close_request: CloseRequest | None = None
+    stale_message_id: str | None = None
+    reopened: int = 0
 
 
 class ArchivedMessage(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,6 +159,8 @@ class ArchivedMessage(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     edited: bool = False
     deleted: bool = False
+    external: bool = False
+    edits: list[dict[str, Any]] = []  # earlier versions: {"content": encrypted, "at": datetime}
 
 
 def record_key(value: Any) -> str:

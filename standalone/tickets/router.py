@@ -1,7 +1,11 @@
-"""Buttons and modals, routed by custom id and awaited, so workers ack after they finish."""
+"""Buttons, menus, modals and gateway events, routed to the features that handle them.
+
+Handlers are awaited, so a worker acknowledges an event only after it finished.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import disnake
@@ -11,19 +15,42 @@ from disnake.interactions.modal import ModalInteraction
 from standalone.tickets import custom_ids
 from standalone.tickets.errors import TicketError
 from standalone.tickets.replies import forbidden_message, reply
-from standalone.tickets.service import TicketService
+
+ComponentInteraction = MessageInteraction[Any] | ModalInteraction[Any]
+ComponentHandler = Callable[[Any, list[str]], Awaitable[None]]
+EventHandler = Callable[[bytes], Awaitable[None]]
 
 
 class ComponentRouter:
-    """Dispatches component clicks and modal submits to the ticket service."""
+    """Dispatches component clicks and modal submits by the action of their custom id."""
 
-    def __init__(self, service: TicketService) -> None:
-        self.service = service
+    def __init__(self) -> None:
+        self._buttons: dict[str, ComponentHandler] = {}
+        self._modals: dict[str, ComponentHandler] = {}
 
-    async def dispatch(self, inter: MessageInteraction[Any] | ModalInteraction[Any]) -> None:
+    def button(self, action: str, handler: ComponentHandler) -> None:
+        """Handle clicks and menu choices on components with this action."""
+        self._claim(self._buttons, action, handler)
+
+    def modal(self, action: str, handler: ComponentHandler) -> None:
+        """Handle submits of modals with this action."""
+        self._claim(self._modals, action, handler)
+
+    @staticmethod
+    def _claim(table: dict[str, ComponentHandler], action: str, handler: ComponentHandler) -> None:
+        if action not in custom_ids.ACTIONS or action in table:
+            raise ValueError(f"action {action!r} is unknown or taken")
+        table[action] = handler
+
+    async def dispatch(self, inter: ComponentInteraction) -> None:
         """Handle one interaction; a refusal is answered, anything else raised."""
         try:
-            await self._route(inter)
+            action, arguments = custom_ids.parse(inter.data.custom_id)
+            table = self._modals if isinstance(inter, ModalInteraction) else self._buttons
+            handler = table.get(action)
+            if handler is None:
+                raise custom_ids.BadCustomId(inter.data.custom_id)
+            await handler(inter, arguments)
         except TicketError as refusal:
             await reply(inter, refusal.message)
         except custom_ids.BadCustomId:
@@ -31,16 +58,18 @@ class ComponentRouter:
         except disnake.Forbidden as exc:
             await reply(inter, forbidden_message(exc))
 
-    async def _route(self, inter: MessageInteraction[Any] | ModalInteraction[Any]) -> None:
-        action, argument = custom_ids.parse(inter.data.custom_id)
-        if isinstance(inter, ModalInteraction):
-            if action != custom_ids.TOPIC:
-                raise custom_ids.BadCustomId(inter.data.custom_id)
-            topic = inter.text_values.get(custom_ids.TOPIC_FIELD, "")
-            await self.service.finish_open(inter, argument, topic)
-        elif action == custom_ids.OPEN:
-            await self.service.start_open(inter, argument)
-        elif action == custom_ids.CLOSE:
-            await self.service.close(inter, None)
-        else:
-            raise custom_ids.BadCustomId(inter.data.custom_id)
+
+class EventRouter:
+    """Gateway events (other than interactions) to the features that want them."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, list[EventHandler]] = {}
+
+    def on(self, event: str, handler: EventHandler) -> None:
+        """Call ``handler`` with the raw data of every ``event``."""
+        self._handlers.setdefault(event, []).append(handler)
+
+    async def dispatch(self, event: str, data: bytes) -> None:
+        """Run each handler of ``event`` in registration order."""
+        for handler in self._handlers.get(event, ()):
+            await handler(data)

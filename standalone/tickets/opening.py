@@ -1,4 +1,4 @@
-"""The ticket lifecycle for one tenant: panel, open, archive, close.
+"""Opening a ticket: panels, the form, checks, and the channel with its greeting.
 
 Every step can run twice (a redelivered event) without doing its work twice:
 the database row is written before Discord is touched, and each Discord side
@@ -7,81 +7,29 @@ effect is looked for before it is made again.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from datetime import UTC, datetime
 from typing import Any, cast
 
 import disnake
-import msgspec
+from disnake.ext import commands
 from disnake.interactions.application_command import ApplicationCommandInteraction
-from disnake.interactions.base import Interaction
 from disnake.interactions.message import MessageInteraction
 from disnake.interactions.modal import ModalInteraction
 
-from emulation.ports import Cache
 from standalone import keys
-from standalone.crypto import Cipher
 from standalone.db import DatabaseError
 from standalone.db.records import Category, Ticket
-from standalone.db.tickets import TicketRepository
-from standalone.discord_bridge import StreamBot, member_role_ids
 from standalone.tickets import custom_ids, views
+from standalone.tickets.commands import FeatureCog
+from standalone.tickets.context import TicketContext
 from standalone.tickets.errors import TicketError
 from standalone.tickets.replies import NO_PINGS, defer, reply
-from standalone.tickets.transcript import TranscriptHeader, TranscriptMessage, render_html
-from storage.ports import ObjectStore
+from standalone.tickets.router import ComponentRouter
 
 log = logging.getLogger(__name__)
 
 OPEN_LOCK_MS = 10_000
 MAX_GUILD_CHANNELS = 30013  # Discord's error code
-
-
-class MessageAuthor(msgspec.Struct, frozen=True):
-    """The part of a message author the archive keeps."""
-
-    id: str
-    username: str
-    global_name: str | None = None
-    bot: bool = False
-
-
-class EmbedField(msgspec.Struct, frozen=True):
-    """One field of an embed."""
-
-    name: str = ""
-    value: str = ""
-
-
-class Embed(msgspec.Struct, frozen=True):
-    """The text of an embed, which the transcript shows under the message."""
-
-    title: str | None = None
-    description: str | None = None
-    fields: list[EmbedField] = []
-
-    def text(self) -> str:
-        """The embed as plain lines."""
-        lines = [part for part in (self.title, self.description) if part]
-        lines += [f"{field.name}: {field.value}" for field in self.fields]
-        return "\n".join(lines)
-
-
-class MessageEvent(msgspec.Struct, frozen=True):
-    """The part of a MESSAGE_CREATE payload the archive keeps."""
-
-    id: str
-    channel_id: str
-    author: MessageAuthor
-    timestamp: datetime
-    content: str = ""
-    guild_id: str | None = None
-    embeds: list[Embed] = []
-
-    def text(self) -> str:
-        """Content and embeds, as the transcript shows them."""
-        return "\n".join(part for part in [self.content, *(e.text() for e in self.embeds)] if part)
 
 
 def channel_refusal(exc: disnake.HTTPException) -> str | None:
@@ -103,28 +51,36 @@ def channel_refusal(exc: disnake.HTTPException) -> str | None:
     return f"Discord refused to create the ticket channel: {exc.text}"
 
 
-class TicketService:
-    """Opens, archives and closes tickets of one tenant."""
+class Opening:
+    """Panels and the path from a click to an open ticket."""
 
-    def __init__(
-        self,
-        *,
-        bot: StreamBot,
-        repo: TicketRepository,
-        store: ObjectStore,
-        cipher: Cipher,
-        cache: Cache,
-    ) -> None:
-        self.bot = bot
-        self.repo = repo
-        self.store = store
-        self.cipher = cipher
-        self.cache = cache
+    def __init__(self, ctx: TicketContext) -> None:
+        self.ctx = ctx
+        self.bot = ctx.bot
+        self.repo = ctx.tickets
+        self.cipher = ctx.cipher
+        self.cache = ctx.cache
 
     @property
     def tenant(self) -> str:
-        """The tenant this service works for."""
-        return self.repo.tenant
+        """The tenant this feature works for."""
+        return self.ctx.tenant
+
+    def register(self, components: ComponentRouter) -> None:
+        """Take the panel button and the topic form."""
+        components.button(custom_ids.OPEN, self._open_button)
+        components.modal(custom_ids.TOPIC, self._topic_submitted)
+
+    def cog(self) -> commands.Cog:
+        """The slash commands of this feature."""
+        return OpeningCommands(self)
+
+    async def _open_button(self, inter: MessageInteraction[Any], arguments: list[str]) -> None:
+        await self.start_open(inter, arguments[0])
+
+    async def _topic_submitted(self, inter: ModalInteraction[Any], arguments: list[str]) -> None:
+        topic = inter.text_values.get(custom_ids.TOPIC_FIELD, "")
+        await self.finish_open(inter, arguments[0], topic)
 
     # Panels
 
@@ -167,7 +123,7 @@ class TicketService:
             )
             category = await self.repo.set_category_channel(category, str(created["id"]))
         wanted = custom_ids.make(custom_ids.OPEN, category.key)
-        if await self._find_bot_message(inter.channel_id, wanted) is None:
+        if await self.ctx.find_bot_message(inter.channel_id, wanted) is None:
             embed, buttons = views.panel(
                 category, f"{name} tickets", "Click the button below to open a private ticket."
             )
@@ -281,7 +237,7 @@ class TicketService:
         if ticket.state != "opening":
             return await self.repo.get(ticket.guild_id, ticket.number) or ticket
         wanted = custom_ids.make(custom_ids.CLOSE, ticket.number)
-        message_id = ticket.opening_message_id or await self._find_bot_message(
+        message_id = ticket.opening_message_id or await self.ctx.find_bot_message(
             int(channel_id), wanted
         )
         if message_id is None:
@@ -317,112 +273,28 @@ class TicketService:
                 return str(channel["id"])
         return None
 
-    async def _find_bot_message(self, channel_id: int, custom_id: str) -> str | None:
-        """A message of this bot with a given button that an earlier attempt posted."""
-        assert self.bot.user is not None
-        for message in await self.bot.http.logs_from(channel_id, 20):
-            if str(message["author"]["id"]) != str(self.bot.user.id):
-                continue
-            rows = cast(list[dict[str, Any]], message.get("components") or [])
-            for row in rows:
-                for component in row.get("components") or []:
-                    if component.get("custom_id") == custom_id:
-                        return str(message["id"])
-        return None
 
-    # During the ticket
+class OpeningCommands(FeatureCog):
+    """``/panel`` for staff."""
 
-    async def archive(self, event: MessageEvent) -> bool:
-        """Keep a message sent in a ticket channel; False when it is not a ticket's."""
-        ticket = await self.repo.by_channel(event.channel_id)
-        if ticket is None or ticket.state == "closed":
-            return False
-        await self.repo.archive_message(
-            ticket,
-            message_id=event.id,
-            author_id=event.author.id,
-            author_name=event.author.global_name or event.author.username,
-            author_bot=event.author.bot,
-            content=self.cipher.encrypt(event.text()),
-            created_at=event.timestamp,
-        )
-        return True
+    def __init__(self, opening: Opening) -> None:
+        self.opening = opening
 
-    # Closing
-
-    async def channel_deleted(self, channel_id: str) -> Ticket | None:
-        """Someone deleted a ticket's channel in Discord: close the ticket with what we have.
-
-        A ticket already ``closing`` is left to the close that deleted the channel.
-        """
-        ticket = await self.repo.by_channel(channel_id)
-        if ticket is None or ticket.state not in {"open", "opening"}:
-            return None
-        category = await self.repo.category(ticket.guild_id, ticket.category)
-        ticket = await self.repo.mark_closing(
-            ticket, "discord", self.cipher.encrypt("channel deleted")
-        )
-        key = await self._write_transcript(ticket, category)
-        return await self.repo.mark_closed(ticket, key)
-
-    def _is_staff(self, inter: Interaction[Any], category: Category | None) -> bool:
-        if inter.permissions.manage_guild or inter.permissions.administrator:
-            return True
-        staff = {int(role) for role in category.staff_roles} if category else set()
-        return bool(staff & member_role_ids(inter.author))
-
-    async def close(self, inter: Interaction[Any], reason: str | None) -> Ticket:
-        """Close the ticket of this channel: transcript, channel deleted, row closed."""
-        ticket = await self.repo.by_channel(str(inter.channel_id))
-        if ticket is None:
-            raise TicketError("This channel is not a ticket.")
-        if ticket.state == "closed":
-            raise TicketError("This ticket is already closed.")
-        category = await self.repo.category(ticket.guild_id, ticket.category)
-        if str(inter.author.id) != ticket.creator_id and not self._is_staff(inter, category):
-            raise TicketError("Only the member who opened this ticket or staff can close it.")
-        if reason is not None and len(reason) > 500:
-            raise TicketError("The reason can be at most 500 characters long.")
-        await defer(inter)
-        if ticket.state != "closing":
-            encrypted = self.cipher.encrypt(reason) if reason else None
-            ticket = await self.repo.mark_closing(ticket, str(inter.author.id), encrypted)
-        key = await self._write_transcript(ticket, category)
-        await reply(inter, f"Ticket #{ticket.number} is closed; its transcript is saved.")
-        assert ticket.channel_id is not None
-        # NotFound: an earlier attempt, or a person, deleted it already.
-        with contextlib.suppress(disnake.NotFound):
-            await self.bot.http.delete_channel(
-                int(ticket.channel_id), reason=f"Ticket #{ticket.number} closed"
-            )
-        return await self.repo.mark_closed(ticket, key)
-
-    async def _write_transcript(self, ticket: Ticket, category: Category | None) -> str:
-        archived = await self.repo.archived(ticket)
-        messages = [
-            TranscriptMessage(
-                author_id=m.author_id,
-                author_name=m.author_name,
-                author_bot=m.author_bot,
-                content=self.cipher.decrypt(m.content),
-                created_at=m.created_at,
-                edited=m.edited,
-                deleted=m.deleted,
-            )
-            for m in archived
-        ]
-        header = TranscriptHeader(
-            guild_id=ticket.guild_id,
-            number=ticket.number,
-            category=category.name if category else "(deleted category)",
-            creator_id=ticket.creator_id,
-            topic=self.cipher.decrypt(ticket.topic) if ticket.topic else None,
-            opened_at=ticket.created_at,
-            closed_at=ticket.closed_at or datetime.now(UTC),
-            closed_by=ticket.closed_by or "automation",
-        )
-        key = keys.transcript(ticket.guild_id, ticket.number)
-        await self.store.put(
-            key, render_html(header, messages).encode(), content_type="text/html; charset=utf-8"
-        )
-        return key
+    @commands.slash_command(
+        name="panel",
+        description="Post a panel with an Open ticket button in this channel.",
+        contexts=disnake.InteractionContextTypes(guild=True),
+        default_member_permissions=disnake.Permissions(manage_guild=True),
+    )
+    async def panel(
+        self,
+        inter: ApplicationCommandInteraction[Any],
+        staff_role: disnake.Role = commands.Param(description="Role that handles these tickets"),
+        category: disnake.CategoryChannel | None = commands.Param(
+            default=None, description="Channel category for ticket channels (made if omitted)"
+        ),
+        name: str = commands.Param(
+            default="Support", max_length=50, description="Name of this kind of ticket"
+        ),
+    ) -> None:
+        await self.opening.post_panel(inter, staff_role, category, name)
