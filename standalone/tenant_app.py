@@ -27,7 +27,6 @@ from standalone.discord_bridge import (
 )
 from standalone.tickets.context import TicketContext
 from standalone.tickets.features import Features
-from standalone.tickets.router import ComponentRouter, EventRouter
 from standalone.wire import Envelope
 from storage.ports import ObjectStore
 from storage.scoped import ScopedStore
@@ -66,16 +65,17 @@ class TenantApp:
             cipher=cipher,
             cache=cache,
         )
-        self.router = ComponentRouter()
-        self.events = EventRouter()
         self.features = Features(self.ctx)
-        self.features.install(self.bot, self.router, self.events)
+        self.features.install(self.bot)
+        self.router = self.features.components
+        self.events = self.features.events
 
     async def start(self, *, sync: bool = False) -> None:
         """Log in over REST (no websocket); optionally register the slash commands."""
         await self.bot.login(self.token)
         if sync:
             await sync_commands(self.bot)
+        await self.features.on_start()
 
     async def close(self) -> None:
         """Close the bot's HTTP session."""

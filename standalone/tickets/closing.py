@@ -12,14 +12,14 @@ from disnake.interactions.application_command import ApplicationCommandInteracti
 from disnake.interactions.base import Interaction
 
 from standalone import keys
-from standalone.db.records import Category, Ticket
+from standalone.db.records import Category, Ticket, Timer
 from standalone.tickets import custom_ids
 from standalone.tickets.commands import FeatureCog
 from standalone.tickets.context import TicketContext, is_staff
 from standalone.tickets.errors import TicketError
 from standalone.tickets.events import ChannelDelete, decode
 from standalone.tickets.replies import defer, reply
-from standalone.tickets.router import ComponentRouter, EventRouter
+from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 from standalone.tickets.transcript import TranscriptHeader, TranscriptMessage, render_html
 
 
@@ -29,10 +29,19 @@ class Closing:
     def __init__(self, ctx: TicketContext) -> None:
         self.ctx = ctx
 
-    def register(self, components: ComponentRouter, events: EventRouter) -> None:
-        """Take the Close button and channel deletions."""
+    def register(
+        self, components: ComponentRouter, events: EventRouter, timers: TimerRouter
+    ) -> None:
+        """Take the Close button, channel deletions and due auto-closes."""
         components.button(custom_ids.CLOSE, self._close_button)
         events.on("CHANNEL_DELETE", self._channel_deleted_event)
+        timers.on("auto_close", self._auto_close_due)
+
+    async def _auto_close_due(self, timer: Timer) -> None:
+        ticket = await self.ctx.tickets.get(timer.guild_id, timer.number)
+        if ticket is None or ticket.state not in {"open", "closing"}:
+            return
+        await self.finish(ticket, None, "inactivity")
 
     def cog(self) -> commands.Cog:
         """The slash commands of this feature."""
@@ -73,17 +82,30 @@ class Closing:
         if reason is not None and len(reason) > 500:
             raise TicketError("The reason can be at most 500 characters long.")
         await defer(inter)
+        await reply(inter, f"Closing ticket #{ticket.number}; its transcript will be saved.")
+        return await self.finish(ticket, str(inter.author.id), reason)
+
+    async def finish(self, ticket: Ticket, closed_by: str | None, reason: str | None) -> Ticket:
+        """The final close, safe to run again: transcript, channel removed, row closed.
+
+        ``closed_by`` None means the bot closed it (a timer, a departure).
+        """
+        if ticket.state == "closed":
+            return ticket
         if ticket.state != "closing":
             encrypted = self.ctx.cipher.encrypt(reason) if reason else None
-            ticket = await self.ctx.tickets.mark_closing(ticket, str(inter.author.id), encrypted)
-        key = await self.write_transcript(ticket, category)
-        await reply(inter, f"Ticket #{ticket.number} is closed; its transcript is saved.")
-        assert ticket.channel_id is not None
-        # NotFound: an earlier attempt, or a person, deleted it already.
-        with contextlib.suppress(disnake.NotFound):
-            await self.ctx.bot.http.delete_channel(
-                int(ticket.channel_id), reason=f"Ticket #{ticket.number} closed"
+            ticket = await self.ctx.tickets.mark_closing(
+                ticket, closed_by or "automation", encrypted
             )
+        await self.ctx.timers.cancel(ticket.guild_id, ticket.number)
+        category = await self.ctx.category_of(ticket)
+        key = await self.write_transcript(ticket, category)
+        if ticket.channel_id is not None:
+            # NotFound: an earlier attempt, or a person, deleted it already.
+            with contextlib.suppress(disnake.NotFound):
+                await self.ctx.bot.http.delete_channel(
+                    int(ticket.channel_id), reason=f"Ticket #{ticket.number} closed"
+                )
         return await self.ctx.tickets.mark_closed(ticket, key)
 
     async def write_transcript(self, ticket: Ticket, category: Category | None) -> str:

@@ -8,7 +8,7 @@ from standalone.tickets.archive import Archive
 from standalone.tickets.closing import Closing
 from standalone.tickets.context import TicketContext
 from standalone.tickets.opening import Opening
-from standalone.tickets.router import ComponentRouter, EventRouter
+from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 
 
 class Features:
@@ -19,13 +19,17 @@ class Features:
         self.opening = Opening(ctx)
         self.archive = Archive(ctx)
         self.closing = Closing(ctx)
+        self.components = ComponentRouter()
+        self.events = EventRouter()
+        self.timers = TimerRouter()
 
-    def install(
-        self, bot: commands.InteractionBot, components: ComponentRouter, events: EventRouter
-    ) -> None:
-        """Register every feature's slash commands, component handlers and event handlers."""
-        self.opening.register(components)
-        self.archive.register(events)
-        self.closing.register(components, events)
+    def install(self, bot: commands.InteractionBot) -> None:
+        """Register every feature's slash commands, component, event and timer handlers."""
+        self.opening.register(self.components)
+        self.archive.register(self.events)
+        self.closing.register(self.components, self.events, self.timers)
         for cog in (self.opening.cog(), self.closing.cog()):
             bot.add_cog(cog)
+
+    async def on_start(self) -> None:
+        """Bring the tenant's records in line with Discord after a (re)start."""

@@ -12,6 +12,7 @@ import disnake
 from disnake.interactions.message import MessageInteraction
 from disnake.interactions.modal import ModalInteraction
 
+from standalone.db.records import Timer
 from standalone.tickets import custom_ids
 from standalone.tickets.errors import TicketError
 from standalone.tickets.replies import forbidden_message, reply
@@ -73,3 +74,27 @@ class EventRouter:
         """Run each handler of ``event`` in registration order."""
         for handler in self._handlers.get(event, ()):
             await handler(data)
+
+
+TimerHandler = Callable[[Timer], Awaitable[None]]
+
+
+class TimerRouter:
+    """Due timers (stale, auto-close, close requests) to the feature that owns each kind."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, TimerHandler] = {}
+
+    def on(self, kind: str, handler: TimerHandler) -> None:
+        """Run ``handler`` when a timer of ``kind`` is due; one handler per kind."""
+        if kind in self._handlers:
+            raise ValueError(f"timer kind {kind!r} is taken")
+        self._handlers[kind] = handler
+
+    async def fire(self, timer: Timer) -> bool:
+        """Run the timer's job; False when no feature handles its kind."""
+        handler = self._handlers.get(timer.kind)
+        if handler is None:
+            return False
+        await handler(timer)
+        return True

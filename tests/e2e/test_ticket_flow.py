@@ -50,7 +50,7 @@ async def play_full_ticket(discord, stack: Stack, world: World) -> None:
         opening[0].id, button(opening[0], "close:")
     )
     answer = await close.followups(count=1, timeout=TIMEOUT)
-    assert "is closed" in answer[-1]["content"]
+    assert "Closing ticket #1" in answer[-1]["content"]
     closed = await eventually(lambda: _closed(repo, ticket))
     assert discord.channel(channel_id) is None
     assert closed.closed_by == str(world.staff.id) and closed.message_count == 3
