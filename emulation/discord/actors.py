@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from . import payloads
+from . import modals, payloads
 from . import permissions as perms
 from .gateway import GatewayHub
 from .models import JSON, Channel, Command, Interaction, Message
@@ -175,13 +175,21 @@ class Actor:
     async def submit_modal(
         self, custom_id: str, values: Mapping[str, Any], *, channel_id: int | None = None
     ) -> FakeInteraction:
-        """Answer a modal; when the bot showed one with this custom_id, its fields are checked."""
+        """Answer a modal: text for inputs, a list of chosen values (or records) for selects.
+
+        When the bot showed a modal with this custom_id, the answer follows its layout and
+        is checked as the Discord client checks it (required fields, select bounds and
+        options); otherwise each value goes in as a text input in its own action row.
+        """
         opener = self._modal_opener(custom_id)
+        picked: list[tuple[int, str]] = []
         if opener is not None:
             assert opener.callback is not None
-            rows = self._modal_rows(
-                opener.callback.get("data", {}).get("components", []), dict(values)
-            )
+            layout = opener.callback.get("data", {}).get("components", [])
+            try:
+                rows, picked = modals.submission(layout, values)
+            except modals.SubmitError as exc:
+                raise ActorError(str(exc)) from None
             channel = self._channel(channel_id if channel_id is not None else opener.channel_id)
             source = (
                 self._world.messages.get(opener.source_message_id)
@@ -195,6 +203,9 @@ class Actor:
             ]
             channel, source = self._channel(channel_id), None
         data: JSON = {"custom_id": custom_id, "components": rows}
+        resolved = self._resolved_for([(_SELECT_RESOLVES[k], v) for k, v in picked], channel)
+        if resolved:
+            data["resolved"] = resolved
         return self._send(MODAL_SUBMIT, data, channel, message=source)
 
     # -- building blocks ------------------------------------------------------------------
@@ -407,27 +418,3 @@ class Actor:
             ):
                 return record
         return None
-
-    def _modal_rows(self, layout: list[JSON], values: dict[str, Any]) -> list[JSON]:
-        rows: list[JSON] = []
-        for row in layout:
-            if row.get("type") == 1:
-                inputs = [self._modal_answer(c, values) for c in row.get("components", [])]
-                rows.append({"type": 1, "components": inputs})
-            elif row.get("type") == 18 and isinstance(row.get("component"), dict):
-                rows.append({"type": 18, "component": self._modal_answer(row["component"], values)})
-        if values:
-            raise ActorError(f"the modal has no field(s) {sorted(values)}")
-        return rows
-
-    def _modal_answer(self, field: JSON, values: dict[str, Any]) -> JSON:
-        custom_id = field.get("custom_id", "")
-        given = values.pop(custom_id, None)
-        if field.get("type") in _SELECTS:
-            chosen = [str(v) for v in (given or [])]
-            return {"type": field["type"], "custom_id": custom_id, "values": chosen}
-        text = "" if given is None else str(given)
-        if not text and field.get("required", True):
-            raise ActorError(f"modal field {custom_id!r} is required")
-        # Lengths are not enforced: a test may play a modified client to probe the bot.
-        return {"type": 4, "custom_id": custom_id, "value": text}
