@@ -17,6 +17,7 @@ from .models import JSON, Channel, Command, Interaction, Message
 from .state import CATEGORY, TEXT, World
 
 APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5
+CHAT_INPUT, USER_COMMAND, MESSAGE_COMMAND = 1, 2, 3
 SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
 STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER = 3, 4, 5, 6, 7, 8, 9, 10
 _SELECTS = {3, 5, 6, 7, 8}
@@ -140,6 +141,35 @@ class Actor:
         channel = self._channel(channel_id)
         _, data = self._command_data(name, options, focused, channel)
         return self._send(AUTOCOMPLETE, data, channel)
+
+    async def user_command(
+        self, name: str, target: Any, *, channel_id: int | None = None
+    ) -> FakeInteraction:
+        """Right-click a user (a member of this guild or not) and pick the app's ``name``."""
+        channel = self._channel(channel_id)
+        command = self._find_command(name, USER_COMMAND)
+        target_id = _id_of(target)
+        resolved = self._resolved_for([(USER, str(target_id))], channel)
+        return self._send(
+            APPLICATION_COMMAND, self._context_data(command, target_id, resolved), channel
+        )
+
+    async def message_command(self, name: str, channel_id: int, message_id: int) -> FakeInteraction:
+        """Right-click a message the member can see and pick the app's ``name``."""
+        channel = self._channel(channel_id)
+        if not self._world.permissions(self.guild_id, self.user_id, channel.id) & (
+            perms.VIEW_CHANNEL
+        ):
+            raise ActorError(f"user {self.user_id} cannot see channel {channel_id}")
+        message = self._world.messages.get(message_id)
+        if message is None or message.channel_id != channel.id or message.ephemeral:
+            raise ActorError(f"message {message_id} is not in channel {channel_id}")
+        command = self._find_command(name, MESSAGE_COMMAND)
+        rendered = payloads.message(self._world, message) | {"guild_id": str(self.guild_id)}
+        resolved: JSON = {"messages": {str(message.id): rendered}}
+        return self._send(
+            APPLICATION_COMMAND, self._context_data(command, message.id, resolved), channel
+        )
 
     async def click(self, message_id: int, custom_id: str) -> FakeInteraction:
         message, component = self._component(message_id, custom_id)
@@ -272,20 +302,38 @@ class Actor:
         delivered = self._hub.dispatch(self.app_id, "INTERACTION_CREATE", payload)
         return FakeInteraction(world, record, delivered)
 
+    def _find_command(self, name: str, kind: int) -> Command:
+        command = self._world.find_command(self.app_id, self.guild_id, name, kind)
+        if command is None:
+            known = sorted(
+                (c.type, c.name)
+                for c in self._world.commands.values()
+                if c.application_id == self.app_id and c.guild_id in (None, self.guild_id)
+            )
+            shown = f"/{name}" if kind == CHAT_INPUT else f"{name!r} (type {kind})"
+            raise ActorError(
+                f"{shown} is not registered for application {self.app_id} "
+                f"(registered (type, name): {known})"
+            )
+        return command
+
+    def _context_data(self, command: Command, target_id: int, resolved: JSON) -> JSON:
+        data: JSON = {
+            "id": str(command.id),
+            "name": command.name,
+            "type": command.type,
+            "target_id": str(target_id),
+            "resolved": resolved,
+        }
+        if command.guild_id is not None:
+            data["guild_id"] = str(command.guild_id)
+        return data
+
     def _command_data(
         self, name: str, values: Mapping[str, Any], focused: str | None, channel: Channel
     ) -> tuple[Command, JSON]:
         root, *path = name.split()
-        command = self._world.find_command(self.app_id, self.guild_id, root, 1)
-        if command is None:
-            known = sorted(
-                c.name
-                for c in self._world.commands.values()
-                if c.application_id == self.app_id and c.guild_id in (None, self.guild_id)
-            )
-            raise ActorError(
-                f"/{root} is not registered for application {self.app_id} (registered: {known})"
-            )
+        command = self._find_command(root, CHAT_INPUT)
         definitions: list[JSON] = list(command.body.get("options") or [])
         nest: list[tuple[JSON, list[JSON]]] = []
         for part in path:

@@ -372,7 +372,20 @@ def command(raw: Any, index: int) -> JSON:
             )
         check_len(body.description, 100, [*at, "description"], minimum=1)
     else:
+        # User and message commands (right-click menus) have a free-form name and nothing else.
         check_len(body.name, 32, [*at, "name"], minimum=1)
+        if body.description:
+            raise errors.form_error(
+                [*at, "description"],
+                "APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION",
+                "Context menu commands cannot have a description",
+            )
+        if body.options:
+            raise errors.form_error(
+                [*at, "options"],
+                "APPLICATION_COMMAND_CONTEXT_MENU_OPTIONS",
+                "Context menu commands cannot have options",
+            )
     options = body.options or []
     if len(options) > 25:
         raise too_long([*at, "options"], 25)
