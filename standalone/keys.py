@@ -37,6 +37,11 @@ def open_lock(tenant: str, guild_id: int, user_id: int, category: str) -> str:
     return f"{PREFIX}:{tenant}:open-lock:{guild_id}:{user_id}:{category}"
 
 
+def open_pause(tenant: str, guild_id: int, user_id: int) -> str:
+    """A few seconds between two ticket starts of one member (anti-spam)."""
+    return f"{PREFIX}:{tenant}:open-pause:{guild_id}:{user_id}"
+
+
 def handled_interaction(tenant: str, interaction_id: int) -> str:
     """Marks an interaction whose handler finished, so a redelivery skips it."""
     return f"{PREFIX}:{tenant}:handled:{interaction_id}"

@@ -86,6 +86,22 @@ class SettingsRepository:
         )
         return to_struct(rows[0], Category, key=key) if rows else None
 
+    async def category_by_key(self, key: str) -> Category | None:
+        """A category of this tenant by its key alone (a DM has no guild to scope by)."""
+        rows = await self._db.one(
+            "SELECT * FROM type::thing('category', $key) WHERE tenant = $tenant;",
+            self._vars(key=key),
+        )
+        return to_struct(rows[0], Category, key=key) if rows else None
+
+    async def guilds_with_categories(self) -> list[str]:
+        """Guilds of this tenant that have at least one category."""
+        rows = await self._db.one(
+            "SELECT guild_id FROM category WHERE tenant = $tenant GROUP BY guild_id;",
+            self._vars(),
+        )
+        return [str(r["guild_id"]) for r in rows or []]
+
     async def create_category(self, guild_id: str, name: str, /, **fields: Any) -> Category:
         """Add a category; raises SettingsError for a duplicate name or a bad field."""
         existing = await self.categories(guild_id)

@@ -6,8 +6,17 @@ import secrets
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from standalone.db.connection import Database, DatabaseError
-from standalone.db.records import ArchivedMessage, Category, Ticket, record_key, to_struct
+from standalone.db.records import (
+    Answer,
+    ArchivedMessage,
+    Category,
+    Ticket,
+    record_key,
+    to_struct,
+)
 
 _CONFLICT_RETRIES = 5
 
@@ -135,6 +144,72 @@ class TicketRepository:
         )
         return int(count or 0)
 
+    async def count_open_in_category(self, guild_id: str, category_key: str) -> int:
+        """Open (or still opening) tickets of a category, for its total limit."""
+        count = await self._db.one(
+            "RETURN count(SELECT id FROM ticket WHERE tenant = $tenant AND guild_id = $guild "
+            "AND category = type::thing('category', $cat) "
+            "AND (state = 'open' OR (state = 'opening' AND created_at > time::now() - 15m)));",
+            self._vars(guild=guild_id, cat=category_key),
+        )
+        return int(count or 0)
+
+    async def last_opened_at(
+        self, guild_id: str, creator_id: str, category_key: str
+    ) -> datetime | None:
+        """When the member last opened a ticket in the category (for its cooldown)."""
+        rows = await self._db.one(
+            "SELECT created_at FROM ticket WHERE tenant = $tenant AND guild_id = $guild "
+            "AND creator_id = $creator AND category = type::thing('category', $cat) "
+            "AND state != 'opening' ORDER BY created_at DESC LIMIT 1;",
+            self._vars(guild=guild_id, creator=creator_id, cat=category_key),
+        )
+        return rows[0]["created_at"] if rows else None
+
+    async def of_member(
+        self, guild_id: str, creator_id: str, *, states: tuple[str, ...] = ("open",)
+    ) -> list[Ticket]:
+        """A member's tickets in a guild in the given states, newest first."""
+        rows = await self._db.one(
+            "SELECT * FROM ticket WHERE tenant = $tenant AND guild_id = $guild "
+            "AND creator_id = $creator AND state IN $states ORDER BY number DESC LIMIT 100;",
+            self._vars(guild=guild_id, creator=creator_id, states=list(states)),
+        )
+        return [_ticket(row) for row in rows or []]
+
+    async def save_answers(self, ticket: Ticket, answers: list[Answer]) -> None:
+        """Store (or replace) the ticket's answers; values are already encrypted."""
+        await self._db.run(
+            "BEGIN TRANSACTION;"
+            "FOR $a IN $answers { UPSERT type::thing('answer', [$tenant, $guild, $number, "
+            "$a.question]) MERGE {tenant: $tenant, ticket: type::thing('ticket', "
+            "[$tenant, $guild, $number]), question: $a.question, label: $a.label, "
+            "position: $a.position, value: $a.value, updated_at: time::now()}; };"
+            "COMMIT TRANSACTION;",
+            self._vars(
+                guild=ticket.guild_id,
+                number=ticket.number,
+                answers=[msgspec.structs.asdict(a) for a in answers],
+            ),
+        )
+
+    async def answers(self, ticket: Ticket) -> list[Answer]:
+        """The ticket's answers in form order."""
+        rows = await self._db.one(
+            "SELECT * FROM answer WHERE tenant = $tenant "
+            "AND ticket = type::thing('ticket', [$tenant, $guild, $number]) ORDER BY position;",
+            self._vars(guild=ticket.guild_id, number=ticket.number),
+        )
+        return [to_struct(row, Answer) for row in rows or []]
+
+    async def update_fields(self, ticket: Ticket, **fields: Any) -> Ticket:
+        """Set some fields of a ticket (names from the code, never from input)."""
+        row = await self._db.one(
+            "UPDATE ONLY type::thing('ticket', [$tenant, $guild, $number]) MERGE $fields;",
+            self._vars(guild=ticket.guild_id, number=ticket.number, fields=fields),
+        )
+        return _ticket(row)
+
     async def create(
         self,
         guild_id: str,
@@ -246,13 +321,17 @@ class TicketRepository:
         author_bot: bool,
         content: str,
         created_at: datetime,
+        external: bool = False,
     ) -> None:
-        """Store (or re-store, on redelivery) one message of a ticket."""
+        """Store (or re-store, on redelivery) one message of a ticket.
+
+        ``external`` marks a message from elsewhere that the ticket refers to.
+        """
         await self._db.one(
             "UPSERT type::thing('archived_message', [$tenant, $mid]) MERGE {tenant: $tenant, "
             "ticket: type::thing('ticket', [$tenant, $guild, $number]), message_id: $mid, "
             "author_id: $author, author_name: $name, author_bot: $bot, content: $content, "
-            "created_at: $at};",
+            "created_at: $at, external: $external};",
             self._vars(
                 guild=ticket.guild_id,
                 number=ticket.number,
@@ -262,6 +341,7 @@ class TicketRepository:
                 bot=author_bot,
                 content=content,
                 at=created_at,
+                external=external,
             ),
         )
 

@@ -7,6 +7,7 @@ from disnake.ext import commands
 from standalone.tickets.archive import Archive
 from standalone.tickets.closing import Closing
 from standalone.tickets.context import TicketContext
+from standalone.tickets.entries import Entries
 from standalone.tickets.opening import Opening
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 
@@ -17,6 +18,7 @@ class Features:
     def __init__(self, ctx: TicketContext) -> None:
         self.ctx = ctx
         self.opening = Opening(ctx)
+        self.entries = Entries(ctx, self.opening)
         self.archive = Archive(ctx)
         self.closing = Closing(ctx)
         self.components = ComponentRouter()
@@ -25,10 +27,10 @@ class Features:
 
     def install(self, bot: commands.InteractionBot) -> None:
         """Register every feature's slash commands, component, event and timer handlers."""
-        self.opening.register(self.components)
+        self.entries.register(self.components, self.events)
         self.archive.register(self.events)
         self.closing.register(self.components, self.events, self.timers)
-        for cog in (self.opening.cog(), self.closing.cog()):
+        for cog in (self.entries.cog(), self.closing.cog()):
             bot.add_cog(cog)
 
     async def on_start(self) -> None:

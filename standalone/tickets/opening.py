@@ -1,4 +1,5 @@
-"""Opening a ticket: panels, the form, checks, and the channel with its greeting.
+"""Opening a ticket: from a click, a command or a DM, through the checks and the form,
+to a channel (or private thread) with its opening message.
 
 Every step can run twice (a redelivered event) without doing its work twice:
 the database row is written before Discord is touched, and each Discord side
@@ -8,37 +9,39 @@ effect is looked for before it is made again.
 from __future__ import annotations
 
 import logging
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any, Literal, cast
 
 import disnake
-from disnake.ext import commands
-from disnake.interactions.application_command import ApplicationCommandInteraction
-from disnake.interactions.message import MessageInteraction
-from disnake.interactions.modal import ModalInteraction
+from disnake.interactions.base import Interaction
 
 from standalone import keys
 from standalone.db import DatabaseError
-from standalone.db.records import Category, Ticket
+from standalone.db.records import Answer, Category, GuildSettings, Question, Ticket
 from standalone.tickets import custom_ids, views
-from standalone.tickets.commands import FeatureCog
-from standalone.tickets.context import TicketContext
+from standalone.tickets.checks import Opener, check_can_open
+from standalone.tickets.context import TicketContext, is_staff
 from standalone.tickets.errors import TicketError
 from standalone.tickets.replies import NO_PINGS, defer, reply
-from standalone.tickets.router import ComponentRouter
 
 log = logging.getLogger(__name__)
 
 OPEN_LOCK_MS = 10_000
+ANTI_SPAM_MS = 5_000  # v4's per-member pause between two ticket starts
 MAX_GUILD_CHANNELS = 30013  # Discord's error code
+THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week: tickets outlive shorter defaults
 
 
 def channel_refusal(exc: disnake.HTTPException) -> str | None:
     """What to tell the member when Discord will never create the channel; None if it might."""
     if exc.status == 403:
         return (
-            "I am not allowed to create channels in the ticket category. "
-            "Ask an admin to give me the Manage Channels permission there."
+            "I am not allowed to create channels or threads for tickets here. "
+            "Ask an admin to give me the Manage Channels (or Create Private Threads) "
+            "permission there."
         )
+    if exc.status == 404:
+        return "The channel set up for these tickets no longer exists; ask an admin to fix it."
     if exc.status != 400:
         return None
     if "CHANNEL_PARENT_MAX_CHANNELS" in exc.text or "parent_id" in exc.text:
@@ -51,146 +54,205 @@ def channel_refusal(exc: disnake.HTTPException) -> str | None:
     return f"Discord refused to create the ticket channel: {exc.text}"
 
 
+@dataclass(frozen=True)
+class FormContext:
+    """Where a ticket request came from, carried through custom ids.
+
+    ``n``: nothing; ``t<number>``: refers to an earlier ticket; ``m<channel>-<message>``:
+    made from a message; ``d<channel>-<message>``: made from a DM to the bot.
+    """
+
+    kind: str = "n"
+    ticket: int | None = None
+    channel_id: int | None = None
+    message_id: int | None = None
+
+    def encode(self) -> str:
+        """The custom id argument."""
+        if self.kind == "t":
+            return f"t{self.ticket}"
+        if self.kind in {"m", "d"}:
+            return f"{self.kind}{self.channel_id}-{self.message_id}"
+        return "n"
+
+    @classmethod
+    def parse(cls, raw: str) -> FormContext:
+        """From a custom id argument; raises BadCustomId."""
+        kind, rest = raw[:1], raw[1:]
+        try:
+            if kind == "n" and not rest:
+                return cls()
+            if kind == "t" and rest.isdigit():
+                return cls("t", ticket=int(rest))
+            if kind in {"m", "d"}:
+                channel, _, message = rest.partition("-")
+                return cls(kind, channel_id=int(channel), message_id=int(message))
+        except ValueError:
+            pass
+        raise custom_ids.BadCustomId(f"bad form context {raw!r}")
+
+
+@dataclass(frozen=True)
+class Request:
+    """Everything known about a ticket about to be opened."""
+
+    guild_id: int
+    category: Category
+    user: disnake.abc.User
+    opener: Opener
+    context: FormContext
+    topic: str | None = None
+    answers: tuple[tuple[Question, str], ...] = ()
+
+
 class Opening:
-    """Panels and the path from a click to an open ticket."""
+    """Starts tickets from every entry point and opens them."""
 
     def __init__(self, ctx: TicketContext) -> None:
         self.ctx = ctx
-        self.bot = ctx.bot
-        self.repo = ctx.tickets
-        self.cipher = ctx.cipher
-        self.cache = ctx.cache
 
-    @property
-    def tenant(self) -> str:
-        """The tenant this feature works for."""
-        return self.ctx.tenant
+    # Where a request starts
 
-    def register(self, components: ComponentRouter) -> None:
-        """Take the panel button and the topic form."""
-        components.button(custom_ids.OPEN, self._open_button)
-        components.modal(custom_ids.TOPIC, self._topic_submitted)
-
-    def cog(self) -> commands.Cog:
-        """The slash commands of this feature."""
-        return OpeningCommands(self)
-
-    async def _open_button(self, inter: MessageInteraction[Any], arguments: list[str]) -> None:
-        await self.start_open(inter, arguments[0])
-
-    async def _topic_submitted(self, inter: ModalInteraction[Any], arguments: list[str]) -> None:
-        topic = inter.text_values.get(custom_ids.TOPIC_FIELD, "")
-        await self.finish_open(inter, arguments[0], topic)
-
-    # Panels
-
-    async def post_panel(
-        self,
-        inter: ApplicationCommandInteraction[Any],
-        staff_role: disnake.Role,
-        discord_category: disnake.abc.GuildChannel | None,
-        name: str,
-    ) -> None:
-        """Create or update a ticket category and post its panel in this channel."""
-        if inter.guild_id is None:
-            raise TicketError("Panels can only be posted in a server.")
-        if not inter.permissions.manage_guild:
-            raise TicketError("You need the Manage Server permission to post a panel.")
-        name = name.strip()
-        if not 1 <= len(name) <= 50:
-            raise TicketError("The category name must be 1 to 50 characters long.")
-        if discord_category is not None and not isinstance(
-            discord_category, disnake.CategoryChannel
+    async def category(self, inter: Interaction[Any], key: str) -> Category:
+        """The category a custom id names, refused when it is not of this guild."""
+        category = await self.ctx.settings.category_by_key(key)
+        if category is None or (
+            inter.guild_id is not None and category.guild_id != str(inter.guild_id)
         ):
-            raise TicketError("Pick a channel category (not a text channel) for the tickets.")
-        await defer(inter)
-        # A redelivered /panel continues from what the first delivery recorded.
-        category = await self.repo.category_by_interaction(str(inter.id))
-        if category is None:
-            category = await self.repo.save_category(
-                str(inter.guild_id),
-                name,
-                str(discord_category.id) if discord_category else None,
-                [str(staff_role.id)],
-                interaction_id=str(inter.id),
-            )
-        if category.discord_category is None:
-            created = await self.bot.http.create_channel(
-                inter.guild_id,
-                disnake.ChannelType.category.value,
-                name=name[:100],
-                reason="Ticket category",
-            )
-            category = await self.repo.set_category_channel(category, str(created["id"]))
-        wanted = custom_ids.make(custom_ids.OPEN, category.key)
-        if await self.ctx.find_bot_message(inter.channel_id, wanted) is None:
-            embed, buttons = views.panel(
-                category, f"{name} tickets", "Click the button below to open a private ticket."
-            )
-            await self.bot.get_partial_messageable(inter.channel_id).send(
-                embed=embed, components=buttons, allowed_mentions=NO_PINGS
-            )
-        await reply(inter, f"Panel posted. Tickets will open under <#{category.discord_category}>.")
-
-    # Opening
-
-    async def _category(self, guild_id: int | None, key: str) -> Category:
-        category = await self.repo.category(str(guild_id), key) if guild_id else None
-        if category is None:
             raise TicketError("This ticket category no longer exists. Ask staff for a new panel.")
         return category
 
-    async def _check_can_open(self, guild_id: int, member_id: int, category: Category) -> None:
-        active = await self.repo.count_active(str(guild_id), str(member_id), category.key)
-        if active >= category.member_limit:
-            raise TicketError(
-                f"You already have {active} open ticket(s) in {category.name}; "
-                "please use the one you have."
-            )
+    async def opener(self, inter: Interaction[Any], guild_id: int) -> Opener:
+        """The member facts; from the guild over REST when the interaction came from a DM."""
+        if inter.guild_id is not None:
+            return Opener.of(inter.author)
+        try:
+            member = await self.ctx.bot.http.get_member(guild_id, inter.author.id)
+        except disnake.NotFound:
+            raise TicketError("You are not a member of that server any more.") from None
+        roles = frozenset(int(r) for r in member.get("roles", []))
+        until = disnake.utils.parse_time(member.get("communication_disabled_until"))
+        return Opener(inter.author.id, roles, until)
 
-    async def start_open(self, inter: MessageInteraction[Any], category_key: str) -> None:
-        """Panel button: check the member may open one, then ask for the topic."""
-        category = await self._category(inter.guild_id, category_key)
-        assert inter.guild_id is not None
-        await self._check_can_open(inter.guild_id, inter.author.id, category)
-        await inter.response.send_modal(views.topic_modal(category))
-
-    async def finish_open(
-        self, inter: ModalInteraction[Any], category_key: str, topic: str
-    ) -> Ticket:
-        """Topic submitted: record the ticket, make its channel, greet the member."""
-        category = await self._category(inter.guild_id, category_key)
-        assert inter.guild_id is not None
-        topic = topic.strip()
-        if not views.TOPIC_MIN <= len(topic) <= views.TOPIC_MAX:
-            raise TicketError(
-                f"The topic must be {views.TOPIC_MIN} to {views.TOPIC_MAX} characters long."
+    async def start(
+        self, inter: Interaction[Any], category: Category, context: FormContext
+    ) -> None:
+        """Check the member may open a ticket here, then show the form or open it at once."""
+        guild_id = int(category.guild_id)
+        opener = await self.opener(inter, guild_id)
+        # A specific refusal is worth more than "slow down", so check first.
+        await check_can_open(self.ctx, guild_id, opener, category)
+        await self._anti_spam(inter, guild_id)
+        questions = await self.ctx.settings.questions(category.key)
+        if context.kind == "d" and not questions:
+            # The DM itself is the topic; nothing more to ask.
+            topic = await self._dm_text(context)
+            await self.finish(
+                inter, Request(guild_id, category, inter.author, opener, context, topic)
             )
-        ticket = await self.repo.by_interaction(str(inter.id))
+            return
+        modal = views.form(category, questions, context.encode())
+        if modal is not None:
+            await inter.response.send_modal(modal)
+            return
+        await self.finish(inter, Request(guild_id, category, inter.author, opener, context))
+
+    async def _anti_spam(self, inter: Interaction[Any], guild_id: int) -> None:
+        key = keys.open_pause(self.ctx.tenant, guild_id, inter.author.id)
+        mine = str(inter.id).encode()
+        # A redelivery of the same interaction is not spam.
+        if (
+            not await self.ctx.cache.set_if_absent(key, mine, ttl_ms=ANTI_SPAM_MS)
+            and await self.ctx.cache.get(key) != mine
+        ):
+            raise TicketError("You are going a bit fast; try again in a few seconds.")
+
+    async def _dm_text(self, context: FormContext) -> str | None:
+        assert context.channel_id is not None and context.message_id is not None
+        try:
+            message = await self.ctx.bot.http.get_message(context.channel_id, context.message_id)
+        except disnake.NotFound:
+            return None
+        text = str(message.get("content") or "").strip()
+        return text[: views.TOPIC_MAX] or None
+
+    async def submitted(
+        self, inter: Interaction[Any], category: Category, context: FormContext
+    ) -> None:
+        """The form came back: read the answers and open the ticket."""
+        values: dict[str, Any] = getattr(inter, "values", {})
+        questions = await self.ctx.settings.questions(category.key)
+        answers: list[tuple[Question, str]] = []
+        for question in questions:
+            raw = values.get(question.key)
+            value = raw[0] if isinstance(raw, list) and raw else raw if isinstance(raw, str) else ""
+            value = value.strip()
+            if question.kind == "select" and value and value not in question.options:
+                raise TicketError(f"{value!r} is not one of the choices for {question.label}.")
+            if question.required and not value:
+                raise TicketError(f"Please answer {question.label!r}.")
+            if value and not question.min_length <= len(value) <= question.max_length:
+                raise TicketError(
+                    f"The answer to {question.label!r} must be {question.min_length} to "
+                    f"{question.max_length} characters long."
+                )
+            answers.append((question, value))
+        topic: str | None = None
+        if questions:
+            if category.custom_topic:
+                topic = next((v for q, v in answers if q.key == category.custom_topic), None)
+        else:
+            topic = str(values.get(custom_ids.TOPIC_FIELD, "")).strip()
+            if not views.TOPIC_MIN <= len(topic) <= views.TOPIC_MAX:
+                raise TicketError(
+                    f"The topic must be {views.TOPIC_MIN} to {views.TOPIC_MAX} characters long."
+                )
+        if context.kind == "d" and not topic:
+            topic = await self._dm_text(context)
+        guild_id = int(category.guild_id)
+        opener = await self.opener(inter, guild_id)
+        request = Request(
+            guild_id, category, inter.author, opener, context, topic or None, tuple(answers)
+        )
+        await self.finish(inter, request)
+
+    # Opening
+
+    async def finish(self, inter: Interaction[Any], request: Request) -> Ticket:
+        """Record the ticket, make its channel or thread, greet the member."""
+        ticket = await self.ctx.tickets.by_interaction(str(inter.id))
         await defer(inter)
-        if ticket is None:
-            ticket = await self._record(inter, category, topic)
-        ticket = await self._ensure_channel(ticket, category, inter.author, topic)
+        try:
+            if ticket is None:
+                ticket = await self._record(inter, request)
+            ticket = await self._ensure_place(ticket, request)
+        finally:
+            # The pause only guards against starts piling up while one is under way.
+            await self.ctx.cache.delete(
+                keys.open_pause(self.ctx.tenant, request.guild_id, request.user.id)
+            )
         await reply(inter, f"Your ticket is open: <#{ticket.channel_id}>")
         return ticket
 
-    async def _record(self, inter: ModalInteraction[Any], category: Category, topic: str) -> Ticket:
-        assert inter.guild_id is not None
-        lock = keys.open_lock(self.tenant, inter.guild_id, inter.author.id, category.key)
-        if not await self.cache.set_if_absent(lock, b"1", ttl_ms=OPEN_LOCK_MS):
+    async def _record(self, inter: Interaction[Any], request: Request) -> Ticket:
+        category = request.category
+        lock = keys.open_lock(self.ctx.tenant, request.guild_id, request.user.id, category.key)
+        if not await self.ctx.cache.set_if_absent(lock, b"1", ttl_ms=OPEN_LOCK_MS):
             raise TicketError("Your ticket is already being opened; one moment please.")
+        cipher = self.ctx.cipher
         try:
-            await self._check_can_open(inter.guild_id, inter.author.id, category)
-            return await self.repo.create(
-                str(inter.guild_id),
+            # Checked again under the lock: two forms submitted at once open one ticket.
+            await check_can_open(self.ctx, request.guild_id, request.opener, category)
+            ticket = await self.ctx.tickets.create(
+                str(request.guild_id),
                 category.key,
-                str(inter.author.id),
+                str(request.user.id),
                 str(inter.id),
-                self.cipher.encrypt(topic),
+                cipher.encrypt(request.topic) if request.topic else None,
             )
         except DatabaseError as exc:
             # Two deliveries of one interaction racing: the unique index let one win.
-            existing = await self.repo.by_interaction(str(inter.id))
+            existing = await self.ctx.tickets.by_interaction(str(inter.id))
             if existing is None:
                 raise
             log.info(
@@ -198,72 +260,112 @@ class Opening:
             )
             return existing
         finally:
-            await self.cache.delete(lock)
+            await self.ctx.cache.delete(lock)
+        if request.answers:
+            await self.ctx.tickets.save_answers(
+                ticket,
+                [
+                    Answer(question=q.key, label=q.label, value=cipher.encrypt(v), position=n)
+                    for n, (q, v) in enumerate(request.answers)
+                ],
+            )
+        extra: dict[str, Any] = {"thread": category.mode == "thread"}
+        if request.context.kind == "t":
+            referenced = await self.ctx.tickets.get(
+                str(request.guild_id), request.context.ticket or 0
+            )
+            if referenced is not None and referenced.creator_id == str(request.user.id):
+                extra["references_ticket"] = referenced.number
+        if request.context.kind == "m":
+            extra["references_message"] = str(request.context.message_id)
+        return await self.ctx.tickets.update_fields(ticket, **extra)
 
-    async def _ensure_channel(
-        self, ticket: Ticket, category: Category, creator: disnake.abc.User, topic: str
-    ) -> Ticket:
-        guild_id = int(ticket.guild_id)
-        assert self.bot.user is not None
+    async def _ensure_place(self, ticket: Ticket, request: Request) -> Ticket:
+        category = request.category
         channel_id = ticket.channel_id
         if channel_id is None and ticket.channel_requested:
-            channel_id = await self._find_channel(guild_id, category, ticket)
+            channel_id = await self._find_place(ticket, category)
         if channel_id is None:
-            if category.discord_category is None:
-                raise TicketError("This ticket category has no channel category yet; ask staff.")
-            await self.repo.request_channel(ticket.guild_id, ticket.number)
+            await self.ctx.tickets.request_channel(ticket.guild_id, ticket.number)
             try:
-                created = await self.bot.http.create_channel(
-                    guild_id,
-                    disnake.ChannelType.text.value,
-                    name=views.channel_name(category, ticket.number, creator.name),
-                    parent_id=category.discord_category,
-                    topic=views.channel_topic(ticket.number, int(ticket.creator_id)),
-                    permission_overwrites=views.overwrites(
-                        guild_id, int(ticket.creator_id), category.staff_roles, self.bot.user.id
-                    ),
-                    reason=f"Ticket #{ticket.number} opened by {ticket.creator_id}",
-                )
+                channel_id = await self._create_place(ticket, request)
             except disnake.HTTPException as exc:
                 refusal = channel_refusal(exc)
                 if refusal is None:
                     raise  # a passing fault: the event is retried
                 # Retrying cannot help; free the member's slot and say why.
-                await self.repo.abandon(ticket, self.cipher.encrypt(refusal))
+                await self.ctx.tickets.abandon(ticket, self.ctx.cipher.encrypt(refusal))
                 raise TicketError(refusal) from None
-            channel_id = str(created["id"])
         if ticket.channel_id is None:
-            await self.repo.set_channel(ticket.guild_id, ticket.number, channel_id)
+            await self.ctx.tickets.set_channel(ticket.guild_id, ticket.number, channel_id)
         if ticket.state != "opening":
-            return await self.repo.get(ticket.guild_id, ticket.number) or ticket
-        wanted = custom_ids.make(custom_ids.CLOSE, ticket.number)
+            return await self.ctx.tickets.get(ticket.guild_id, ticket.number) or ticket
         message_id = ticket.opening_message_id or await self.ctx.find_bot_message(
-            int(channel_id), wanted
+            int(channel_id), custom_ids.make(custom_ids.CLOSE, ticket.number)
         )
         if message_id is None:
-            content, embed, buttons = views.opening(category, ticket.number, creator, topic)
-            sent = await self.bot.get_partial_messageable(int(channel_id)).send(
-                content,
-                embed=embed,
-                components=buttons,
-                allowed_mentions=disnake.AllowedMentions(
-                    users=[disnake.Object(creator.id)], roles=False, everyone=False
-                ),
-            )
-            message_id = str(sent.id)
-        return await self.repo.mark_open(ticket.guild_id, ticket.number, channel_id, message_id)
+            message_id = await self._greet(ticket, request, int(channel_id))
+        return await self.ctx.tickets.mark_open(
+            ticket.guild_id, ticket.number, channel_id, message_id
+        )
 
-    async def _find_channel(self, guild_id: int, category: Category, ticket: Ticket) -> str | None:
-        """The channel an earlier attempt made but died before recording.
+    async def _create_place(self, ticket: Ticket, request: Request) -> str:
+        category, user = request.category, request.user
+        name = views.channel_name(category, ticket.number, user.name, user.display_name)
+        http = self.ctx.bot.http
+        reason = f"Ticket #{ticket.number} opened by {ticket.creator_id}"
+        if category.mode == "thread":
+            if category.thread_channel is None:
+                raise TicketError("This ticket category has no channel for its threads; ask staff.")
+            thread = await http.start_thread_without_message(
+                int(category.thread_channel),
+                name=name,
+                auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+                type=disnake.ChannelType.private_thread.value,
+                invitable=False,
+                rate_limit_per_user=category.slowmode_s,
+                reason=reason,
+            )
+            await http.add_user_to_thread(int(thread["id"]), user.id)
+            return str(thread["id"])
+        if category.discord_category is None:
+            raise TicketError("This ticket category has no channel category yet; ask staff.")
+        options: dict[str, Any] = {
+            "name": name,
+            "parent_id": category.discord_category,
+            "topic": views.channel_topic(ticket.number, int(ticket.creator_id)),
+            "permission_overwrites": views.overwrites(
+                request.guild_id, int(ticket.creator_id), category.staff_roles, self.ctx.bot_id
+            ),
+        }
+        if category.slowmode_s:
+            options["rate_limit_per_user"] = category.slowmode_s
+        created = await http.create_channel(
+            request.guild_id, disnake.ChannelType.text.value, reason=reason, **options
+        )
+        return str(created["id"])
+
+    async def _find_place(self, ticket: Ticket, category: Category) -> str | None:
+        """The channel or thread an earlier attempt made but died before recording.
 
         Several bots may share a server and a category, and each numbers its own
-        tickets, so the topic alone is not proof: the channel must also carry this
-        bot's own permission overwrite.
+        tickets, so a name or topic alone is not proof: a channel must also carry
+        this bot's own permission overwrite, a thread must be owned by this bot.
         """
-        assert self.bot.user is not None
+        me = str(self.ctx.bot_id)
+        http = self.ctx.bot.http
+        if category.mode == "thread":
+            active = await http.get_active_threads(int(ticket.guild_id))
+            for thread in cast(list[dict[str, Any]], active.get("threads", [])):
+                if (
+                    str(thread.get("parent_id")) == category.thread_channel
+                    and str(thread.get("owner_id")) == me
+                    and f"-{views.render_number(ticket.number)}" in str(thread.get("name"))
+                ):
+                    return str(thread["id"])
+            return None
         topic = views.channel_topic(ticket.number, int(ticket.creator_id))
-        me = str(self.bot.user.id)
-        for channel in await self.bot.http.get_all_guild_channels(guild_id):
+        for channel in await http.get_all_guild_channels(int(ticket.guild_id)):
             if str(channel.get("parent_id")) != category.discord_category:
                 continue
             if channel.get("topic") != topic:
@@ -273,28 +375,224 @@ class Opening:
                 return str(channel["id"])
         return None
 
+    async def _greet(self, ticket: Ticket, request: Request, channel_id: int) -> str:
+        category, user = request.category, request.user
+        settings = await self.ctx.guild_settings(ticket.guild_id)
+        embeds = [views.opening_embed(category, settings, ticket.number, user)]
+        details = views.answers_embed(
+            [
+                Answer(question=q.key, label=q.label, value=v, position=n)
+                for n, (q, v) in enumerate(request.answers)
+            ],
+            request.topic,
+            settings,
+        )
+        if details is not None:
+            embeds.append(details)
+        embeds += await self._reference_embeds(ticket, request, settings)
+        buttons = views.opening_components(
+            ticket.number,
+            editable=bool(request.answers or request.topic),
+            claimable=settings.claim_button and category.claiming,
+            closable=settings.close_button,
+        )
+        pings = " ".join(f"<@&{r}>" for r in category.ping_roles)
+        content = f"<@{user.id}> {pings}".strip() + f" opened a {category.name} ticket."
+        allowed = disnake.AllowedMentions(
+            users=[disnake.Object(user.id)],
+            roles=[disnake.Object(int(r)) for r in category.ping_roles],
+            everyone=False,
+        )
+        # Close must always be reachable (redelivery finds the message by it),
+        # so a guild that hides the button still gets it on this marker lookup.
+        if not settings.close_button:
+            buttons.append(
+                disnake.ui.Button(
+                    label="Close",
+                    style=disnake.ButtonStyle.danger,
+                    custom_id=custom_ids.make(custom_ids.CLOSE, ticket.number),
+                )
+            )
+        sent = await self.ctx.bot.get_partial_messageable(channel_id).send(
+            content, embeds=embeds[:10], components=buttons, allowed_mentions=allowed
+        )
+        return str(sent.id)
 
-class OpeningCommands(FeatureCog):
-    """``/panel`` for staff."""
+    async def _reference_embeds(
+        self, ticket: Ticket, request: Request, settings: GuildSettings
+    ) -> list[disnake.Embed]:
+        context = request.context
+        if context.kind == "t" and ticket.references_ticket is not None:
+            earlier = await self.ctx.tickets.get(ticket.guild_id, ticket.references_ticket)
+            if earlier is None:
+                return []
+            topic = self.ctx.cipher.decrypt(earlier.topic) if earlier.topic else "(no topic)"
+            embed = disnake.Embed(
+                title=f"Refers to ticket #{earlier.number}",
+                description=topic[:1000],
+                colour=settings.colour,
+                timestamp=earlier.created_at,
+            )
+            return [embed]
+        if context.kind == "m" and context.channel_id and context.message_id:
+            try:
+                message = await self.ctx.bot.http.get_message(
+                    context.channel_id, context.message_id
+                )
+            except (disnake.NotFound, disnake.Forbidden):
+                return []
+            text = str(message.get("content") or "")
+            author: dict[str, Any] = dict(cast(dict[str, Any], message.get("author", {})))
+            await self.ctx.tickets.archive_message(
+                ticket,
+                message_id=str(message["id"]),
+                author_id=str(author.get("id", "0")),
+                author_name=str(author.get("global_name") or author.get("username") or "?"),
+                author_bot=bool(author.get("bot", False)),
+                content=self.ctx.cipher.encrypt(text),
+                created_at=disnake.utils.parse_time(message["timestamp"]),
+                external=True,
+            )
+            link = (
+                f"https://discord.com/channels/{ticket.guild_id}/{context.channel_id}/"
+                f"{context.message_id}"
+            )
+            embed = disnake.Embed(
+                title="Refers to a message",
+                url=link,
+                description=text[:1000] or "(no text)",
+                colour=settings.colour,
+            )
+            embed.set_author(name=str(author.get("username") or "?"))
+            return [embed]
+        return []
 
-    def __init__(self, opening: Opening) -> None:
-        self.opening = opening
+    # Editing answers after opening
 
-    @commands.slash_command(
-        name="panel",
-        description="Post a panel with an Open ticket button in this channel.",
-        contexts=disnake.InteractionContextTypes(guild=True),
-        default_member_permissions=disnake.Permissions(manage_guild=True),
-    )
-    async def panel(
-        self,
-        inter: ApplicationCommandInteraction[Any],
-        staff_role: disnake.Role = commands.Param(description="Role that handles these tickets"),
-        category: disnake.CategoryChannel | None = commands.Param(
-            default=None, description="Channel category for ticket channels (made if omitted)"
-        ),
-        name: str = commands.Param(
-            default="Support", max_length=50, description="Name of this kind of ticket"
-        ),
+    async def edit(self, inter: Interaction[Any], number: int) -> None:
+        """Show the form again, prefilled; only the creator, the category's staff or admins."""
+        ticket = await self._own_ticket(inter, number)
+        category = await self.ctx.category_of(ticket)
+        if str(inter.author.id) != ticket.creator_id and not is_staff(inter, category):
+            raise TicketError("Only the member who opened this ticket or staff can edit it.")
+        questions = await self.ctx.settings.questions(category.key) if category else []
+        answers = {
+            a.question: self.ctx.cipher.decrypt(a.value)
+            for a in await self.ctx.tickets.answers(ticket)
+        }
+        topic = self.ctx.cipher.decrypt(ticket.topic) if ticket.topic else None
+        await inter.response.send_modal(views.edit_modal(ticket.number, questions, answers, topic))
+
+    async def edited(self, inter: Interaction[Any], number: int) -> None:
+        """Store changed answers or topic, show the difference in the ticket, update its embed."""
+        ticket = await self._own_ticket(inter, number)
+        category = await self.ctx.category_of(ticket)
+        if str(inter.author.id) != ticket.creator_id and not is_staff(inter, category):
+            raise TicketError("Only the member who opened this ticket or staff can edit it.")
+        values: dict[str, Any] = getattr(inter, "values", {})
+        cipher = self.ctx.cipher
+        questions = await self.ctx.settings.questions(category.key) if category else []
+        old = {a.question: a for a in await self.ctx.tickets.answers(ticket)}
+        changes: list[tuple[str, str, str]] = []
+        new_answers: list[Answer] = []
+        for n, question in enumerate(questions):
+            raw = values.get(question.key)
+            value = raw[0] if isinstance(raw, list) and raw else raw if isinstance(raw, str) else ""
+            value = value.strip()
+            if question.kind == "select" and value and value not in question.options:
+                raise TicketError(f"{value!r} is not one of the choices for {question.label}.")
+            if question.required and not value:
+                raise TicketError(f"Please answer {question.label!r}.")
+            before = cipher.decrypt(old[question.key].value) if question.key in old else ""
+            if before != value:
+                changes.append((question.label, before, value))
+            new_answers.append(
+                Answer(
+                    question=question.key,
+                    label=question.label,
+                    value=cipher.encrypt(value),
+                    position=n,
+                )
+            )
+        updates: dict[str, Any] = {}
+        topic = cipher.decrypt(ticket.topic) if ticket.topic else None
+        if not questions:
+            new_topic = str(values.get(custom_ids.TOPIC_FIELD, "")).strip()
+            if not views.TOPIC_MIN <= len(new_topic) <= views.TOPIC_MAX:
+                raise TicketError(
+                    f"The topic must be {views.TOPIC_MIN} to {views.TOPIC_MAX} characters long."
+                )
+            if new_topic != (topic or ""):
+                changes.append(("Topic", topic or "", new_topic))
+                topic = new_topic
+                updates["topic"] = cipher.encrypt(new_topic)
+        elif category and category.custom_topic:
+            chosen = next(
+                (
+                    cipher.decrypt(a.value)
+                    for a in new_answers
+                    if a.question == category.custom_topic
+                ),
+                None,
+            )
+            if chosen and chosen != topic:
+                topic = chosen
+                updates["topic"] = cipher.encrypt(chosen)
+        await defer(inter)
+        if not changes:
+            await reply(inter, "Nothing changed.")
+            return
+        if new_answers:
+            await self.ctx.tickets.save_answers(ticket, new_answers)
+        if updates:
+            ticket = await self.ctx.tickets.update_fields(ticket, **updates)
+        settings = await self.ctx.guild_settings(ticket.guild_id)
+        diff = disnake.Embed(
+            title=f"{inter.author.display_name} edited the ticket"[:256], colour=settings.colour
+        )
+        for label, before, after in changes[:25]:
+            body = "\n".join(
+                [
+                    *(f"- {line}" for line in before.splitlines() or [""]),
+                    *(f"+ {line}" for line in after.splitlines() or [""]),
+                ]
+            )
+            diff.add_field(name=label[:256], value=f"```diff\n{body[:1000]}\n```", inline=False)
+        assert ticket.channel_id is not None
+        await self.ctx.bot.get_partial_messageable(int(ticket.channel_id)).send(
+            embed=diff, allowed_mentions=NO_PINGS
+        )
+        await self._refresh_opening(ticket, new_answers, topic, settings)
+        await reply(inter, "Your changes are saved.")
+
+    async def _refresh_opening(
+        self, ticket: Ticket, answers: list[Answer], topic: str | None, settings: GuildSettings
     ) -> None:
-        await self.opening.post_panel(inter, staff_role, category, name)
+        if ticket.opening_message_id is None or ticket.channel_id is None:
+            return
+        http = self.ctx.bot.http
+        try:
+            message = await http.get_message(int(ticket.channel_id), int(ticket.opening_message_id))
+        except disnake.NotFound:
+            return
+        plain = [
+            Answer(question=a.question, label=a.label, value=self.ctx.cipher.decrypt(a.value))
+            for a in answers
+        ]
+        details = views.answers_embed(plain, topic, settings)
+        embeds = list(message.get("embeds") or [])[:1]
+        if details is not None:
+            embeds.append(details.to_dict())
+        await http.edit_message(
+            int(ticket.channel_id), int(ticket.opening_message_id), embeds=embeds
+        )
+
+    async def _own_ticket(self, inter: Interaction[Any], number: int) -> Ticket:
+        if inter.guild_id is None:
+            raise TicketError("This only works inside the ticket.")
+        ticket = await self.ctx.tickets.get(str(inter.guild_id), number)
+        if ticket is None or ticket.channel_id != str(inter.channel_id):
+            raise TicketError("This button does not belong to this ticket.")
+        if ticket.state != "open":
+            raise TicketError("This ticket is not open.")
+        return ticket

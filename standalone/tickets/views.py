@@ -1,10 +1,13 @@
-"""What the bot posts: panels, the topic form and opening messages (disnake builders)."""
+"""What the bot posts when tickets open: panels, forms and opening messages (disnake builders)."""
 
 from __future__ import annotations
 
-import disnake
+from typing import Any
 
-from standalone.db.records import Category
+import disnake
+from disnake.ui.select.string import StringSelect
+
+from standalone.db.records import Answer, Category, GuildSettings, Question
 from standalone.tickets import custom_ids
 
 TICKET_MEMBER_PERMISSIONS = disnake.Permissions(
@@ -19,45 +22,173 @@ BOT_PERMISSIONS = TICKET_MEMBER_PERMISSIONS | disnake.Permissions(
 )
 PRIMARY = disnake.Colour(0x5865F2)
 TOPIC_MIN, TOPIC_MAX = 5, 1000
+NO_ANSWER = "No response"
+# A form context: none, a referenced ticket number, a referenced message, a DM.
+NO_CONTEXT = "n"
+
+Button = disnake.ui.Button[None]
 
 
-def panel(
-    category: Category, title: str, description: str
-) -> tuple[disnake.Embed, list[disnake.ui.Button[None]]]:
-    """The message members click to open a ticket."""
-    embed = disnake.Embed(title=title, description=description, colour=PRIMARY)
-    button: disnake.ui.Button[None] = disnake.ui.Button(
-        label="Open ticket",
-        emoji="🎫",
-        style=disnake.ButtonStyle.primary,
-        custom_id=custom_ids.make(custom_ids.OPEN, category.key),
+def panel_buttons(categories: list[Category], marker: str) -> list[Any]:
+    """One button per category, five to a row; ``marker`` tells this panel from others."""
+    buttons: list[Button] = [
+        disnake.ui.Button(
+            label=(category.name if len(categories) > 1 else "Open ticket")[:80],
+            emoji=category.emoji or "🎫",
+            style=disnake.ButtonStyle.primary,
+            custom_id=custom_ids.make(custom_ids.OPEN, category.key, marker),
+        )
+        for category in categories[:25]
+    ]
+    return [disnake.ui.ActionRow(*buttons[i : i + 5]) for i in range(0, len(buttons), 5)]
+
+
+def category_menu(
+    categories: list[Category], context: str = NO_CONTEXT, placeholder: str = "Pick a category"
+) -> StringSelect[None]:
+    """A menu of categories; the choice carries on with ``context``."""
+    return StringSelect(
+        custom_id=custom_ids.make(custom_ids.PICK, context),
+        placeholder=placeholder,
+        options=[
+            disnake.SelectOption(
+                label=category.name[:100],
+                value=category.key,
+                description=(category.description or None) and category.description[:100],
+                emoji=category.emoji or None,
+            )
+            for category in categories[:25]
+        ],
     )
-    return embed, [button]
 
 
-def topic_modal(category: Category) -> disnake.ui.Modal:
+def panel_embed(title: str, description: str, settings: GuildSettings) -> disnake.Embed:
+    """The embed above a panel's buttons or menu."""
+    embed = disnake.Embed(title=title[:256], description=description[:4096], colour=settings.colour)
+    if settings.footer:
+        embed.set_footer(text=settings.footer[:2048])
+    return embed
+
+
+def form(category: Category, questions: list[Question], context: str) -> disnake.ui.Modal | None:
+    """The modal a member fills in to open a ticket; None when nothing needs asking."""
+    if questions:
+        return disnake.ui.Modal(
+            title=f"New ticket: {category.name}"[:45],
+            custom_id=custom_ids.make(custom_ids.QUESTIONS, category.key, context),
+            components=[question_field(q) for q in questions[:5]],
+        )
+    if category.require_topic:
+        return topic_modal(category, context)
+    return None
+
+
+def question_field(question: Question, answer: str | None = None) -> disnake.ui.Label:
+    """One question as a labelled text input or menu, prefilled with an earlier answer."""
+    component: disnake.ui.TextInput | StringSelect[None]
+    if question.kind == "select":
+        component = StringSelect(
+            custom_id=question.key,
+            placeholder=question.placeholder[:150] if question.placeholder else None,
+            min_values=1 if question.required else 0,
+            max_values=1,
+            required=question.required,
+            options=[
+                disnake.SelectOption(label=o[:100], value=o[:100], default=o == answer)
+                for o in question.options[:25]
+            ],
+        )
+    else:
+        component = disnake.ui.TextInput(
+            custom_id=question.key,
+            style=disnake.TextInputStyle(question.style),
+            placeholder=question.placeholder[:100] if question.placeholder else None,
+            value=(answer if answer is not None else question.value or None),
+            required=question.required,
+            min_length=question.min_length or None,
+            max_length=min(question.max_length, 4000),
+        )
+    return disnake.ui.Label(text=question.label[:45], component=component)
+
+
+def topic_modal(category: Category, context: str, current: str | None = None) -> disnake.ui.Modal:
     """Asks the member what the ticket is about."""
     return disnake.ui.Modal(
         title=f"New ticket: {category.name}"[:45],
-        custom_id=custom_ids.make(custom_ids.TOPIC, category.key),
+        custom_id=custom_ids.make(custom_ids.TOPIC, category.key, context),
         components=[
-            disnake.ui.TextInput(
-                label="What do you need help with?",
-                custom_id=custom_ids.TOPIC_FIELD,
-                style=disnake.TextInputStyle.paragraph,
-                min_length=TOPIC_MIN,
-                max_length=TOPIC_MAX,
-                required=True,
+            disnake.ui.Label(
+                text="What do you need help with?",
+                component=disnake.ui.TextInput(
+                    custom_id=custom_ids.TOPIC_FIELD,
+                    style=disnake.TextInputStyle.paragraph,
+                    min_length=TOPIC_MIN,
+                    max_length=TOPIC_MAX,
+                    value=current,
+                    required=True,
+                ),
             )
         ],
     )
 
 
-def channel_name(category: Category, number: int, username: str) -> str:
+def edit_modal(
+    number: int, questions: list[Question], answers: dict[str, str], topic: str | None
+) -> disnake.ui.Modal:
+    """The form again, prefilled, to change answers (or the topic) after opening."""
+    if questions:
+        fields = [question_field(q, answers.get(q.key)) for q in questions[:5]]
+    else:
+        fields = [
+            disnake.ui.Label(
+                text="Topic",
+                component=disnake.ui.TextInput(
+                    custom_id=custom_ids.TOPIC_FIELD,
+                    style=disnake.TextInputStyle.paragraph,
+                    min_length=TOPIC_MIN,
+                    max_length=TOPIC_MAX,
+                    value=topic,
+                ),
+            )
+        ]
+    return disnake.ui.Modal(
+        title=f"Edit ticket #{number}"[:45],
+        custom_id=custom_ids.make(custom_ids.EDITED, number),
+        components=fields,
+    )
+
+
+def render_number(number: int) -> str:
+    """Discord refuses "1488" in channel names of discoverable servers; v4 writes 1487b."""
+    return "1487b" if number == 1488 else str(number)
+
+
+def fill(template: str, *, number: int, username: str, display_name: str, category: str) -> str:
+    """Replace the placeholders Discord Tickets v4 knows in names and messages."""
+    values = {
+        "{num}": render_number(number),
+        "{number}": render_number(number),
+        "{username}": username,
+        "{name}": username,
+        "{nickname}": display_name,
+        "{displayName}": display_name,
+        "{category}": category,
+    }
+    for placeholder, value in values.items():
+        template = template.replace(placeholder, value)
+    return template
+
+
+def channel_name(category: Category, number: int, username: str, display_name: str) -> str:
     """The ticket channel's name from the category's template."""
-    name = category.channel_name.replace("{num}", str(number)).replace("{number}", str(number))
-    name = name.replace("{username}", username).replace("{name}", username)
-    return name[:100] or f"ticket-{number}"
+    name = fill(
+        category.channel_name,
+        number=number,
+        username=username,
+        display_name=display_name,
+        category=category.name,
+    )
+    return name[:100] or f"ticket-{render_number(number)}"
 
 
 def channel_topic(number: int, creator_id: int) -> str:
@@ -84,20 +215,76 @@ def overwrites(
     return result
 
 
-def opening(
-    category: Category, number: int, creator: disnake.abc.User, topic: str
-) -> tuple[str, disnake.Embed, list[disnake.ui.Button[None]]]:
-    """The first message in a ticket: who opened it, about what, and a Close button."""
-    text = category.opening_message.replace("{username}", creator.display_name)
-    text = text.replace("{num}", str(number)).replace("{number}", str(number))
+def answers_embed(
+    answers: list[Answer], topic: str | None, settings: GuildSettings
+) -> disnake.Embed | None:
+    """The answers (decrypted) as fields, or the topic; None when there is neither."""
+    if answers:
+        embed = disnake.Embed(colour=settings.colour)
+        for answer in answers[:25]:
+            embed.add_field(name=answer.label[:256], value=(answer.value or NO_ANSWER)[:1024])
+        return embed
+    if topic:
+        return disnake.Embed(title="Topic", description=topic[:4096], colour=settings.colour)
+    return None
+
+
+def opening_components(
+    number: int, *, editable: bool, claimable: bool, closable: bool
+) -> list[Button]:
+    """Edit, Claim and Close under the opening message, as the settings allow."""
+    buttons: list[Button] = []
+    if editable:
+        buttons.append(
+            disnake.ui.Button(
+                label="Edit",
+                emoji="✏️",
+                style=disnake.ButtonStyle.secondary,
+                custom_id=custom_ids.make(custom_ids.EDIT, number),
+            )
+        )
+    if claimable:
+        buttons.append(
+            disnake.ui.Button(
+                label="Claim",
+                emoji="🙌",
+                style=disnake.ButtonStyle.secondary,
+                custom_id=custom_ids.make(custom_ids.CLAIM, number),
+            )
+        )
+    if closable:
+        buttons.append(
+            disnake.ui.Button(
+                label="Close",
+                emoji="🔒",
+                style=disnake.ButtonStyle.danger,
+                custom_id=custom_ids.make(custom_ids.CLOSE, number),
+            )
+        )
+    return buttons
+
+
+def opening_embed(
+    category: Category,
+    settings: GuildSettings,
+    number: int,
+    creator: disnake.abc.User,
+) -> disnake.Embed:
+    """Who opened the ticket, with the category's opening message."""
+    text = fill(
+        category.opening_message,
+        number=number,
+        username=creator.name,
+        display_name=creator.display_name,
+        category=category.name,
+    )
     embed = disnake.Embed(
-        title=f"Ticket #{number} · {category.name}", description=text, colour=PRIMARY
+        title=f"Ticket #{number} · {category.name}"[:256], description=text, colour=settings.colour
     )
-    embed.add_field(name="Topic", value=topic[:1024], inline=False)
-    button: disnake.ui.Button[None] = disnake.ui.Button(
-        label="Close",
-        emoji="🔒",
-        style=disnake.ButtonStyle.danger,
-        custom_id=custom_ids.make(custom_ids.CLOSE, number),
-    )
-    return f"<@{creator.id}>", embed, [button]
+    avatar = getattr(creator, "display_avatar", None)
+    embed.set_author(name=creator.display_name[:256], icon_url=avatar.url if avatar else None)
+    if category.image:
+        embed.set_image(url=category.image)
+    if settings.footer:
+        embed.set_footer(text=settings.footer[:2048])
+    return embed

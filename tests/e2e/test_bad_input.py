@@ -68,7 +68,7 @@ async def test_topic_too_short_is_refused_without_a_ticket(discord, stack):
     await stack.add(world)
     await stack.start()
     panel = await post_panel(discord, world)
-    category = panel.components[0]["components"][0]["custom_id"].split(":")[1]
+    category = panel.components[0]["components"][0]["custom_id"].split(":")[1].split(".")[0]
     submit = await world.actor(discord, world.member).submit_modal(
         f"topic:{category}", {"topic": "hi"}, channel_id=world.support.id
     )

@@ -8,7 +8,7 @@ import pytest
 
 from standalone.db.tenants import TenantRepository
 from standalone.services.errors import StartupError
-from standalone.tickets import opening as service_module
+from standalone.tickets import entries as service_module
 from tests.e2e.conftest import TIMEOUT, make_world
 from tests.e2e.flow import bot_messages, open_ticket, post_panel
 

@@ -9,7 +9,14 @@ import disnake
 from standalone.db.tickets import TicketRepository
 from storage.scoped import ScopedStore
 from tests.e2e.conftest import TIMEOUT, Stack, World, make_world
-from tests.e2e.flow import bot_messages, button, open_ticket, post_panel, try_open
+from tests.e2e.flow import (
+    bot_messages,
+    button,
+    open_ticket,
+    post_panel,
+    request_form,
+    submit_topic,
+)
 
 VIEW = disnake.Permissions(view_channel=True).value
 
@@ -206,10 +213,20 @@ async def test_a_full_category_is_explained_and_locks_nobody_out(discord, stack)
         for n in range(50)
     ]
     panel = await post_panel(discord, world, category.id)
-    assert "category is full" in await try_open(discord, world, panel, "no room")
+    # Checked at the click, before the member types anything.
+    click = await world.actor(discord, world.member).click(panel.id, button(panel, "open:"))
+    refusal = await click.response(timeout=TIMEOUT)
+    assert refusal["type"] == 4 and "category is full" in refusal["data"]["content"]
     repo = TicketRepository(stack.backends.db, world.tenant)
-    (abandoned,) = await repo.tickets()
-    assert abandoned.state == "closed" and abandoned.channel_id is None
-    # Room again: the same member can open one at once.
+    assert await repo.tickets() == []
+    # Room at the click, full again by the time the form comes back: checked again.
     discord.delete_channel(fillers[0].id)
+    form = await request_form(discord, world, panel, world.member)
+    discord.add_channel(world.guild.id, name="late", parent_id=category.id)
+    submit = await submit_topic(discord, world, form, world.member, "no room")
+    answer = await submit.followups(count=1, timeout=TIMEOUT)
+    assert "category is full" in answer[-1]["content"]
+    assert await repo.tickets() == []
+    # Room again: the same member can open one at once.
+    discord.delete_channel(fillers[1].id)
     await open_ticket(discord, world, panel, "room now")

@@ -1,0 +1,104 @@
+"""Whether a member may open a ticket in a category, with a clear reason when not.
+
+The order follows Discord Tickets v4: blocked, required roles, a full Discord
+category, the category's total, the member's own limit, then the cooldown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import disnake
+
+from standalone.db.records import Category, GuildSettings
+from standalone.discord_bridge import member_role_ids
+from standalone.tickets.context import TicketContext
+from standalone.tickets.errors import TicketError
+
+MAX_CHANNELS_PER_CATEGORY = 50  # Discord's own limit
+
+
+@dataclass(frozen=True)
+class Opener:
+    """The facts about the member opening a ticket that the checks need."""
+
+    user_id: int
+    role_ids: frozenset[int]
+    timed_out_until: datetime | None = None
+
+    @classmethod
+    def of(cls, member: disnake.Member | disnake.User) -> Opener:
+        """From an interaction's author."""
+        timeout = member.current_timeout if isinstance(member, disnake.Member) else None
+        return cls(member.id, frozenset(member_role_ids(member)), timeout)
+
+
+def human_duration(delta: timedelta) -> str:
+    """``2 hours 5 minutes``-style text for a wait, at most two units."""
+    seconds = max(1, int(delta.total_seconds()))
+    units = [("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)]
+    parts: list[str] = []
+    for name, size in units:
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {name}{'s' if count != 1 else ''}")
+        if len(parts) == 2:
+            break
+    return " ".join(parts)
+
+
+async def check_can_open(
+    ctx: TicketContext, guild_id: int, opener: Opener, category: Category
+) -> None:
+    """Raise TicketError with the reason when ``opener`` may not open a ticket now."""
+    settings: GuildSettings = await ctx.guild_settings(str(guild_id))
+    now = ctx.clock()
+    if opener.timed_out_until is not None and opener.timed_out_until > now:
+        raise TicketError(
+            "You are timed out in this server, so you cannot open a ticket until "
+            f"<t:{int(opener.timed_out_until.timestamp())}:t>."
+        )
+    blocked = {int(r) for r in [*settings.blocked_roles, *category.blocked_roles]}
+    if blocked & opener.role_ids:
+        raise TicketError("You are not allowed to open tickets here.")
+    missing = [r for r in category.required_roles if int(r) not in opener.role_ids]
+    if missing:
+        roles = ", ".join(f"<@&{r}>" for r in missing)
+        raise TicketError(f"You need the role(s) {roles} to open a {category.name} ticket.")
+    if category.mode == "channel" and category.discord_category is not None:
+        await _check_category_room(ctx, guild_id, category)
+    total = await ctx.tickets.count_open_in_category(str(guild_id), category.key)
+    if total >= category.total_limit:
+        raise TicketError(
+            f"{category.name} has reached its limit of {category.total_limit} open tickets. "
+            "Please try again later."
+        )
+    mine = await ctx.tickets.count_active(str(guild_id), str(opener.user_id), category.key)
+    if mine >= category.member_limit:
+        plural = "ticket" if category.member_limit == 1 else "tickets"
+        raise TicketError(
+            f"You already have {mine} open {plural} in {category.name} "
+            f"(the limit is {category.member_limit}); please use the one you have, "
+            "or close it first."
+        )
+    if category.cooldown_ms:
+        last = await ctx.tickets.last_opened_at(str(guild_id), str(opener.user_id), category.key)
+        if last is not None:
+            ready = last + timedelta(milliseconds=category.cooldown_ms)
+            if ready > now:
+                raise TicketError(
+                    f"Please wait {human_duration(ready - now)} before opening another "
+                    f"{category.name} ticket."
+                )
+
+
+async def _check_category_room(ctx: TicketContext, guild_id: int, category: Category) -> None:
+    channels: list[Any] = await ctx.bot.http.get_all_guild_channels(guild_id)
+    inside = [c for c in channels if str(c.get("parent_id")) == category.discord_category]
+    if len(inside) >= MAX_CHANNELS_PER_CATEGORY:
+        raise TicketError(
+            "The ticket category is full: Discord allows 50 channels per category. "
+            "Please ask staff to close old tickets or to use another category."
+        )

@@ -1,0 +1,430 @@
+"""Every way in: panels, ``/new``, the two context menus, a DM to the bot, and their forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import disnake
+from disnake.ext import commands
+from disnake.interactions.application_command import ApplicationCommandInteraction
+from disnake.interactions.base import Interaction
+
+from standalone.db.records import Category
+from standalone.tickets import custom_ids, views
+from standalone.tickets.commands import FeatureCog
+from standalone.tickets.context import TicketContext, is_admin, is_any_staff, mention_ok
+from standalone.tickets.errors import TicketError
+from standalone.tickets.events import MessageEvent, decode
+from standalone.tickets.opening import FormContext, Opening
+from standalone.tickets.replies import NO_PINGS, defer, reply
+from standalone.tickets.router import ComponentRouter, EventRouter
+
+NO_CATEGORIES = (
+    "This server has no ticket categories yet. An admin can add one with `/category create` "
+    "(or `/panel staff_role:…` for a quick start)."
+)
+
+
+class Entries:
+    """Turns clicks, commands and DMs into ticket requests for ``Opening``."""
+
+    def __init__(self, ctx: TicketContext, opening: Opening) -> None:
+        self.ctx = ctx
+        self.opening = opening
+
+    def register(self, components: ComponentRouter, events: EventRouter) -> None:
+        """Take the panel buttons and menus, the forms, the edit button and DMs."""
+        components.button(custom_ids.OPEN, self._open_button)
+        components.button(custom_ids.CREATE_FOR, self._open_button)
+        components.button(custom_ids.PICK, self._picked)
+        components.modal(custom_ids.TOPIC, self._form)
+        components.modal(custom_ids.QUESTIONS, self._form)
+        components.button(custom_ids.EDIT, self._edit)
+        components.modal(custom_ids.EDITED, self._edited)
+        events.on("MESSAGE_CREATE", self._direct_message)
+
+    def cog(self) -> commands.Cog:
+        """``/panel``, ``/new`` and the context menus."""
+        return EntryCommands(self)
+
+    # Components
+
+    async def _open_button(self, inter: Interaction[Any], arguments: list[str]) -> None:
+        category = await self.opening.category(inter, arguments[0])
+        await self.opening.start(inter, category, FormContext())
+
+    async def _picked(self, inter: Interaction[Any], arguments: list[str]) -> None:
+        values: list[str] = list(getattr(getattr(inter, "data", None), "values", None) or [])
+        if len(values) != 1:
+            raise TicketError("Pick one category.")
+        category = await self.opening.category(inter, values[0])
+        raw = arguments[0]
+        if raw.startswith("f") and raw[1:].isdigit():
+            await self.prompt_for_member(inter, category, int(raw[1:]))
+            return
+        context = FormContext() if raw.startswith("p") else FormContext.parse(raw)
+        if context.kind == "d" and inter.guild_id is not None:
+            raise custom_ids.BadCustomId(raw)
+        await self.opening.start(inter, category, context)
+
+    async def _form(self, inter: Interaction[Any], arguments: list[str]) -> None:
+        # Forms shown before contexts existed carry the category key alone.
+        context = FormContext.parse(arguments[1]) if len(arguments) > 1 else FormContext()
+        category = await self.opening.category(inter, arguments[0])
+        await self.opening.submitted(inter, category, context)
+
+    async def _edit(self, inter: Interaction[Any], arguments: list[str]) -> None:
+        await self.opening.edit(inter, custom_ids.number(arguments))
+
+    async def _edited(self, inter: Interaction[Any], arguments: list[str]) -> None:
+        await self.opening.edited(inter, custom_ids.number(arguments))
+
+    # Panels
+
+    async def post_panel(
+        self,
+        inter: ApplicationCommandInteraction[Any],
+        *,
+        staff_role: disnake.Role | None,
+        discord_category: disnake.abc.GuildChannel | None,
+        name: str,
+        style: str,
+        categories: str | None,
+        title: str | None,
+        description: str | None,
+    ) -> None:
+        """Post a panel for some or all categories; ``staff_role`` also sets one up quickly."""
+        if inter.guild_id is None:
+            raise TicketError("Panels can only be posted in a server.")
+        if not is_admin(inter):
+            raise TicketError("You need the Manage Server permission to post a panel.")
+        if discord_category is not None and not isinstance(
+            discord_category, disnake.CategoryChannel
+        ):
+            raise TicketError("Pick a channel category (not a text channel) for the tickets.")
+        guild = str(inter.guild_id)
+        if staff_role is not None:
+            name = name.strip()
+            if not 1 <= len(name) <= 50:
+                raise TicketError("The category name must be 1 to 50 characters long.")
+            await defer(inter)
+            chosen = [await self._quick_category(inter, staff_role, discord_category, name)]
+        else:
+            every = await self.ctx.settings.categories(guild)
+            chosen = _named(every, categories) if categories else every
+            if not chosen:
+                raise TicketError(NO_CATEGORIES)
+            await defer(inter)
+        settings = await self.ctx.guild_settings(guild)
+        heading = title or (f"{chosen[0].name} tickets" if len(chosen) == 1 else "Open a ticket")
+        text = description or (
+            "Click the button below to open a private ticket."
+            if len(chosen) == 1 or style != "menu"
+            else "Pick a category below to open a private ticket."
+        )
+        embed = views.panel_embed(heading, text, settings)
+        marker = f"p{inter.id}"
+        rows: list[Any]
+        if style == "menu" and len(chosen) > 1:
+            menu = views.category_menu(chosen, marker)
+            rows, wanted = [disnake.ui.ActionRow(menu)], menu.custom_id
+        else:
+            rows = views.panel_buttons(chosen, marker)
+            wanted = custom_ids.make(custom_ids.OPEN, chosen[0].key, marker)
+        # A redelivered /panel finds the panel its first delivery posted.
+        if await self.ctx.find_bot_message(inter.channel_id, wanted) is None:
+            await self.ctx.bot.get_partial_messageable(inter.channel_id).send(
+                embed=embed, components=rows, allowed_mentions=NO_PINGS
+            )
+        where = ", ".join(
+            f"<#{c.thread_channel}>" if c.mode == "thread" else f"<#{c.discord_category}>"
+            for c in chosen
+        )
+        await reply(inter, f"Panel posted. Tickets will open under {where}.")
+
+    async def _quick_category(
+        self,
+        inter: ApplicationCommandInteraction[Any],
+        staff_role: disnake.Role,
+        discord_category: disnake.abc.GuildChannel | None,
+        name: str,
+    ) -> Category:
+        repo = self.ctx.tickets
+        # A redelivered /panel continues from what the first delivery recorded.
+        category = await repo.category_by_interaction(str(inter.id))
+        if category is None:
+            category = await repo.save_category(
+                str(inter.guild_id),
+                name,
+                str(discord_category.id) if discord_category else None,
+                [str(staff_role.id)],
+                interaction_id=str(inter.id),
+            )
+        if category.discord_category is None:
+            assert inter.guild_id is not None
+            created = await self.ctx.bot.http.create_channel(
+                inter.guild_id,
+                disnake.ChannelType.category.value,
+                name=name[:100],
+                reason="Ticket category",
+            )
+            category = await repo.set_category_channel(category, str(created["id"]))
+        return category
+
+    # /new and the context menus
+
+    async def new(
+        self,
+        inter: ApplicationCommandInteraction[Any],
+        category: str | None,
+        references: str | None,
+    ) -> None:
+        """``/new``: one category opens at once, several ask which."""
+        if inter.guild_id is None:
+            raise TicketError("Tickets are opened in a server.")
+        context = FormContext()
+        if references:
+            number = references.strip().lstrip("#")
+            earlier = (
+                await self.ctx.tickets.get(str(inter.guild_id), int(number))
+                if number.isdigit() and len(number) < 10
+                else None
+            )
+            if earlier is None or earlier.creator_id != str(inter.author.id):
+                raise TicketError("You can only refer to one of your own earlier tickets.")
+            context = FormContext("t", ticket=earlier.number)
+        every = await self.ctx.settings.categories(str(inter.guild_id))
+        if category:
+            wanted = category.strip().lower()
+            match = [c for c in every if c.key == category or c.name.lower() == wanted]
+            if not match:
+                raise TicketError(f"There is no ticket category called {category!r}.")
+            await self.opening.start(inter, match[0], context)
+            return
+        await self._choose(inter, every, context.encode())
+
+    async def _choose(self, inter: Interaction[Any], every: list[Category], context: str) -> None:
+        if not every:
+            raise TicketError(NO_CATEGORIES)
+        if len(every) == 1 and not context.startswith("f"):
+            await self.opening.start(inter, every[0], FormContext.parse(context))
+            return
+        menu = views.category_menu(every, context)
+        await inter.response.send_message(
+            "Which kind of ticket?", components=[menu], ephemeral=True
+        )
+
+    async def from_message(self, inter: ApplicationCommandInteraction[Any]) -> None:
+        """ "Create ticket from message": a ticket that refers to the message."""
+        if inter.guild_id is None:
+            raise TicketError("Tickets are opened in a server.")
+        target = inter.data.target
+        if not isinstance(target, disnake.Message):
+            raise TicketError("Pick a message to open a ticket about.")
+        context = FormContext("m", channel_id=target.channel.id, message_id=target.id)
+        await self._choose(
+            inter, await self.ctx.settings.categories(str(inter.guild_id)), context.encode()
+        )
+
+    async def for_member(self, inter: ApplicationCommandInteraction[Any]) -> None:
+        """ "Create ticket for user": staff posts a prompt with a button for that member."""
+        if inter.guild_id is None:
+            raise TicketError("Tickets are opened in a server.")
+        every = await self.ctx.settings.categories(str(inter.guild_id))
+        if not is_any_staff(inter, every):
+            raise TicketError("Only staff can ask a member to open a ticket.")
+        target = inter.data.target
+        if target is None or getattr(target, "bot", False):
+            raise TicketError("Pick a member (not a bot).")
+        if len(every) == 1:
+            await self.prompt_for_member(inter, every[0], target.id)
+            return
+        await self._choose(inter, every, f"f{target.id}")
+
+    async def prompt_for_member(
+        self, inter: Interaction[Any], category: Category, member_id: int
+    ) -> None:
+        """Post "please open a ticket" with a button in this channel (anyone may press it)."""
+        button: disnake.ui.Button[None] = disnake.ui.Button(
+            label="Create a ticket",
+            emoji=category.emoji or "🎫",
+            style=disnake.ButtonStyle.primary,
+            custom_id=custom_ids.make(custom_ids.CREATE_FOR, category.key, f"i{inter.id}"),
+        )
+        await defer(inter)
+        if await self.ctx.find_bot_message(inter.channel_id, button.custom_id or "") is None:
+            try:
+                await self.ctx.bot.get_partial_messageable(inter.channel_id).send(
+                    f"<@{member_id}>, staff would like you to open a {category.name} ticket.",
+                    components=[button],
+                    allowed_mentions=mention_ok([member_id]),
+                )
+            except disnake.Forbidden:
+                await inter.followup.send(
+                    f"I cannot post here; send <@{member_id}> this button yourself.",
+                    components=[button],
+                    ephemeral=True,
+                    allowed_mentions=NO_PINGS,
+                )
+                return
+        await reply(inter, f"Asked <@{member_id}> to open a {category.name} ticket.")
+
+    # A DM to the bot
+
+    async def _direct_message(self, data: bytes) -> None:
+        event = decode("MESSAGE_CREATE", data, MessageEvent)
+        if event.guild_id is not None or event.author.bot or not event.content.strip():
+            return
+        context = FormContext("d", channel_id=int(event.channel_id), message_id=int(event.id))
+        menu_id = custom_ids.make(custom_ids.PICK, context.encode())
+        if await self.ctx.find_bot_message(int(event.channel_id), menu_id) is not None:
+            return
+        choices = await self._categories_shared_with(int(event.author.id))
+        channel = self.ctx.bot.get_partial_messageable(int(event.channel_id))
+        if not choices:
+            await channel.send(
+                "I do not run tickets in any server we share.", allowed_mentions=NO_PINGS
+            )
+            return
+        embed = disnake.Embed(
+            title="Open a ticket about this?",
+            description=event.content[:1000],
+            colour=views.PRIMARY,
+        )
+        menu = views.category_menu(choices, context.encode(), placeholder="Pick where to send it")
+        await channel.send(embed=embed, components=[menu], allowed_mentions=NO_PINGS)
+
+    async def _categories_shared_with(self, user_id: int) -> list[Category]:
+        found: list[Category] = []
+        for guild_id in await self.ctx.settings.guilds_with_categories():
+            try:
+                await self.ctx.bot.http.get_member(int(guild_id), user_id)
+            except (disnake.NotFound, disnake.Forbidden):
+                continue
+            found += await self.ctx.settings.categories(guild_id)
+        return found[:25]
+
+    # Autocomplete
+
+    async def category_choices(self, inter: Interaction[Any], text: str) -> dict[str, str]:
+        """The guild's categories whose name contains ``text`` (plain text, not a pattern)."""
+        if inter.guild_id is None:
+            return {}
+        needle = text.lower().strip()
+        every = await self.ctx.settings.categories(str(inter.guild_id))
+        return {c.name[:100]: c.key for c in every if needle in c.name.lower()}
+
+    async def reference_choices(self, inter: Interaction[Any], text: str) -> dict[str, str]:
+        """The caller's closed tickets whose label contains ``text``."""
+        if inter.guild_id is None:
+            return {}
+        needle = text.lower().strip().lstrip("#")
+        tickets = await self.ctx.tickets.of_member(
+            str(inter.guild_id), str(inter.author.id), states=("closed",)
+        )
+        names = {c.key: c.name for c in await self.ctx.settings.categories(str(inter.guild_id))}
+        choices: dict[str, str] = {}
+        for ticket in tickets:
+            topic = self.ctx.cipher.decrypt(ticket.topic) if ticket.topic else ""
+            label = (
+                f"#{ticket.number} {names.get(ticket.category, '?')} "
+                f"({ticket.created_at:%Y-%m-%d}) {topic[:50]}"
+            ).strip()
+            if needle in label.lower():
+                choices[label[:100]] = str(ticket.number)
+        return dict(list(choices.items())[:25])
+
+
+def _named(every: list[Category], names: str) -> list[Category]:
+    wanted = [n.strip().lower() for n in names.split(",") if n.strip()]
+    by_name = {c.name.lower(): c for c in every}
+    unknown = [n for n in wanted if n not in by_name]
+    if unknown:
+        raise TicketError(f"No category called {', '.join(unknown)}.")
+    return [by_name[n] for n in wanted]
+
+
+class EntryCommands(FeatureCog):
+    """``/panel``, ``/new``, "Create ticket from message" and "Create ticket for user"."""
+
+    def __init__(self, entries: Entries) -> None:
+        self.entries = entries
+
+    @commands.slash_command(
+        name="panel",
+        description="Post a panel members use to open tickets, in this channel.",
+        contexts=disnake.InteractionContextTypes(guild=True),
+        default_member_permissions=disnake.Permissions(manage_guild=True),
+    )
+    async def panel(
+        self,
+        inter: ApplicationCommandInteraction[Any],
+        staff_role: disnake.Role | None = commands.Param(
+            default=None, description="Quick start: make (or update) a category for this role"
+        ),
+        category: disnake.CategoryChannel | None = commands.Param(
+            default=None, description="Quick start: channel category for ticket channels"
+        ),
+        name: str = commands.Param(
+            default="Support", max_length=50, description="Quick start: name of the category"
+        ),
+        style: str = commands.Param(
+            default="buttons", choices=["buttons", "menu"], description="Buttons or a menu"
+        ),
+        categories: str | None = commands.Param(
+            default=None, max_length=500, description="Category names, comma-separated (all)"
+        ),
+        title: str | None = commands.Param(default=None, max_length=256, description="Title"),
+        description: str | None = commands.Param(
+            default=None, max_length=2000, description="Text above the buttons"
+        ),
+    ) -> None:
+        await self.entries.post_panel(
+            inter,
+            staff_role=staff_role,
+            discord_category=category,
+            name=name,
+            style=style,
+            categories=categories,
+            title=title,
+            description=description,
+        )
+
+    @commands.slash_command(
+        name="new",
+        description="Open a new ticket.",
+        contexts=disnake.InteractionContextTypes(guild=True),
+    )
+    async def new(
+        self,
+        inter: ApplicationCommandInteraction[Any],
+        category: str | None = commands.Param(default=None, description="Kind of ticket"),
+        references: str | None = commands.Param(
+            default=None, description="An earlier ticket of yours this one is about"
+        ),
+    ) -> None:
+        await self.entries.new(inter, category, references)
+
+    @new.autocomplete("category")
+    async def _new_category(
+        self, inter: ApplicationCommandInteraction[Any], text: str
+    ) -> dict[str, str]:
+        return await self.entries.category_choices(inter, text)
+
+    @new.autocomplete("references")
+    async def _new_references(
+        self, inter: ApplicationCommandInteraction[Any], text: str
+    ) -> dict[str, str]:
+        return await self.entries.reference_choices(inter, text)
+
+    @commands.message_command(
+        name="Create ticket from message", contexts=disnake.InteractionContextTypes(guild=True)
+    )
+    async def from_message(self, inter: ApplicationCommandInteraction[Any]) -> None:
+        await self.entries.from_message(inter)
+
+    @commands.user_command(
+        name="Create ticket for user", contexts=disnake.InteractionContextTypes(guild=True)
+    )
+    async def for_member(self, inter: ApplicationCommandInteraction[Any]) -> None:
+        await self.entries.for_member(inter)
