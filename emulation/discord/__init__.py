@@ -13,8 +13,9 @@ Typical use::
     await inter.response()
 """
 
-from .actors import Actor, ActorError, FakeInteraction
+from .actors import Actor, FakeInteraction
 from .errors import DiscordError
+from .member_actions import ActorError
 from .models import (
     App,
     Attachment,

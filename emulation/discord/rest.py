@@ -9,44 +9,38 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
-import msgspec
 from aiohttp import web
 from msgspec import UNSET
 
-from . import bodies, errors, payloads
+from . import bodies, errors, payloads, threads
 from . import permissions as perms
 from .errors import DiscordError
+from .members_api import MemberRoutes
 from .message_input import decode_json, message_fields, read_input
 from .models import App, Channel, Message, Overwrite
-from .state import CATEGORY, DM, GUILD_CHANNEL_TYPES, World, normalize_channel_name
+from .snowflake import snowflake_ms
+from .state import (
+    CATEGORY,
+    DM,
+    GUILD_CHANNEL_TYPES,
+    THREAD_TYPES,
+    World,
+    normalize_channel_name,
+)
+from .threads_api import ThreadRoutes
+from .web_util import Handler, bot_auth, json_response, no_content, path_id
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v10"
 T = TypeVar("T")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 MAX_CHANNELS_PER_CATEGORY = 50
 MAX_PINS = 250
 LOADING = 1 << 7
-_encode = msgspec.json.Encoder().encode
-
-
-def json_response(data: Any, status: int = 200) -> web.Response:
-    # disnake parses a body only when Content-Type is exactly ``application/json``;
-    # web.json_response would add "; charset=utf-8".
-    return web.Response(body=_encode(data), status=status, content_type="application/json")
-
-
-def no_content() -> web.Response:
-    return web.Response(status=204)
-
-
-def path_id(request: web.Request, name: str) -> int:
-    return bodies.snowflake(request.match_info[name], [name])
 
 
 class RestApi:
@@ -54,6 +48,8 @@ class RestApi:
 
     def __init__(self, world: World, gateway_url: Callable[[], str]) -> None:
         self.world = world
+        self.threads = ThreadRoutes(world)
+        self.members = MemberRoutes(world)
         self._gateway_url = gateway_url
         self.requests: list[tuple[str, str]] = []
         self.server_errors: list[BaseException] = []
@@ -64,7 +60,9 @@ class RestApi:
         self, app: web.Application, extra: list[tuple[str, str, Handler]] | None = None
     ) -> None:
         app.middlewares.append(self._middleware)
-        for method, path, handler in self._routes() + (extra or []):
+        for method, path, handler in (
+            self.threads.routes() + self.members.routes() + self._routes() + (extra or [])
+        ):
             app.router.add_route(method, API_PREFIX + path, handler)
         app.router.add_get(
             "/attachments/{channel_id}/{attachment_id}/{filename}", self.get_attachment
@@ -115,10 +113,7 @@ class RestApi:
         )
 
     def auth(self, request: web.Request) -> App:
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Bot "):
-            raise errors.unauthorized()
-        return self.world.app_for_token(header.removeprefix("Bot "))
+        return bot_auth(self.world, request)
 
     async def body(self, request: web.Request, kind: type[T]) -> T:
         return bodies.decode(await request.read(), kind)
@@ -127,6 +122,7 @@ class RestApi:
         return [
             ("GET", "/users/@me", self.get_me),
             ("POST", "/users/@me/channels", self.create_dm),
+            ("GET", "/users/{user_id}", self.get_user),
             ("GET", "/gateway", self.get_gateway),
             ("GET", "/gateway/bot", self.get_gateway_bot),
             ("GET", "/oauth2/applications/@me", self.get_application),
@@ -153,6 +149,7 @@ class RestApi:
             ("POST", "/channels/{channel_id}/typing", self.trigger_typing),
             # Pins first: ``/messages/pins`` must not be taken for a message id.
             ("GET", "/channels/{channel_id}/messages/pins", self.get_pins),
+            ("POST", "/channels/{channel_id}/messages/bulk-delete", self.bulk_delete),
             ("PUT", "/channels/{channel_id}/messages/pins/{message_id}", self.pin),
             ("DELETE", "/channels/{channel_id}/messages/pins/{message_id}", self.unpin),
             ("GET", "/channels/{channel_id}/messages", self.get_messages),
@@ -167,6 +164,13 @@ class RestApi:
     async def get_me(self, request: web.Request) -> web.Response:
         app = self.auth(request)
         return json_response(payloads.current_user(self.world, app.bot_user.id))
+
+    async def get_user(self, request: web.Request) -> web.Response:
+        self.auth(request)
+        user_id = path_id(request, "user_id")
+        if user_id not in self.world.users:
+            raise errors.not_found(errors.UNKNOWN_USER, "User")
+        return json_response(payloads.user(self.world, user_id))
 
     async def create_dm(self, request: web.Request) -> web.Response:
         app = self.auth(request)
@@ -356,11 +360,13 @@ class RestApi:
         app = self.auth(request)
         channel = self.world.visible_channel(app, path_id(request, "channel_id"))
         self.world.require(app.bot_user.id, channel, 0)
-        return json_response(payloads.channel(self.world, channel))
+        return json_response(payloads.channel(self.world, channel, viewer=app.bot_user.id))
 
     async def modify_channel(self, request: web.Request) -> web.Response:
         app = self.auth(request)
         channel = self.world.visible_channel(app, path_id(request, "channel_id"))
+        if channel.type in THREAD_TYPES:
+            return await self.threads.modify(request, app, channel)
         body = await self.body(request, bodies.ModifyChannelBody)
         if channel.guild_id is None:
             raise DiscordError(
@@ -396,6 +402,8 @@ class RestApi:
     async def delete_channel(self, request: web.Request) -> web.Response:
         app = self.auth(request)
         channel = self.world.visible_channel(app, path_id(request, "channel_id"))
+        if channel.type in THREAD_TYPES:
+            return await self.threads.delete(app, channel)
         self.world.require(app.bot_user.id, channel, perms.MANAGE_CHANNELS)
         rendered = payloads.channel(self.world, channel)
         self.world.delete_channel(channel)
@@ -492,6 +500,8 @@ class RestApi:
         self.world.require(app.bot_user.id, channel, needed)
         if channel.type == DM:
             self._check_dm_allowed(app, channel)
+        if channel.thread is not None:
+            threads.before_message(self.world, channel, app.bot_user.id)
         raw = inp.raw if isinstance(inp.raw, dict) else {}
         bodies.require_not_empty(
             fields.get("content", ""),
@@ -537,6 +547,34 @@ class RestApi:
         if message.author_id != app.bot_user.id:
             self.world.require(app.bot_user.id, channel, perms.MANAGE_MESSAGES)
         self.world.delete_message(message)
+        return no_content()
+
+    async def bulk_delete(self, request: web.Request) -> web.Response:
+        app = self.auth(request)
+        channel = self._text_channel(app, request)
+        body = await self.body(request, bodies.BulkDeleteBody)
+        self.world.require(app.bot_user.id, channel, perms.MANAGE_MESSAGES)
+        if not 2 <= len(body.messages) <= 100:
+            raise errors.form_error(
+                ["messages"], "BASE_TYPE_BAD_LENGTH", "Must be between 2 and 100 in length."
+            )
+        ids = [bodies.snowflake(m, ["messages", str(i)]) for i, m in enumerate(body.messages)]
+        if len(set(ids)) != len(ids):
+            raise errors.form_error(["messages"], "BASE_TYPE_DUPLICATES", "Duplicate message ids.")
+        two_weeks_ago = (time.time() - 14 * 24 * 3600) * 1000
+        if any(snowflake_ms(i) < two_weeks_ago for i in ids):
+            raise DiscordError(
+                400, 50034, "You can only bulk delete messages that are under 14 days old."
+            )
+        found = [
+            m
+            for i in ids
+            if (m := self.world.messages.get(i)) is not None
+            and m.channel_id == channel.id
+            and not m.ephemeral
+        ]
+        if found:
+            self.world.bulk_delete(channel, found)
         return no_content()
 
     def _pin_target(self, request: web.Request) -> tuple[App, Message]:
