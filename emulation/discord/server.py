@@ -9,7 +9,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from . import members
+from . import members, threads
 from . import permissions as perms
 from .actors import Actor, FakeInteraction
 from .gateway import GatewayHub
@@ -187,6 +187,13 @@ class FakeDiscord:
     def set_member_roles(self, guild_id: int, user_id: int, roles: Iterable[int]) -> None:
         """A moderator replaces the member's roles (GUILD_MEMBER_UPDATE)."""
         members.set_roles(self.world, self.world.member(guild_id, user_id), list(roles))
+
+    def add_thread_member(self, thread_id: int, user_id: int) -> None:
+        """Someone adds ``user_id`` to a thread (a bot added this way hears THREAD_CREATE)."""
+        thread = self.world.channels.get(thread_id)
+        if thread is None or thread.thread is None:
+            raise KeyError(f"no thread {thread_id}")
+        threads.add_member(self.world, thread, user_id)
 
     def block_dms(self, user_id: int, blocked: bool = True) -> None:
         """The user closes (or reopens) their DMs: a bot writing to them then gets 50007."""
