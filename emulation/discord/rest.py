@@ -10,7 +10,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 from msgspec import UNSET
@@ -39,6 +39,7 @@ API_PREFIX = "/api/v10"
 T = TypeVar("T")
 
 MAX_CHANNELS_PER_CATEGORY = 50
+MAX_SLOWMODE = 21600
 MAX_PINS = 250
 LOADING = 1 << 7
 
@@ -373,8 +374,10 @@ class RestApi:
                 400, errors.WRONG_CHANNEL_TYPE, "Cannot execute action on this channel type"
             )
         self.world.require(app.bot_user.id, channel, perms.MANAGE_CHANNELS)
+        # Check every field before changing any: a refused edit leaves the channel as it was.
+        changes: dict[str, Any] = {}
         if isinstance(body.name, str):
-            channel.name = normalize_channel_name(
+            changes["name"] = normalize_channel_name(
                 bodies.channel_name(body.name, ["name"]), channel.type
             )
         if body.topic is not UNSET:
@@ -382,20 +385,33 @@ class RestApi:
                 raise errors.form_error(
                     ["topic"], "BASE_TYPE_MAX_LENGTH", "Must be 1024 or fewer in length."
                 )
-            channel.topic = body.topic
+            changes["topic"] = body.topic
         if isinstance(body.position, int):
-            channel.position = body.position
-        if body.parent_id is not UNSET and body.parent_id != channel.parent_id:
-            channel.parent_id = self._parent(channel.guild_id, body.parent_id, channel.type)
+            changes["position"] = body.position
+        if body.parent_id is not UNSET:
+            parent_id = (
+                None if body.parent_id is None else bodies.snowflake(body.parent_id, ["parent_id"])
+            )
+            if parent_id != channel.parent_id:
+                changes["parent_id"] = self._parent(channel.guild_id, parent_id, channel.type)
         if body.permission_overwrites is not UNSET:
             self.world.require(app.bot_user.id, channel, perms.MANAGE_ROLES)
-            channel.permission_overwrites = self._overwrites(
+            changes["permission_overwrites"] = self._overwrites(
                 channel.guild_id, body.permission_overwrites or []
             )
         if body.rate_limit_per_user is not UNSET:
-            channel.rate_limit_per_user = body.rate_limit_per_user or 0
+            slowmode = body.rate_limit_per_user or 0
+            if not 0 <= slowmode <= MAX_SLOWMODE:
+                raise errors.form_error(
+                    ["rate_limit_per_user"],
+                    "NUMBER_TYPE_MAX",
+                    f"Must be between 0 and {MAX_SLOWMODE}.",
+                )
+            changes["rate_limit_per_user"] = slowmode
         if body.nsfw is not UNSET:
-            channel.nsfw = bool(body.nsfw)
+            changes["nsfw"] = bool(body.nsfw)
+        for key, value in changes.items():
+            setattr(channel, key, value)
         self.world.emit("CHANNEL_UPDATE", channel.guild_id, channel)
         return json_response(payloads.channel(self.world, channel))
 
