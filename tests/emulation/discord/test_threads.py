@@ -198,3 +198,19 @@ async def test_disnake_creates_and_follows_threads(fd: FakeDiscord, setup: Setup
         assert isinstance(fetched, disnake.Thread) and fetched.owner_id == bot.user.id
     assert parse_failures == []
     assert fd.server_errors == []
+
+
+async def test_guild_create_carries_active_threads(fd: FakeDiscord, setup: Setup):
+    alice = fd.actor(setup.app.id, setup.guild.id, setup.alice.id)
+    active = await alice.create_thread(setup.general.id, "active", private=True)
+    archived = await alice.create_thread(setup.general.id, "archived")
+    await alice.send_message(archived.id, "bump")
+    fd.world.channels[archived.id].thread.archived = True  # archived while nobody watched
+    bot = make_bot()
+    async with running(fd, bot, setup.app.token) as parse_failures:
+        guild = bot.get_guild(setup.guild.id)
+        assert guild is not None
+        assert [t.id for t in guild.threads] == [active.id]
+        cached = guild.get_thread(active.id)
+        assert cached is not None and cached.type == disnake.ChannelType.private_thread
+    assert parse_failures == []
