@@ -27,6 +27,7 @@ class ThreadRoutes:
             ("GET", members + "/{user_id}", self.get_member),
             ("PUT", members + "/{user_id}", self.add),
             ("DELETE", members + "/{user_id}", self.remove),
+            ("GET", "/guilds/{guild_id}/threads/active", self.active),
         ]
 
     def _thread(self, app: App, request: web.Request) -> Channel:
@@ -40,6 +41,32 @@ class ThreadRoutes:
 
     def _render(self, app: App, thread: Channel) -> web.Response:
         return json_response(payloads.thread(self.world, thread, viewer=app.bot_user.id))
+
+    async def active(self, request: web.Request) -> web.Response:
+        """The guild's unarchived threads that the bot can see, with its own memberships."""
+        app = bot_auth(self.world, request)
+        guild = self.world.visible_guild(app, path_id(request, "guild_id"))
+        found: list[Channel] = []
+        for channel in list(self.world.channels.values()):
+            if channel.guild_id != guild.id or channel.type not in THREAD_TYPES:
+                continue
+            if channel.thread is None:
+                continue
+            if channel.thread.archived:
+                continue
+            try:
+                self.world.visible_channel(app, channel.id)
+            except DiscordError:
+                continue
+            found.append(channel)
+        me = app.bot_user.id
+        return json_response(
+            {
+                "threads": [payloads.thread(self.world, t, viewer=me) for t in found],
+                "members": [payloads.thread_member(t, me) for t in found if me in t.thread_members],
+                "has_more": False,
+            }
+        )
 
     # -- creation -------------------------------------------------------------------------
 

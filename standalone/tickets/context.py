@@ -80,6 +80,12 @@ class TicketContext:
         return None
 
 
+def effective_ms(category_value: int | None, guild_value: int | None) -> int | None:
+    """A timing setting: the category's if set, else the guild's; 0 (or None) means off."""
+    value = category_value if category_value is not None else guild_value
+    return value or None
+
+
 def is_admin(inter: Interaction[Any]) -> bool:
     """Manage Server or Administrator in the guild of the interaction."""
     return bool(inter.permissions.manage_guild or inter.permissions.administrator)

@@ -10,6 +10,7 @@ from standalone.tickets.context import TicketContext
 from standalone.tickets.entries import Entries
 from standalone.tickets.opening import Opening
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
+from standalone.tickets.settings_commands import SettingsCommands
 
 
 class Features:
@@ -30,7 +31,7 @@ class Features:
         self.entries.register(self.components, self.events)
         self.archive.register(self.events)
         self.closing.register(self.components, self.events, self.timers)
-        for cog in (self.entries.cog(), self.closing.cog()):
+        for cog in (self.entries.cog(), self.closing.cog(), SettingsCommands(self.ctx)):
             bot.add_cog(cog)
 
     async def on_start(self) -> None:

@@ -214,3 +214,27 @@ async def test_guild_create_carries_active_threads(fd: FakeDiscord, setup: Setup
         cached = guild.get_thread(active.id)
         assert cached is not None and cached.type == disnake.ChannelType.private_thread
     assert parse_failures == []
+
+
+async def test_active_threads_list_only_what_the_bot_sees(fd: FakeDiscord, setup: Setup, api: Api):
+    call = CheckedApi(api)
+    general = setup.general.id
+    made = await call(
+        "POST",
+        "/channels/{channel_id}/threads",
+        {"name": "ticket-1", "type": 12},
+        channel_id=general,
+        expect=201,
+    )
+    old = await call(
+        "POST",
+        "/channels/{channel_id}/threads",
+        {"name": "ticket-0", "type": 11},
+        channel_id=general,
+        expect=201,
+    )
+    await call("PATCH", "/channels/{channel_id}", {"archived": True}, channel_id=old["id"])
+    active = await call("GET", "/guilds/{guild_id}/threads/active", guild_id=setup.guild.id)
+    assert [t["id"] for t in active["threads"]] == [made["id"]]
+    assert [m["user_id"] for m in active["members"]] == [str(setup.app.bot_user.id)]
+    assert active["has_more"] is False
