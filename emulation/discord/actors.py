@@ -17,6 +17,16 @@ from .member_actions import ActorError, MemberActions, id_of
 from .models import JSON, Channel, Command, Interaction, Message
 from .state import World
 
+# What a bot may do in a DM: view, send, embed, attach, read history, reactions.
+DM_APP_PERMISSIONS = (
+    perms.VIEW_CHANNEL
+    | perms.SEND_MESSAGES
+    | perms.EMBED_LINKS
+    | perms.ATTACH_FILES
+    | perms.READ_MESSAGE_HISTORY
+    | perms.ADD_REACTIONS
+)
+
 APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5
 CHAT_INPUT, USER_COMMAND, MESSAGE_COMMAND = 1, 2, 3
 SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
@@ -198,7 +208,9 @@ class Actor(MemberActions):
                 rows, picked = modals.submission(layout, values)
             except modals.SubmitError as exc:
                 raise ActorError(str(exc)) from None
-            channel = self._channel(channel_id if channel_id is not None else opener.channel_id)
+            channel = self._interaction_channel(
+                channel_id if channel_id is not None else opener.channel_id
+            )
             source = (
                 self._world.messages.get(opener.source_message_id)
                 if opener.source_message_id is not None
@@ -218,6 +230,18 @@ class Actor(MemberActions):
 
     # -- building blocks ------------------------------------------------------------------
 
+    def _own_dm(self, channel_id: int | None) -> Channel | None:
+        """The DM between this member and the app's bot, when ``channel_id`` names it."""
+        if channel_id is None:
+            return None
+        bot = self._world.apps[self.app_id].bot_user.id
+        dm = self._world.find_dm(bot, self.user_id)
+        return dm if dm is not None and dm.id == channel_id else None
+
+    def _interaction_channel(self, channel_id: int | None) -> Channel:
+        """Where an interaction may happen: a text channel of the guild or the bot's DM."""
+        return self._own_dm(channel_id) or self._channel(channel_id)
+
     def _send(
         self, kind: int, data: JSON, channel: Channel, *, message: Message | None = None
     ) -> FakeInteraction:
@@ -228,6 +252,8 @@ class Actor(MemberActions):
         app = world.apps[self.app_id]
         interaction_id = world.ids.next()
         token = world.new_interaction_token(interaction_id)
+        if channel.guild_id is None:
+            return self._send_in_dm(kind, data, channel, message=message)
         member = guild.members[self.user_id]
         payload: JSON = {
             "id": str(interaction_id),
@@ -261,6 +287,47 @@ class Actor(MemberActions):
             type=kind,
             user_id=self.user_id,
             guild_id=guild.id,
+            channel_id=channel.id,
+            payload=payload,
+            source_message_id=message.id if message is not None else None,
+        )
+        world.add_interaction(record)
+        delivered = self._hub.dispatch(self.app_id, "INTERACTION_CREATE", payload)
+        return FakeInteraction(world, record, delivered)
+
+    def _send_in_dm(
+        self, kind: int, data: JSON, channel: Channel, *, message: Message | None
+    ) -> FakeInteraction:
+        """Discord's shape in a bot DM: ``user`` instead of ``member``, no guild."""
+        world = self._world
+        interaction_id = world.ids.next()
+        token = world.new_interaction_token(interaction_id)
+        payload: JSON = {
+            "id": str(interaction_id),
+            "application_id": str(self.app_id),
+            "type": kind,
+            "data": data,
+            "channel": payloads.interaction_channel(world, channel, self.user_id),
+            "channel_id": str(channel.id),
+            "user": payloads.user(world, self.user_id),
+            "token": token,
+            "version": 1,
+            "locale": "en-US",
+            "app_permissions": str(DM_APP_PERMISSIONS),
+            "attachment_size_limit": payloads.ATTACHMENT_SIZE_LIMIT,
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": "0"},
+            "context": 1,
+        }
+        if message is not None:
+            payload["message"] = payloads.message(world, message)
+        record = Interaction(
+            id=interaction_id,
+            token=token,
+            application_id=self.app_id,
+            type=kind,
+            user_id=self.user_id,
+            guild_id=None,
             channel_id=channel.id,
             payload=payload,
             source_message_id=message.id if message is not None else None,
@@ -412,8 +479,8 @@ class Actor(MemberActions):
         message = self._world.messages.get(message_id)
         if message is None:
             raise ActorError(f"message {message_id} does not exist")
-        if message.guild_id != self.guild_id:
-            raise ActorError(f"message {message_id} is not in guild {self.guild_id}")
+        if message.guild_id != self.guild_id and self._own_dm(message.channel_id) is None:
+            raise ActorError(f"message {message_id} is not in guild {self.guild_id} nor our DM")
         for component in walk_components(message.components):
             if component.get("custom_id") == custom_id:
                 if component.get("disabled"):
