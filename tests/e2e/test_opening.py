@@ -291,9 +291,10 @@ async def test_thread_mode_opens_private_threads_only_the_right_people_see(disco
     (thread,) = discord.threads(helpdesk.id)
     assert thread.id == int(ticket.channel_id) and thread.type == 12
     assert world.member.id in discord.thread_members(thread.id)
-    visible = lambda user: (
-        thread.id in [c.id for c in discord.visible_channels(world.guild.id, user.id)]
-    )  # noqa: E731
+
+    def visible(user):
+        return thread.id in [c.id for c in discord.visible_channels(world.guild.id, user.id)]
+
     assert visible(world.member) and not visible(world.other)
     assert bot_messages(discord, world, thread.id)[0].embeds  # greeted in the thread
 
