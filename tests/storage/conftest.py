@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from storage.s3 import S3Store
 from storage.requests import MIN_PART_SIZE
+from storage.s3 import S3Store
 
 REGION = "us-east-1"
 KEY_ID, SECRET = "testing", "testing"  # moto accepts any credentials
