@@ -167,7 +167,9 @@ class S3Store:
             async for chunk in chunks(data):
                 buffer += chunk
                 while len(buffer) >= self.part_size:
-                    body = bytes(buffer[: self.part_size])
+                    # Through a view, so the part is copied once, not twice.
+                    with memoryview(buffer) as view:
+                        body = bytes(view[: self.part_size])
                     del buffer[: self.part_size]
                     await send_part(body)
             if upload_id is None:

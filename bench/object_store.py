@@ -7,7 +7,7 @@ the same run. Peak memory is tracemalloc's peak above the starting point
 while one 10 MB object is streamed in (an async iterator of 256 KiB chunks)
 or out (``stream``), in a separate pass so tracing does not slow the timings.
 
-Usage: PYTHONPATH=. python bench/storage.py [REPEATS_10KB] [REPEATS_10MB]
+Usage: PYTHONPATH=. python bench/object_store.py [REPEATS_10KB] [REPEATS_10MB]
 """
 
 from __future__ import annotations
