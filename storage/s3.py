@@ -1,4 +1,11 @@
-"""An object store on S3 or anything that speaks its API (MinIO, Backblaze B2, Ceph)."""
+"""An object store on S3 or anything that speaks its API (MinIO, Backblaze B2, Ceph).
+
+aiobotocore rather than obstore: it was already the ``s3`` extra, it is
+botocore underneath (the same endpoint, region, addressing and credential
+handling as the AWS CLI), and it exposes the multipart calls one by one, so an
+upload can be aborted on our terms and the server's error codes reach the
+message the caller sees.
+"""
 
 from __future__ import annotations
 
