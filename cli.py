@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -16,12 +18,16 @@ import typer
 from standalone.config import Config, ConfigError, load_config
 from standalone.crypto import CryptoError, load_cipher
 from standalone.db import Database, DatabaseError, open_database
+from standalone.db.backup import BackupError, Progress
 from standalone.db.tenants import TenantError, TenantRepository
 from standalone.services.errors import StartupError
+from storage.ports import StorageError
 
 app = typer.Typer(help="A standalone, multi-tenant ticket bot for Discord.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Bots (tenants) served by this deployment.", no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
+db_app = typer.Typer(help="Back up and restore the database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 
 ConfigOption = Annotated[
     Path | None,
@@ -50,7 +56,7 @@ def _run(coro: Callable[[], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(main())
-    except (TenantError, CryptoError, DatabaseError) as exc:
+    except (TenantError, CryptoError, DatabaseError, BackupError, StorageError) as exc:
         raise _fail(str(exc)) from None
     except StartupError as exc:
         raise _fail(str(exc), code=1) from None
@@ -211,14 +217,123 @@ def tenants_remove(name: str, config: ConfigOption = None) -> None:
     typer.echo(f"removed tenant {name}")
 
 
-async def _open_db(settings: Config) -> Database:
+async def _open_db(settings: Config, *, migrate_schema: bool = True) -> Database:
     return await open_database(
         settings.database.url,
         namespace=settings.database.namespace,
         database=settings.database.database,
         username=settings.database.username,
         password=settings.database.password,
+        migrate_schema=migrate_schema,
     )
+
+
+BACKUP_PREFIX = "_backups/"  # tenant names cannot start with "_", so no tenant owns it
+
+
+@contextlib.contextmanager
+def _progress_bar(what: str) -> Iterator[Progress]:
+    """A progress bar on stderr, fed (done, total) record counts."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+    task = bar.add_task(what, total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    with bar:
+        yield update
+
+
+@db_app.command("backup")
+def db_backup(
+    key: Annotated[
+        str | None,
+        typer.Option(help=f"Object key to write (default: {BACKUP_PREFIX}db-<UTC time>.tkb)."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write a consistent copy of the whole database to the object store."""
+    from standalone.db.backup import backup
+    from standalone.services.aio import open_configured_store
+
+    settings = _config(config)
+    key = key or f"{BACKUP_PREFIX}db-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.tkb"
+
+    async def main() -> str:
+        store = open_configured_store(settings)
+        db = await _open_db(settings)
+        try:
+            with _progress_bar("backing up") as progress:
+                header = await backup(db, store, key, progress=progress)
+            return f"{header.records} records (schema version {header.schema_version})"
+        finally:
+            await db.close()
+            await store.close()
+
+    summary = _run(main)
+    typer.echo(f"backed up {summary} to {key}")
+
+
+@db_app.command("restore")
+def db_restore(
+    key: Annotated[str, typer.Argument(help="Object key of the backup ('tickets db list').")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the records of a non-empty database.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Load a backup into the database (empty, unless --force)."""
+    from standalone.db.backup import restore
+    from standalone.services.aio import open_configured_store
+
+    settings = _config(config)
+
+    async def main() -> int:
+        store = open_configured_store(settings)
+        db = await _open_db(settings, migrate_schema=False)
+        try:
+            with _progress_bar("restoring") as progress:
+                header = await restore(db, store, key, force=force, progress=progress)
+            return header.records
+        finally:
+            await db.close()
+            await store.close()
+
+    records = _run(main)
+    typer.echo(f"restored {records} records from {key}")
+
+
+@db_app.command("list")
+def db_list(config: ConfigOption = None) -> None:
+    """List the backups in the object store, oldest first."""
+    from standalone.services.aio import open_configured_store
+
+    settings = _config(config)
+
+    async def main() -> list[str]:
+        store = open_configured_store(settings)
+        try:
+            lines = []
+            for key in await store.list(BACKUP_PREFIX):
+                info = await store.head(key)
+                records = info.metadata.get("records", "?")
+                lines.append(f"{key}\t{info.size} bytes\t{records} records\t{info.modified:%c}")
+            return lines
+        finally:
+            await store.close()
+
+    lines = _run(main)
+    typer.echo("\n".join(lines) if lines else "no backups yet: make one with 'tickets db backup'")
 
 
 @app.command("config")
@@ -232,6 +347,8 @@ def show_config(config: ConfigOption = None) -> None:
         data["discord"]["token"] = "********"  # noqa: S105
     if data["database"]["password"]:
         data["database"]["password"] = "********"  # noqa: S105
+    if data["storage"]["secret_access_key"]:
+        data["storage"]["secret_access_key"] = "********"  # noqa: S105
     typer.echo(msgspec.json.format(msgspec.json.encode(data)).decode())
 
 

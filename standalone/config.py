@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from emulation.connect import memory_cache_size
-from storage.connect import store_path
+from storage.connect import parse_store_url
 
 ENV_PREFIX = "TICKETS__"
 DEFAULT_CONFIG_FILE = "tickets.toml"
@@ -68,15 +68,26 @@ class DatabaseConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class StorageConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Object storage for transcripts and backups."""
+    """Object storage for transcripts and backups: file://, memory:// or s3://.
+
+    ``s3://bucket/prefix?endpoint=http://host:9000&region=us-east-1&path_style=true``
+    reaches MinIO, Backblaze B2 or AWS; keys left empty come from the AWS_*
+    environment variables (or ~/.aws, or an instance role).
+    """
 
     url: str = "file://data/objects"
+    access_key_id: str = ""
+    secret_access_key: str = ""
 
     def __post_init__(self) -> None:
         try:
-            store_path(self.url)
+            parse_store_url(self.url)
         except ValueError as exc:
             raise ValueError(f"storage.url: {exc}") from None
+        if bool(self.access_key_id) != bool(self.secret_access_key):
+            raise ValueError(
+                "storage.access_key_id and storage.secret_access_key must be set together"
+            )
 
 
 class CoordinationConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

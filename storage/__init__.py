@@ -1,14 +1,26 @@
-"""Object storage for transcripts, attachments and backups."""
+"""Object storage for transcripts, attachments, exports and backups."""
 
-from storage.connect import open_store
+from storage.connect import open_store, parse_store_url
 from storage.file import FileStore
 from storage.memory import MemoryStore
-from storage.ports import InvalidKey, ObjectInfo, ObjectNotFound, ObjectStore, StorageError
+from storage.ports import (
+    ByteRange,
+    InvalidKey,
+    InvalidRange,
+    InvalidRequest,
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectStore,
+    StorageError,
+)
 from storage.scoped import ScopedStore
 
 __all__ = [
+    "ByteRange",
     "FileStore",
     "InvalidKey",
+    "InvalidRange",
+    "InvalidRequest",
     "MemoryStore",
     "ObjectInfo",
     "ObjectNotFound",
@@ -16,4 +28,5 @@ __all__ = [
     "ScopedStore",
     "StorageError",
     "open_store",
+    "parse_store_url",
 ]

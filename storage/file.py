@@ -5,29 +5,67 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import hashlib
 import os
 import secrets
+import stat
+from bisect import bisect_right
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiofiles
 import aiofiles.os
 import msgspec
 
 from storage.keys import META_SUFFIX, TEMP_PREFIX, validate_key
-from storage.ports import InvalidKey, ObjectInfo, ObjectNotFound, StorageError
+from storage.ports import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_CONTENT_TYPE,
+    ByteRange,
+    Data,
+    InvalidKey,
+    ObjectInfo,
+    ObjectNotFound,
+    StorageError,
+)
+from storage.requests import (
+    check_chunk_size,
+    check_expiry,
+    check_range,
+    chunks,
+    resolve_range,
+    validate_metadata,
+)
 
-DEFAULT_CONTENT_TYPE = "application/octet-stream"
-
-# A concurrent delete may prune a folder between our mkdir and our write.
+# A concurrent delete may prune a folder between our mkdir and our first write.
 _PUT_ATTEMPTS = 3
+_HASH_BLOCK = 1024 * 1024
 
 
-class _Meta(msgspec.Struct):
+class _Meta(msgspec.Struct, kw_only=True):
+    """The sidecar: what a file cannot say about itself, and which file it describes."""
+
     content_type: str = DEFAULT_CONTENT_TYPE
+    metadata: dict[str, str] = msgspec.field(default_factory=dict)
+    checksum: str = ""
+    # The data file this sidecar was written for; the two are renamed one after
+    # the other, so a reader between the renames must be able to tell.
+    size: int = -1
+    inode: int = -1
+    mtime_ns: int = -1
+
+    def describes(self, st: os.stat_result) -> bool:
+        return (self.size, self.inode, self.mtime_ns) == (st.st_size, st.st_ino, st.st_mtime_ns)
 
 
 def _meta_path(path: Path) -> Path:
     return path.with_name(path.name + META_SUFFIX)
+
+
+def _temp_path(path: Path) -> Path:
+    return path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(8)}")
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -51,18 +89,33 @@ def _make_dirs(directory: Path) -> None:
         _fsync_dir(folder.parent)
 
 
-def _remove_temp(path: Path) -> None:
+def _remove(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
 
 
-class FileStore:
-    """Objects as files under ``root``; the content type sits in a sidecar file.
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(_HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
 
-    Each file is written to a temp file, synced, then renamed into place, so a
-    reader sees the old bytes or the new ones. The sidecar is replaced just
-    before the data, so for a moment ``head`` may report the new content type
-    with the old bytes; it never reports an object whose data is missing.
+
+async def _write_chunk(handle: Any, chunk: bytes) -> None:
+    # One seam for every byte written, so tests can make the disk fill up.
+    await handle.write(chunk)
+
+
+class FileStore:
+    """Objects as files under ``root``; content type, metadata and checksum in a sidecar.
+
+    Data goes to a temp file that is synced and renamed into place, so a reader
+    sees the old bytes or the new ones, never a part, and a failed write
+    (a full disk) leaves the old object as it was. The sidecar is renamed just
+    before the data and names the file it describes; ``head`` between the two
+    renames, or after a crash between them, notices and reports the defaults
+    with a checksum computed from the bytes themselves.
     """
 
     def __init__(self, root: str | Path) -> None:
@@ -81,32 +134,76 @@ class FileStore:
             raise InvalidKey(f"object key {key!r} resolves outside the store root {self._root}")
         return path
 
-    async def _write_atomic(self, target: Path, data: bytes) -> None:
-        temp = target.with_name(f"{TEMP_PREFIX}{secrets.token_hex(8)}")
+    async def _open_temp(self, path: Path) -> tuple[Path, Any]:
+        for attempt in builtins.range(_PUT_ATTEMPTS):
+            await asyncio.to_thread(_make_dirs, path.parent)
+            temp = _temp_path(path)
+            try:
+                # The temp file keeps its folder non-empty, so no delete can prune it now.
+                return temp, await aiofiles.open(temp, "xb")
+            except FileNotFoundError:
+                if attempt == _PUT_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _write_temp(self, path: Path, data: Data) -> tuple[Path, _Meta]:
+        temp, handle = await self._open_temp(path)
         try:
-            async with aiofiles.open(temp, "xb") as handle:
-                await handle.write(data)
+            digest = hashlib.sha256()
+            try:
+                async for chunk in chunks(data):
+                    await _write_chunk(handle, chunk)
+                    digest.update(chunk)
                 await handle.flush()
                 await asyncio.to_thread(os.fsync, handle.fileno())
-            await asyncio.to_thread(os.replace, temp, target)
+                st = await asyncio.to_thread(os.fstat, handle.fileno())
+            finally:
+                await handle.close()
         except BaseException:
-            await asyncio.to_thread(_remove_temp, temp)
+            await asyncio.to_thread(_remove, temp)
             raise
+        meta = _Meta(
+            checksum=digest.hexdigest(), size=st.st_size, inode=st.st_ino, mtime_ns=st.st_mtime_ns
+        )
+        return temp, meta
 
-    async def put(self, key: str, data: bytes, *, content_type: str = DEFAULT_CONTENT_TYPE) -> None:
-        path = self._path(key)
-        meta = msgspec.json.encode(_Meta(content_type=content_type))
+    async def _publish(self, path: Path, temp: Path, meta: _Meta) -> None:
+        meta_temp = _temp_path(path)
+        meta_path = _meta_path(path)
         try:
-            for attempt in range(_PUT_ATTEMPTS):
-                try:
-                    await asyncio.to_thread(_make_dirs, path.parent)
-                    await self._write_atomic(_meta_path(path), meta)
-                    await self._write_atomic(path, bytes(data))
-                    break
-                except FileNotFoundError:
-                    if attempt == _PUT_ATTEMPTS - 1:
-                        raise
+            async with aiofiles.open(meta_temp, "xb") as handle:
+                await _write_chunk(handle, msgspec.json.encode(meta))
+                await handle.flush()
+                await asyncio.to_thread(os.fsync, handle.fileno())
+            await asyncio.to_thread(os.replace, meta_temp, meta_path)
+            try:
+                await asyncio.to_thread(os.replace, temp, path)
+            except BaseException:
+                # The new sidecar names the new file, so it cannot pass for the old one's.
+                await asyncio.to_thread(_remove, meta_path)
+                raise
             await asyncio.to_thread(_fsync_dir, path.parent)
+        finally:
+            await asyncio.to_thread(_remove, meta_temp)
+            await asyncio.to_thread(_remove, temp)
+
+    async def put(
+        self,
+        key: str,
+        data: Data,
+        *,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        path = self._path(key)
+        checked = validate_metadata(metadata)
+        try:
+            if await aiofiles.os.path.isdir(path):
+                raise IsADirectoryError(str(path))
+            temp, meta = await self._write_temp(path, data)
+            meta.content_type = content_type
+            meta.metadata = checked
+            await self._publish(path, temp, meta)
         except (NotADirectoryError, IsADirectoryError, FileExistsError) as exc:
             raise InvalidKey(
                 f"object key {key!r} clashes with an existing object or folder at {path}"
@@ -114,25 +211,86 @@ class FileStore:
         except OSError as exc:
             raise StorageError(f"could not store {key!r} at {path}: {exc}") from exc
 
-    async def get(self, key: str) -> bytes:
+    async def _open(self, key: str) -> tuple[Any, os.stat_result]:
         path = self._path(key)
         try:
-            async with aiofiles.open(path, "rb") as handle:
-                return await handle.read()
+            handle = await aiofiles.open(path, "rb")
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise ObjectNotFound(key) from None
+        st = await asyncio.to_thread(os.fstat, handle.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            await handle.close()
+            raise ObjectNotFound(key)
+        return handle, st
+
+    async def get(self, key: str, *, range: ByteRange | None = None) -> bytes:
+        check_range(range)
+        handle, st = await self._open(key)
+        try:
+            start, end = resolve_range(range, st.st_size)
+            await handle.seek(start)
+            data: bytes = await handle.read(end - start)
+            return data
+        finally:
+            await handle.close()
+
+    async def stream(
+        self,
+        key: str,
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        range: ByteRange | None = None,
+    ) -> AsyncIterator[bytes]:
+        check_chunk_size(chunk_size)
+        check_range(range)
+        # The open file stays the version that was current at the start, even
+        # if a put renames a new one into place meanwhile.
+        handle, st = await self._open(key)
+        try:
+            start, end = resolve_range(range, st.st_size)
+            await handle.seek(start)
+            remaining = end - start
+            while remaining > 0:
+                chunk: bytes = await handle.read(min(chunk_size, remaining))
+                if not chunk:
+                    return
+                remaining -= len(chunk)
+                yield chunk
+        finally:
+            await handle.close()
+
+    async def _read_meta(self, path: Path) -> _Meta | None:
+        # A missing or damaged sidecar only costs the metadata, not the object.
+        with contextlib.suppress(OSError, msgspec.DecodeError, msgspec.ValidationError):
+            async with aiofiles.open(_meta_path(path), "rb") as handle:
+                return msgspec.json.decode(await handle.read(), type=_Meta)
+        return None
 
     async def head(self, key: str) -> ObjectInfo:
         path = self._path(key)
-        if not await aiofiles.os.path.isfile(path):
-            raise ObjectNotFound(key)
-        size = (await aiofiles.os.stat(path)).st_size
-        content_type = DEFAULT_CONTENT_TYPE
-        # A missing or damaged sidecar only costs the content type, not the object.
-        with contextlib.suppress(OSError, msgspec.DecodeError):
-            async with aiofiles.open(_meta_path(path), "rb") as handle:
-                content_type = msgspec.json.decode(await handle.read(), type=_Meta).content_type
-        return ObjectInfo(key=key, size=size, content_type=content_type)
+        for attempt in builtins.range(3):
+            try:
+                st = await aiofiles.os.stat(path)
+            except (FileNotFoundError, NotADirectoryError):
+                raise ObjectNotFound(key) from None
+            if not stat.S_ISREG(st.st_mode):
+                raise ObjectNotFound(key)
+            meta = await self._read_meta(path)
+            if meta is not None and meta.describes(st):
+                break
+            # Possibly a put between its two renames; it is done in a moment.
+            await asyncio.sleep(0.001 * attempt)
+        else:
+            checksum = await asyncio.to_thread(_sha256_of, path)
+            meta = _Meta(checksum=checksum)
+        return ObjectInfo(
+            key=key,
+            size=st.st_size,
+            content_type=meta.content_type,
+            modified=datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC),
+            checksum=meta.checksum,
+            metadata=meta.metadata,
+        )
 
     async def exists(self, key: str) -> bool:
         return await aiofiles.os.path.isfile(self._path(key))
@@ -161,8 +319,13 @@ class FileStore:
             directory = directory.parent
             _fsync_dir(directory)
 
-    async def list(self, prefix: str = "") -> builtins.list[str]:
-        return await asyncio.to_thread(self._list, prefix)
+    async def list(
+        self, prefix: str = "", *, start_after: str | None = None, limit: int | None = None
+    ) -> builtins.list[str]:
+        keys = await asyncio.to_thread(self._list, prefix)
+        if start_after is not None:
+            keys = keys[bisect_right(keys, start_after) :]
+        return keys if limit is None else keys[: max(limit, 0)]
 
     def _list(self, prefix: str) -> builtins.list[str]:
         # Only walk the folder the prefix names; its complete parts must form a
@@ -191,5 +354,13 @@ class FileStore:
         keys.sort()
         return keys
 
+    async def presign(self, key: str, expires_s: int = 300) -> str | None:
+        self._path(key)
+        check_expiry(expires_s)
+        return None
+
     def locate(self, key: str) -> str:
         return str(self._path(key))
+
+    async def close(self) -> None:
+        return None

@@ -119,3 +119,34 @@ def test_demo_refuses_to_wipe_a_folder_it_did_not_make(tmp_path):
     assert result.returncode == 1
     assert "not made by the demo" in result.stderr
     assert (precious / "thesis.txt").read_text() == "years of work"
+
+
+def test_db_backup_and_restore_into_a_new_database(tmp_path):
+    token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.abc.def"
+    assert tickets("tenants", "add", "support", "--token", token, cwd=tmp_path).returncode == 0
+
+    made = tickets("db", "backup", "--key", "_backups/first.tkb", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert "backed up 1 records" in made.stdout and "_backups/first.tkb" in made.stdout
+    assert "backing up" in made.stderr  # the progress bar
+    assert (tmp_path / "data" / "objects" / "_backups" / "first.tkb").stat().st_size > 0
+    listed = tickets("db", "list", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.startswith("_backups/first.tkb\t") and "1 records" in listed.stdout
+
+    other = {"TICKETS__DATABASE__URL": "surrealkv://data/other"}
+    restored = tickets("db", "restore", "_backups/first.tkb", cwd=tmp_path, env=other)
+    assert restored.returncode == 0, restored.stderr
+    assert "restored 1 records" in restored.stdout
+    tenants = tickets("tenants", "list", cwd=tmp_path, env=other)
+    assert tenants.stdout.startswith("support\tapplication 123456789012345678"), tenants.stderr
+
+    again = tickets("db", "restore", "_backups/first.tkb", cwd=tmp_path, env=other)
+    assert again.returncode == 2
+    assert "not empty: tenant (1)" in again.stderr and "--force" in again.stderr
+    forced = tickets("db", "restore", "_backups/first.tkb", "--force", cwd=tmp_path, env=other)
+    assert forced.returncode == 0, forced.stderr
+
+    missing = tickets("db", "restore", "_backups/none.tkb", cwd=tmp_path, env=other)
+    assert missing.returncode == 2
+    assert "could not read the backup '_backups/none.tkb'" in missing.stderr

@@ -74,8 +74,13 @@ async def open_database(
     database: str = "main",
     username: str = "",
     password: str = "",
+    migrate_schema: bool = True,
 ) -> Database:
-    """Connect, select namespace and database, and bring the schema up to date."""
+    """Connect, select namespace and database, and bring the schema up to date.
+
+    ``migrate_schema=False`` leaves the schema as it is (a restore picks the
+    version it needs itself).
+    """
     _prepare_embedded_path(url)
     client = AsyncSurreal(url)
     await client.connect()  # type: ignore[call-arg]  # the embedded client needs no url here
@@ -83,6 +88,8 @@ async def open_database(
         await client.signin({"username": username, "password": password})
     await client.use(namespace, database)
     db = Database(client)
+    if not migrate_schema:
+        return db
     try:
         await migrate(db)
     except BaseException:

@@ -194,15 +194,15 @@ async def schema_version(db: Database) -> int:
     return int(version) if version is not None else 0
 
 
-async def migrate(db: Database) -> int:
-    """Apply every migration newer than the database; returns the new version."""
+async def migrate(db: Database, up_to: int | None = None) -> int:
+    """Apply the migrations newer than the database (up to ``up_to``); returns the new version."""
     await db.run(
         "DEFINE TABLE IF NOT EXISTS schema_version SCHEMAFULL;"
         "DEFINE FIELD IF NOT EXISTS version ON schema_version TYPE int;"
     )
     current = await schema_version(db)
     for version, statements in MIGRATIONS:
-        if version <= current:
+        if version <= current or (up_to is not None and version > up_to):
             continue
         await db.run(
             f"BEGIN TRANSACTION; {statements}; "

@@ -64,7 +64,17 @@ class Backends(msgspec.Struct, frozen=True, kw_only=True, dict=False):
     async def close(self) -> None:
         """Close whatever holds a connection or a file."""
         await self.coordination.close()
+        await self.store.close()
         await self.db.close()
+
+
+def open_configured_store(config: Config) -> ObjectStore:
+    """The object store ``config.storage`` names, with its credentials."""
+    return open_store(
+        config.storage.url,
+        access_key_id=config.storage.access_key_id,
+        secret_access_key=config.storage.secret_access_key,
+    )
 
 
 async def open_backends(config: Config) -> Backends:
@@ -78,7 +88,7 @@ async def open_backends(config: Config) -> Backends:
         password=config.database.password,
     )
     try:
-        store = open_store(config.storage.url)
+        store = open_configured_store(config)
         coordination = await connect_coordination(config.coordination.url)
     except BaseException:
         await db.close()

@@ -37,6 +37,9 @@ def test_environment_token_wins_over_the_file(tmp_path):
         ({"TICKETS__DATABASE__URL": "surrealkv://"}, "database.url"),
         ({"TICKETS__STORAGE__URL": "file://"}, "storage.url"),
         ({"TICKETS__STORAGE__URL": "s4://bucket"}, "storage.url"),
+        ({"TICKETS__STORAGE__URL": "s3://Bucket_1"}, "storage.url"),
+        ({"TICKETS__STORAGE__URL": "s3://bucket?endpoint=minio:9000"}, "storage.url"),
+        ({"TICKETS__STORAGE__ACCESS_KEY_ID": "id"}, "storage.access_key_id"),
         ({"TICKETS__COORDINATION__URL": "memory://?max_entries=x"}, "coordination.url"),
         ({"TICKETS__COORDINATION__URL": "redis://localhost"}, "coordination.url"),
         ({"TICKETS__WORKER__BATCH": "many"}, "worker.batch"),
@@ -62,3 +65,16 @@ def test_bad_toml_and_missing_file(tmp_path):
         load_config(path, environ={})
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "missing.toml", environ={})
+
+
+def test_s3_storage_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = load_config(
+        environ={
+            "TICKETS__STORAGE__URL": "s3://tickets/prod?endpoint=http://minio:9000&path_style=1",
+            "TICKETS__STORAGE__ACCESS_KEY_ID": "id",
+            "TICKETS__STORAGE__SECRET_ACCESS_KEY": "secret",
+        }
+    )
+    assert config.storage.url.startswith("s3://tickets/prod")
+    assert (config.storage.access_key_id, config.storage.secret_access_key) == ("id", "secret")

@@ -5,12 +5,18 @@
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from storage import FileStore, InvalidKey, ObjectInfo, ObjectNotFound, StorageError
+import storage.file
+from storage import FileStore, InvalidKey, ObjectNotFound, StorageError
 
 
 @pytest.fixture
@@ -95,7 +101,8 @@ async def test_failed_put_leaves_no_object_and_no_temp_file(
 
     # The fault was transient: the same put now goes through.
     await store.put("logs/1.txt", b"payload", content_type="text/plain")
-    assert await store.head("logs/1.txt") == ObjectInfo("logs/1.txt", 7, "text/plain")
+    info = await store.head("logs/1.txt")
+    assert (info.key, info.size, info.content_type) == ("logs/1.txt", 7, "text/plain")
 
 
 async def test_failed_overwrite_keeps_the_old_bytes(
@@ -136,9 +143,24 @@ async def test_missing_or_broken_sidecar_falls_back_to_default_type(root: Path) 
     store = FileStore(root)
     await store.put("a", b"abc", content_type="text/plain")
     (root / "a.meta.json").write_bytes(b"not json")
-    assert await store.head("a") == ObjectInfo("a", 3, "application/octet-stream")
+    info = await store.head("a")
+    assert (info.size, info.content_type) == (3, "application/octet-stream")
+    # The checksum does not depend on the sidecar: it is computed from the bytes.
+    assert info.checksum == hashlib.sha256(b"abc").hexdigest()
     (root / "a.meta.json").unlink()
     assert (await store.head("a")).content_type == "application/octet-stream"
+
+
+async def test_a_sidecar_of_another_version_is_not_believed(root: Path) -> None:
+    # What a crash between renaming the sidecar and renaming the data leaves.
+    store = FileStore(root)
+    await store.put("a", b"old", content_type="text/plain", metadata={"v": "1"})
+    old_sidecar = (root / "a.meta.json").read_bytes()
+    await store.put("a", b"new!", content_type="text/html", metadata={"v": "2"})
+    (root / "a.meta.json").write_bytes(old_sidecar)
+    info = await store.head("a")
+    assert (info.size, info.content_type, info.metadata) == (4, "application/octet-stream", {})
+    assert info.checksum == hashlib.sha256(b"new!").hexdigest()
 
 
 async def test_object_and_folder_of_the_same_name_clash(root: Path) -> None:
@@ -164,3 +186,67 @@ async def test_root_is_created_lazily(root: Path) -> None:
     assert not root.exists()
     await store.put("x", b"1")
     assert root.is_dir()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 1 MiB tmpfs, so the kernel itself says ENOSPC (needs root)."""
+    mount = tmp_path / f"tmpfs-{uuid.uuid4().hex[:8]}"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        # test_disk_full_mid_stream covers the same path through a write that fails.
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+async def _blocks(count: int, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    for _ in range(count):
+        yield b"z" * size
+
+
+async def test_full_disk_keeps_the_old_version_and_leaves_no_temp(tiny_disk: Path) -> None:
+    store = FileStore(tiny_disk / "objects")
+    await store.put("t/doc", b"old version", content_type="text/plain", metadata={"v": "1"})
+    before = await store.head("t/doc")
+    with pytest.raises(StorageError, match=r"could not store 't/doc'.*No space left on device"):
+        await store.put("t/doc", _blocks(40), content_type="text/html")
+    with pytest.raises(StorageError, match="No space left"):
+        await store.put("t/other", b"y" * (2 << 20))
+    assert await store.get("t/doc") == b"old version"
+    assert await store.head("t/doc") == before
+    assert await store.exists("t/other") is False
+    assert await store.list() == ["t/doc"]
+    assert _visible_and_temp(tiny_disk / "objects")[1] == []
+    # The space came back when the temp file went: a small object fits again.
+    await store.put("t/small", b"fits")
+    assert await store.get("t/small") == b"fits"
+
+
+async def test_disk_full_mid_stream(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = FileStore(root)
+    await store.put("doc", b"old version", metadata={"v": "1"})
+    before = await store.head("doc")
+    real_write = storage.file._write_chunk
+    written: list[int] = []
+
+    async def filling_disk(handle: object, chunk: bytes) -> None:
+        if sum(written) + len(chunk) > 200_000:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        written.append(len(chunk))
+        await real_write(handle, chunk)
+
+    monkeypatch.setattr(storage.file, "_write_chunk", filling_disk)
+    with pytest.raises(StorageError, match=r"could not store 'doc'.*No space left on device"):
+        await store.put("doc", _blocks(10))
+    assert sum(written) > 0  # the failure came mid-stream, after some bytes were on disk
+    assert await store.get("doc") == b"old version"
+    assert await store.head("doc") == before
+    assert _visible_and_temp(root)[1] == []
