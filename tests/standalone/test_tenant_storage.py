@@ -30,7 +30,7 @@ async def test_one_tenants_code_path_cannot_reach_another_tenants_objects(tmp_pa
         for i, name in enumerate(["alpha", "alphabet"])
     }
     try:
-        mine, theirs = apps["alpha"].service.store, apps["alphabet"].service.store
+        mine, theirs = apps["alpha"].ctx.store, apps["alphabet"].ctx.store
         await theirs.put("transcripts/1/1.html", b"<p>private</p>", content_type="text/html")
         await mine.put("transcripts/1/1.html", b"<p>alpha's</p>", content_type="text/html")
         assert await shared.list() == [
