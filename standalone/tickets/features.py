@@ -5,10 +5,12 @@ from __future__ import annotations
 from disnake.ext import commands
 
 from standalone.tickets.archive import Archive
+from standalone.tickets.claiming import Claiming
 from standalone.tickets.closing import Closing
 from standalone.tickets.context import TicketContext
 from standalone.tickets.opening import Opening
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
+from standalone.tickets.staleness import Staleness
 
 
 class Features:
@@ -19,6 +21,8 @@ class Features:
         self.opening = Opening(ctx)
         self.archive = Archive(ctx)
         self.closing = Closing(ctx)
+        self.claiming = Claiming(ctx)
+        self.staleness = Staleness(ctx)
         self.components = ComponentRouter()
         self.events = EventRouter()
         self.timers = TimerRouter()
@@ -28,7 +32,9 @@ class Features:
         self.opening.register(self.components)
         self.archive.register(self.events)
         self.closing.register(self.components, self.events, self.timers)
-        for cog in (self.opening.cog(), self.closing.cog()):
+        self.claiming.register(self.components)
+        self.staleness.register(self.events, self.timers)
+        for cog in (self.opening.cog(), self.closing.cog(), self.claiming.cog()):
             bot.add_cog(cog)
 
     async def on_start(self) -> None:
