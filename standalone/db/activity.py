@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from standalone.db.connection import Database
+from standalone.db.connection import Database, DatabaseError
 from standalone.db.records import Ticket
 from standalone.db.tickets import _ticket
 
@@ -28,6 +28,8 @@ class ActivityRepository:
             f"UPDATE {_TICKET} {assignment}; SELECT * FROM ONLY {_TICKET};",  # noqa: S608
             self._vars(ticket, **values),
         )
+        if row is None:
+            raise DatabaseError(f"ticket #{ticket.number} of guild {ticket.guild_id} is gone")
         return _ticket(row)
 
     async def claim(self, ticket: Ticket, user_id: str) -> Ticket:
