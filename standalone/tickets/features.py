@@ -39,3 +39,4 @@ class Features:
 
     async def on_start(self) -> None:
         """Bring the tenant's records in line with Discord after a (re)start."""
+        await self.staleness.on_start()

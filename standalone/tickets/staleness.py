@@ -90,6 +90,27 @@ class Staleness:
         events.on("MESSAGE_CREATE", self._message_created)
         timers.on(STALE, self._stale_due)
 
+    async def on_start(self) -> int:
+        """Give open tickets without a timer one (opened before staleness was set, say).
+
+        A ticket already warned gets its missing auto-close instead. Returns how many
+        timers were set.
+        """
+        count = 0
+        for ticket in await self.ctx.tickets.tickets():
+            if ticket.state != "open":
+                continue
+            if await self._has_timer(ticket):
+                continue
+            if ticket.stale_message_id is not None:
+                _, auto_close = await timings(self.ctx, ticket)
+                if auto_close is not None:
+                    await self._schedule_close(ticket, auto_close, self.ctx.clock())
+                    count += 1
+            elif await schedule_stale(self.ctx, ticket) is not None:
+                count += 1
+        return count
+
     # Messages
 
     async def _message_created(self, data: bytes) -> None:
@@ -119,11 +140,14 @@ class Staleness:
         """The bot posted in a ticket nobody wrote in yet (its opening message): start the timer."""
         if ticket.last_message_at is not None or ticket.stale_message_id is not None:
             return
-        timers = self.ctx.timers
+        if not await self._has_timer(ticket):
+            await schedule_stale(self.ctx, ticket)
+
+    async def _has_timer(self, ticket: Ticket) -> bool:
         for kind in (STALE, AUTO_CLOSE):
-            if await timers.get(ticket.guild_id, ticket.number, kind) is not None:
-                return
-        await schedule_stale(self.ctx, ticket)
+            if await self.ctx.timers.get(ticket.guild_id, ticket.number, kind) is not None:
+                return True
+        return False
 
     async def is_staff(self, ticket: Ticket, event: MessageEvent) -> bool:
         """Whether the author handles the ticket: a staff role of its category, or an admin."""

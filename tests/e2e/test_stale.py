@@ -118,6 +118,21 @@ async def test_no_stale_timer_when_staleness_is_off(discord, stack):
     assert await TimerRepository(stack.backends.db, world.tenant).all() == []
 
 
+async def test_a_restart_gives_open_tickets_their_missing_stale_timer(discord, stack):
+    world, channel_id, _ = await setup_ticket(discord, stack)
+    settings = SettingsRepository(stack.backends.db, world.tenant)
+    (category,) = await settings.categories(str(world.guild.id))
+    await settings.update_category(category.guild_id, category.key, stale_after_ms=100)
+    timers = TimerRepository(stack.backends.db, world.tenant)
+    assert await timers.all() == []
+    assert stack.runner is not None
+    await stack.runner.stop()
+    stack.runner = AioRunner(stack.config, stack.backends, instance="again")
+    await stack.runner.start()
+    await eventually(lambda: _warnings(discord, world, channel_id))
+    assert [t.kind for t in await timers.all()] == ["auto_close"]
+
+
 async def _warnings(discord, world, channel_id):
     return warnings(discord, world, channel_id)
 
