@@ -135,6 +135,13 @@ async def test_who_may_claim_and_what_a_claim_changes(discord, cast: Cast):
     notices = [m.content for m in bot_messages(discord, w, cast.channel_id)]
     assert notices.count(f"<@{cast.helper.id}> claimed this ticket.") == 1
 
+    # Claiming again (as a retried claim does) repeats nothing visible.
+    assert "You claimed" in await slash(discord, cast, cast.helper, "claim")
+    notices = [m.content for m in bot_messages(discord, w, cast.channel_id)]
+    assert notices.count(f"<@{cast.helper.id}> claimed this ticket.") == 1
+    labels = [c.get("label") for c in components(current_opening(discord, cast))]
+    assert labels.count("Release") == 1
+
     # A second claim is refused and names the claimer, even for an admin.
     for user in (cast.helper2, cast.admin):
         refusal = await slash(discord, cast, user, "claim")
@@ -207,3 +214,16 @@ async def test_claim_outside_a_ticket_is_refused(discord, cast: Cast):
     actor = cast.world.actor(discord, cast.helper)
     inter = await actor.slash("claim", channel_id=cast.world.support.id)
     assert "not a ticket" in await answer(inter)
+
+
+async def test_a_claim_recorded_before_a_crash_is_finished_by_the_retry(discord, stack, cast: Cast):
+    # The first try wrote the claim and died before touching Discord.
+    ticket = await cast.repo.by_channel(str(cast.channel_id))
+    await stack.backends.db.run(
+        "UPDATE type::thing('ticket', [$t, $g, 1]) SET claimed_by = $u;",
+        {"t": cast.world.tenant, "g": ticket.guild_id, "u": str(cast.helper.id)},
+    )
+    assert sees(discord, cast, cast.helper2)
+    assert "already claimed" in await slash(discord, cast, cast.helper2, "claim")
+    assert "You claimed" in await slash(discord, cast, cast.helper, "claim")
+    assert not sees(discord, cast, cast.helper2) and sees(discord, cast, cast.helper)

@@ -10,6 +10,7 @@ import pytest
 
 from emulation.discord import FakeDiscord
 from standalone.config import Config, SchedulerConfig, load_config
+from standalone.db.records import Timer
 from standalone.db.settings import SettingsRepository
 from standalone.db.tickets import TicketRepository
 from standalone.db.timers import TimerRepository
@@ -96,6 +97,28 @@ async def test_a_warning_once_a_message_takes_it_back_and_staff_replies_ping_the
     assert second.content.startswith(f"<@{world.member.id}>")
     assert f"<@&{world.helpers.id}>" not in second.content
     assert ticket.last_message_at is not None
+
+
+async def test_a_stale_timer_run_again_after_a_crash_posts_no_second_warning(discord, stack):
+    world, channel_id, repo = await setup_ticket(discord, stack, stale_after_ms=100)
+    first = (await eventually(lambda: _warnings(discord, world, channel_id)))[0]
+    ticket = await eventually(lambda: _warned(repo, channel_id))
+    timers = TimerRepository(stack.backends.db, world.tenant)
+    auto_close = await eventually(lambda: timers.get(ticket.guild_id, 1, "auto_close"))
+    # As if the job died after posting the warning and before recording it.
+    await stack.backends.db.run(
+        "UPDATE type::thing('ticket', [$t, $g, 1]) SET stale_message_id = NONE;",
+        {"t": world.tenant, "g": ticket.guild_id},
+    )
+    await timers.cancel(ticket.guild_id, 1, "auto_close")
+    assert stack.runner is not None
+    app = stack.runner.apps[world.tenant]
+    stale = Timer(guild_id=ticket.guild_id, number=1, kind="stale", due_at=auto_close.due_at)
+    assert await app.fire_timer(stale)
+    assert await app.fire_timer(stale)  # and once more, as a redelivered timer
+    assert [m.id for m in warnings(discord, world, channel_id)] == [first.id]
+    assert (await repo.by_channel(str(channel_id))).stale_message_id == str(first.id)
+    assert await timers.get(ticket.guild_id, 1, "auto_close") is not None
 
 
 async def test_auto_close_closes_an_idle_ticket_once(discord, stack):
