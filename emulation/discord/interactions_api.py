@@ -9,12 +9,13 @@ from typing import Any
 
 from aiohttp import web
 
-from . import bodies, errors, payloads
+from . import bodies, errors, modals, payloads
 from .errors import DiscordError
 from .message_input import message_fields, read_input
 from .models import Channel, Interaction, Message
-from .rest import LOADING, Handler, json_response, no_content, path_id
+from .rest import LOADING
 from .state import World
+from .web_util import Handler, json_response, no_content, path_id
 
 PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 1, 2, 3, 4, 5
 PONG, CHANNEL_MESSAGE, DEFERRED_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE = 1, 4, 5, 6, 7
@@ -101,9 +102,11 @@ class InteractionRoutes:
                 raise errors.form_error(
                     ["data", "choices"], "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."
                 )
-        elif kind == MODAL:
-            bodies.modal(data)
-        inter.callback = inp.raw
+        callback = inp.raw
+        if kind == MODAL:
+            # Kept with the ids Discord fills in: the submit refers to them.
+            callback = {"type": MODAL, "data": modals.validate(data)}
+        inter.callback = callback
         self.world.touch()
         return no_content()
 
