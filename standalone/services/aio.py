@@ -88,7 +88,7 @@ async def open_backends(config: Config) -> Backends:
 
 
 class AioRunner:
-    """Gateway and worker services for every tenant, in this process."""
+    """Gateway, worker and scheduler services for every tenant, in this process."""
 
     def __init__(
         self,

@@ -42,9 +42,9 @@ async def test_edits_and_deletions_are_kept_and_shown(discord, stack):
     )
     await eventually(lambda: archive.get(str(report.id)))
 
-    discord.world.edit_message(edited, {"content": "second version"})
+    await member.edit_message(channel_id, edited.id, "second version")
     await eventually(lambda: _edits(archive, edited.id, 1))
-    update = discord.world.edit_message(edited, {"content": "third version"})
+    update = await member.edit_message(channel_id, edited.id, "third version")
     stored = await eventually(lambda: _edits(archive, edited.id, 2))
     assert stored.edited and cipher.decrypt(stored.content) == "third version"
     assert [cipher.decrypt(e["content"]) for e in stored.edits] == [
@@ -61,16 +61,8 @@ async def test_edits_and_deletions_are_kept_and_shown(discord, stack):
     }
     await discord.dispatch(world.app.id, "MESSAGE_UPDATE", payload | {"content": "third version"})
     await discord.dispatch(world.app.id, "MESSAGE_UPDATE", payload | {"embeds": []})
-    discord.world.delete_message(gone)
-    await discord.dispatch(
-        world.app.id,
-        "MESSAGE_DELETE_BULK",
-        {
-            "ids": [str(m.id) for m in bulk],
-            "channel_id": str(channel_id),
-            "guild_id": str(world.guild.id),
-        },
-    )
+    await member.delete_message(channel_id, gone.id)
+    discord.world.bulk_delete(channel, bulk)  # a moderator's purge
     for message in (gone, *bulk):
         await eventually(lambda message=message: _deleted(archive, message.id))
     assert len((await archive.get(str(edited.id))).edits) == 2
@@ -103,7 +95,9 @@ async def test_archive_off_keeps_no_content_but_tracks_activity(discord, stack):
     channel_id = await open_ticket(discord, world, panel, "Keep it private")
     message = await world.actor(discord, world.member).send_message(channel_id, "secret stuff")
     ticket = await eventually(lambda: _active(repo, channel_id))
-    discord.world.edit_message(message, {"content": "more secret stuff"})
+    await world.actor(discord, world.member).edit_message(
+        channel_id, message.id, "more secret stuff"
+    )
     await world.actor(discord, world.member).send_message(channel_id, "a later one")
     ticket = await eventually(lambda: _active_after(repo, channel_id, ticket.last_message_at))
     assert await repo.archived(ticket) == []

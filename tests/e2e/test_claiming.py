@@ -227,3 +227,29 @@ async def test_a_claim_recorded_before_a_crash_is_finished_by_the_retry(discord,
     assert "already claimed" in await slash(discord, cast, cast.helper2, "claim")
     assert "You claimed" in await slash(discord, cast, cast.helper, "claim")
     assert not sees(discord, cast, cast.helper2) and sees(discord, cast, cast.helper)
+
+
+async def test_claiming_a_thread_ticket_adds_the_claimer_to_the_thread(discord, stack, cast: Cast):
+    w = cast.world
+    thread = await w.actor(discord, w.member).create_thread(w.support.id, "ticket-2", private=True)
+    discord.add_thread_member(thread.id, w.app.bot_user.id)
+    ticket = await cast.repo.by_channel(str(cast.channel_id))
+    created = await cast.repo.create(
+        ticket.guild_id, ticket.category, str(w.member.id), "thread-interaction", None
+    )
+    await cast.repo.mark_open(ticket.guild_id, created.number, str(thread.id), None)
+    await stack.backends.db.run(
+        "UPDATE type::thing('ticket', [$t, $g, $n]) SET thread = true;",
+        {"t": w.tenant, "g": ticket.guild_id, "n": created.number},
+    )
+    assert cast.helper.id not in discord.thread_members(thread.id)
+    actor = w.actor(discord, cast.helper)
+    assert "You claimed" in await answer(await actor.slash("claim", channel_id=thread.id))
+    assert cast.helper.id in discord.thread_members(thread.id)
+    assert (await cast.repo.get(ticket.guild_id, created.number)).claimed_by == str(cast.helper.id)
+    texts = [m.content for m in bot_messages(discord, w, thread.id)]
+    assert texts == [f"<@{cast.helper.id}> claimed this ticket."]
+    # Threads have no per-role overwrites: the parent channel's are untouched.
+    assert discord.channel(w.support.id).permission_overwrites == []
+    assert "no longer claimed" in await answer(await actor.slash("release", channel_id=thread.id))
+    assert (await cast.repo.get(ticket.guild_id, created.number)).claimed_by is None
