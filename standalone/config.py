@@ -117,6 +117,23 @@ class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
                 raise ValueError(f"worker.{name} must be greater than 0")
 
 
+class SchedulerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """How due timers (stale warnings, auto-close) are polled and fired."""
+
+    interval_ms: int = 1_000
+    # A taken timer is handed out again after this long if its job did not finish.
+    hold_ms: int = 60_000
+    # One scheduler per tenant fires timers; it loses the lease if it stops renewing.
+    lease_ttl_ms: int = 10_000
+
+    def __post_init__(self) -> None:
+        for name in ("interval_ms", "hold_ms", "lease_ttl_ms"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"scheduler.{name} must be greater than 0")
+        if self.lease_ttl_ms <= self.interval_ms:
+            raise ValueError("scheduler.lease_ttl_ms must be longer than scheduler.interval_ms")
+
+
 class SecurityConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Where the key that encrypts tokens and ticket content at rest comes from."""
 
@@ -142,6 +159,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
     coordination: CoordinationConfig = msgspec.field(default_factory=CoordinationConfig)
     worker: WorkerConfig = msgspec.field(default_factory=WorkerConfig)
+    scheduler: SchedulerConfig = msgspec.field(default_factory=SchedulerConfig)
     security: SecurityConfig = msgspec.field(default_factory=SecurityConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
 

@@ -32,6 +32,16 @@ def shard_lease(tenant: str, shard: int) -> str:
     return f"{PREFIX}:{tenant}:shard:{shard}"
 
 
+def scheduler_lease(tenant: str) -> str:
+    """The lease that makes one scheduler the one firing a tenant's timers."""
+    return f"{PREFIX}:{tenant}:scheduler"
+
+
+def admin_roles(tenant: str, guild_id: str) -> str:
+    """Cached ids of a guild's roles with Administrator or Manage Server."""
+    return f"{PREFIX}:{tenant}:admin-roles:{guild_id}"
+
+
 def open_lock(tenant: str, guild_id: int, user_id: int, category: str) -> str:
     """Short lock that stops concurrent clicks from opening two tickets."""
     return f"{PREFIX}:{tenant}:open-lock:{guild_id}:{user_id}:{category}"

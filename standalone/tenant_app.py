@@ -15,6 +15,7 @@ from emulation.ports import Cache
 from standalone import keys
 from standalone.crypto import Cipher
 from standalone.db import Database
+from standalone.db.records import Timer
 from standalone.db.settings import SettingsRepository
 from standalone.db.tickets import TicketRepository
 from standalone.db.timers import TimerRepository
@@ -89,6 +90,10 @@ class TenantApp:
             await self._interaction(envelope.data)
         else:
             await self.events.dispatch(envelope.type, envelope.data)
+
+    async def fire_timer(self, timer: Timer) -> bool:
+        """Run a due timer's job; False when no feature handles its kind."""
+        return await self.features.timers.fire(timer)
 
     async def _interaction(self, data: bytes) -> None:
         try:

@@ -35,6 +35,11 @@ class TicketRepository:
     def _vars(self, **values: Any) -> dict[str, Any]:
         return {"tenant": self.tenant, **values}
 
+    @property
+    def database(self) -> Database:
+        """The connection, for the smaller repositories of one feature each."""
+        return self._db
+
     async def _run_retrying(self, sql: str, variables: dict[str, Any]) -> Any:
         # Optimistic transactions of the embedded store can conflict under load;
         # the statement is idempotent up to its unique indexes, so retry.

@@ -27,6 +27,7 @@ from standalone.db.tenants import TenantRepository
 from standalone.discord_bridge import point_at
 from standalone.services.errors import StartupError
 from standalone.services.gateway import GatewayService
+from standalone.services.scheduler import Scheduler
 from standalone.services.shard import GatewayFatal
 from standalone.services.worker import Worker
 from standalone.tenant_app import TenantApp
@@ -97,14 +98,14 @@ async def open_backends(config: Config) -> Backends:
 
 
 class AioRunner:
-    """Gateway and worker services for every tenant, in this process."""
+    """Gateway, worker and scheduler services for every tenant, in this process."""
 
     def __init__(
         self,
         config: Config,
         backends: Backends,
         *,
-        services: Sequence[str] = ("gateway", "worker"),
+        services: Sequence[str] = ("gateway", "worker", "scheduler"),
         instance: str | None = None,
     ) -> None:
         self.config = config
@@ -114,6 +115,8 @@ class AioRunner:
         self.apps: dict[str, TenantApp] = {}
         self.gateways: dict[str, GatewayService] = {}
         self.workers: list[Worker] = []
+        self.schedulers: dict[str, Scheduler] = {}
+        self.scheduler_tasks: list[asyncio.Task[None]] = []
         self.worker_tasks: dict[str, asyncio.Task[None]] = {}
         self.gateway_tasks: list[asyncio.Task[None]] = []
         self.failures: list[str] = []
@@ -147,7 +150,7 @@ class AioRunner:
     async def _start_tenant(
         self, name: str, application_id: int, token: str
     ) -> tuple[asyncio.Event, asyncio.Task[None]] | None:
-        if "worker" in self.services:
+        if "worker" in self.services or "scheduler" in self.services:
             app = TenantApp(
                 tenant=name,
                 application_id=application_id,
@@ -163,7 +166,10 @@ class AioRunner:
                 await app.close()
                 raise
             self.apps[name] = app
-            self.add_worker(app)
+            if "worker" in self.services:
+                self.add_worker(app)
+            if "scheduler" in self.services:
+                self.add_scheduler(app)
         if "gateway" not in self.services:
             return None
         gateway = GatewayService(
@@ -208,6 +214,20 @@ class AioRunner:
         self.worker_tasks[worker.consumer] = self._spawn(worker.run(), f"worker:{app.tenant}")
         return worker
 
+    def add_scheduler(self, app: TenantApp) -> Scheduler:
+        """Start the tenant's scheduler; it fires timers only while it holds the lease."""
+        scheduler = Scheduler(
+            tenant=app.tenant,
+            timers=app.ctx.timers,
+            fire=app.fire_timer,
+            leases=self.backends.coordination.leases,
+            owner=self.instance,
+            settings=self.config.scheduler,
+        )
+        self.schedulers[app.tenant] = scheduler
+        self.scheduler_tasks.append(self._spawn(scheduler.run(), f"scheduler:{app.tenant}"))
+        return scheduler
+
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(coro, name=name)
         task.add_done_callback(self._report)
@@ -220,10 +240,14 @@ class AioRunner:
             log.error("service %s stopped: %r", task.get_name(), task.exception())
 
     async def stop(self) -> None:
-        """Stop reading from Discord first, then the workers, then close the bots."""
+        """Stop reading from Discord first, then timers and workers, then close the bots."""
         for gateway in self.gateways.values():
             await gateway.stop()
         await self._settle(self.gateway_tasks, STOP_GRACE_S)
+        # A job in hand finishes; an unfinished one is taken again after its hold.
+        for scheduler in self.schedulers.values():
+            scheduler.stop()
+        await self._settle(self.scheduler_tasks, STOP_GRACE_S)
         for worker in self.workers:
             worker.stop()
         # In-flight handlers finish; what is left after the grace period stays

@@ -28,6 +28,7 @@ FORWARDED_EVENTS = frozenset(
         "MESSAGE_CREATE",
         "MESSAGE_UPDATE",
         "MESSAGE_DELETE",
+        "MESSAGE_DELETE_BULK",
     }
 )
 # GUILDS | GUILD_MESSAGES | DIRECT_MESSAGES | MESSAGE_CONTENT (privileged: enable it

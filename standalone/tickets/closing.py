@@ -20,7 +20,12 @@ from standalone.tickets.errors import TicketError
 from standalone.tickets.events import ChannelDelete, decode
 from standalone.tickets.replies import defer, reply
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
-from standalone.tickets.transcript import TranscriptHeader, TranscriptMessage, render_html
+from standalone.tickets.transcript import (
+    TranscriptEdit,
+    TranscriptHeader,
+    TranscriptMessage,
+    render_html,
+)
 
 
 class Closing:
@@ -121,6 +126,10 @@ class Closing:
                 created_at=m.created_at,
                 edited=m.edited,
                 deleted=m.deleted,
+                edits=[
+                    TranscriptEdit(content=cipher.decrypt(e["content"]), at=e["at"])
+                    for e in m.edits
+                ],
             )
             for m in archived
         ]

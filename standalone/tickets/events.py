@@ -48,6 +48,19 @@ class Attachment(msgspec.Struct, frozen=True):
     url: str = ""
 
 
+class MessageMember(msgspec.Struct, frozen=True):
+    """The author's membership, sent with guild messages: whether they are staff."""
+
+    roles: list[str] = []
+
+
+def message_text(content: str, embeds: list[Embed], attachments: list[Attachment]) -> str:
+    """Content, embeds and attachments, as the transcript shows them."""
+    parts = [content, *(e.text() for e in embeds)]
+    parts += [f"[attachment: {a.filename}] {a.url}".strip() for a in attachments]
+    return "\n".join(part for part in parts if part)
+
+
 class MessageEvent(msgspec.Struct, frozen=True):
     """The part of a MESSAGE_CREATE payload the archive keeps."""
 
@@ -60,12 +73,12 @@ class MessageEvent(msgspec.Struct, frozen=True):
     embeds: list[Embed] = []
     attachments: list[Attachment] = []
     type: int = 0
+    member: MessageMember | None = None
+    webhook_id: str | None = None
 
     def text(self) -> str:
         """Content, embeds and attachments, as the transcript shows them."""
-        parts = [self.content, *(e.text() for e in self.embeds)]
-        parts += [f"[attachment: {a.filename}] {a.url}".strip() for a in self.attachments]
-        return "\n".join(part for part in parts if part)
+        return message_text(self.content, self.embeds, self.attachments)
 
 
 class MessageUpdate(msgspec.Struct, frozen=True):
@@ -75,9 +88,16 @@ class MessageUpdate(msgspec.Struct, frozen=True):
     channel_id: str
     content: str | None = None
     embeds: list[Embed] | None = None
+    attachments: list[Attachment] | None = None
     edited_timestamp: datetime | None = None
     author: MessageAuthor | None = None
     guild_id: str | None = None
+
+    def text(self) -> str | None:
+        """The new text, or None when the update carries no content (an embed unfurl)."""
+        if self.content is None:
+            return None
+        return message_text(self.content, self.embeds or [], self.attachments or [])
 
 
 class MessageDelete(msgspec.Struct, frozen=True):

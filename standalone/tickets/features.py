@@ -5,12 +5,14 @@ from __future__ import annotations
 from disnake.ext import commands
 
 from standalone.tickets.archive import Archive
+from standalone.tickets.claiming import Claiming
 from standalone.tickets.closing import Closing
 from standalone.tickets.context import TicketContext
 from standalone.tickets.entries import Entries
 from standalone.tickets.opening import Opening
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 from standalone.tickets.settings_commands import SettingsCommands
+from standalone.tickets.staleness import Staleness
 
 
 class Features:
@@ -22,6 +24,8 @@ class Features:
         self.entries = Entries(ctx, self.opening)
         self.archive = Archive(ctx)
         self.closing = Closing(ctx)
+        self.claiming = Claiming(ctx)
+        self.staleness = Staleness(ctx)
         self.components = ComponentRouter()
         self.events = EventRouter()
         self.timers = TimerRouter()
@@ -31,8 +35,17 @@ class Features:
         self.entries.register(self.components, self.events)
         self.archive.register(self.events)
         self.closing.register(self.components, self.events, self.timers)
-        for cog in (self.entries.cog(), self.closing.cog(), SettingsCommands(self.ctx)):
+        self.claiming.register(self.components)
+        self.staleness.register(self.events, self.timers)
+        cogs = (
+            self.entries.cog(),
+            self.closing.cog(),
+            self.claiming.cog(),
+            SettingsCommands(self.ctx),
+        )
+        for cog in cogs:
             bot.add_cog(cog)
 
     async def on_start(self) -> None:
         """Bring the tenant's records in line with Discord after a (re)start."""
+        await self.staleness.on_start()

@@ -24,8 +24,20 @@ display:flex;align-items:center;justify-content:center;font-weight:600}
 time{margin-left:8px;font-size:12px;color:#949ba4}
 .content{white-space:pre-wrap;word-wrap:break-word}
 .empty{padding:24px;color:#949ba4}
+.deleted .content{color:#949ba4;text-decoration:line-through}
+.flag{margin-left:6px;font-size:11px;color:#949ba4}
+.deleted .flag{color:#f23f43}
+details.edits{font-size:13px;color:#949ba4}
+details.edits .content{border-left:2px solid #4e5058;padding-left:8px;margin:2px 0}
 .mention{background:rgba(88,101,242,.3);color:#c9cdfb;border-radius:3px;padding:0 2px}
 """
+
+
+class TranscriptEdit(msgspec.Struct, frozen=True, kw_only=True):
+    """An earlier version of an edited message (decrypted) and when it was replaced."""
+
+    content: str
+    at: datetime
 
 
 class TranscriptMessage(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,6 +50,7 @@ class TranscriptMessage(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     edited: bool = False
     deleted: bool = False
+    edits: list[TranscriptEdit] = []  # oldest first
 
 
 class TranscriptHeader(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,15 +82,30 @@ def _content(text: str, names: dict[str, str]) -> str:
 def _message(message: TranscriptMessage, names: dict[str, str]) -> str:
     initial = escape(message.author_name[:1].upper() or "?")
     badge = '<span class="bot">BOT</span>' if message.author_bot else ""
-    flags = " (edited)" if message.edited else ""
-    flags += " (deleted)" if message.deleted else ""
+    flags = '<span class="flag">(edited)</span>' if message.edited else ""
+    flags += '<span class="flag">(deleted)</span>' if message.deleted else ""
     stamp = message.created_at.strftime("%Y-%m-%d %H:%M UTC")
     return (
-        f'<div class="msg"><div class="avatar">{initial}</div><div>'
+        f'<div class="msg{" deleted" if message.deleted else ""}">'
+        f'<div class="avatar">{initial}</div><div>'
         f'<span class="name">{escape(message.author_name)}</span>{badge}'
-        f'<time datetime="{message.created_at.isoformat()}">{stamp}{flags}</time>'
-        f'<div class="content">{_content(message.content, names)}</div></div></div>'
+        f'<time datetime="{message.created_at.isoformat()}">{stamp}</time>{flags}'
+        f'<div class="content">{_content(message.content, names)}</div>'
+        f"{_edits(message.edits, names)}</div></div>"
     )
+
+
+def _edits(edits: list[TranscriptEdit], names: dict[str, str]) -> str:
+    if not edits:
+        return ""
+    versions = "".join(
+        f'<div class="edit"><time datetime="{e.at.isoformat()}">replaced '
+        f'{e.at:%Y-%m-%d %H:%M} UTC</time><div class="content">{_content(e.content, names)}</div>'
+        "</div>"
+        for e in edits
+    )
+    summary = f"<summary>{len(edits)} earlier version(s)</summary>"
+    return f'<details class="edits">{summary}{versions}</details>'
 
 
 def render_html(header: TranscriptHeader, messages: list[TranscriptMessage]) -> str:

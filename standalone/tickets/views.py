@@ -244,14 +244,7 @@ def opening_components(
             )
         )
     if claimable:
-        buttons.append(
-            disnake.ui.Button(
-                label="Claim",
-                emoji="🙌",
-                style=disnake.ButtonStyle.secondary,
-                custom_id=custom_ids.make(custom_ids.CLAIM, number),
-            )
-        )
+        buttons.append(claim_button(number))
     if closable:
         buttons.append(
             disnake.ui.Button(
@@ -288,3 +281,23 @@ def opening_embed(
     if settings.footer:
         embed.set_footer(text=settings.footer[:2048])
     return embed
+
+
+def claim_button(ticket_number: int) -> disnake.ui.Button[None]:
+    """The Claim button of an opening message (when the guild and the category allow it)."""
+    return disnake.ui.Button(
+        label="Claim",
+        emoji="🙋",
+        style=disnake.ButtonStyle.secondary,
+        custom_id=custom_ids.make(custom_ids.CLAIM, ticket_number),
+    )
+
+
+def release_button(ticket_number: int) -> disnake.ui.Button[None]:
+    """What the Claim button becomes while the ticket is claimed."""
+    return disnake.ui.Button(
+        label="Release",
+        emoji="♻️",
+        style=disnake.ButtonStyle.secondary,
+        custom_id=custom_ids.make(custom_ids.RELEASE, ticket_number),
+    )
