@@ -84,6 +84,9 @@ class AppendOnlyFile:
         self._fd = -1
         self._size = 0
         self._rewrite_base = 0
+        # Counters for tests and the curious: compactions done, bytes ever logged.
+        self.rewrites = 0
+        self.bytes_logged = 0
         self._rewriting: list[bytes] | None = None
         self._rewrite_task: asyncio.Future[tuple[int, Path]] | None = None
         self._lock = threading.Lock()
@@ -161,6 +164,7 @@ class AppendOnlyFile:
             else:
                 self._dirty = True
         self._size += len(data)
+        self.bytes_logged += len(data)
         if self._rewriting is not None:
             self._rewriting.append(data)
         elif self._size >= max(self.rewrite_min_bytes, 2 * self._rewrite_base):
@@ -221,6 +225,7 @@ class AppendOnlyFile:
             self._fd = _open_append(self.path)
             self._size = self._rewrite_base = self.path.stat().st_size
             self._dirty = False
+            self.rewrites += 1
 
     def rewrite(self) -> None:
         """Compact now, in this thread (tests and shutdown use it)."""

@@ -40,7 +40,7 @@ ERROR_KINDS: dict[str, type[Exception]] = {
 }
 
 
-class _Op(msgspec.Struct, array_like=True, frozen=True):
+class _Op(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True):
     id: int
 
 

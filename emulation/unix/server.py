@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import socket
 import stat
 from collections.abc import Callable, Coroutine, Iterator
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from emulation.memory import MemoryCoordination, MemorySubscription
+from emulation.memory.aof import FsyncPolicy
 from emulation.ports import LeaseInfo, PendingEntry, StreamEntry
 from emulation.unix import protocol as p
 
@@ -335,3 +337,33 @@ def _umask(mask: int) -> Iterator[None]:
         yield
     finally:
         os.umask(old)
+
+
+async def serve_until_signal(
+    path: str | Path,
+    *,
+    aof_path: str | Path | None = None,
+    fsync: FsyncPolicy = "everysec",
+    max_entries: int = 100_000,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Run a server until SIGINT or SIGTERM, then close it (syncing its file)."""
+    memory = MemoryCoordination(max_entries, aof_path=aof_path, fsync=fsync)
+    server = CoordinationServer(memory, path)
+    try:
+        await server.start()
+    except BaseException:
+        await memory.close()
+        raise
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        if on_ready is not None:
+            on_ready()
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await server.close()
