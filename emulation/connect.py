@@ -62,9 +62,7 @@ def _memory(query: str) -> CoordinationTarget:
 
 def _valkey(url: str, scheme: str) -> CoordinationTarget:
     if importlib.util.find_spec("redis") is None:
-        raise ValueError(
-            f"{scheme}:// needs redis-py: pip install 'tickets-standalone[valkey]'"
-        )
+        raise ValueError(f"{scheme}:// needs redis-py: pip install 'tickets-standalone[valkey]'")
     parts = urlsplit(url)
     if scheme in VALKEY_UNIX_SCHEMES:
         options = _options(parts.query, {"db", "password", "username"})

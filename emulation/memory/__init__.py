@@ -12,7 +12,7 @@ from emulation.memory.clock import Clock
 from emulation.memory.counters import MemoryCounters
 from emulation.memory.leases import MemoryLeases
 from emulation.memory.pubsub import MemoryPubSub, MemorySubscription
-from emulation.memory.records import LeaseRecord, Record, StreamRecord
+from emulation.memory.records import Fence, LeaseReleased, LeaseRenewed, LeaseTaken, Record
 from emulation.memory.streams import MemoryStreams
 
 __all__ = [
@@ -25,8 +25,6 @@ __all__ = [
     "MemoryStreams",
     "MemorySubscription",
 ]
-
-_LEASE_RECORDS = LeaseRecord.__args__  # type: ignore[attr-defined]
 
 
 class MemoryCoordination:
@@ -67,10 +65,10 @@ class MemoryCoordination:
             self.aof.snapshot = self._snapshot
 
     def _restore(self, record: Record) -> None:
-        if isinstance(record, _LEASE_RECORDS):
-            self._leases.restore(record)  # type: ignore[arg-type]
+        if isinstance(record, LeaseTaken | LeaseRenewed | LeaseReleased | Fence):
+            self._leases.restore(record)
         else:
-            self._streams.restore(record)  # type: ignore[arg-type]
+            self._streams.restore(record)
 
     def _snapshot(self) -> list[Record]:
         return [*self._streams.snapshot(), *self._leases.snapshot()]

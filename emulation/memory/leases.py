@@ -106,9 +106,7 @@ class MemoryLeases:
     def restore(self, record: LeaseRecord) -> None:
         """Apply one record read back from the append-only file."""
         if isinstance(record, LeaseTaken):
-            self._last_token[record.name] = max(
-                self._last_token.get(record.name, 0), record.token
-            )
+            self._last_token[record.name] = max(self._last_token.get(record.name, 0), record.token)
             expires = self._mono_expiry(record.expires_wall_ms)
             self._held[record.name] = _Held(record.owner, record.token, expires)
         elif isinstance(record, LeaseRenewed):

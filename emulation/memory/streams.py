@@ -142,9 +142,7 @@ class MemoryStreams:
         if self._aof is not None:
             self._aof.log(GroupCreated(stream, group, last))
 
-    def _deliver(
-        self, name: str, group_name: str, consumer: str, count: int
-    ) -> list[StreamEntry]:
+    def _deliver(self, name: str, group_name: str, consumer: str, count: int) -> list[StreamEntry]:
         state, group = self._group(name, group_name)
         start = bisect.bisect_right(state.ids, group.last_delivered)
         fresh = state.ids[start : start + count]
@@ -239,9 +237,7 @@ class MemoryStreams:
         for entry_id in trimmed:
             del group_state.pel[entry_id]
         if (claimed_ids or trimmed) and self._aof is not None:
-            self._aof.log(
-                Claimed(stream, group, consumer, claimed_ids, trimmed, self._wall_ms())
-            )
+            self._aof.log(Claimed(stream, group, consumer, claimed_ids, trimmed, self._wall_ms()))
         return claimed
 
     async def length(self, stream: str) -> int:

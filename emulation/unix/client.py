@@ -17,7 +17,7 @@ import itertools
 import logging
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -202,7 +202,9 @@ class UnixCoordination:
         wire.transport.write(p.HEADER.pack(len(payload)) + payload)
         await future
 
-    async def _subscribe(self, channels: Sequence[str], patterns: Sequence[str]) -> UnixSubscription:
+    async def _subscribe(
+        self, channels: Sequence[str], patterns: Sequence[str]
+    ) -> UnixSubscription:
         wire = await self._connected()
         sub = UnixSubscription(self, next(self._ids), channels, patterns)
         self._subscriptions[sub.id] = sub
@@ -331,7 +333,7 @@ class UnixStreams:
         self, stream: str, group: str, entry_id: str, dead_stream: str, *, maxlen: int | None = None
     ) -> str | None:
         moved = await self._call("xdead", stream, group, entry_id, dead_stream, maxlen)
-        return moved  # type: ignore[no-any-return]
+        return cast(str | None, moved)
 
 
 class UnixLeases:

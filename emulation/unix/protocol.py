@@ -40,7 +40,7 @@ ERROR_KINDS: dict[str, type[Exception]] = {
 }
 
 
-class _Op(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True):
+class _Op(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
     id: int
 
 
@@ -212,7 +212,7 @@ Request = (
     | Allow
     | Ping
 )
-OPS = frozenset(cls.__struct_config__.tag for cls in Request.__args__)  # type: ignore[attr-defined]
+OPS = frozenset(cls.__struct_config__.tag for cls in Request.__args__)
 
 
 def frame(payload: bytes) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
@@ -36,12 +36,12 @@ class ValkeyCache:
         self._r = client
 
     async def get(self, key: str) -> bytes | None:
-        return await self._r.get(key)  # type: ignore[no-any-return]
+        return cast(bytes | None, await self._r.get(key))
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
             return []
-        return await self._r.mget(list(keys))  # type: ignore[no-any-return]
+        return cast(list[bytes | None], await self._r.mget(list(keys)))
 
     async def set(self, key: str, value: bytes, *, ttl_ms: int | None = None) -> None:
         _check_ttl(ttl_ms)
@@ -112,7 +112,7 @@ class ValkeyStreams:
         if not ids:
             return 0
         try:
-            return await self._r.xack(stream, group, *ids)  # type: ignore[no-any-return]
+            return int(await self._r.xack(stream, group, *ids))
         except ResponseError as exc:
             if _no_group(exc):
                 return 0
@@ -127,8 +127,8 @@ class ValkeyStreams:
             raise
         return [
             PendingEntry(
-                _text(row["message_id"]),
-                _text(row["consumer"]),
+                _text(cast(bytes, row["message_id"])),
+                _text(cast(bytes, row["consumer"])),
                 int(row["time_since_delivered"]),
                 int(row["times_delivered"]),
             )
@@ -149,7 +149,7 @@ class ValkeyStreams:
         return [StreamEntry(_text(i), data, int(n)) for i, data, n in rows]
 
     async def length(self, stream: str) -> int:
-        return await self._r.xlen(stream)  # type: ignore[no-any-return]
+        return int(await self._r.xlen(stream))
 
     async def dead_letter(
         self, stream: str, group: str, entry_id: str, dead_stream: str, *, maxlen: int | None = None
@@ -227,9 +227,7 @@ class ValkeySubscription:
     async def _read(self) -> None:
         try:
             while True:
-                reply = await self._pubsub.get_message(
-                    ignore_subscribe_messages=True, timeout=None
-                )
+                reply = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
                 if reply is None or reply["type"] not in ("message", "pmessage"):
                     continue
                 pattern = reply.get("pattern")
@@ -270,7 +268,7 @@ class ValkeySubscription:
                 await self._reader
             self._reader = None
         self._end()
-        await self._pubsub.aclose()
+        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 class ValkeyPubSub:
@@ -278,7 +276,7 @@ class ValkeyPubSub:
         self._r = client
 
     async def publish(self, channel: str, data: bytes) -> int:
-        return await self._r.publish(channel, data)  # type: ignore[no-any-return]
+        return int(await self._r.publish(channel, data))
 
     async def subscribe(
         self, channels: Sequence[str] = (), patterns: Sequence[str] = ()
@@ -301,7 +299,7 @@ class ValkeyCounters:
 
     async def incr(self, key: str, *, by: int = 1, ttl_ms: int | None = None) -> int:
         if ttl_ms is None:
-            return await self._r.incrby(key, by)  # type: ignore[no-any-return]
+            return int(await self._r.incrby(key, by))
         _check_ttl(ttl_ms)
         # SET NX PX creates the key with its expiry only if it is new; INCRBY keeps it.
         async with self._r.pipeline(transaction=True) as pipe:

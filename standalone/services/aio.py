@@ -117,9 +117,7 @@ async def open_backends(config: Config) -> Backends:
             await server.close()
         await db.close()
         raise
-    return Backends(
-        db=db, store=store, coordination=coordination, cipher=cipher, server=server
-    )
+    return Backends(db=db, store=store, coordination=coordination, cipher=cipher, server=server)
 
 
 class AioRunner:

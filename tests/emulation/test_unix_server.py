@@ -348,8 +348,17 @@ def test_serve_refuses_a_bad_fsync_policy(tmp_path: Path) -> None:
     import subprocess
 
     done = subprocess.run(
-        [sys.executable, "-m", "cli", "emulation", "serve", "--socket", str(tmp_path / "s")]
-        + ["--fsync", "sometimes"],
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "emulation",
+            "serve",
+            "--socket",
+            str(tmp_path / "s"),
+            "--fsync",
+            "sometimes",
+        ],
         env=child_env(),
         capture_output=True,
         text=True,

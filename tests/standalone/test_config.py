@@ -68,7 +68,10 @@ def test_invalid_values_name_the_key(environ, key, tmp_path, monkeypatch):
     "environ",
     [
         {"TICKETS__COORDINATION__URL": "unix:///run/tickets/coord.sock"},
-        {"TICKETS__COORDINATION__URL": "unix://data/coord.sock", "TICKETS__COORDINATION__SERVE": "1"},
+        {
+            "TICKETS__COORDINATION__URL": "unix://data/coord.sock",
+            "TICKETS__COORDINATION__SERVE": "1",
+        },
         {"TICKETS__COORDINATION__URL": "redis://127.0.0.1:6379/15"},
         {"TICKETS__COORDINATION__URL": "valkey://cache.internal"},
         {"TICKETS__COORDINATION__URL": "redis+unix:///run/redis.sock?db=2"},
