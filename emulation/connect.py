@@ -60,27 +60,37 @@ def _memory(query: str) -> CoordinationTarget:
     return CoordinationTarget(kind="memory", max_entries=max_entries)
 
 
+def redact(url: str) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
 def _valkey(url: str, scheme: str) -> CoordinationTarget:
     if importlib.util.find_spec("redis") is None:
         raise ValueError(f"{scheme}:// needs redis-py: pip install 'tickets-standalone[valkey]'")
     parts = urlsplit(url)
+    shown = redact(url)
     if scheme in VALKEY_UNIX_SCHEMES:
         options = _options(parts.query, {"db", "password", "username"})
         if not parts.path:
-            raise ValueError(f"{url!r} names no socket path (expected {scheme}:///path/to.sock)")
+            raise ValueError(f"{shown!r} names no socket path (expected {scheme}:///path/to.sock)")
         db = options.get("db", "0")
         if not db.isdigit():
             raise ValueError(f"db must be a number, got {db!r}")
         return CoordinationTarget(kind="valkey", redis_url="unix://" + url.split("://", 1)[1])
     if not parts.hostname:
-        raise ValueError(f"{url!r} names no host (expected {scheme}://host[:port][/db])")
+        raise ValueError(f"{shown!r} names no host (expected {scheme}://host[:port][/db])")
     try:
         parts.port  # noqa: B018 - parsing it raises on a bad port
     except ValueError:
-        raise ValueError(f"{url!r} has an invalid port") from None
+        raise ValueError(f"{shown!r} has an invalid port") from None
     db = parts.path.lstrip("/")
     if db and not db.isdigit():
-        raise ValueError(f"the database in {url!r} must be a number, got {db!r}")
+        raise ValueError(f"the database in {shown!r} must be a number, got {db!r}")
     tls = scheme in ("rediss", "valkeys")
     rest = url.split("://", 1)[1]
     return CoordinationTarget(kind="valkey", redis_url=("rediss://" if tls else "redis://") + rest)
@@ -115,13 +125,18 @@ def memory_cache_size(url: str) -> int | None:
 
 
 async def connect_coordination(
-    url: str, *, aof_path: str | None = None, fsync: FsyncPolicy = "everysec"
+    url: str,
+    *,
+    aof_path: str | None = None,
+    fsync: FsyncPolicy = "everysec",
+    timeout_s: float = 5.0,
 ) -> Coordination:
     """Open the coordination backend for ``url``.
 
     ``aof_path`` persists the streams and leases of ``memory://`` (a ``unix://``
     server takes its own, from ``tickets emulation serve --aof``). Raises
-    ConnectionError when a server does not answer.
+    ConnectionError when a server does not answer within ``timeout_s`` (a
+    ``unix://`` client also waits that long to reconnect later).
     """
     target = parse_coordination_url(url)
     if target.kind == "memory":
@@ -133,7 +148,7 @@ async def connect_coordination(
         from emulation.unix import UnixCoordination
 
         assert target.socket_path is not None
-        client = UnixCoordination(target.socket_path)
+        client = UnixCoordination(target.socket_path, reconnect_timeout_s=timeout_s)
         await client.connect()
         return client
     from redis.exceptions import RedisError
@@ -146,5 +161,5 @@ async def connect_coordination(
         await coordination.ping()
     except (RedisError, OSError) as exc:
         await coordination.close()
-        raise ConnectionError(f"cannot reach Valkey at {url}: {exc}") from None
+        raise ConnectionError(f"cannot reach Valkey at {redact(url)}: {exc}") from None
     return coordination

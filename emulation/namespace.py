@@ -21,9 +21,6 @@ class NamespacedCache:
         self._prefix = f"{namespace}\x1f"
         self.namespace = namespace
 
-    def _key(self, key: str) -> str:
-        return self._prefix + key
-
     async def get(self, key: str) -> bytes | None:
         return await self._cache.get(self._prefix + key)
 

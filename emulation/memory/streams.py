@@ -24,6 +24,9 @@ from emulation.memory.records import (
 from emulation.ports import PendingEntry, StreamEntry
 
 _Id = tuple[int, int]
+# Entries a stream may keep above maxlen, as Valkey keeps up to a node of them
+# (stream-node-max-entries, 100 by default).
+TRIM_NODE = 100
 
 
 def format_id(entry_id: _Id) -> str:
@@ -63,8 +66,8 @@ class _Stream:
     data: dict[_Id, bytes] = field(default_factory=dict)
     last_id: _Id = (0, 0)
     groups: dict[str, _Group] = field(default_factory=dict)
-    # Replaced on every append: waiters hold the old one, which gets set.
-    appended: asyncio.Event = field(default_factory=asyncio.Event)
+    # Created by the first blocked reader, set and dropped by the next append.
+    appended: asyncio.Event | None = None
 
 
 class MemoryStreams:
@@ -123,15 +126,19 @@ class MemoryStreams:
     @staticmethod
     def _add(state: _Stream, entry_id: _Id, data: bytes, maxlen: int | None) -> None:
         state.last_id = entry_id
-        state.ids.append(entry_id)
+        ids = state.ids
+        ids.append(entry_id)
         state.data[entry_id] = data
-        if maxlen is not None and len(state.ids) > maxlen:
-            excess = len(state.ids) - maxlen
-            for old in state.ids[:excess]:
+        # Like XADD MAXLEN ~: trim only once a whole node's worth is over the
+        # limit, so the list is shifted once per TRIM_NODE appends, not on each.
+        if maxlen is not None and len(ids) >= maxlen + TRIM_NODE:
+            excess = len(ids) - maxlen
+            for old in ids[:excess]:
                 del state.data[old]
-            del state.ids[:excess]
-        woken, state.appended = state.appended, asyncio.Event()
-        woken.set()
+            del ids[:excess]
+        if state.appended is not None:
+            state.appended.set()
+            state.appended = None
 
     async def create_group(self, stream: str, group: str, *, start: str = "0") -> None:
         state = self._stream(stream)
@@ -177,8 +184,11 @@ class MemoryStreams:
             if remaining <= 0:
                 return []
             try:
+                state = self._streams[stream]
+                if state.appended is None:
+                    state.appended = asyncio.Event()
                 async with asyncio.timeout(remaining):
-                    await self._streams[stream].appended.wait()
+                    await state.appended.wait()
             except TimeoutError:
                 return []
             # Another consumer of the group may have taken the new entries.

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder()
+_pack = p.HEADER.pack
 DEFAULT_RECONNECT_TIMEOUT_S = 5.0
 # Like the memory adapter: a subscriber that stops reading loses messages.
 SUBSCRIPTION_QUEUE_SIZE = 10_000
@@ -173,13 +174,14 @@ class UnixCoordination:
     async def call(self, op: str, *args: object, retry: bool = False) -> Any:
         """Send one request and wait for its answer."""
         while True:
-            wire = await self._connected()
+            wire = self._wire
+            if wire is None or wire.lost:
+                wire = await self._connected()
             request_id = next(self._ids)
             future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             wire.pending[request_id] = future
             payload = _encoder.encode((op, request_id, *args))
-            assert wire.transport is not None
-            wire.transport.write(p.HEADER.pack(len(payload)) + payload)
+            wire.transport.write(_pack(len(payload)) + payload)  # type: ignore[union-attr]
             try:
                 return await future
             except _Lost:

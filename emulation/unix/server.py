@@ -34,6 +34,9 @@ _decoder = msgspec.msgpack.Decoder(p.Request)
 _any_decoder = msgspec.msgpack.Decoder()
 _encoder = msgspec.msgpack.Encoder()
 _DEFERRED = object()
+# A subscriber whose unread pushes pass this loses messages, like a Valkey client
+# over its pub/sub output buffer limit (which Valkey disconnects instead).
+PUSH_BUFFER_LIMIT = 8 << 20
 
 
 def _now(coro: Coroutine[Any, Any, T]) -> T:
@@ -188,6 +191,9 @@ class _Connection(asyncio.Protocol):
     def forward(self, sub_id: int, sub: MemorySubscription) -> None:
         async def run() -> None:
             async for message in sub:
+                transport = self.transport
+                if transport is None or transport.get_write_buffer_size() > PUSH_BUFFER_LIMIT:
+                    continue
                 value = (message.channel, message.data, message.pattern)
                 self.send(_answer(sub_id, p.PUSH, value))
 

@@ -87,6 +87,9 @@ async def serve_coordination(config: Config) -> CoordinationServer | None:
     server = CoordinationServer(memory, target.socket_path)
     try:
         await server.start()
+    except (RuntimeError, OSError) as exc:
+        await memory.close()
+        raise StartupError(f"coordination.serve: cannot serve {settings.url}: {exc}") from None
     except BaseException:
         await memory.close()
         raise

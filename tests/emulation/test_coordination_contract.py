@@ -26,6 +26,7 @@ import pytest
 
 from emulation.connect import connect_coordination
 from emulation.memory import MemoryCoordination
+from emulation.memory.streams import TRIM_NODE
 from emulation.namespace import namespaced
 from emulation.ports import Coordination, Message, Subscription
 from emulation.unix import CoordinationServer, UnixCoordination
@@ -97,7 +98,14 @@ async def _memory_harness(tmp: Path) -> AsyncIterator[Harness]:
         await harness.coord.close()
         return open_memory()
 
-    harness = Harness(open_memory(), _ns(), advance, restart, cache_capacity=CACHE_CAPACITY)
+    harness = Harness(
+        open_memory(),
+        _ns(),
+        advance,
+        restart,
+        trim_slack=TRIM_NODE,
+        cache_capacity=CACHE_CAPACITY,
+    )
     try:
         yield harness
     finally:
@@ -134,7 +142,9 @@ async def _unix_harness(tmp: Path) -> AsyncIterator[Harness]:
         return client
 
     try:
-        yield Harness(client, _ns(), advance, restart, cache_capacity=CACHE_CAPACITY)
+        yield Harness(
+            client, _ns(), advance, restart, trim_slack=TRIM_NODE, cache_capacity=CACHE_CAPACITY
+        )
     finally:
         await client.close()
         await server.close()
@@ -831,6 +841,56 @@ async def test_connect_memory_url_max_entries() -> None:
 async def test_connect_rejects_bad_max_entries(url: str) -> None:
     with pytest.raises(ValueError, match="max_entries"):
         await connect_coordination(url)
+
+
+async def test_connect_memory_url_with_an_append_only_file(tmp_path: Path) -> None:
+    path = str(tmp_path / "coord.aof")
+    coord = await connect_coordination("memory://", aof_path=path, fsync="always")
+    token = await coord.leases.acquire("l", "me", ttl_ms=60_000)
+    entry_id = await coord.streams.append("s", b"kept")
+    await coord.close()
+    again = await connect_coordination("memory://", aof_path=path)
+    assert await again.streams.length("s") == 1
+    info = await again.leases.holder("l")
+    assert info is not None
+    assert (info.owner, info.token) == ("me", token)
+    await again.streams.create_group("s", "g", start="0")
+    assert [e.id for e in await again.streams.read_group("s", "g", "c")] == [entry_id]
+    await again.close()
+
+
+async def test_connect_unix_url(tmp_path: Path) -> None:
+    path = tmp_path / "c.sock"
+    async with CoordinationServer(MemoryCoordination(), path):
+        coord = await connect_coordination(f"unix://{path}")
+        assert isinstance(coord, UnixCoordination)
+        await coord.cache.set("k", b"v")
+        assert await coord.cache.get("k") == b"v"
+        await coord.close()
+
+
+async def test_connect_to_nothing_is_a_connection_error(tmp_path: Path) -> None:
+    with pytest.raises(ConnectionError, match="cannot reach the coordination server"):
+        await connect_coordination(f"unix://{tmp_path / 'nobody.sock'}", timeout_s=0.2)
+    with pytest.raises(ConnectionError, match=r"cannot reach Valkey at redis://:\*\*\*@"):
+        await connect_coordination("redis://:hunter2@127.0.0.1:1/0")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("unix://", "names no socket path"),
+        ("unix:///x.sock?mode=1", "unknown option"),
+        ("redis://", "names no host"),
+        ("redis://:secret@host:99999", "redis://:***@host:99999' has an invalid port"),
+        ("valkey://host/zero", "must be a number"),
+        ("redis+unix://", "names no socket path"),
+    ],
+)
+async def test_connect_rejects_unusable_urls(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)) as error:
+        await connect_coordination(url)
+    assert "secret" not in str(error.value)
 
 
 @pytest.mark.parametrize("url", ["mongodb://localhost", "http://x", "/tmp/sock"])

@@ -1,6 +1,6 @@
 """The coordination adapters against redis-py and a real Redis, in one run.
 
-Usage: PYTHONPATH=. python bench/emulation.py [SECONDS_PER_FIGURE]
+Usage: PYTHONPATH=. python bench/coordination.py [SECONDS_PER_FIGURE]
 
 Measures, for ``memory`` (in this process), ``unix`` (``tickets emulation
 serve`` in a child process) and redis-py (through the ``valkey`` adapter, which
