@@ -28,6 +28,11 @@ tenants_app = typer.Typer(help="Bots (tenants) served by this deployment.", no_a
 app.add_typer(tenants_app, name="tenants")
 db_app = typer.Typer(help="Back up and restore the database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+emulation_app = typer.Typer(
+    help="The Valkey stand-in, shared by local processes over a Unix socket.",
+    no_args_is_help=True,
+)
+app.add_typer(emulation_app, name="emulation")
 
 ConfigOption = Annotated[
     Path | None,
@@ -58,7 +63,7 @@ def _run(coro: Callable[[], Awaitable[T]]) -> T:
         return asyncio.run(main())
     except (TenantError, CryptoError, DatabaseError, BackupError, StorageError) as exc:
         raise _fail(str(exc)) from None
-    except StartupError as exc:
+    except (StartupError, ConnectionError) as exc:
         raise _fail(str(exc), code=1) from None
 
 
@@ -334,6 +339,45 @@ def db_list(config: ConfigOption = None) -> None:
 
     lines = _run(main)
     typer.echo("\n".join(lines) if lines else "no backups yet: make one with 'tickets db backup'")
+
+
+@emulation_app.command("serve")
+def emulation_serve(
+    socket: Annotated[Path, typer.Option("--socket", help="Unix socket to listen on (mode 0600).")],
+    aof: Annotated[
+        Path | None,
+        typer.Option(help="Append-only file that keeps streams and leases across restarts."),
+    ] = None,
+    fsync: Annotated[
+        str, typer.Option(help="When the file is synced: always, everysec or no.")
+    ] = "everysec",
+    max_entries: Annotated[int, typer.Option(help="Cache bound (LRU beyond it).")] = 100_000,
+) -> None:
+    """Serve cache, streams, leases, pub/sub and counters at unix://SOCKET until Ctrl-C."""
+    from emulation.memory.aof import FSYNC_POLICIES
+    from emulation.unix.server import serve_until_signal
+
+    if fsync not in FSYNC_POLICIES:
+        raise _fail(f"--fsync must be one of {', '.join(FSYNC_POLICIES)}, got {fsync!r}")
+    if max_entries <= 0:
+        raise _fail(f"--max-entries must be positive, got {max_entries}")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    def ready() -> None:
+        typer.echo(f"serving unix://{socket.resolve()}", err=True)
+
+    try:
+        asyncio.run(
+            serve_until_signal(
+                socket,
+                aof_path=aof,
+                fsync=fsync,  # type: ignore[arg-type]
+                max_entries=max_entries,
+                on_ready=ready,
+            )
+        )
+    except (RuntimeError, OSError) as exc:
+        raise _fail(str(exc), code=1) from None
 
 
 @app.command("config")

@@ -1,8 +1,10 @@
 """The coordination port: what every service may ask of Valkey or its stand-in.
 
-Adapters: ``emulation.memory`` (in-process) now; the Unix-socket server and real
-Valkey come later behind the same Protocols. Keys and stream names are opaque
-strings here; the bot builds them in ``standalone.keys``.
+Adapters: ``emulation.memory`` (in-process), ``emulation.unix`` (a client of the
+``tickets emulation serve`` server, shared by local processes) and
+``emulation.valkey`` (real Valkey or Redis). One contract test suite holds them to
+the same behaviour. Keys and stream names are opaque strings here; the bot
+builds them in ``standalone.keys``.
 """
 
 from __future__ import annotations
@@ -112,6 +114,15 @@ class Streams(Protocol):
     async def length(self, stream: str) -> int:
         """Number of entries kept in the stream."""
 
+    async def dead_letter(
+        self, stream: str, group: str, entry_id: str, dead_stream: str, *, maxlen: int | None = None
+    ) -> str | None:
+        """Move a pending entry to ``dead_stream`` and acknowledge it, in one step.
+
+        Returns the entry's id in ``dead_stream``; None when the entry is not
+        pending in ``group`` or its data was trimmed away.
+        """
+
 
 class Leases(Protocol):
     """Named exclusive leases with a TTL and a fencing token."""
@@ -158,6 +169,11 @@ class Counters(Protocol):
 
     async def incr(self, key: str, *, by: int = 1, ttl_ms: int | None = None) -> int:
         """Add ``by`` and return the new value; ``ttl_ms`` is set when the key is created."""
+
+    async def allow(self, key: str, *, limit: int, window_ms: int) -> bool:
+        """Sliding-window rate limit: count a hit if fewer than ``limit`` fell in the last
+        ``window_ms``; True when counted. Refused hits do not count.
+        """
 
 
 class Coordination(Protocol):

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from emulation.connect import memory_cache_size
+from emulation.connect import parse_coordination_url
+from emulation.memory.aof import FsyncPolicy
 from storage.connect import parse_store_url
 
 ENV_PREFIX = "TICKETS__"
@@ -91,15 +92,33 @@ class StorageConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class CoordinationConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Cache, streams, leases and pub/sub: the Valkey stand-in by default."""
+    """Cache, streams, leases and pub/sub: the Valkey stand-in by default.
+
+    ``url`` is ``memory://`` (this process), ``unix:///path.sock`` (a
+    ``tickets emulation serve`` shared by local processes) or ``redis://`` /
+    ``valkey://`` (real Valkey). With ``serve`` and a ``unix://`` URL, ``tickets
+    run`` starts that server itself, so one command still runs everything and
+    other processes join through the socket. ``aof_path`` keeps streams and
+    leases across restarts, for ``memory://`` or a server run here.
+    """
 
     url: str = "memory://"
+    serve: bool = False
+    aof_path: str = ""
+    fsync: FsyncPolicy = "everysec"
 
     def __post_init__(self) -> None:
         try:
-            memory_cache_size(self.url)
+            target = parse_coordination_url(self.url)
         except ValueError as exc:
             raise ValueError(f"coordination.url: {exc}") from None
+        if self.serve and target.kind != "unix":
+            raise ValueError("coordination.serve: only a unix:// URL names a server to run here")
+        if self.aof_path and not (target.kind == "memory" or self.serve):
+            raise ValueError(
+                "coordination.aof_path: only for memory:// or a unix:// server run here "
+                "(coordination.serve = true); a separate server takes --aof"
+            )
 
 
 class WorkerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

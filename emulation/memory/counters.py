@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 
 from emulation.memory.clock import Clock, expiry_ms, now_ms
 
@@ -18,6 +19,8 @@ class MemoryCounters:
         self._clock = clock
         self._values: dict[str, tuple[int, int | None]] = {}
         self._since_sweep = 0
+        # Per key, the window and the times of the hits counted in it, oldest first.
+        self._windows: dict[str, tuple[int, deque[int]]] = {}
 
     async def incr(self, key: str, *, by: int = 1, ttl_ms: int | None = None) -> int:
         now = now_ms(self._clock)
@@ -31,8 +34,30 @@ class MemoryCounters:
         self._values[key] = (value, current[1])
         return value
 
+    async def allow(self, key: str, *, limit: int, window_ms: int) -> bool:
+        if limit <= 0 or window_ms <= 0:
+            raise ValueError(f"limit and window_ms must be positive, got {limit}, {window_ms}")
+        now = now_ms(self._clock)
+        self._since_sweep += 1
+        if self._since_sweep >= _SWEEP_EVERY:
+            self._sweep(now)
+        found = self._windows.get(key)
+        if found is None or found[0] != window_ms:
+            found = self._windows[key] = (window_ms, deque())
+        hits = found[1]
+        while hits and hits[0] <= now - window_ms:
+            hits.popleft()
+        if len(hits) >= limit:
+            return False
+        hits.append(now)
+        return True
+
     def _sweep(self, now: int) -> None:
         self._since_sweep = 0
         dead = [k for k, (_, exp) in self._values.items() if exp is not None and now >= exp]
         for key in dead:
             del self._values[key]
+        # A window whose newest hit is older than the window holds nothing.
+        idle = [k for k, (w, hits) in self._windows.items() if not hits or hits[-1] <= now - w]
+        for key in idle:
+            del self._windows[key]

@@ -8,10 +8,25 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from emulation.memory.aof import AppendOnlyFile
 from emulation.memory.clock import Clock, now_ms
+from emulation.memory.records import (
+    Acked,
+    Appended,
+    Claimed,
+    Delivered,
+    GroupCreated,
+    PendingState,
+    Record,
+    StreamRecord,
+    StreamTip,
+)
 from emulation.ports import PendingEntry, StreamEntry
 
 _Id = tuple[int, int]
+# Entries a stream may keep above maxlen, as Valkey keeps up to a node of them
+# (stream-node-max-entries, 100 by default).
+TRIM_NODE = 100
 
 
 def format_id(entry_id: _Id) -> str:
@@ -51,22 +66,30 @@ class _Stream:
     data: dict[_Id, bytes] = field(default_factory=dict)
     last_id: _Id = (0, 0)
     groups: dict[str, _Group] = field(default_factory=dict)
-    # Replaced on every append: waiters hold the old one, which gets set.
-    appended: asyncio.Event = field(default_factory=asyncio.Event)
+    # Created by the first blocked reader, set and dropped by the next append.
+    appended: asyncio.Event | None = None
 
 
 class MemoryStreams:
-    """Append-only logs with consumer groups and at-least-once delivery."""
+    """Append-only logs with consumer groups and at-least-once delivery.
+
+    With an ``aof`` every change is logged there; ``restore`` replays it.
+    """
 
     def __init__(
         self,
         *,
         clock: Clock = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        aof: AppendOnlyFile | None = None,
     ) -> None:
         self._clock = clock
         self._wall_clock = wall_clock
+        self._aof = aof
         self._streams: dict[str, _Stream] = {}
+
+    def _wall_ms(self) -> int:
+        return int(self._wall_clock() * 1000)
 
     def _stream(self, name: str) -> _Stream:
         stream = self._streams.get(name)
@@ -94,17 +117,28 @@ class MemoryStreams:
             raise ValueError(f"maxlen must not be negative, got {maxlen}")
         state = self._stream(stream)
         entry_id = self._next_id(state)
-        state.last_id = entry_id
-        state.ids.append(entry_id)
-        state.data[entry_id] = bytes(data)
-        if maxlen is not None and len(state.ids) > maxlen:
-            excess = len(state.ids) - maxlen
-            for old in state.ids[:excess]:
-                del state.data[old]
-            del state.ids[:excess]
-        woken, state.appended = state.appended, asyncio.Event()
-        woken.set()
+        data = bytes(data)
+        self._add(state, entry_id, data, maxlen)
+        if self._aof is not None:
+            self._aof.log(Appended(stream, entry_id, data, maxlen))
         return format_id(entry_id)
+
+    @staticmethod
+    def _add(state: _Stream, entry_id: _Id, data: bytes, maxlen: int | None) -> None:
+        state.last_id = entry_id
+        ids = state.ids
+        ids.append(entry_id)
+        state.data[entry_id] = data
+        # Like XADD MAXLEN ~: trim only once a whole node's worth is over the
+        # limit, so the list is shifted once per TRIM_NODE appends, not on each.
+        if maxlen is not None and len(ids) >= maxlen + TRIM_NODE:
+            excess = len(ids) - maxlen
+            for old in ids[:excess]:
+                del state.data[old]
+            del ids[:excess]
+        if state.appended is not None:
+            state.appended.set()
+            state.appended = None
 
     async def create_group(self, stream: str, group: str, *, start: str = "0") -> None:
         state = self._stream(stream)
@@ -112,10 +146,11 @@ class MemoryStreams:
             return
         last = state.last_id if start == "$" else parse_id(start)
         state.groups[group] = _Group(last_delivered=last)
+        if self._aof is not None:
+            self._aof.log(GroupCreated(stream, group, last))
 
-    def _deliver(
-        self, state: _Stream, group: _Group, consumer: str, count: int
-    ) -> list[StreamEntry]:
+    def _deliver(self, name: str, group_name: str, consumer: str, count: int) -> list[StreamEntry]:
+        state, group = self._group(name, group_name)
         start = bisect.bisect_right(state.ids, group.last_delivered)
         fresh = state.ids[start : start + count]
         if not fresh:
@@ -124,6 +159,8 @@ class MemoryStreams:
         for entry_id in fresh:
             group.pel[entry_id] = _Pending(consumer, now, 1)
         group.last_delivered = fresh[-1]
+        if self._aof is not None:
+            self._aof.log(Delivered(name, group_name, consumer, fresh, self._wall_ms()))
         return [StreamEntry(format_id(i), state.data[i], 1) for i in fresh]
 
     async def read_group(
@@ -137,8 +174,7 @@ class MemoryStreams:
     ) -> list[StreamEntry]:
         if count <= 0:
             raise ValueError(f"count must be positive, got {count}")
-        state, group_state = self._group(stream, group)
-        entries = self._deliver(state, group_state, consumer, count)
+        entries = self._deliver(stream, group, consumer, count)
         if entries or not block_ms or block_ms <= 0:
             return entries
         loop = asyncio.get_running_loop()
@@ -148,13 +184,15 @@ class MemoryStreams:
             if remaining <= 0:
                 return []
             try:
+                state = self._streams[stream]
+                if state.appended is None:
+                    state.appended = asyncio.Event()
                 async with asyncio.timeout(remaining):
                     await state.appended.wait()
             except TimeoutError:
                 return []
             # Another consumer of the group may have taken the new entries.
-            state, group_state = self._group(stream, group)
-            entries = self._deliver(state, group_state, consumer, count)
+            entries = self._deliver(stream, group, consumer, count)
             if entries:
                 return entries
 
@@ -163,11 +201,10 @@ class MemoryStreams:
             _, state = self._group(stream, group)
         except LookupError:
             return 0
-        acked = 0
-        for text in ids:
-            if state.pel.pop(parse_id(text), None) is not None:
-                acked += 1
-        return acked
+        done = [i for i in map(parse_id, ids) if state.pel.pop(i, None) is not None]
+        if done and self._aof is not None:
+            self._aof.log(Acked(stream, group, done))
+        return len(done)
 
     async def pending(self, stream: str, group: str, *, count: int = 100) -> list[PendingEntry]:
         _, state = self._group(stream, group)
@@ -190,6 +227,7 @@ class MemoryStreams:
         state, group_state = self._group(stream, group)
         now = now_ms(self._clock)
         claimed: list[StreamEntry] = []
+        claimed_ids: list[_Id] = []
         trimmed: list[_Id] = []
         for entry_id, entry in group_state.pel.items():
             if len(claimed) >= count:
@@ -204,11 +242,93 @@ class MemoryStreams:
             entry.delivered_at = now
             entry.deliveries += 1
             claimed.append(StreamEntry(format_id(entry_id), data, entry.deliveries))
+            claimed_ids.append(entry_id)
         # Like XAUTOCLAIM: pending entries whose data was trimmed away are dropped.
         for entry_id in trimmed:
             del group_state.pel[entry_id]
+        if (claimed_ids or trimmed) and self._aof is not None:
+            self._aof.log(Claimed(stream, group, consumer, claimed_ids, trimmed, self._wall_ms()))
         return claimed
 
     async def length(self, stream: str) -> int:
         state = self._streams.get(stream)
         return 0 if state is None else len(state.ids)
+
+    async def dead_letter(
+        self, stream: str, group: str, entry_id: str, dead_stream: str, *, maxlen: int | None = None
+    ) -> str | None:
+        state, group_state = self._group(stream, group)
+        raw = parse_id(entry_id)
+        data = state.data.get(raw)
+        if raw not in group_state.pel or data is None:
+            return None
+        if self._aof is None:
+            moved = await self.append(dead_stream, data, maxlen=maxlen)
+            await self.ack(stream, group, [entry_id])
+            return moved
+        # Both records reach the file together, so a crash keeps both or neither.
+        with self._aof.batch():
+            moved = await self.append(dead_stream, data, maxlen=maxlen)
+            await self.ack(stream, group, [entry_id])
+        return moved
+
+    # --- persistence ---------------------------------------------------------
+
+    def restore(self, record: StreamRecord) -> None:
+        """Apply one record read back from the append-only file."""
+        if isinstance(record, Appended):
+            self._add(self._stream(record.stream), record.id, record.data, record.maxlen)
+        elif isinstance(record, GroupCreated):
+            state = self._stream(record.stream)
+            state.groups.setdefault(record.group, _Group(last_delivered=record.last_delivered))
+        elif isinstance(record, StreamTip):
+            self._stream(record.stream).last_id = record.last_id
+        elif isinstance(record, Acked):
+            _, group = self._group(record.stream, record.group)
+            for entry_id in record.ids:
+                group.pel.pop(entry_id, None)
+        else:
+            self._restore_delivery(record)
+
+    def _restore_delivery(self, record: Delivered | Claimed | PendingState) -> None:
+        _, group = self._group(record.stream, record.group)
+        # The monotonic clock restarted with the process: rebuild each delivery
+        # time from how long ago it happened by the wall clock.
+        at = now_ms(self._clock) - max(0, self._wall_ms() - record.wall_ms)
+        if isinstance(record, Delivered):
+            for entry_id in record.ids:
+                group.pel[entry_id] = _Pending(record.consumer, at, 1)
+            group.last_delivered = max(group.last_delivered, record.ids[-1])
+        elif isinstance(record, Claimed):
+            for entry_id in record.dropped:
+                group.pel.pop(entry_id, None)
+            for entry_id in record.ids:
+                pending = group.pel.get(entry_id)
+                if pending is not None:
+                    pending.consumer, pending.delivered_at = record.consumer, at
+                    pending.deliveries += 1
+        else:
+            group.pel[record.id] = _Pending(record.consumer, at, record.deliveries)
+
+    def snapshot(self) -> list[Record]:
+        """The records that rebuild every stream, group and pending entry as they are."""
+        wall, now = self._wall_ms(), now_ms(self._clock)
+        records: list[Record] = []
+        for name, state in self._streams.items():
+            records.extend(Appended(name, i, state.data[i], None) for i in state.ids)
+            # After the entries: trims and acks may have left last_id beyond them.
+            records.append(StreamTip(name, state.last_id))
+            for group_name, group in state.groups.items():
+                records.append(GroupCreated(name, group_name, group.last_delivered))
+                records.extend(
+                    PendingState(
+                        name,
+                        group_name,
+                        entry_id,
+                        p.consumer,
+                        p.deliveries,
+                        wall - (now - p.delivered_at),
+                    )
+                    for entry_id, p in group.pel.items()
+                )
+        return records

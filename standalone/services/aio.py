@@ -18,8 +18,10 @@ import aiohttp
 import disnake
 import msgspec
 
-from emulation.connect import connect_coordination
+from emulation.connect import connect_coordination, parse_coordination_url
+from emulation.memory import MemoryCoordination
 from emulation.ports import Coordination
+from emulation.unix import CoordinationServer
 from standalone.config import Config
 from standalone.crypto import Cipher, load_cipher
 from standalone.db import Database, open_database
@@ -61,11 +63,15 @@ class Backends(msgspec.Struct, frozen=True, kw_only=True, dict=False):
     store: ObjectStore
     coordination: Coordination
     cipher: Cipher
+    # The unix:// server this process runs for the others (coordination.serve).
+    server: CoordinationServer | None = None
 
     async def close(self) -> None:
         """Close whatever holds a connection or a file."""
         await self.coordination.close()
         await self.store.close()
+        if self.server is not None:
+            await self.server.close()
         await self.db.close()
 
 
@@ -78,6 +84,29 @@ def open_configured_store(config: Config) -> ObjectStore:
     )
 
 
+async def serve_coordination(config: Config) -> CoordinationServer | None:
+    """Start the unix:// server in this process when the configuration says so."""
+    settings = config.coordination
+    if not settings.serve:
+        return None
+    target = parse_coordination_url(settings.url)
+    assert target.socket_path is not None
+    memory = MemoryCoordination(
+        aof_path=settings.aof_path or None,
+        fsync=settings.fsync,
+    )
+    server = CoordinationServer(memory, target.socket_path)
+    try:
+        await server.start()
+    except (RuntimeError, OSError) as exc:
+        await memory.close()
+        raise StartupError(f"coordination.serve: cannot serve {settings.url}: {exc}") from None
+    except BaseException:
+        await memory.close()
+        raise
+    return server
+
+
 async def open_backends(config: Config) -> Backends:
     """Open database, storage and coordination as configured."""
     cipher = load_cipher(config.security.key_file)
@@ -88,13 +117,21 @@ async def open_backends(config: Config) -> Backends:
         username=config.database.username,
         password=config.database.password,
     )
+    server: CoordinationServer | None = None
     try:
         store = open_configured_store(config)
-        coordination = await connect_coordination(config.coordination.url)
+        server = await serve_coordination(config)
+        coordination = await connect_coordination(
+            config.coordination.url,
+            aof_path=config.coordination.aof_path or None,
+            fsync=config.coordination.fsync,
+        )
     except BaseException:
+        if server is not None:
+            await server.close()
         await db.close()
         raise
-    return Backends(db=db, store=store, coordination=coordination, cipher=cipher)
+    return Backends(db=db, store=store, coordination=coordination, cipher=cipher, server=server)
 
 
 class AioRunner:

@@ -178,5 +178,10 @@ class Worker:
     async def _dead_letter(self, entry: StreamEntry, reason: str) -> None:
         # Kept, not dropped, so an operator can look at what the bot could not use.
         log.error("dropping event %s of tenant %s: %s", entry.id, self.handler.tenant, reason)
-        await self.streams.append(keys.dead_letters(self.handler.tenant), entry.data)
-        await self.streams.ack(self.stream, keys.WORKER_GROUP, [entry.id])
+        dead = keys.dead_letters(self.handler.tenant)
+        # Moved and acknowledged in one step, so a crash cannot keep it in both places.
+        moved = await self.streams.dead_letter(self.stream, keys.WORKER_GROUP, entry.id, dead)
+        if moved is None:
+            # Trimmed from the stream or no longer ours: keep the copy we hold.
+            await self.streams.append(dead, entry.data)
+            await self.streams.ack(self.stream, keys.WORKER_GROUP, [entry.id])

@@ -1,36 +1,55 @@
 """One contract for every coordination adapter.
 
-Each adapter is a ``coord`` fixture param. Tests talk to it through a
-``Harness`` so the same assertions hold for a fake clock (memory) and for real
-time (a later "unix" or "valkey" param, which would sleep in ``advance`` and
-set ``slack_ms``). Names are namespaced per test so a shared server stays clean.
+Each adapter is a ``coord`` fixture param: ``memory`` (in-process, with an
+append-only file), ``unix`` (a client over a real Unix socket to a server in
+this process) and ``valkey`` (the Redis at ``VALKEY_URL``). Tests talk to it
+through a ``Harness`` so the same assertions hold for a fake clock (memory,
+unix) and for real time (valkey, which sleeps in ``advance`` and sets
+``slack_ms``). Names are namespaced per test so a shared server stays clean.
+
+The valkey case is skipped without ``VALKEY_URL``, except under CI (``CI=true``
+or ``TICKETS_REQUIRE_VALKEY=1``), where a missing or unreachable Valkey fails.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from emulation.connect import connect_coordination
 from emulation.memory import MemoryCoordination
+from emulation.memory.streams import TRIM_NODE
+from emulation.namespace import namespaced
 from emulation.ports import Coordination, Message, Subscription
+from emulation.unix import CoordinationServer, UnixCoordination
 
 CACHE_CAPACITY = 64
+VALKEY_URL = os.environ.get("VALKEY_URL", "")
+VALKEY_REQUIRED = (
+    os.environ.get("CI", "").lower() == "true" or os.environ.get("TICKETS_REQUIRE_VALKEY") == "1"
+)
 
 
 class FakeClock:
-    """Monotonic seconds that only move when a test says so."""
+    """Monotonic seconds that only move when a test says so; ``wall`` moves with it."""
 
     def __init__(self) -> None:
         self.now = 1_000.0
+        self._epoch = time.time() - self.now
 
     def __call__(self) -> float:
         return self.now
+
+    def wall(self) -> float:
+        return self._epoch + self.now
 
 
 @dataclass
@@ -38,6 +57,9 @@ class Harness:
     coord: Coordination
     ns: str
     advance: Callable[[int], Awaitable[None]]
+    # Stops the backend and starts it again from what it persisted; returns the
+    # coordination to use from then on.
+    restart: Callable[[], Awaitable[Coordination]]
     # Extra milliseconds a real backend needs around TTL boundaries; 0 means exact.
     slack_ms: int = 0
     # Entries a backend may keep above maxlen (XADD MAXLEN ~ trims whole nodes).
@@ -48,28 +70,128 @@ class Harness:
     def key(self, name: str) -> str:
         return f"{self.ns}:{name}"
 
+    async def restarted(self) -> Coordination:
+        self.coord = await self.restart()
+        return self.coord
 
-async def _memory_harness() -> AsyncIterator[Harness]:
+
+def _ns() -> str:
+    return f"t{uuid.uuid4().hex[:8]}"
+
+
+async def _memory_harness(tmp: Path) -> AsyncIterator[Harness]:
     clock = FakeClock()
-    coord = MemoryCoordination(max_cache_entries=CACHE_CAPACITY, clock=clock)
+
+    def open_memory() -> MemoryCoordination:
+        return MemoryCoordination(
+            max_cache_entries=CACHE_CAPACITY,
+            clock=clock,
+            wall_clock=clock.wall,
+            aof_path=tmp / "m.aof",
+            fsync="no",
+        )
 
     async def advance(ms: int) -> None:
         clock.now += ms / 1000
 
+    async def restart() -> Coordination:
+        await harness.coord.close()
+        return open_memory()
+
+    harness = Harness(
+        open_memory(),
+        _ns(),
+        advance,
+        restart,
+        trim_slack=TRIM_NODE,
+        cache_capacity=CACHE_CAPACITY,
+    )
     try:
-        yield Harness(coord, f"t{uuid.uuid4().hex[:8]}", advance, cache_capacity=CACHE_CAPACITY)
+        yield harness
     finally:
-        await coord.close()
+        await harness.coord.close()
 
 
-# "unix" joins here once the socket server exists; "valkey" joins as
-# pytest.param("valkey", marks=[pytest.mark.valkey, skipif(not VALKEY_URL)]).
-ADAPTERS = {"memory": _memory_harness}
+async def _unix_harness(tmp: Path) -> AsyncIterator[Harness]:
+    clock = FakeClock()
+    path = tmp / "coord.sock"
+
+    async def serve() -> CoordinationServer:
+        memory = MemoryCoordination(
+            max_cache_entries=CACHE_CAPACITY,
+            clock=clock,
+            wall_clock=clock.wall,
+            aof_path=tmp / "u.aof",
+            fsync="no",
+        )
+        server = CoordinationServer(memory, path)
+        await server.start()
+        return server
+
+    async def advance(ms: int) -> None:
+        clock.now += ms / 1000
+
+    server = await serve()
+    client = UnixCoordination(path)
+
+    async def restart() -> Coordination:
+        nonlocal server
+        await server.close()
+        server = await serve()
+        # The same client: it reconnects by itself.
+        return client
+
+    try:
+        yield Harness(
+            client, _ns(), advance, restart, trim_slack=TRIM_NODE, cache_capacity=CACHE_CAPACITY
+        )
+    finally:
+        await client.close()
+        await server.close()
 
 
-@pytest.fixture(params=list(ADAPTERS))
-async def coord(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
-    async for harness in ADAPTERS[request.param]():
+async def _valkey_harness(tmp: Path) -> AsyncIterator[Harness]:
+    if not VALKEY_URL:
+        if VALKEY_REQUIRED:
+            pytest.fail("VALKEY_URL is not set, and CI requires the valkey contract to run")
+        pytest.skip("VALKEY_URL is not set")
+    try:
+        coord = await connect_coordination(VALKEY_URL)
+    except ConnectionError as exc:
+        if VALKEY_REQUIRED:
+            pytest.fail(f"Valkey at VALKEY_URL does not answer: {exc}")
+        pytest.skip(f"Valkey at VALKEY_URL does not answer: {exc}")
+
+    async def advance(ms: int) -> None:
+        await asyncio.sleep(ms / 1000)
+
+    async def restart() -> Coordination:
+        # The server keeps its state; a new client is what a restarted process has.
+        await harness.coord.close()
+        return await connect_coordination(VALKEY_URL)
+
+    harness = Harness(coord, _ns(), advance, restart, slack_ms=100, trim_slack=100)
+    try:
+        yield harness
+    finally:
+        from emulation.valkey import ValkeyCoordination
+
+        assert isinstance(harness.coord, ValkeyCoordination)
+        client = harness.coord.client
+        keys = [key async for key in client.scan_iter(match=f"{harness.ns}:*", count=1000)]
+        if keys:
+            await client.delete(*keys)
+        await harness.coord.close()
+
+
+ADAPTERS = {"memory": _memory_harness, "unix": _unix_harness, "valkey": _valkey_harness}
+
+
+@pytest.fixture(
+    params=["memory", "unix", pytest.param("valkey", marks=pytest.mark.valkey)],
+)
+async def coord(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    async for harness in ADAPTERS[request.param](tmp_path):
         yield harness
 
 
@@ -299,7 +421,8 @@ async def test_claim_idle_drops_trimmed_entries(coord: Harness) -> None:
     await streams.create_group(s, "g")
     await streams.append(s, b"old")
     [old] = await streams.read_group(s, "g", "dead")
-    for i in range(3):
+    # Enough entries that MAXLEN ~ (which trims whole nodes) drops the old one too.
+    for i in range(3 + 2 * coord.trim_slack):
         await streams.append(s, f"new{i}".encode(), maxlen=1)
     await coord.advance(100 + coord.slack_ms)
     assert await streams.claim_idle(s, "g", "alive", min_idle_ms=100) == []
@@ -530,6 +653,143 @@ async def test_counter_ttl_is_set_on_creation_and_expiry_restarts(coord: Harness
     assert await counters.incr(coord.key("no-ttl")) == 1
 
 
+# --- per-tenant cache namespaces ---------------------------------------------
+
+
+async def test_cache_namespaces_keep_tenants_apart(coord: Harness) -> None:
+    one = namespaced(coord.coord.cache, coord.key("tenant-1"))
+    two = namespaced(coord.coord.cache, coord.key("tenant-2"))
+    await one.set("k", b"one")
+    assert await two.get("k") is None
+    assert await two.set_if_absent("k", b"two", ttl_ms=1_000) is True
+    assert await one.get_many(["k", "missing"]) == [b"one", None]
+    assert await two.get_many(["k"]) == [b"two"]
+    assert await one.delete("k") is True
+    assert await two.get("k") == b"two"
+    assert await coord.coord.cache.get("k") is None
+
+
+# --- dead letters and rate limits --------------------------------------------
+
+
+async def test_entry_moves_to_dead_letters_after_k_deliveries(coord: Harness) -> None:
+    streams, s, dead = coord.coord.streams, coord.key("s"), coord.key("s:dead")
+    max_deliveries = 3
+    await streams.create_group(s, "g")
+    await streams.append(s, b"poison")
+    await streams.append(s, b"fine")
+    [entry] = await streams.read_group(s, "g", "c1", count=1)
+    deliveries = entry.deliveries
+    while deliveries < max_deliveries:
+        await coord.advance(50 + coord.slack_ms)
+        [entry] = await streams.claim_idle(s, "g", f"c{deliveries + 1}", min_idle_ms=50, count=1)
+        deliveries = entry.deliveries
+    assert [p.deliveries for p in await streams.pending(s, "g")] == [max_deliveries]
+    moved = await streams.dead_letter(s, "g", entry.id, dead)
+    assert moved is not None
+    _id(moved)
+    assert await streams.pending(s, "g") == []
+    assert await streams.length(dead) == 1
+    await streams.create_group(dead, "ops", start="0")
+    assert [e.data for e in await streams.read_group(dead, "ops", "op")] == [b"poison"]
+    # Not pending any more: nothing to move, and nothing appended twice.
+    assert await streams.dead_letter(s, "g", entry.id, dead) is None
+    assert await streams.length(dead) == 1
+    # The entry that never failed is untouched.
+    assert [e.data for e in await streams.read_group(s, "g", "c1")] == [b"fine"]
+
+
+async def test_dead_letter_without_group_raises(coord: Harness) -> None:
+    streams, s = coord.coord.streams, coord.key("s")
+    entry_id = await streams.append(s, b"x")
+    with pytest.raises(LookupError):
+        await streams.dead_letter(s, "nope", entry_id, coord.key("dead"))
+
+
+async def test_sliding_window_limit(coord: Harness) -> None:
+    counters, k = coord.coord.counters, coord.key("limit")
+    assert [await counters.allow(k, limit=3, window_ms=1_000) for _ in range(4)] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    await coord.advance(600)
+    # Still inside the window of the first three hits; refused hits do not count.
+    assert await counters.allow(k, limit=3, window_ms=1_000) is False
+    await coord.advance(400 + 2 * coord.slack_ms)
+    results = [await counters.allow(k, limit=3, window_ms=1_000) for _ in range(4)]
+    assert results == [True, True, True, False]
+    assert await counters.allow(coord.key("other"), limit=1, window_ms=1_000) is True
+
+
+async def test_sliding_window_concurrent_hits_never_exceed_limit(coord: Harness) -> None:
+    counters, k = coord.coord.counters, coord.key("burst")
+    results = await asyncio.gather(
+        *(counters.allow(k, limit=25, window_ms=10_000) for _ in range(100))
+    )
+    assert results.count(True) == 25
+
+
+# --- restarts ----------------------------------------------------------------
+
+
+async def test_fencing_tokens_never_go_backwards_across_a_restart(coord: Harness) -> None:
+    name = coord.key("lease")
+    t1 = await coord.coord.leases.acquire(name, "a", ttl_ms=5_000)
+    assert t1 is not None
+    assert await coord.coord.leases.release(name, "a") is True
+    t2 = await coord.coord.leases.acquire(name, "b", ttl_ms=5_000)
+    assert t2 is not None
+    assert t2 > t1
+    leases = (await coord.restarted()).leases
+    # The live lease survived with its holder and token.
+    info = await leases.holder(name)
+    assert info is not None
+    assert (info.owner, info.token) == ("b", t2)
+    assert await leases.acquire(name, "c", ttl_ms=5_000) is None
+    assert await leases.release(name, "b") is True
+    t3 = await leases.acquire(name, "c", ttl_ms=5_000)
+    assert t3 is not None
+    assert t3 > t2
+
+
+async def test_pending_entries_survive_a_restart(coord: Harness) -> None:
+    s = coord.key("s")
+    streams = coord.coord.streams
+    await streams.create_group(s, "g")
+    ids = [await streams.append(s, f"{i}".encode()) for i in range(4)]
+    taken = await streams.read_group(s, "g", "dead", count=3)
+    assert await streams.ack(s, "g", [taken[0].id]) == 1
+    streams = (await coord.restarted()).streams
+    assert await streams.length(s) == 4
+    pending = await streams.pending(s, "g")
+    assert [(p.id, p.consumer, p.deliveries) for p in pending] == [
+        (ids[1], "dead", 1),
+        (ids[2], "dead", 1),
+    ]
+    await coord.advance(100 + coord.slack_ms)
+    claimed = await streams.claim_idle(s, "g", "alive", min_idle_ms=100)
+    assert [(e.id, e.deliveries) for e in claimed] == [(ids[1], 2), (ids[2], 2)]
+    # What was never delivered is still next for the group.
+    assert [e.id for e in await streams.read_group(s, "g", "alive")] == [ids[3]]
+    later = await streams.append(s, b"after")
+    assert _id(later) > _id(ids[-1])
+
+
+async def test_expired_lease_stays_expired_across_a_restart(coord: Harness) -> None:
+    name = coord.key("lease")
+    t1 = await coord.coord.leases.acquire(name, "paused", ttl_ms=500)
+    assert t1 is not None
+    await coord.advance(500 + 2 * coord.slack_ms)
+    leases = (await coord.restarted()).leases
+    assert await leases.holder(name) is None
+    assert await leases.renew(name, "paused", ttl_ms=500) is False
+    t2 = await leases.acquire(name, "other", ttl_ms=500)
+    assert t2 is not None
+    assert t2 > t1
+
+
 # --- the memory adapter only -------------------------------------------------
 
 
@@ -583,9 +843,62 @@ async def test_connect_rejects_bad_max_entries(url: str) -> None:
         await connect_coordination(url)
 
 
-@pytest.mark.parametrize("url", ["valkey://localhost:6379", "redis://x", "/tmp/sock"])
+async def test_connect_memory_url_with_an_append_only_file(tmp_path: Path) -> None:
+    path = str(tmp_path / "coord.aof")
+    coord = await connect_coordination("memory://", aof_path=path, fsync="always")
+    token = await coord.leases.acquire("l", "me", ttl_ms=60_000)
+    entry_id = await coord.streams.append("s", b"kept")
+    await coord.close()
+    again = await connect_coordination("memory://", aof_path=path)
+    assert await again.streams.length("s") == 1
+    info = await again.leases.holder("l")
+    assert info is not None
+    assert (info.owner, info.token) == ("me", token)
+    await again.streams.create_group("s", "g", start="0")
+    assert [e.id for e in await again.streams.read_group("s", "g", "c")] == [entry_id]
+    await again.close()
+
+
+async def test_connect_unix_url(tmp_path: Path) -> None:
+    path = tmp_path / "c.sock"
+    async with CoordinationServer(MemoryCoordination(), path):
+        coord = await connect_coordination(f"unix://{path}")
+        assert isinstance(coord, UnixCoordination)
+        await coord.cache.set("k", b"v")
+        assert await coord.cache.get("k") == b"v"
+        await coord.close()
+
+
+async def test_connect_to_nothing_is_a_connection_error(tmp_path: Path) -> None:
+    with pytest.raises(ConnectionError, match="cannot reach the coordination server"):
+        await connect_coordination(f"unix://{tmp_path / 'nobody.sock'}", timeout_s=0.2)
+    with pytest.raises(ConnectionError, match=r"cannot reach Valkey at redis://:\*\*\*@"):
+        await connect_coordination("redis://:hunter2@127.0.0.1:1/0")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("unix://", "names no socket path"),
+        ("unix:///x.sock?mode=1", "unknown option"),
+        ("redis://", "names no host"),
+        ("redis://:secret@host:99999", "redis://:***@host:99999' has an invalid port"),
+        ("valkey://host/zero", "must be a number"),
+        ("redis+unix://", "names no socket path"),
+    ],
+)
+async def test_connect_rejects_unusable_urls(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)) as error:
+        await connect_coordination(url)
+    assert "secret" not in str(error.value)
+
+
+@pytest.mark.parametrize("url", ["mongodb://localhost", "http://x", "/tmp/sock"])
 async def test_connect_rejects_unknown_scheme(url: str) -> None:
     scheme = url.partition("://")[0] if "://" in url else ""
-    expected = f"unsupported coordination URL scheme '{scheme}' (expected memory://)"
+    expected = (
+        f"unsupported coordination URL scheme '{scheme}' "
+        "(expected memory://, unix://, redis://, rediss://, valkey:// or redis+unix://)"
+    )
     with pytest.raises(ValueError, match=re.escape(expected)):
         await connect_coordination(url)

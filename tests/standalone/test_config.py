@@ -41,7 +41,16 @@ def test_environment_token_wins_over_the_file(tmp_path):
         ({"TICKETS__STORAGE__URL": "s3://bucket?endpoint=minio:9000"}, "storage.url"),
         ({"TICKETS__STORAGE__ACCESS_KEY_ID": "id"}, "storage.access_key_id"),
         ({"TICKETS__COORDINATION__URL": "memory://?max_entries=x"}, "coordination.url"),
-        ({"TICKETS__COORDINATION__URL": "redis://localhost"}, "coordination.url"),
+        ({"TICKETS__COORDINATION__URL": "redis://localhost/db"}, "coordination.url"),
+        ({"TICKETS__COORDINATION__URL": "redis://"}, "coordination.url"),
+        ({"TICKETS__COORDINATION__URL": "unix://"}, "coordination.url"),
+        ({"TICKETS__COORDINATION__URL": "mongodb://x"}, "coordination.url"),
+        ({"TICKETS__COORDINATION__FSYNC": "sometimes"}, "coordination.fsync"),
+        ({"TICKETS__COORDINATION__SERVE": "true"}, "coordination.serve"),
+        (
+            {"TICKETS__COORDINATION__URL": "redis://h", "TICKETS__COORDINATION__AOF_PATH": "a"},
+            "coordination.aof_path",
+        ),
         ({"TICKETS__WORKER__BATCH": "many"}, "worker.batch"),
         ({"TICKETS__WORKER__BATCH": "0"}, "worker.batch"),
         ({"TICKETS__DISCORD__GATEWAY_URL": "http://x"}, "discord.gateway_url"),
@@ -56,6 +65,29 @@ def test_invalid_values_name_the_key(environ, key, tmp_path, monkeypatch):
     with pytest.raises(ConfigError) as error:
         load_config(environ=environ)
     assert str(error.value).startswith(key)
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"TICKETS__COORDINATION__URL": "unix:///run/tickets/coord.sock"},
+        {
+            "TICKETS__COORDINATION__URL": "unix://data/coord.sock",
+            "TICKETS__COORDINATION__SERVE": "1",
+        },
+        {"TICKETS__COORDINATION__URL": "redis://127.0.0.1:6379/15"},
+        {"TICKETS__COORDINATION__URL": "valkey://cache.internal"},
+        {"TICKETS__COORDINATION__URL": "redis+unix:///run/redis.sock?db=2"},
+        {"TICKETS__COORDINATION__AOF_PATH": "data/coord.aof", "TICKETS__COORDINATION__FSYNC": "no"},
+    ],
+)
+def test_coordination_urls_and_durability_options(environ, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = load_config(environ=environ)
+    expected = {k.removeprefix("TICKETS__COORDINATION__").lower(): v for k, v in environ.items()}
+    assert config.coordination.url == expected.get("url", "memory://")
+    assert config.coordination.serve is ("serve" in expected)
+    assert config.coordination.fsync == expected.get("fsync", "everysec")
 
 
 def test_bad_toml_and_missing_file(tmp_path):

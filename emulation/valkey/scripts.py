@@ -1,0 +1,94 @@
+"""Lua scripts for what Valkey has no single command for; each runs atomically.
+
+A lease is a hash ``{owner, token}`` under its name with a PX expiry, and its
+fencing counter is ``<name>:fence``, a key without expiry so tokens keep rising
+after the lease is released, expires or the server restarts (with persistence).
+"""
+
+from __future__ import annotations
+
+LEASE_ACQUIRE = """
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if owner then
+  if owner ~= ARGV[1] then return false end
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return tonumber(redis.call('HGET', KEYS[1], 'token'))
+end
+local token = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'token', token)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return token
+"""
+
+LEASE_RENEW = """
+if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+# Compare-and-delete: only the owner may release.
+LEASE_RELEASE = """
+if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+LEASE_HOLDER = """
+local held = redis.call('HMGET', KEYS[1], 'owner', 'token')
+if not held[1] then return false end
+return {held[1], tonumber(held[2]), redis.call('PTTL', KEYS[1])}
+"""
+
+# XAUTOCLAIM does not say how often an entry was delivered; XPENDING does. Both
+# run in one script so the counts are those the claim left.
+CLAIM_IDLE = """
+local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], '0-0',
+                           'COUNT', ARGV[4])
+local entries = claimed[2]
+local out = {}
+for _, entry in ipairs(entries) do
+  local info = redis.call('XPENDING', KEYS[1], ARGV[1], entry[1], entry[1], 1)
+  local data = false
+  for i = 1, #entry[2], 2 do
+    if entry[2][i] == 'd' then data = entry[2][i + 1] end
+  end
+  if data then table.insert(out, {entry[1], data, info[1][4]}) end
+end
+return out
+"""
+
+DEAD_LETTER = """
+local info = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if #info == 0 then return false end
+local found = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
+if #found == 0 then return false end
+local data = false
+for i = 1, #found[1][2], 2 do
+  if found[1][2][i] == 'd' then data = found[1][2][i + 1] end
+end
+if not data then return false end
+local moved
+if ARGV[3] ~= '' then
+  moved = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'd', data)
+else
+  moved = redis.call('XADD', KEYS[2], '*', 'd', data)
+end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+return moved
+"""
+
+# Sliding-window log in a sorted set scored by server time in microseconds.
+ALLOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local window = tonumber(ARGV[2]) * 1000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+local seq = redis.call('INCR', KEYS[2])
+redis.call('ZADD', KEYS[1], now, now .. '-' .. seq)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
+"""

@@ -1,0 +1,143 @@
+"""The append-only file behind the memory and unix adapters' streams and leases."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from emulation.memory import MemoryCoordination
+from emulation.memory.aof import AppendOnlyFile, frame
+from emulation.memory.records import Acked, Appended, Fence
+from emulation.memory.streams import TRIM_NODE
+
+
+async def fill(coord: MemoryCoordination, n: int) -> list[str]:
+    await coord.streams.create_group("s", "g")
+    ids = [await coord.streams.append("s", f"{i}".encode()) for i in range(n)]
+    await coord.leases.acquire("lease", "me", ttl_ms=60_000)
+    return ids
+
+
+@pytest.mark.parametrize("fsync", ["always", "everysec", "no"])
+async def test_state_comes_back_under_every_fsync_policy(tmp_path: Path, fsync: str) -> None:
+    path = tmp_path / "c.aof"
+    coord = MemoryCoordination(aof_path=path, fsync=fsync)  # type: ignore[arg-type]
+    ids = await fill(coord, 5)
+    read = await coord.streams.read_group("s", "g", "c", count=3)
+    await coord.streams.ack("s", "g", [read[0].id])
+    await coord.close()
+    again = MemoryCoordination(aof_path=path)
+    assert await again.streams.length("s") == 5
+    assert [p.id for p in await again.streams.pending("s", "g")] == ids[1:3]
+    assert [e.id for e in await again.streams.read_group("s", "g", "c")] == ids[3:]
+    holder = await again.leases.holder("lease")
+    assert holder is not None
+    assert (holder.owner, holder.token) == ("me", 1)
+    await again.close()
+
+
+async def test_torn_tail_is_cut_off_and_the_rest_kept(tmp_path: Path) -> None:
+    path = tmp_path / "c.aof"
+    coord = MemoryCoordination(aof_path=path, fsync="always")
+    ids = await fill(coord, 3)
+    await coord.close()
+    intact = path.stat().st_size
+    torn = frame(Appended("s", (9_999_999_999_999, 0), b"half", None))
+    with path.open("ab") as file:
+        file.write(torn[: len(torn) // 2])
+    again = MemoryCoordination(aof_path=path)
+    assert path.stat().st_size == intact
+    assert await again.streams.length("s") == 3
+    await again.streams.create_group("s", "all", start="0")
+    assert [e.id for e in await again.streams.read_group("s", "all", "c")] == ids
+    # New records go after the cut, so a third start reads them too.
+    await again.streams.append("s", b"more")
+    await again.close()
+    third = MemoryCoordination(aof_path=path)
+    assert await third.streams.length("s") == 4
+    await third.close()
+
+
+async def test_a_corrupt_record_ends_the_replay_there(tmp_path: Path) -> None:
+    path = tmp_path / "c.aof"
+    good = frame(Fence("lease", 7))
+    bad = bytearray(frame(Fence("lease", 99)))
+    bad[-1] ^= 0xFF
+    path.write_bytes(good + bytes(bad) + frame(Fence("lease", 100)))
+    coord = MemoryCoordination(aof_path=path)
+    assert path.stat().st_size == len(good)
+    assert await coord.leases.acquire("lease", "me", ttl_ms=1_000) == 8
+    await coord.close()
+
+
+async def test_background_compaction_keeps_the_state_and_shrinks_the_file(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "c.aof"
+    coord = MemoryCoordination(aof_path=path, fsync="no", aof_rewrite_min_bytes=20_000)
+    assert coord.aof is not None
+    await coord.streams.create_group("s", "g")
+    token = 0
+    for round_ in range(60):
+        for i in range(20):
+            await coord.streams.append("s", f"{round_}:{i}".encode() * 8, maxlen=50)
+        entries = await coord.streams.read_group("s", "g", "c", count=20)
+        await coord.streams.ack("s", "g", [e.id for e in entries[:-1]])
+        await coord.leases.release("lease", "me")
+        token = await coord.leases.acquire("lease", "me", ttl_ms=60_000) or 0
+        # Let a compaction started in the background finish while work goes on.
+        await asyncio.sleep(0)
+    await coord.aof.wait_rewrite()
+    pending = await coord.streams.pending("s", "g", count=1_000)
+    length = await coord.streams.length("s")
+    assert 50 <= length < 50 + TRIM_NODE
+    assert coord.aof.rewrites >= 1
+    assert path.stat().st_size < coord.aof.bytes_logged / 2
+    assert not path.with_name(path.name + ".rewrite").exists()
+    await coord.close()
+    again = MemoryCoordination(aof_path=path)
+    assert await again.streams.length("s") == length
+    assert await again.streams.pending("s", "g", count=1_000) == [
+        p.__class__(p.id, p.consumer, q.idle_ms, p.deliveries)
+        for p, q in zip(pending, await again.streams.pending("s", "g", count=1_000), strict=True)
+    ]
+    holder = await again.leases.holder("lease")
+    assert holder is not None
+    assert holder.token == token
+    await again.leases.release("lease", "me")
+    assert await again.leases.acquire("lease", "other", ttl_ms=1_000) == token + 1
+    await again.close()
+
+
+async def test_explicit_rewrite_then_more_records(tmp_path: Path) -> None:
+    path = tmp_path / "c.aof"
+    coord = MemoryCoordination(aof_path=path, fsync="always")
+    ids = await fill(coord, 4)
+    await coord.streams.read_group("s", "g", "c", count=4)
+    await coord.streams.ack("s", "g", ids[:3])
+    assert coord.aof is not None
+    coord.aof.rewrite()
+    await coord.streams.ack("s", "g", ids[3:])
+    await coord.close()
+    again = MemoryCoordination(aof_path=path)
+    assert await again.streams.pending("s", "g") == []
+    assert await again.streams.read_group("s", "g", "c") == []
+    later = await again.streams.append("s", b"later")
+    assert later > ids[-1]
+    await again.close()
+
+
+def test_unknown_fsync_policy_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="fsync must be one of always, everysec, no"):
+        AppendOnlyFile(tmp_path / "c.aof", "sometimes")  # type: ignore[arg-type]
+
+
+def test_records_are_replayed_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "c.aof"
+    records = [Appended("s", (1, 0), b"a", None), Acked("s", "g", [(1, 0)]), Fence("x", 3)]
+    path.write_bytes(b"".join(frame(r) for r in records))
+    aof = AppendOnlyFile(path, "no")
+    assert list(aof.replay()) == records
+    aof.close()
