@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from . import payloads
+from . import modals, payloads
 from . import permissions as perms
 from .gateway import GatewayHub
 from .models import JSON, Channel, Command, Interaction, Message
 from .state import CATEGORY, TEXT, World
 
 APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5
+CHAT_INPUT, USER_COMMAND, MESSAGE_COMMAND = 1, 2, 3
 SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
 STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER = 3, 4, 5, 6, 7, 8, 9, 10
 _SELECTS = {3, 5, 6, 7, 8}
@@ -141,6 +142,35 @@ class Actor:
         _, data = self._command_data(name, options, focused, channel)
         return self._send(AUTOCOMPLETE, data, channel)
 
+    async def user_command(
+        self, name: str, target: Any, *, channel_id: int | None = None
+    ) -> FakeInteraction:
+        """Right-click a user (a member of this guild or not) and pick the app's ``name``."""
+        channel = self._channel(channel_id)
+        command = self._find_command(name, USER_COMMAND)
+        target_id = _id_of(target)
+        resolved = self._resolved_for([(USER, str(target_id))], channel)
+        return self._send(
+            APPLICATION_COMMAND, self._context_data(command, target_id, resolved), channel
+        )
+
+    async def message_command(self, name: str, channel_id: int, message_id: int) -> FakeInteraction:
+        """Right-click a message the member can see and pick the app's ``name``."""
+        channel = self._channel(channel_id)
+        if not self._world.permissions(self.guild_id, self.user_id, channel.id) & (
+            perms.VIEW_CHANNEL
+        ):
+            raise ActorError(f"user {self.user_id} cannot see channel {channel_id}")
+        message = self._world.messages.get(message_id)
+        if message is None or message.channel_id != channel.id or message.ephemeral:
+            raise ActorError(f"message {message_id} is not in channel {channel_id}")
+        command = self._find_command(name, MESSAGE_COMMAND)
+        rendered = payloads.message(self._world, message) | {"guild_id": str(self.guild_id)}
+        resolved: JSON = {"messages": {str(message.id): rendered}}
+        return self._send(
+            APPLICATION_COMMAND, self._context_data(command, message.id, resolved), channel
+        )
+
     async def click(self, message_id: int, custom_id: str) -> FakeInteraction:
         message, component = self._component(message_id, custom_id)
         if component.get("type") != 2:
@@ -175,13 +205,21 @@ class Actor:
     async def submit_modal(
         self, custom_id: str, values: Mapping[str, Any], *, channel_id: int | None = None
     ) -> FakeInteraction:
-        """Answer a modal; when the bot showed one with this custom_id, its fields are checked."""
+        """Answer a modal: text for inputs, a list of chosen values (or records) for selects.
+
+        When the bot showed a modal with this custom_id, the answer follows its layout and
+        is checked as the Discord client checks it (required fields, select bounds and
+        options); otherwise each value goes in as a text input in its own action row.
+        """
         opener = self._modal_opener(custom_id)
+        picked: list[tuple[int, str]] = []
         if opener is not None:
             assert opener.callback is not None
-            rows = self._modal_rows(
-                opener.callback.get("data", {}).get("components", []), dict(values)
-            )
+            layout = opener.callback.get("data", {}).get("components", [])
+            try:
+                rows, picked = modals.submission(layout, values)
+            except modals.SubmitError as exc:
+                raise ActorError(str(exc)) from None
             channel = self._channel(channel_id if channel_id is not None else opener.channel_id)
             source = (
                 self._world.messages.get(opener.source_message_id)
@@ -195,6 +233,9 @@ class Actor:
             ]
             channel, source = self._channel(channel_id), None
         data: JSON = {"custom_id": custom_id, "components": rows}
+        resolved = self._resolved_for([(_SELECT_RESOLVES[k], v) for k, v in picked], channel)
+        if resolved:
+            data["resolved"] = resolved
         return self._send(MODAL_SUBMIT, data, channel, message=source)
 
     # -- building blocks ------------------------------------------------------------------
@@ -261,20 +302,38 @@ class Actor:
         delivered = self._hub.dispatch(self.app_id, "INTERACTION_CREATE", payload)
         return FakeInteraction(world, record, delivered)
 
+    def _find_command(self, name: str, kind: int) -> Command:
+        command = self._world.find_command(self.app_id, self.guild_id, name, kind)
+        if command is None:
+            known = sorted(
+                (c.type, c.name)
+                for c in self._world.commands.values()
+                if c.application_id == self.app_id and c.guild_id in (None, self.guild_id)
+            )
+            shown = f"/{name}" if kind == CHAT_INPUT else f"{name!r} (type {kind})"
+            raise ActorError(
+                f"{shown} is not registered for application {self.app_id} "
+                f"(registered (type, name): {known})"
+            )
+        return command
+
+    def _context_data(self, command: Command, target_id: int, resolved: JSON) -> JSON:
+        data: JSON = {
+            "id": str(command.id),
+            "name": command.name,
+            "type": command.type,
+            "target_id": str(target_id),
+            "resolved": resolved,
+        }
+        if command.guild_id is not None:
+            data["guild_id"] = str(command.guild_id)
+        return data
+
     def _command_data(
         self, name: str, values: Mapping[str, Any], focused: str | None, channel: Channel
     ) -> tuple[Command, JSON]:
         root, *path = name.split()
-        command = self._world.find_command(self.app_id, self.guild_id, root, 1)
-        if command is None:
-            known = sorted(
-                c.name
-                for c in self._world.commands.values()
-                if c.application_id == self.app_id and c.guild_id in (None, self.guild_id)
-            )
-            raise ActorError(
-                f"/{root} is not registered for application {self.app_id} (registered: {known})"
-            )
+        command = self._find_command(root, CHAT_INPUT)
         definitions: list[JSON] = list(command.body.get("options") or [])
         nest: list[tuple[JSON, list[JSON]]] = []
         for part in path:
@@ -407,27 +466,3 @@ class Actor:
             ):
                 return record
         return None
-
-    def _modal_rows(self, layout: list[JSON], values: dict[str, Any]) -> list[JSON]:
-        rows: list[JSON] = []
-        for row in layout:
-            if row.get("type") == 1:
-                inputs = [self._modal_answer(c, values) for c in row.get("components", [])]
-                rows.append({"type": 1, "components": inputs})
-            elif row.get("type") == 18 and isinstance(row.get("component"), dict):
-                rows.append({"type": 18, "component": self._modal_answer(row["component"], values)})
-        if values:
-            raise ActorError(f"the modal has no field(s) {sorted(values)}")
-        return rows
-
-    def _modal_answer(self, field: JSON, values: dict[str, Any]) -> JSON:
-        custom_id = field.get("custom_id", "")
-        given = values.pop(custom_id, None)
-        if field.get("type") in _SELECTS:
-            chosen = [str(v) for v in (given or [])]
-            return {"type": field["type"], "custom_id": custom_id, "values": chosen}
-        text = "" if given is None else str(given)
-        if not text and field.get("required", True):
-            raise ActorError(f"modal field {custom_id!r} is required")
-        # Lengths are not enforced: a test may play a modified client to probe the bot.
-        return {"type": 4, "custom_id": custom_id, "value": text}

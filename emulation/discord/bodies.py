@@ -145,17 +145,17 @@ def bitfield(value: int | str | None, path: list[str]) -> int:
     return int(text)
 
 
-def _too_long(path: list[str], limit: int) -> DiscordError:
+def too_long(path: list[str], limit: int) -> DiscordError:
     return errors.form_error(path, "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.")
 
 
-def _check_len(value: Any, limit: int, path: list[str], *, minimum: int = 0) -> None:
+def check_len(value: Any, limit: int, path: list[str], *, minimum: int = 0) -> None:
     if value is None:
         return
     if not isinstance(value, str):
         raise errors.form_error(path, "BASE_TYPE_BAD_TYPE", "Must be a string.")
     if len(value) > limit:
-        raise _too_long(path, limit)
+        raise too_long(path, limit)
     if len(value) < minimum:
         raise errors.form_error(
             path, "BASE_TYPE_MIN_LENGTH", f"Must be {minimum} or more in length."
@@ -166,7 +166,7 @@ def _check_len(value: Any, limit: int, path: list[str], *, minimum: int = 0) -> 
 
 
 def channel_name(name: str, path: list[str]) -> str:
-    _check_len(name.strip(), 100, path, minimum=1)
+    check_len(name.strip(), 100, path, minimum=1)
     return name
 
 
@@ -185,7 +185,7 @@ def embeds(raw: list[dict[str, Any]]) -> list[JSON]:
         clean: JSON = {k: v for k, v in embed.items() if v is not None}
         clean.setdefault("type", "rich")
         for key, limit in (("title", 256), ("description", 4096)):
-            _check_len(clean.get(key), limit, [*at, key])
+            check_len(clean.get(key), limit, [*at, key])
             total += len(clean.get(key) or "")
         fields = clean.get("fields", [])
         if not isinstance(fields, list) or len(fields) > 25:
@@ -202,7 +202,7 @@ def embeds(raw: list[dict[str, Any]]) -> list[JSON]:
                     raise errors.form_error(
                         [*f_at, key], "BASE_TYPE_REQUIRED", "This field is required"
                     )
-                _check_len(field[key], limit, [*f_at, key])
+                check_len(field[key], limit, [*f_at, key])
                 total += len(field[key])
             clean_fields.append(
                 {
@@ -215,11 +215,11 @@ def embeds(raw: list[dict[str, Any]]) -> list[JSON]:
             clean["fields"] = clean_fields
         footer = clean.get("footer")
         if isinstance(footer, dict):
-            _check_len(footer.get("text"), 2048, [*at, "footer", "text"])
+            check_len(footer.get("text"), 2048, [*at, "footer", "text"])
             total += len(footer.get("text") or "")
         author = clean.get("author")
         if isinstance(author, dict):
-            _check_len(author.get("name"), 256, [*at, "author", "name"])
+            check_len(author.get("name"), 256, [*at, "author", "name"])
             total += len(author.get("name") or "")
         out.append(clean)
     if total > 6000:
@@ -229,7 +229,7 @@ def embeds(raw: list[dict[str, Any]]) -> list[JSON]:
     return out
 
 
-class _ComponentIds:
+class ComponentIds:
     """Discord numbers components that come without an ``id``, skipping ids already used."""
 
     def __init__(self, tree: list[dict[str, Any]]) -> None:
@@ -241,7 +241,7 @@ class _ComponentIds:
         for node in tree:
             if isinstance(node.get("id"), int) and node["id"] > 0:
                 self.used.add(node["id"])
-            self._collect(list(_children(node)))
+            self._collect(list(children_of(node)))
 
     def take(self) -> int:
         while self.next in self.used:
@@ -250,7 +250,7 @@ class _ComponentIds:
         return self.next
 
 
-def _children(node: dict[str, Any]) -> list[dict[str, Any]]:
+def children_of(node: dict[str, Any]) -> list[dict[str, Any]]:
     kids = [c for c in node.get("components", []) if isinstance(c, dict)]
     for key in ("component", "accessory"):
         if isinstance(node.get(key), dict):
@@ -262,8 +262,8 @@ def components(raw: list[dict[str, Any]], *, flags: int = 0) -> list[JSON]:
     """Validate message components and fill the fields Discord adds (ids, select bounds)."""
     v2 = bool(flags & IS_COMPONENTS_V2)
     if not v2 and len(raw) > 5:
-        raise _too_long(["components"], 5)
-    ids = _ComponentIds(raw)
+        raise too_long(["components"], 5)
+    ids = ComponentIds(raw)
     seen_custom_ids: set[str] = set()
 
     def walk(node: Any, at: list[str], *, top: bool) -> JSON:
@@ -284,7 +284,7 @@ def components(raw: list[dict[str, Any]], *, flags: int = 0) -> list[JSON]:
             )
         if "custom_id" in out:
             custom_id = out["custom_id"]
-            _check_len(custom_id, 100, [*at, "custom_id"], minimum=1)
+            check_len(custom_id, 100, [*at, "custom_id"], minimum=1)
             if custom_id in seen_custom_ids:
                 raise errors.form_error(
                     [*at, "custom_id"],
@@ -302,7 +302,7 @@ def components(raw: list[dict[str, Any]], *, flags: int = 0) -> list[JSON]:
                 1 for c in children if isinstance(c, dict) and c.get("type") in _SELECT_TYPES
             )
             if len(children) > 5 or (selects and len(children) > 1):
-                raise _too_long([*at, "components"], 1 if selects else 5)
+                raise too_long([*at, "components"], 1 if selects else 5)
             out["components"] = [
                 walk(c, [*at, "components", str(i)], top=False) for i, c in enumerate(children)
             ]
@@ -315,7 +315,7 @@ def components(raw: list[dict[str, Any]], *, flags: int = 0) -> list[JSON]:
                 raise errors.form_error(
                     [*at, needed], "BASE_TYPE_REQUIRED", "This field is required"
                 )
-            _check_len(out.get("label"), 80, [*at, "label"])
+            check_len(out.get("label"), 80, [*at, "label"])
         elif kind in _SELECT_TYPES:
             if not out.get("custom_id"):
                 raise errors.form_error(
@@ -344,7 +344,7 @@ def components(raw: list[dict[str, Any]], *, flags: int = 0) -> list[JSON]:
 def content(value: str | None) -> str:
     text = value or ""
     if len(text) > 2000:
-        raise _too_long(["content"], 2000)
+        raise too_long(["content"], 2000)
     return text
 
 
@@ -370,12 +370,25 @@ def command(raw: Any, index: int) -> JSON:
             raise errors.form_error(
                 [*at, "name"], "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid"
             )
-        _check_len(body.description, 100, [*at, "description"], minimum=1)
+        check_len(body.description, 100, [*at, "description"], minimum=1)
     else:
-        _check_len(body.name, 32, [*at, "name"], minimum=1)
+        # User and message commands (right-click menus) have a free-form name and nothing else.
+        check_len(body.name, 32, [*at, "name"], minimum=1)
+        if body.description:
+            raise errors.form_error(
+                [*at, "description"],
+                "APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION",
+                "Context menu commands cannot have a description",
+            )
+        if body.options:
+            raise errors.form_error(
+                [*at, "options"],
+                "APPLICATION_COMMAND_CONTEXT_MENU_OPTIONS",
+                "Context menu commands cannot have options",
+            )
     options = body.options or []
     if len(options) > 25:
-        raise _too_long([*at, "options"], 25)
+        raise too_long([*at, "options"], 25)
     for o_index, option in enumerate(options):
         o_at = [*at, "options", str(o_index)]
         if not isinstance(option.get("type"), int) or not 1 <= option["type"] <= 11:
@@ -384,7 +397,7 @@ def command(raw: Any, index: int) -> JSON:
             raise errors.form_error(
                 [*o_at, "name"], "APPLICATION_COMMAND_INVALID_NAME", "Option name is invalid"
             )
-        _check_len(option.get("description"), 100, [*o_at, "description"], minimum=1)
+        check_len(option.get("description"), 100, [*o_at, "description"], minimum=1)
     out: JSON = dict(raw)
     out["type"] = body.type
     return out
@@ -394,7 +407,7 @@ def commands(raw: Any) -> list[JSON]:
     if not isinstance(raw, list):
         raise errors.form_error([], "BASE_TYPE_BAD_TYPE", "Must be an array.")
     if len(raw) > 100:
-        raise _too_long([], 100)
+        raise too_long([], 100)
     out = [command(item, i) for i, item in enumerate(raw)]
     seen: set[tuple[str, int]] = set()
     for index, item in enumerate(out):
@@ -407,19 +420,3 @@ def commands(raw: Any) -> list[JSON]:
             )
         seen.add(key)
     return out
-
-
-# -- interaction responses ---------------------------------------------------------------
-
-
-def modal(data: dict[str, Any]) -> JSON:
-    for key, limit in (("custom_id", 100), ("title", 45)):
-        if not data.get(key):
-            raise errors.form_error(["data", key], "BASE_TYPE_REQUIRED", "This field is required")
-        _check_len(data[key], limit, ["data", key])
-    rows = data.get("components")
-    if not isinstance(rows, list) or not 1 <= len(rows) <= 5:
-        raise errors.form_error(
-            ["data", "components"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length."
-        )
-    return dict(data)

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import bodies, errors, payloads
+from . import bodies, errors, modals, payloads
 from .errors import DiscordError
 from .message_input import message_fields, read_input
 from .models import Channel, Interaction, Message
@@ -101,9 +101,11 @@ class InteractionRoutes:
                 raise errors.form_error(
                     ["data", "choices"], "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."
                 )
-        elif kind == MODAL:
-            bodies.modal(data)
-        inter.callback = inp.raw
+        callback = inp.raw
+        if kind == MODAL:
+            # Kept with the ids Discord fills in: the submit refers to them.
+            callback = {"type": MODAL, "data": modals.validate(data)}
+        inter.callback = callback
         self.world.touch()
         return no_content()
 
