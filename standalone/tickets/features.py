@@ -5,8 +5,10 @@ from __future__ import annotations
 from disnake.ext import commands
 
 from standalone.tickets.archive import Archive
+from standalone.tickets.close_requests import CloseRequests
 from standalone.tickets.closing import Closing
 from standalone.tickets.context import TicketContext
+from standalone.tickets.force_close import ForceClose
 from standalone.tickets.opening import Opening
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 
@@ -19,6 +21,8 @@ class Features:
         self.opening = Opening(ctx)
         self.archive = Archive(ctx)
         self.closing = Closing(ctx)
+        self.close_requests = CloseRequests(ctx, self.closing)
+        self.force_close = ForceClose(ctx, self.closing)
         self.components = ComponentRouter()
         self.events = EventRouter()
         self.timers = TimerRouter()
@@ -28,8 +32,11 @@ class Features:
         self.opening.register(self.components)
         self.archive.register(self.events)
         self.closing.register(self.components, self.events, self.timers)
-        for cog in (self.opening.cog(), self.closing.cog()):
+        self.close_requests.register(self.components, self.events, self.timers)
+        self.force_close.register(self.components)
+        for cog in (self.opening.cog(), self.close_requests.cog(), self.force_close.cog()):
             bot.add_cog(cog)
 
     async def on_start(self) -> None:
         """Bring the tenant's records in line with Discord after a (re)start."""
+        await self.closing.reconcile()
