@@ -103,9 +103,11 @@ class Closing:
         a server the bot was removed from (403) is skipped. Returns how many closed.
         """
         closed = 0
-        unreachable: set[str] = set()
+        reachable: dict[str, bool] = {}
         for ticket in await self.ctx.tickets.active():
-            if ticket.guild_id in unreachable:
+            if ticket.guild_id not in reachable:
+                reachable[ticket.guild_id] = await self._in_guild(ticket.guild_id)
+            if not reachable[ticket.guild_id]:
                 continue
             try:
                 if ticket.state == "closing":
@@ -120,11 +122,20 @@ class Closing:
                     await self.finish(ticket, "discord", CHANNEL_DELETED)
                     closed += 1
             except disnake.Forbidden:
-                unreachable.add(ticket.guild_id)
+                reachable[ticket.guild_id] = False
                 log.info("guild %s is out of reach; its tickets stay as they are", ticket.guild_id)
             except disnake.HTTPException as exc:
                 log.warning("ticket %s#%s not reconciled: %s", ticket.guild_id, ticket.number, exc)
         return closed
+
+    async def _in_guild(self, guild_id: str) -> bool:
+        """Whether the bot is (still) in a guild; a removed bot leaves its tickets alone."""
+        try:
+            await self.ctx.bot.http.get_guild(int(guild_id), with_counts=False)
+        except (disnake.NotFound, disnake.Forbidden):
+            log.info("guild %s is out of reach; its tickets stay as they are", guild_id)
+            return False
+        return True
 
     # The final close
 

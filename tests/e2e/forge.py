@@ -5,8 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from emulation.discord import FakeDiscord
-from emulation.discord import payloads
+from emulation.discord import FakeDiscord, payloads
 from tests.e2e.conftest import World
 
 MODAL_SUBMIT = 5
