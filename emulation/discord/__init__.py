@@ -11,10 +11,15 @@ Typical use::
     ...  # run the bot with app.token, then act as members:
     inter = await fd.actor(app.id, guild.id, user.id).slash("panel")
     await inter.response()
+
+Actors also post, edit and delete messages, DM bots, start and join threads, use
+context menus (``user_command``, ``message_command``) and fill in label modals;
+``FakeDiscord`` removes and times out members and shows what each member can see.
 """
 
-from .actors import Actor, ActorError, FakeInteraction
+from .actors import Actor, FakeInteraction
 from .errors import DiscordError
+from .member_actions import ActorError
 from .models import (
     App,
     Attachment,

@@ -13,8 +13,9 @@ from typing import Any
 from . import modals, payloads
 from . import permissions as perms
 from .gateway import GatewayHub
+from .member_actions import ActorError, MemberActions, id_of
 from .models import JSON, Channel, Command, Interaction, Message
-from .state import CATEGORY, TEXT, World
+from .state import World
 
 APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5
 CHAT_INPUT, USER_COMMAND, MESSAGE_COMMAND = 1, 2, 3
@@ -23,10 +24,6 @@ STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER = 3, 4, 5, 6,
 _SELECTS = {3, 5, 6, 7, 8}
 # Select menu type -> the option type whose resolved objects its values need.
 _SELECT_RESOLVES = {5: USER, 6: ROLE, 7: MENTIONABLE, 8: CHANNEL}
-
-
-class ActorError(ValueError):
-    """The member tried something the Discord client would not let them do."""
 
 
 class FakeInteraction:
@@ -91,11 +88,7 @@ def walk_components(tree: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, 
                 yield from walk_components([child])
 
 
-def _id_of(value: Any) -> int:
-    return int(getattr(value, "id", value))
-
-
-class Actor:
+class Actor(MemberActions):
     """One member of one guild, acting towards one application."""
 
     def __init__(
@@ -109,21 +102,6 @@ class Actor:
         self.app_id = app_id
         self.guild_id = guild_id
         self.user_id = user_id
-
-    # -- plain actions --------------------------------------------------------------------
-
-    async def send_message(
-        self, channel_id: int, content: str = "", *, embeds: list[JSON] | None = None
-    ) -> Message:
-        channel = self._channel(channel_id)
-        have = self._world.permissions(self.guild_id, self.user_id, channel.id)
-        if have & (perms.VIEW_CHANNEL | perms.SEND_MESSAGES) != (
-            perms.VIEW_CHANNEL | perms.SEND_MESSAGES
-        ):
-            raise ActorError(f"user {self.user_id} cannot send messages in channel {channel_id}")
-        return self._world.create_message(
-            channel, self.user_id, content=content, embeds=embeds or []
-        )
 
     # -- interactions ---------------------------------------------------------------------
 
@@ -148,7 +126,7 @@ class Actor:
         """Right-click a user (a member of this guild or not) and pick the app's ``name``."""
         channel = self._channel(channel_id)
         command = self._find_command(name, USER_COMMAND)
-        target_id = _id_of(target)
+        target_id = id_of(target)
         resolved = self._resolved_for([(USER, str(target_id))], channel)
         return self._send(
             APPLICATION_COMMAND, self._context_data(command, target_id, resolved), channel
@@ -193,7 +171,7 @@ class Actor:
             if not set(chosen) <= offered:
                 raise ActorError(f"{chosen} not among the options of {custom_id!r}")
         else:
-            chosen = [str(_id_of(v)) for v in values]
+            chosen = [str(id_of(v)) for v in values]
         data: JSON = {"custom_id": custom_id, "component_type": kind, "values": chosen}
         channel = self._world.channels[message.channel_id]
         if kind != 3:
@@ -239,17 +217,6 @@ class Actor:
         return self._send(MODAL_SUBMIT, data, channel, message=source)
 
     # -- building blocks ------------------------------------------------------------------
-
-    def _channel(self, channel_id: int | None) -> Channel:
-        if channel_id is None:
-            for channel in self._world.guild_channels(self.guild_id):
-                if channel.type == TEXT:
-                    return channel
-            raise ActorError(f"guild {self.guild_id} has no text channel to act in")
-        found = self._world.channels.get(channel_id)
-        if found is None or found.guild_id != self.guild_id or found.type == CATEGORY:
-            raise ActorError(f"channel {channel_id} is not a text channel of guild {self.guild_id}")
-        return found
 
     def _send(
         self, kind: int, data: JSON, channel: Channel, *, message: Message | None = None
@@ -403,7 +370,7 @@ class Actor:
         elif kind == BOOLEAN:
             value = raw if isinstance(raw, bool) else str(raw).lower() in ("true", "1", "yes")
         elif kind in (USER, CHANNEL, ROLE, MENTIONABLE):
-            value = str(_id_of(raw))
+            value = str(id_of(raw))
         else:
             raise ActorError(f"/{name}: option type {kind} is not supported by the actor")
         choices = definition.get("choices")

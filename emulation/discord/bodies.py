@@ -86,6 +86,10 @@ class CallbackBody(msgspec.Struct):
     data: dict[str, Any] | None = None
 
 
+class BulkDeleteBody(msgspec.Struct):
+    messages: list[Snowflake]
+
+
 class DMBody(msgspec.Struct):
     recipient_id: Snowflake
 
@@ -420,3 +424,30 @@ def commands(raw: Any) -> list[JSON]:
             )
         seen.add(key)
     return out
+
+
+# -- threads -----------------------------------------------------------------------------
+
+
+class CreateThreadBody(msgspec.Struct):
+    name: str
+    # Without a message, Discord still defaults to a private thread.
+    type: int = 12
+    auto_archive_duration: int = 4320
+    invitable: bool = True
+    rate_limit_per_user: int | None = None
+
+
+class ModifyThreadBody(msgspec.Struct):
+    name: str | None = None
+    archived: bool | None = None
+    locked: bool | None = None
+    auto_archive_duration: int | None = None
+    invitable: bool | None = None
+    rate_limit_per_user: int | None = None
+
+
+class ModifyMemberBody(msgspec.Struct):
+    nick: str | UnsetType | None = UNSET
+    roles: list[Snowflake] | UnsetType | None = UNSET
+    communication_disabled_until: str | UnsetType | None = UNSET

@@ -20,8 +20,8 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from . import payloads
-from .models import JSON, App, Channel, Message
-from .state import World
+from .models import JSON, App, BulkDelete, Channel, Message, ThreadMembersChange
+from .state import THREAD_TYPES, World
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,12 @@ _GUILD_EVENTS = frozenset(
         "THREAD_DELETE",
     }
 )
-_MEMBER_EVENTS = frozenset({"GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE"})
-_MESSAGE_EVENTS = frozenset({"MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE"})
+_MEMBER_EVENTS = frozenset(
+    {"GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE", "THREAD_MEMBERS_UPDATE"}
+)
+_MESSAGE_EVENTS = frozenset(
+    {"MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE", "MESSAGE_DELETE_BULK"}
+)
 
 # Close codes a client may see.
 UNKNOWN_OPCODE = 4001
@@ -228,11 +232,12 @@ class GatewayHub:
         self, event: str, guild_id: int | None, record: Any, app_id: int | None
     ) -> None:
         app_ids = self._audience(guild_id, record, app_id)
-        needs = intent_for(event, guild_id)
         targets = [
             s
             for s in self.sessions.values()
-            if s.app_id in app_ids and s.handles(guild_id) and (not needs or s.intents & needs)
+            if s.app_id in app_ids
+            and s.handles(guild_id)
+            and self._wants(s, event, guild_id, record)
         ]
         if not targets:
             return
@@ -240,12 +245,35 @@ class GatewayHub:
         for session in targets:
             session.dispatch(event, self._without_content(session, record, data))
 
+    def _wants(self, session: Session, event: str, guild_id: int | None, record: Any) -> bool:
+        needs = intent_for(event, guild_id)
+        if isinstance(record, ThreadMembersChange):
+            # Without GUILD_MEMBERS a bot still hears about itself joining or leaving.
+            bot_id = self.world.apps[session.app_id].bot_user.id
+            if bot_id in record.added or bot_id in record.removed:
+                return True
+        return not needs or bool(session.intents & needs)
+
     def _audience(self, guild_id: int | None, record: Any, app_id: int | None) -> set[int]:
         if app_id is not None:
             return {app_id}
         if guild_id is not None:
             guild = self.world.guilds.get(guild_id)
-            return set(guild.app_ids) if guild is not None else set()
+            if guild is None:
+                return set()
+            channel = self._channel_of(record)
+            if channel is None:
+                return set(guild.app_ids)
+            # Messages and threads reach only the bots that can see where they happen.
+            return {
+                a
+                for a in guild.app_ids
+                if a in self.world.apps
+                and (
+                    self.world.can_view(self.world.apps[a].bot_user.id, channel)
+                    or self._leaving(a, record)
+                )
+            }
         channel_id = (
             record.channel_id
             if isinstance(record, Message)
@@ -255,6 +283,23 @@ class GatewayHub:
         if channel is None:
             return set()
         return {a.id for a in self.world.apps.values() if a.bot_user.id in channel.recipient_ids}
+
+    def _channel_of(self, record: Any) -> Channel | None:
+        """The channel whose visibility decides who hears of ``record`` (None: everyone)."""
+        if isinstance(record, Message | BulkDelete):
+            return self.world.channels.get(record.channel_id)
+        if isinstance(record, ThreadMembersChange):
+            return self.world.channels.get(record.thread_id)
+        if isinstance(record, Channel) and record.type in THREAD_TYPES:
+            return record
+        return None
+
+    def _leaving(self, app_id: int, record: Any) -> bool:
+        """A bot removed from a private thread still hears that it was removed."""
+        return (
+            isinstance(record, ThreadMembersChange)
+            and self.world.apps[app_id].bot_user.id in record.removed
+        )
 
     def _without_content(self, session: Session, record: Any, data: JSON) -> JSON:
         """Without MESSAGE_CONTENT a bot sees guild messages empty, except its own and mentions."""

@@ -13,8 +13,9 @@ from . import bodies, errors, modals, payloads
 from .errors import DiscordError
 from .message_input import message_fields, read_input
 from .models import Channel, Interaction, Message
-from .rest import LOADING, Handler, json_response, no_content, path_id
+from .rest import LOADING
 from .state import World
+from .web_util import Handler, json_response, no_content, path_id
 
 PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 1, 2, 3, 4, 5
 PONG, CHANNEL_MESSAGE, DEFERRED_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE = 1, 4, 5, 6, 7

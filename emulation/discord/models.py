@@ -55,6 +55,8 @@ class Member(msgspec.Struct, kw_only=True):
     roles: list[int] = msgspec.field(default_factory=list)
     joined_at: str = ""
     nick: str | None = None
+    # ISO time until which the member is timed out (cannot talk or react), or None.
+    communication_disabled_until: str | None = None
 
 
 class Guild(msgspec.Struct, kw_only=True):
@@ -75,6 +77,16 @@ class Overwrite(msgspec.Struct, kw_only=True):
     deny: int = 0
 
 
+class ThreadMeta(msgspec.Struct, kw_only=True):
+    archived: bool = False
+    locked: bool = False
+    auto_archive_duration: int = 4320
+    archive_timestamp: str = ""
+    create_timestamp: str = ""
+    # Private threads only: whether non-moderators may add others.
+    invitable: bool | None = None
+
+
 class Channel(msgspec.Struct, kw_only=True):
     id: int
     type: int
@@ -92,6 +104,12 @@ class Channel(msgspec.Struct, kw_only=True):
     message_ids: list[int] = msgspec.field(default_factory=list)
     last_message_id: int | None = None
     last_pin_timestamp: str | None = None
+    # Threads (types 10, 11, 12): who started it, who is in it (user id -> join time).
+    owner_id: int | None = None
+    thread: ThreadMeta | None = None
+    thread_members: dict[int, str] = msgspec.field(default_factory=dict)
+    message_count: int = 0
+    total_message_sent: int = 0
 
 
 class Attachment(msgspec.Struct, kw_only=True):
@@ -154,3 +172,33 @@ class Interaction(msgspec.Struct, kw_only=True):
     callback: JSON | None = None
     original_message_id: int | None = None
     followup_ids: list[int] = msgspec.field(default_factory=list)
+
+
+class BulkDelete(msgspec.Struct, kw_only=True):
+    """Messages removed at once (MESSAGE_DELETE_BULK)."""
+
+    channel_id: int
+    guild_id: int | None
+    ids: list[int]
+
+
+class ThreadMembersChange(msgspec.Struct, kw_only=True):
+    """Who joined or left a thread (THREAD_MEMBERS_UPDATE)."""
+
+    thread_id: int
+    guild_id: int
+    added: list[int] = msgspec.field(default_factory=list)
+    removed: list[int] = msgspec.field(default_factory=list)
+
+
+class MemberLeft(msgspec.Struct, kw_only=True):
+    """A member who left or was removed (GUILD_MEMBER_REMOVE)."""
+
+    guild_id: int
+    user_id: int
+
+
+class JoinedThread(msgspec.Struct, kw_only=True):
+    """A bot added to a thread it could not see: THREAD_CREATE for that bot alone."""
+
+    thread: Channel

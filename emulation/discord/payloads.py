@@ -12,16 +12,20 @@ from .models import (
     JSON,
     App,
     Attachment,
+    BulkDelete,
     Channel,
     Command,
     Guild,
     Interaction,
+    JoinedThread,
     Member,
+    MemberLeft,
     Message,
     Overwrite,
     Role,
+    ThreadMembersChange,
 )
-from .state import DM, World
+from .state import DM, THREAD_TYPES, World
 
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 
@@ -86,7 +90,7 @@ def member(world: World, found: Member, *, with_user: bool = True) -> JSON:
     out: JSON = {
         "avatar": None,
         "banner": None,
-        "communication_disabled_until": None,
+        "communication_disabled_until": found.communication_disabled_until,
         "flags": 0,
         "joined_at": found.joined_at,
         "nick": found.nick,
@@ -110,7 +114,52 @@ def overwrite(found: Overwrite) -> JSON:
     }
 
 
-def channel(world: World, found: Channel) -> JSON:
+def thread_member(found: Channel, user_id: int) -> JSON:
+    return {
+        "id": str(found.id),
+        "user_id": str(user_id),
+        "join_timestamp": found.thread_members[user_id],
+        "flags": 0,
+    }
+
+
+def thread(world: World, found: Channel, *, viewer: int | None = None) -> JSON:
+    """A thread channel; ``member`` says whether ``viewer`` (a bot) has joined it."""
+    meta = found.thread
+    assert meta is not None
+    metadata: JSON = {
+        "archived": meta.archived,
+        "archive_timestamp": meta.archive_timestamp,
+        "auto_archive_duration": meta.auto_archive_duration,
+        "locked": meta.locked,
+        "create_timestamp": meta.create_timestamp,
+    }
+    if meta.invitable is not None:
+        metadata["invitable"] = meta.invitable
+    out: JSON = {
+        "id": str(found.id),
+        "type": found.type,
+        "flags": 0,
+        "guild_id": str(found.guild_id),
+        "name": found.name or "",
+        "parent_id": sid(found.parent_id),
+        "owner_id": str(found.owner_id),
+        "last_message_id": sid(found.last_message_id),
+        "last_pin_timestamp": found.last_pin_timestamp,
+        "rate_limit_per_user": found.rate_limit_per_user,
+        "thread_metadata": metadata,
+        "message_count": found.message_count,
+        "member_count": min(len(found.thread_members), 50),
+        "total_message_sent": found.total_message_sent,
+    }
+    if viewer is not None and viewer in found.thread_members:
+        out["member"] = thread_member(found, viewer)
+    return out
+
+
+def channel(world: World, found: Channel, *, viewer: int | None = None) -> JSON:
+    if found.type in THREAD_TYPES:
+        return thread(world, found, viewer=viewer)
     if found.type == DM:
         return {
             "id": str(found.id),
@@ -204,7 +253,7 @@ def guild_create(world: World, found: Guild) -> JSON:
         "member_count": len(found.members),
         "members": [member(world, m) for m in found.members.values()],
         "channels": [channel(world, world.channels[c]) for c in found.channel_ids],
-        "threads": [],
+        "threads": [thread(world, t) for t in world.threads(found.id) if not _archived(t)],
         "voice_states": [],
         "presences": [],
         "stage_instances": [],
@@ -212,6 +261,10 @@ def guild_create(world: World, found: Guild) -> JSON:
         "soundboard_sounds": [],
         "lazy": True,
     }
+
+
+def _archived(found: Channel) -> bool:
+    return found.thread is not None and found.thread.archived
 
 
 def attachment(world: World, found: Attachment, channel_id: int) -> JSON:
@@ -341,7 +394,17 @@ def event_data(world: World, event: str, record: Any) -> JSON:
                 "guild_id": sid(record.guild_id),
                 "last_pin_timestamp": record.last_pin_timestamp,
             }
-        return channel(world, record)
+        if event == "THREAD_DELETE":
+            return {
+                "id": str(record.id),
+                "guild_id": str(record.guild_id),
+                "parent_id": sid(record.parent_id),
+                "type": record.type,
+            }
+        rendered = channel(world, record)
+        if event == "THREAD_CREATE":
+            rendered["newly_created"] = True
+        return rendered
     if isinstance(record, Message):
         if event == "MESSAGE_DELETE":
             out: JSON = {"id": str(record.id), "channel_id": str(record.channel_id)}
@@ -353,6 +416,34 @@ def event_data(world: World, event: str, record: Any) -> JSON:
             if author is not None and event != "MESSAGE_DELETE" and record.webhook_id is None:
                 out["member"] = member(world, author, with_user=False)
         return out
+    if isinstance(record, JoinedThread):
+        return thread(world, record.thread)
+    if isinstance(record, BulkDelete):
+        out = {"ids": [str(i) for i in record.ids], "channel_id": str(record.channel_id)}
+        if record.guild_id is not None:
+            out["guild_id"] = str(record.guild_id)
+        return out
+    if isinstance(record, ThreadMembersChange):
+        found = world.channels[record.thread_id]
+        added = []
+        for user_id in record.added:
+            item = thread_member(found, user_id)
+            guild_member = world.guilds[record.guild_id].members.get(user_id)
+            if guild_member is not None:
+                item["member"] = member(world, guild_member)
+            added.append(item)
+        out = {
+            "id": str(record.thread_id),
+            "guild_id": str(record.guild_id),
+            "member_count": min(len(found.thread_members), 50),
+        }
+        if added:
+            out["added_members"] = added
+        if record.removed:
+            out["removed_member_ids"] = [str(u) for u in record.removed]
+        return out
+    if isinstance(record, MemberLeft):
+        return {"guild_id": str(record.guild_id), "user": user(world, record.user_id)}
     if isinstance(record, Role):
         return {"guild_id": str(record.guild_id), "role": role(record)}
     if isinstance(record, Member):

@@ -9,44 +9,37 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
-import msgspec
 from aiohttp import web
 from msgspec import UNSET
 
 from . import bodies, errors, payloads
 from . import permissions as perms
 from .errors import DiscordError
-from .message_input import decode_json, message_fields, read_input
-from .models import App, Channel, Message, Overwrite
-from .state import CATEGORY, DM, GUILD_CHANNEL_TYPES, World, normalize_channel_name
+from .members_api import MemberRoutes
+from .message_input import decode_json
+from .messages_api import MessageRoutes
+from .models import App, Channel, Overwrite
+from .state import (
+    CATEGORY,
+    GUILD_CHANNEL_TYPES,
+    THREAD_TYPES,
+    World,
+    normalize_channel_name,
+)
+from .threads_api import ThreadRoutes
+from .web_util import Handler, bot_auth, json_response, no_content, path_id
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v10"
 T = TypeVar("T")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 MAX_CHANNELS_PER_CATEGORY = 50
-MAX_PINS = 250
+MAX_SLOWMODE = 21600
 LOADING = 1 << 7
-_encode = msgspec.json.Encoder().encode
-
-
-def json_response(data: Any, status: int = 200) -> web.Response:
-    # disnake parses a body only when Content-Type is exactly ``application/json``;
-    # web.json_response would add "; charset=utf-8".
-    return web.Response(body=_encode(data), status=status, content_type="application/json")
-
-
-def no_content() -> web.Response:
-    return web.Response(status=204)
-
-
-def path_id(request: web.Request, name: str) -> int:
-    return bodies.snowflake(request.match_info[name], [name])
 
 
 class RestApi:
@@ -54,6 +47,9 @@ class RestApi:
 
     def __init__(self, world: World, gateway_url: Callable[[], str]) -> None:
         self.world = world
+        self.threads = ThreadRoutes(world)
+        self.members = MemberRoutes(world)
+        self.messages = MessageRoutes(world)
         self._gateway_url = gateway_url
         self.requests: list[tuple[str, str]] = []
         self.server_errors: list[BaseException] = []
@@ -64,7 +60,14 @@ class RestApi:
         self, app: web.Application, extra: list[tuple[str, str, Handler]] | None = None
     ) -> None:
         app.middlewares.append(self._middleware)
-        for method, path, handler in self._routes() + (extra or []):
+        routes = (
+            self.threads.routes()
+            + self.members.routes()
+            + self.messages.routes()
+            + self._routes()
+            + (extra or [])
+        )
+        for method, path, handler in routes:
             app.router.add_route(method, API_PREFIX + path, handler)
         app.router.add_get(
             "/attachments/{channel_id}/{attachment_id}/{filename}", self.get_attachment
@@ -115,10 +118,7 @@ class RestApi:
         )
 
     def auth(self, request: web.Request) -> App:
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Bot "):
-            raise errors.unauthorized()
-        return self.world.app_for_token(header.removeprefix("Bot "))
+        return bot_auth(self.world, request)
 
     async def body(self, request: web.Request, kind: type[T]) -> T:
         return bodies.decode(await request.read(), kind)
@@ -127,6 +127,7 @@ class RestApi:
         return [
             ("GET", "/users/@me", self.get_me),
             ("POST", "/users/@me/channels", self.create_dm),
+            ("GET", "/users/{user_id}", self.get_user),
             ("GET", "/gateway", self.get_gateway),
             ("GET", "/gateway/bot", self.get_gateway_bot),
             ("GET", "/oauth2/applications/@me", self.get_application),
@@ -151,15 +152,6 @@ class RestApi:
             ("PUT", "/channels/{channel_id}/permissions/{target_id}", self.put_overwrite),
             ("DELETE", "/channels/{channel_id}/permissions/{target_id}", self.delete_overwrite),
             ("POST", "/channels/{channel_id}/typing", self.trigger_typing),
-            # Pins first: ``/messages/pins`` must not be taken for a message id.
-            ("GET", "/channels/{channel_id}/messages/pins", self.get_pins),
-            ("PUT", "/channels/{channel_id}/messages/pins/{message_id}", self.pin),
-            ("DELETE", "/channels/{channel_id}/messages/pins/{message_id}", self.unpin),
-            ("GET", "/channels/{channel_id}/messages", self.get_messages),
-            ("POST", "/channels/{channel_id}/messages", self.create_message),
-            ("GET", "/channels/{channel_id}/messages/{message_id}", self.get_message),
-            ("PATCH", "/channels/{channel_id}/messages/{message_id}", self.edit_message),
-            ("DELETE", "/channels/{channel_id}/messages/{message_id}", self.delete_message),
         ]
 
     # -- users, gateway, application ------------------------------------------------------
@@ -167,6 +159,13 @@ class RestApi:
     async def get_me(self, request: web.Request) -> web.Response:
         app = self.auth(request)
         return json_response(payloads.current_user(self.world, app.bot_user.id))
+
+    async def get_user(self, request: web.Request) -> web.Response:
+        self.auth(request)
+        user_id = path_id(request, "user_id")
+        if user_id not in self.world.users:
+            raise errors.not_found(errors.UNKNOWN_USER, "User")
+        return json_response(payloads.user(self.world, user_id))
 
     async def create_dm(self, request: web.Request) -> web.Response:
         app = self.auth(request)
@@ -356,19 +355,23 @@ class RestApi:
         app = self.auth(request)
         channel = self.world.visible_channel(app, path_id(request, "channel_id"))
         self.world.require(app.bot_user.id, channel, 0)
-        return json_response(payloads.channel(self.world, channel))
+        return json_response(payloads.channel(self.world, channel, viewer=app.bot_user.id))
 
     async def modify_channel(self, request: web.Request) -> web.Response:
         app = self.auth(request)
         channel = self.world.visible_channel(app, path_id(request, "channel_id"))
+        if channel.type in THREAD_TYPES:
+            return await self.threads.modify(request, app, channel)
         body = await self.body(request, bodies.ModifyChannelBody)
         if channel.guild_id is None:
             raise DiscordError(
                 400, errors.WRONG_CHANNEL_TYPE, "Cannot execute action on this channel type"
             )
         self.world.require(app.bot_user.id, channel, perms.MANAGE_CHANNELS)
+        # Check every field before changing any: a refused edit leaves the channel as it was.
+        changes: dict[str, Any] = {}
         if isinstance(body.name, str):
-            channel.name = normalize_channel_name(
+            changes["name"] = normalize_channel_name(
                 bodies.channel_name(body.name, ["name"]), channel.type
             )
         if body.topic is not UNSET:
@@ -376,26 +379,41 @@ class RestApi:
                 raise errors.form_error(
                     ["topic"], "BASE_TYPE_MAX_LENGTH", "Must be 1024 or fewer in length."
                 )
-            channel.topic = body.topic
+            changes["topic"] = body.topic
         if isinstance(body.position, int):
-            channel.position = body.position
-        if body.parent_id is not UNSET and body.parent_id != channel.parent_id:
-            channel.parent_id = self._parent(channel.guild_id, body.parent_id, channel.type)
+            changes["position"] = body.position
+        if body.parent_id is not UNSET:
+            parent_id = (
+                None if body.parent_id is None else bodies.snowflake(body.parent_id, ["parent_id"])
+            )
+            if parent_id != channel.parent_id:
+                changes["parent_id"] = self._parent(channel.guild_id, parent_id, channel.type)
         if body.permission_overwrites is not UNSET:
             self.world.require(app.bot_user.id, channel, perms.MANAGE_ROLES)
-            channel.permission_overwrites = self._overwrites(
+            changes["permission_overwrites"] = self._overwrites(
                 channel.guild_id, body.permission_overwrites or []
             )
         if body.rate_limit_per_user is not UNSET:
-            channel.rate_limit_per_user = body.rate_limit_per_user or 0
+            slowmode = body.rate_limit_per_user or 0
+            if not 0 <= slowmode <= MAX_SLOWMODE:
+                raise errors.form_error(
+                    ["rate_limit_per_user"],
+                    "NUMBER_TYPE_MAX",
+                    f"Must be between 0 and {MAX_SLOWMODE}.",
+                )
+            changes["rate_limit_per_user"] = slowmode
         if body.nsfw is not UNSET:
-            channel.nsfw = bool(body.nsfw)
+            changes["nsfw"] = bool(body.nsfw)
+        for key, value in changes.items():
+            setattr(channel, key, value)
         self.world.emit("CHANNEL_UPDATE", channel.guild_id, channel)
         return json_response(payloads.channel(self.world, channel))
 
     async def delete_channel(self, request: web.Request) -> web.Response:
         app = self.auth(request)
         channel = self.world.visible_channel(app, path_id(request, "channel_id"))
+        if channel.type in THREAD_TYPES:
+            return await self.threads.delete(app, channel)
         self.world.require(app.bot_user.id, channel, perms.MANAGE_CHANNELS)
         rendered = payloads.channel(self.world, channel)
         self.world.delete_channel(channel)
@@ -445,149 +463,6 @@ class RestApi:
         self.world.require(app.bot_user.id, channel, perms.SEND_MESSAGES)
         return no_content()
 
-    # -- messages -------------------------------------------------------------------------
-
-    def _text_channel(self, app: App, request: web.Request) -> Channel:
-        channel = self.world.visible_channel(app, path_id(request, "channel_id"))
-        if channel.type == CATEGORY:
-            raise DiscordError(400, 50008, "Cannot send messages in a non-text channel")
-        return channel
-
-    async def get_messages(self, request: web.Request) -> web.Response:
-        app = self.auth(request)
-        channel = self._text_channel(app, request)
-        self.world.require(app.bot_user.id, channel, perms.READ_MESSAGE_HISTORY)
-        query = request.query
-        limit = _int_query(query.get("limit"), "limit", 50, 1, 100)
-        listed = self.world.channel_messages(channel.id)
-        if "before" in query:
-            before = bodies.snowflake(query["before"], ["before"])
-            listed = [m for m in listed if m.id < before][-limit:]
-        elif "after" in query:
-            after = bodies.snowflake(query["after"], ["after"])
-            listed = [m for m in listed if m.id > after][:limit]
-        elif "around" in query:
-            around = bodies.snowflake(query["around"], ["around"])
-            older = [m for m in listed if m.id < around][-(limit // 2) :] if limit > 1 else []
-            newer = [m for m in listed if m.id >= around][: limit - len(older)]
-            listed = older + newer
-        else:
-            listed = listed[-limit:]
-        # Discord lists newest first.
-        return json_response([payloads.message(self.world, m) for m in reversed(listed)])
-
-    async def get_message(self, request: web.Request) -> web.Response:
-        app = self.auth(request)
-        channel = self._text_channel(app, request)
-        self.world.require(app.bot_user.id, channel, perms.READ_MESSAGE_HISTORY)
-        message = self.world.message_in(channel, path_id(request, "message_id"))
-        return json_response(payloads.message(self.world, message))
-
-    async def create_message(self, request: web.Request) -> web.Response:
-        app = self.auth(request)
-        channel = self._text_channel(app, request)
-        inp = await read_input(request)
-        fields = message_fields(self.world, inp, inp.raw)
-        needed = perms.SEND_MESSAGES | (perms.ATTACH_FILES if fields.get("attachments") else 0)
-        self.world.require(app.bot_user.id, channel, needed)
-        if channel.type == DM:
-            self._check_dm_allowed(app, channel)
-        raw = inp.raw if isinstance(inp.raw, dict) else {}
-        bodies.require_not_empty(
-            fields.get("content", ""),
-            fields.get("embeds", []),
-            fields.get("components", []),
-            len(fields.get("attachments", [])),
-            len(raw.get("sticker_ids") or []),
-        )
-        fields["flags"] = fields.get("flags", 0) & (
-            bodies.SUPPRESS_EMBEDS | bodies.SUPPRESS_NOTIFICATIONS | bodies.IS_COMPONENTS_V2
-        )
-        # A message with a reference is a reply (type 19), as Discord marks it.
-        kind = 19 if fields.get("reference") else 0
-        message = self.world.create_message(channel, app.bot_user.id, message_type=kind, **fields)
-        return json_response(payloads.message(self.world, message))
-
-    def _check_dm_allowed(self, app: App, channel: Channel) -> None:
-        recipient = self.world.users[channel.recipient_ids[0]]
-        shares_guild = any(
-            app.id in g.app_ids and recipient.id in g.members for g in self.world.guilds.values()
-        )
-        if not recipient.accepts_dms or not shares_guild:
-            raise DiscordError(403, errors.CANNOT_MESSAGE_USER, "Cannot send messages to this user")
-
-    async def edit_message(self, request: web.Request) -> web.Response:
-        app = self.auth(request)
-        channel = self._text_channel(app, request)
-        message = self.world.message_in(channel, path_id(request, "message_id"))
-        inp = await read_input(request)
-        fields = message_fields(self.world, inp, inp.raw, editing=message)
-        if message.author_id != app.bot_user.id:
-            # Others' messages: only embed suppression may change, with Manage Messages.
-            if set(fields) - {"flags"}:
-                raise DiscordError(403, 50005, "Cannot edit a message authored by another user")
-            self.world.require(app.bot_user.id, channel, perms.MANAGE_MESSAGES)
-        self.world.edit_message(message, fields)
-        return json_response(payloads.message(self.world, message))
-
-    async def delete_message(self, request: web.Request) -> web.Response:
-        app = self.auth(request)
-        channel = self._text_channel(app, request)
-        message = self.world.message_in(channel, path_id(request, "message_id"))
-        if message.author_id != app.bot_user.id:
-            self.world.require(app.bot_user.id, channel, perms.MANAGE_MESSAGES)
-        self.world.delete_message(message)
-        return no_content()
-
-    def _pin_target(self, request: web.Request) -> tuple[App, Message]:
-        app = self.auth(request)
-        channel = self._text_channel(app, request)
-        message = self.world.message_in(channel, path_id(request, "message_id"))
-        if channel.guild_id is not None:
-            have = self.world.permissions(channel.guild_id, app.bot_user.id, channel.id)
-            if not have & (perms.PIN_MESSAGES | perms.MANAGE_MESSAGES):
-                raise errors.missing_permissions()
-        return app, message
-
-    async def pin(self, request: web.Request) -> web.Response:
-        _, message = self._pin_target(request)
-        if message.pinned_at is None:
-            pinned = [m for m in self.world.channel_messages(message.channel_id) if m.pinned_at]
-            if len(pinned) >= MAX_PINS:
-                raise DiscordError(400, 30003, f"Maximum number of pins reached ({MAX_PINS})")
-            self.world.set_pinned(message, True)
-        return no_content()
-
-    async def unpin(self, request: web.Request) -> web.Response:
-        _, message = self._pin_target(request)
-        if message.pinned_at is not None:
-            self.world.set_pinned(message, False)
-        return no_content()
-
-    async def get_pins(self, request: web.Request) -> web.Response:
-        app = self.auth(request)
-        channel = self._text_channel(app, request)
-        self.world.require(app.bot_user.id, channel, perms.READ_MESSAGE_HISTORY)
-        limit = _int_query(request.query.get("limit"), "limit", 50, 1, 50)
-        pinned = sorted(
-            (m for m in self.world.channel_messages(channel.id) if m.pinned_at),
-            key=lambda m: m.pinned_at or "",
-            reverse=True,
-        )
-        before = request.query.get("before")
-        if before:
-            pinned = [m for m in pinned if (m.pinned_at or "") < before]
-        page = pinned[:limit]
-        return json_response(
-            {
-                "items": [
-                    {"pinned_at": m.pinned_at, "message": payloads.message(self.world, m)}
-                    for m in page
-                ],
-                "has_more": len(pinned) > limit,
-            }
-        )
-
     # -- attachments (the CDN) ------------------------------------------------------------
 
     async def get_attachment(self, request: web.Request) -> web.Response:
@@ -599,11 +474,3 @@ class RestApi:
                         body=item.data, content_type=item.content_type or "application/octet-stream"
                     )
         raise web.HTTPNotFound()
-
-
-def _int_query(raw: str | None, name: str, default: int, low: int, high: int) -> int:
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise errors.form_error([name], "NUMBER_TYPE_MAX", f"Must be between {low} and {high}.")
-    return int(raw)

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import web
 
+from . import members, threads
 from . import permissions as perms
 from .actors import Actor, FakeInteraction
 from .gateway import GatewayHub
 from .interactions_api import InteractionRoutes
-from .models import JSON, App, Channel, Guild, Interaction, Message, Overwrite, Role, User
+from .models import (
+    JSON,
+    App,
+    Channel,
+    Guild,
+    Interaction,
+    Member,
+    Message,
+    Overwrite,
+    Role,
+    User,
+)
 from .rest import RestApi
 from .state import TEXT, World
 
@@ -163,6 +176,29 @@ class FakeDiscord:
         """
         self.world.install(app_id, guild_id, permissions)
 
+    def remove_member(self, guild_id: int, user_id: int) -> None:
+        """The member leaves the guild (GUILD_MEMBER_REMOVE; also leaves its threads)."""
+        members.remove(self.world, guild_id, user_id)
+
+    def timeout_member(self, guild_id: int, user_id: int, until: datetime | str | None) -> None:
+        """A moderator times the member out until ``until`` (None lifts it)."""
+        members.set_timeout(self.world, self.world.member(guild_id, user_id), until)
+
+    def set_member_roles(self, guild_id: int, user_id: int, roles: Iterable[int]) -> None:
+        """A moderator replaces the member's roles (GUILD_MEMBER_UPDATE)."""
+        members.set_roles(self.world, self.world.member(guild_id, user_id), list(roles))
+
+    def add_thread_member(self, thread_id: int, user_id: int) -> None:
+        """Someone adds ``user_id`` to a thread (a bot added this way hears THREAD_CREATE)."""
+        thread = self.world.channels.get(thread_id)
+        if thread is None or thread.thread is None:
+            raise KeyError(f"no thread {thread_id}")
+        threads.add_member(self.world, thread, user_id)
+
+    def block_dms(self, user_id: int, blocked: bool = True) -> None:
+        """The user closes (or reopens) their DMs: a bot writing to them then gets 50007."""
+        self.world.users[user_id].accepts_dms = not blocked
+
     def actor(self, app_id: int, guild_id: int, user_id: int) -> Actor:
         return Actor(self.world, self.gateway, app_id, guild_id, user_id)
 
@@ -233,6 +269,32 @@ class FakeDiscord:
     def messages(self, channel_id: int) -> list[Message]:
         """Messages in the channel, oldest first (ephemeral ones live on their interaction)."""
         return self.world.channel_messages(channel_id)
+
+    def dms(self, user_id: int, app_id: int) -> list[Message]:
+        """The DM conversation between a user and an app's bot, oldest first."""
+        channel = self.world.find_dm(self.world.apps[app_id].bot_user.id, user_id)
+        return [] if channel is None else self.world.channel_messages(channel.id)
+
+    def threads(self, parent_id: int) -> list[Channel]:
+        """Threads started in a channel (archived ones included), oldest first."""
+        parent = self.world.channels.get(parent_id)
+        if parent is None or parent.guild_id is None:
+            return []
+        return self.world.threads(parent.guild_id, parent_id)
+
+    def thread_members(self, thread_id: int) -> list[int]:
+        """User ids of the thread's members, in joining order."""
+        thread = self.world.channels.get(thread_id)
+        return [] if thread is None else list(thread.thread_members)
+
+    def visible_channels(self, guild_id: int, user_id: int) -> list[Channel]:
+        """Channels and threads the member sees in the client's channel list."""
+        world = self.world
+        everything = world.guild_channels(guild_id) + world.threads(guild_id)
+        return [c for c in everything if world.can_view(user_id, c)]
+
+    def member(self, guild_id: int, user_id: int) -> Member | None:
+        return self.world.guild(guild_id).members.get(user_id)
 
     def member_permissions(self, guild_id: int, user_id: int, channel_id: int | None = None) -> int:
         return self.world.permissions(guild_id, user_id, channel_id)

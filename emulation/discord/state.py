@@ -12,6 +12,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from . import errors, permissions
@@ -20,6 +21,7 @@ from .models import (
     JSON,
     App,
     Attachment,
+    BulkDelete,
     Channel,
     Command,
     Guild,
@@ -39,11 +41,19 @@ TEXT = 0
 DM = 1
 VOICE = 2
 CATEGORY = 4
+PUBLIC_THREAD = 11
+PRIVATE_THREAD = 12
+THREAD_TYPES = frozenset({10, PUBLIC_THREAD, PRIVATE_THREAD})
 GUILD_CHANNEL_TYPES = frozenset({0, 2, 4, 5, 13, 15})
 INTERACTION_TOKEN_TTL_MS = 15 * 60 * 1000
 
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
+
+
+def _timed_out(member: Member) -> bool:
+    until = member.communication_disabled_until
+    return until is not None and datetime.fromisoformat(until) > datetime.now(UTC)
 
 
 def normalize_channel_name(name: str, channel_type: int) -> str:
@@ -293,6 +303,14 @@ class World:
     # -- permissions ----------------------------------------------------------------------
 
     def permissions(self, guild_id: int, user_id: int, channel_id: int | None = None) -> int:
+        have = self._permissions(guild_id, user_id, channel_id)
+        member = self.guild(guild_id).members.get(user_id)
+        if have != permissions.ALL and member is not None and _timed_out(member):
+            # A timed-out member keeps only reading, whatever the overwrites say.
+            have &= permissions.VIEW_CHANNEL | permissions.READ_MESSAGE_HISTORY
+        return have
+
+    def _permissions(self, guild_id: int, user_id: int, channel_id: int | None) -> int:
         guild = self.guild(guild_id)
         member = guild.members.get(user_id)
         if member is None:
@@ -305,6 +323,9 @@ class World:
         if channel_id is None:
             return base
         channel = self.channels.get(channel_id)
+        if channel is not None and channel.type in THREAD_TYPES and channel.parent_id is not None:
+            # A thread has no overwrites of its own: its parent's apply.
+            channel = self.channels.get(channel.parent_id)
         if channel is None or channel.guild_id != guild_id:
             return base
         by_target = {(o.type, o.id): (o.allow, o.deny) for o in channel.permission_overwrites}
@@ -319,13 +340,29 @@ class World:
             member=by_target.get((permissions.OVERWRITE_MEMBER, user_id)),
         )
 
-    def require(self, user_id: int, channel: Channel, needed: int) -> None:
-        """Raise Discord's 403 unless ``user_id`` holds every bit of ``needed`` in ``channel``."""
+    def can_view(self, user_id: int, channel: Channel) -> bool:
+        """Whether the channel shows for this user; private threads only to their members."""
         if channel.guild_id is None:
-            return
+            return user_id in channel.recipient_ids
         have = self.permissions(channel.guild_id, user_id, channel.id)
         if not have & permissions.VIEW_CHANNEL:
+            return False
+        if channel.type == PRIVATE_THREAD:
+            return user_id in channel.thread_members or bool(have & permissions.MANAGE_THREADS)
+        return True
+
+    def require(self, user_id: int, channel: Channel, needed: int) -> None:
+        """Raise Discord's 403 unless ``user_id`` holds every bit of ``needed`` in ``channel``.
+
+        In a thread, Send Messages means Send Messages in Threads, as on Discord.
+        """
+        if channel.guild_id is None:
+            return
+        if not self.can_view(user_id, channel):
             raise errors.missing_access()
+        if channel.type in THREAD_TYPES and needed & permissions.SEND_MESSAGES:
+            needed = (needed & ~permissions.SEND_MESSAGES) | permissions.SEND_MESSAGES_IN_THREADS
+        have = self.permissions(channel.guild_id, user_id, channel.id)
         if have & needed != needed:
             raise errors.missing_permissions()
 
@@ -335,9 +372,26 @@ class World:
 
     # -- channels -------------------------------------------------------------------------
 
+    def threads(self, guild_id: int, parent_id: int | None = None) -> list[Channel]:
+        """Threads of a guild (or of one parent channel), oldest first."""
+        return [
+            c
+            for c in self.channels.values()
+            if c.type in THREAD_TYPES
+            and c.guild_id == guild_id
+            and (parent_id is None or c.parent_id == parent_id)
+        ]
+
     def delete_channel(self, channel: Channel) -> None:
+        if channel.guild_id is not None and channel.type not in THREAD_TYPES:
+            # Threads go with their parent.
+            for thread in self.threads(channel.guild_id, channel.id):
+                self.delete_channel(thread)
         self.channels.pop(channel.id, None)
         self.deleted_channels.add(channel.id)
+        if channel.guild_id is not None and channel.type in THREAD_TYPES:
+            self.emit("THREAD_DELETE", channel.guild_id, channel)
+            return
         if channel.guild_id is not None:
             guild = self.guilds[channel.guild_id]
             guild.channel_ids.remove(channel.id)
@@ -353,6 +407,10 @@ class World:
             o for o in channel.permission_overwrites if o.id != overwrite.id
         ] + [overwrite]
         self.emit("CHANNEL_UPDATE", channel.guild_id, channel)
+
+    def find_dm(self, bot_user_id: int, user_id: int) -> Channel | None:
+        found = self._dm_channels.get((bot_user_id, user_id))
+        return self.channels.get(found) if found is not None else None
 
     def dm_channel(self, bot_user_id: int, user_id: int) -> Channel:
         key = (bot_user_id, user_id)
@@ -410,6 +468,9 @@ class World:
         if not ephemeral:
             channel.message_ids.append(message.id)
             channel.last_message_id = message.id
+            if channel.type in THREAD_TYPES:
+                channel.message_count += 1
+                channel.total_message_sent += 1
             self.emit("MESSAGE_CREATE", channel.guild_id, message)
         else:
             self.touch()
@@ -427,14 +488,30 @@ class World:
         return message
 
     def delete_message(self, message: Message) -> None:
-        self.messages.pop(message.id, None)
-        channel = self.channels.get(message.channel_id)
-        if channel is not None and message.id in channel.message_ids:
-            channel.message_ids.remove(message.id)
+        self._forget(message)
         if message.ephemeral:
             self.touch()
         else:
             self.emit("MESSAGE_DELETE", message.guild_id, message)
+
+    def bulk_delete(self, channel: Channel, messages: list[Message]) -> None:
+        for message in messages:
+            self._forget(message)
+        self.emit(
+            "MESSAGE_DELETE_BULK",
+            channel.guild_id,
+            BulkDelete(
+                channel_id=channel.id, guild_id=channel.guild_id, ids=[m.id for m in messages]
+            ),
+        )
+
+    def _forget(self, message: Message) -> None:
+        self.messages.pop(message.id, None)
+        channel = self.channels.get(message.channel_id)
+        if channel is not None and message.id in channel.message_ids:
+            channel.message_ids.remove(message.id)
+            if channel.type in THREAD_TYPES:
+                channel.message_count = max(0, channel.message_count - 1)
 
     def set_pinned(self, message: Message, pinned: bool) -> None:
         message.pinned_at = now_iso() if pinned else None
