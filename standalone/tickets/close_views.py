@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import disnake
 
@@ -28,6 +28,11 @@ def duration(delta: timedelta) -> str:
 def stamp(moment: datetime) -> str:
     """A Discord timestamp, shown in each reader's own time zone."""
     return f"<t:{int(moment.timestamp())}:f>"
+
+
+def fingerprint(closed_at: datetime) -> str:
+    """How a close summary's embed timestamp reads back: unique to one close."""
+    return closed_at.astimezone(UTC).isoformat()
 
 
 def who(closed_by: str | None) -> str:
@@ -113,7 +118,7 @@ def closed_summary(
     creator_id: str | None = None,
 ) -> disnake.Embed:
     """The facts of a closed ticket, for the creator's DM and the log channel."""
-    embed = disnake.Embed(title=title, colour=GREY)
+    embed = disnake.Embed(title=title, colour=GREY, timestamp=closed_at)
     embed.add_field(name="Ticket", value=f"{category} #{number}", inline=True)
     if creator_id is not None:
         embed.add_field(name="Opened by", value=f"<@{creator_id}>", inline=True)

@@ -25,7 +25,7 @@ from standalone.tickets.access import require_ticket_access
 from standalone.tickets.context import TicketContext
 from standalone.tickets.errors import TicketError
 from standalone.tickets.events import ChannelDelete, MemberRemove, decode
-from standalone.tickets.logs import log_event
+from standalone.tickets.logs import already_posted, log_event
 from standalone.tickets.replies import NO_PINGS, defer, reply
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 from standalone.tickets.transcript import TranscriptHeader, TranscriptMessage, render_html
@@ -206,6 +206,8 @@ class Closing:
             "closed_by": ticket.closed_by,
             "reason": cipher.decrypt(ticket.close_reason) if ticket.close_reason else None,
         }
+        # Tells this close's messages from those of an earlier close of a reopened ticket.
+        fingerprint = close_views.fingerprint(facts["closed_at"])
         buttons = close_views.closed_buttons(
             ticket.guild_id, ticket.number, reopenable=ticket.thread
         )
@@ -213,12 +215,12 @@ class Closing:
             embed = close_views.closed_summary(
                 title="Your ticket was closed", comment=None, **facts
             )
-            await self._dm(int(ticket.creator_id), embed, buttons)
+            await self._dm(int(ticket.creator_id), embed, buttons, fingerprint)
         comment = cipher.decrypt(feedback.comment) if feedback and feedback.comment else None
         embed = close_views.closed_summary(
             title="Ticket closed", comment=comment, creator_id=ticket.creator_id, **facts
         )
-        await log_event(self.ctx, ticket.guild_id, embed, buttons)
+        await log_event(self.ctx, ticket.guild_id, embed, buttons, fingerprint=fingerprint)
 
     async def _still_member(self, ticket: Ticket) -> bool:
         try:
@@ -228,13 +230,18 @@ class Closing:
         return True
 
     async def _dm(
-        self, user_id: int, embed: disnake.Embed, buttons: list[disnake.ui.Button[None]]
+        self,
+        user_id: int,
+        embed: disnake.Embed,
+        buttons: list[disnake.ui.Button[None]],
+        fingerprint: str,
     ) -> None:
         """DM a summary once; closed DMs do not stop the close."""
         try:
             channel = await self.ctx.bot.http.start_private_message(user_id)
             channel_id = int(channel["id"])
-            if await self.ctx.find_bot_message(channel_id, str(buttons[0].custom_id)) is not None:
+            marker = str(buttons[0].custom_id)
+            if await already_posted(self.ctx, channel_id, marker, fingerprint) is not None:
                 return
             await self.ctx.bot.get_partial_messageable(channel_id).send(
                 embed=embed, components=buttons, allowed_mentions=NO_PINGS

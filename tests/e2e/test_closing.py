@@ -247,7 +247,7 @@ async def test_transcript_button_in_a_dm(discord, stack):
 
 async def test_dm_refused_does_not_block_the_close(discord, stack):
     cast = await start(discord, stack)
-    discord.world.users[cast.creator.id].accepts_dms = False
+    discord.block_dms(cast.creator.id)
     channel_id = await open_for(discord, cast)
     assert SENT in await click_close(discord, cast, cast.staff, channel_id)
     assert "Closing" in await answer(discord, cast, cast.creator, channel_id, "closeyes")

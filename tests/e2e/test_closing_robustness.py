@@ -38,12 +38,7 @@ async def test_a_member_leaving_closes_their_open_tickets(discord, stack):
         f"topic:{cast.category_key}", {"topic": "not leaving"}, channel_id=world.support.id
     )
     theirs = int((await answer_text(submit)).split("<#")[1].rstrip(">"))
-    del discord.world.guilds[world.guild.id].members[cast.creator.id]
-    payload = {
-        "guild_id": str(world.guild.id),
-        "user": {"id": str(cast.creator.id), "username": "x"},
-    }
-    assert await discord.dispatch(world.app.id, "GUILD_MEMBER_REMOVE", payload) == 1
+    discord.remove_member(world.guild.id, cast.creator.id)  # GUILD_MEMBER_REMOVE
     done = await eventually(lambda: closed(stack, world, 1))
     assert stack.backends.cipher.decrypt(done.close_reason) == "user left server"
     assert done.closed_by == "automation"
