@@ -157,6 +157,18 @@ async def _play(discord: FakeDiscord, data_dir: Path, say: Callable[[str], Any])
         closed = await close.followups(count=1, timeout=STEP_TIMEOUT_S)
         say(f"8. sam clicked Close: {closed[-1]['content']}")
 
+        request = next(
+            m
+            for m in reversed(discord.messages(channel.id))
+            if any(c.get("custom_id", "").startswith("closeyes:") for c in _components(m))
+        )
+        accept_button = next(
+            c for c in _components(request) if c.get("custom_id", "").startswith("closeyes:")
+        )
+        accept = await alex.click(request.id, accept_button["custom_id"])
+        accepted = await accept.followups(count=1, timeout=STEP_TIMEOUT_S)
+        say(f"9. alex accepted the close request: {accepted[-1]['content']}")
+
         ticket = await _wait_closed(repo, ticket)
         _expect(ticket.state == "closed", f"ticket is {ticket.state}, not closed")
         _expect(discord.channel(channel.id) is None, "the ticket channel was not deleted")
@@ -167,7 +179,7 @@ async def _play(discord: FakeDiscord, data_dir: Path, say: Callable[[str], Any])
         _expect("order #1234" in html and "ships today" in html, "the transcript lacks messages")
         path = Path(store.locate(ticket.transcript_key))
         count = ticket.message_count
-        say(f"9. Ticket #{ticket.number} closed, channel deleted, {count} messages archived")
+        say(f"10. Ticket #{ticket.number} closed, channel deleted, {count} messages archived")
         return path
     finally:
         if runner is not None:

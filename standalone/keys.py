@@ -60,3 +60,18 @@ def handled_interaction(tenant: str, interaction_id: int) -> str:
 def transcript(guild_id: str, number: int) -> str:
     """Where a ticket's transcript is stored, within its tenant's storage."""
     return f"transcripts/{guild_id}/{number}.html"
+
+
+def transcript_text(guild_id: str, number: int) -> str:
+    """Where a ticket's plain-text transcript is stored, within its tenant's storage."""
+    return f"transcripts/{guild_id}/{number}.txt"
+
+
+def close_feedback(tenant: str, guild_id: str, number: int, user_id: str) -> str:
+    """What a member asked for (close, or accept, and the reason) while the form is shown."""
+    return f"{PREFIX}:{tenant}:close-feedback:{guild_id}:{number}:{user_id}"
+
+
+def force_close(tenant: str, key: str) -> str:
+    """Tickets a bulk /force-close listed, waiting for Confirm."""
+    return f"{PREFIX}:{tenant}:force-close:{key}"

@@ -86,7 +86,7 @@ def test_config_prints_with_secrets_hidden(tmp_path):
 def test_demo_exits_0_and_leaves_a_transcript(tmp_path):
     result = tickets("demo", "--data-dir", str(tmp_path / "demo"), cwd=tmp_path, timeout=150)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "9. Ticket #1 closed" in result.stdout
+    assert "10. Ticket #1 closed" in result.stdout
     path = Path(result.stdout.strip().splitlines()[-1].split("Transcript: ", 1)[1])
     assert path.is_file() and "order #1234" in path.read_text()
 

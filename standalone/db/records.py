@@ -102,6 +102,7 @@ class CloseRequest(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
     reason: str | None = None  # encrypted at rest
     message_id: str | None = None
+    interaction_id: str | None = None  # the request's own, so a redelivery finds it
 
 
 class Timer(msgspec.Struct, frozen=True, kw_only=True):

@@ -32,13 +32,13 @@ class TicketRepository:
         self._db = db
         self.tenant = tenant
 
-    def _vars(self, **values: Any) -> dict[str, Any]:
-        return {"tenant": self.tenant, **values}
-
     @property
     def database(self) -> Database:
-        """The connection, for the smaller repositories of one feature each."""
+        """The database, for repositories of the same tenant's other tables."""
         return self._db
+
+    def _vars(self, **values: Any) -> dict[str, Any]:
+        return {"tenant": self.tenant, **values}
 
     async def _run_retrying(self, sql: str, variables: dict[str, Any]) -> Any:
         # Optimistic transactions of the embedded store can conflict under load;
@@ -286,19 +286,79 @@ class TicketRepository:
         return _ticket(row)
 
     async def mark_closing(self, ticket: Ticket, closed_by: str, reason: str | None) -> Ticket:
-        """First step of closing: nobody can use the ticket while it closes."""
+        """First step of closing: nobody can use the ticket while it closes.
+
+        The close time is fixed here, so a close resumed later reports the same one.
+        """
         row = await self._db.one(
             "UPDATE ONLY type::thing('ticket', [$tenant, $guild, $number]) SET state = 'closing', "
-            "closed_by = $by, close_reason = $reason;",
+            "closed_by = $by, close_reason = $reason, closed_at = time::now(), "
+            "close_request = NONE;",
             self._vars(guild=ticket.guild_id, number=ticket.number, by=closed_by, reason=reason),
         )
         return _ticket(row)
+
+    async def set_close_request(self, ticket: Ticket, request: dict[str, Any] | None) -> Ticket:
+        """Record (or, with None, drop) the ticket's pending close request."""
+        row = await self._db.one(
+            "UPDATE ONLY type::thing('ticket', [$tenant, $guild, $number]) "
+            "SET close_request = $request;",
+            self._vars(guild=ticket.guild_id, number=ticket.number, request=request),
+        )
+        return _ticket(row)
+
+    async def drop_close_request(self, ticket: Ticket, requested_at: datetime) -> Ticket | None:
+        """Drop the pending close request made at ``requested_at``; None if it is gone."""
+        rows = await self._db.one(
+            "UPDATE type::thing('ticket', [$tenant, $guild, $number]) SET close_request = NONE "
+            "WHERE close_request.at = $at;",
+            self._vars(guild=ticket.guild_id, number=ticket.number, at=requested_at),
+        )
+        return _ticket(rows[0]) if rows else None
+
+    async def set_pins(self, ticket: Ticket, message_ids: list[str]) -> Ticket:
+        """Remember which messages were pinned when the ticket closed."""
+        row = await self._db.one(
+            "UPDATE ONLY type::thing('ticket', [$tenant, $guild, $number]) "
+            "SET pinned_message_ids = $ids;",
+            self._vars(guild=ticket.guild_id, number=ticket.number, ids=message_ids),
+        )
+        return _ticket(row)
+
+    async def reopen(self, ticket: Ticket) -> Ticket | None:
+        """A closed ticket is open again; None when it was not closed (already reopened)."""
+        rows = await self._db.one(
+            "UPDATE type::thing('ticket', [$tenant, $guild, $number]) SET state = 'open', "
+            "reopened += 1, closed_at = NONE, closed_by = NONE, close_reason = NONE "
+            "WHERE state = 'closed';",
+            self._vars(guild=ticket.guild_id, number=ticket.number),
+        )
+        return _ticket(rows[0]) if rows else None
+
+    async def active(self, guild_id: str | None = None) -> list[Ticket]:
+        """Tickets not yet closed (opening, open, closing), optionally of one guild."""
+        where = "tenant = $tenant AND state != 'closed'"
+        where += " AND guild_id = $guild" if guild_id else ""
+        rows = await self._db.one(
+            f"SELECT * FROM ticket WHERE {where} ORDER BY guild_id, number;",  # noqa: S608
+            self._vars(guild=guild_id),
+        )
+        return [_ticket(row) for row in rows or []]
+
+    async def active_of(self, guild_id: str, creator_id: str) -> list[Ticket]:
+        """A member's tickets in a guild that are not closed yet."""
+        rows = await self._db.one(
+            "SELECT * FROM ticket WHERE tenant = $tenant AND guild_id = $guild "
+            "AND creator_id = $creator AND state != 'closed' ORDER BY number;",
+            self._vars(guild=guild_id, creator=creator_id),
+        )
+        return [_ticket(row) for row in rows or []]
 
     async def mark_closed(self, ticket: Ticket, transcript_key: str | None) -> Ticket:
         """Last step of closing, after the transcript is stored and the channel is gone."""
         row = await self._db.one(
             "UPDATE ONLY type::thing('ticket', [$tenant, $guild, $number]) SET state = 'closed', "
-            "closed_at = time::now(), transcript_key = $key, "
+            "closed_at = closed_at ?? time::now(), transcript_key = $key, close_request = NONE, "
             "message_count = count(SELECT id FROM archived_message WHERE tenant = $tenant "
             "AND ticket = type::thing('ticket', [$tenant, $guild, $number]));",
             self._vars(guild=ticket.guild_id, number=ticket.number, key=transcript_key),

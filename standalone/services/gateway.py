@@ -24,6 +24,7 @@ FORWARDED_EVENTS = frozenset(
         "GUILD_CREATE",
         "GUILD_DELETE",
         "CHANNEL_DELETE",
+        "THREAD_DELETE",
         "GUILD_MEMBER_REMOVE",
         "MESSAGE_CREATE",
         "MESSAGE_UPDATE",
@@ -31,9 +32,10 @@ FORWARDED_EVENTS = frozenset(
         "MESSAGE_DELETE_BULK",
     }
 )
-# GUILDS | GUILD_MESSAGES | DIRECT_MESSAGES | MESSAGE_CONTENT (privileged: enable it
-# for the application in Discord's developer portal; the archive needs message text).
-INTENTS = (1 << 0) | (1 << 9) | (1 << 12) | (1 << 15)
+# GUILDS | GUILD_MEMBERS | GUILD_MESSAGES | DIRECT_MESSAGES | MESSAGE_CONTENT. Members
+# and message content are privileged: enable them for the application in Discord's
+# developer portal (departures close tickets; the archive needs message text).
+INTENTS = (1 << 0) | (1 << 1) | (1 << 9) | (1 << 12) | (1 << 15)
 STREAM_MAXLEN = 100_000
 LEASE_TTL_MS = 15_000
 

@@ -1,24 +1,32 @@
-"""Closing a ticket: transcript stored, channel removed, row closed."""
+"""The final close of a ticket, and the paths to it that need no one's answer.
+
+``finish`` is the one way a ticket ends: requests, force-closes, timers, departures,
+deleted channels and the start-up sync all end there. Every step of it can run
+again after a crash: the row says ``closing`` before Discord is touched, and the
+DM and log entry are looked for before they are sent.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, datetime
+import io
+import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import disnake
-from disnake.ext import commands
-from disnake.interactions.application_command import ApplicationCommandInteraction
 from disnake.interactions.base import Interaction
 
 from standalone import keys
+from standalone.db.feedback import FeedbackRepository
 from standalone.db.records import Category, Ticket, Timer
-from standalone.tickets import custom_ids
-from standalone.tickets.commands import FeatureCog
-from standalone.tickets.context import TicketContext, is_staff
+from standalone.tickets import close_views, custom_ids
+from standalone.tickets.access import require_ticket_access
+from standalone.tickets.context import TicketContext
 from standalone.tickets.errors import TicketError
-from standalone.tickets.events import ChannelDelete, decode
-from standalone.tickets.replies import defer, reply
+from standalone.tickets.events import ChannelDelete, MemberRemove, decode
+from standalone.tickets.logs import already_posted, log_event
+from standalone.tickets.replies import NO_PINGS, defer, reply
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 from standalone.tickets.transcript import (
     TranscriptEdit,
@@ -26,21 +34,45 @@ from standalone.tickets.transcript import (
     TranscriptMessage,
     render_html,
 )
+from standalone.tickets.transcript_text import render_text
+
+log = logging.getLogger(__name__)
+
+AUTOMATED = "automation"
+CHANNEL_DELETED = "channel deleted"
+MEMBER_LEFT = "user left server"
+# A closed thread ticket can be reopened this long after it closed.
+REOPEN_WINDOW = timedelta(days=7)
+# Discord: "Cannot send messages to this user" (DMs closed).
+CANNOT_DM = 50007
+
+
+def guild_and_number(arguments: list[str]) -> tuple[str, int]:
+    """``<guild>.<number>`` from a custom id that must also work outside the guild."""
+    if len(arguments) != 2 or not arguments[0].isdigit():
+        raise custom_ids.BadCustomId(".".join(arguments))
+    return arguments[0], custom_ids.number(arguments[1:])
 
 
 class Closing:
-    """``/close``, the Close button, and tickets whose channel vanished."""
+    """Final close, transcripts, departures, deleted channels, reopening thread tickets."""
 
     def __init__(self, ctx: TicketContext) -> None:
         self.ctx = ctx
+        self.feedback = FeedbackRepository(ctx.tickets.database, ctx.tenant)
 
     def register(
         self, components: ComponentRouter, events: EventRouter, timers: TimerRouter
     ) -> None:
-        """Take the Close button, channel deletions and due auto-closes."""
-        components.button(custom_ids.CLOSE, self._close_button)
+        """Take the Transcript and Reopen buttons, deletions, departures, due auto-closes."""
+        components.button(custom_ids.TRANSCRIPT, self._transcript_button)
+        components.button(custom_ids.REOPEN, self._reopen_button)
         events.on("CHANNEL_DELETE", self._channel_deleted_event)
+        events.on("THREAD_DELETE", self._channel_deleted_event)
+        events.on("GUILD_MEMBER_REMOVE", self._member_left)
         timers.on("auto_close", self._auto_close_due)
+
+    # Paths that close without asking
 
     async def _auto_close_due(self, timer: Timer) -> None:
         ticket = await self.ctx.tickets.get(timer.guild_id, timer.number)
@@ -48,77 +80,190 @@ class Closing:
             return
         await self.finish(ticket, None, "inactivity")
 
-    def cog(self) -> commands.Cog:
-        """The slash commands of this feature."""
-        return ClosingCommands(self)
-
-    async def _close_button(self, inter: Interaction[Any], arguments: list[str]) -> None:
-        await self.close(inter, None)
-
     async def _channel_deleted_event(self, data: bytes) -> None:
         channel = decode("CHANNEL_DELETE", data, ChannelDelete)
         await self.channel_deleted(channel.id)
 
     async def channel_deleted(self, channel_id: str) -> Ticket | None:
-        """Someone deleted a ticket's channel in Discord: close the ticket with what we have.
+        """Someone deleted a ticket's channel or thread in Discord: close the ticket.
 
         A ticket already ``closing`` is left to the close that deleted the channel.
         """
         ticket = await self.ctx.tickets.by_channel(channel_id)
         if ticket is None or ticket.state not in {"open", "opening"}:
             return None
-        category = await self.ctx.category_of(ticket)
-        ticket = await self.ctx.tickets.mark_closing(
-            ticket, "discord", self.ctx.cipher.encrypt("channel deleted")
-        )
-        key = await self.write_transcript(ticket, category)
-        return await self.ctx.tickets.mark_closed(ticket, key)
+        return await self.finish(ticket, "discord", CHANNEL_DELETED)
 
-    async def close(self, inter: Interaction[Any], reason: str | None) -> Ticket:
-        """Close the ticket of this channel: transcript, channel deleted, row closed."""
-        ticket = await self.ctx.tickets.by_channel(str(inter.channel_id))
-        if ticket is None:
-            raise TicketError("This channel is not a ticket.")
-        if ticket.state == "closed":
-            raise TicketError("This ticket is already closed.")
-        category = await self.ctx.category_of(ticket)
-        if str(inter.author.id) != ticket.creator_id and not is_staff(inter, category):
-            raise TicketError("Only the member who opened this ticket or staff can close it.")
-        if reason is not None and len(reason) > 500:
-            raise TicketError("The reason can be at most 500 characters long.")
-        await defer(inter)
-        await reply(inter, f"Closing ticket #{ticket.number}; its transcript will be saved.")
-        return await self.finish(ticket, str(inter.author.id), reason)
+    async def _member_left(self, data: bytes) -> None:
+        event = decode("GUILD_MEMBER_REMOVE", data, MemberRemove)
+        for ticket in await self.ctx.tickets.active_of(event.guild_id, event.user.id):
+            if ticket.state == "closing":
+                continue  # a close already under way finishes as it began
+            await self.finish(ticket, None, MEMBER_LEFT)
+
+    async def reconcile(self) -> int:
+        """At start: finish interrupted closes, close tickets whose channel is gone.
+
+        One request at a time, so a tenant with many tickets does not flood Discord;
+        a server the bot was removed from (403) is skipped. Returns how many closed.
+        """
+        closed = 0
+        reachable: dict[str, bool] = {}
+        for ticket in await self.ctx.tickets.active():
+            if ticket.guild_id not in reachable:
+                reachable[ticket.guild_id] = await self._in_guild(ticket.guild_id)
+            if not reachable[ticket.guild_id]:
+                continue
+            try:
+                if ticket.state == "closing":
+                    await self.finish(ticket, ticket.closed_by, None)
+                    closed += 1
+                    continue
+                if ticket.channel_id is None:
+                    continue  # an open that never made a channel: opening handles it
+                try:
+                    await self.ctx.bot.http.get_channel(int(ticket.channel_id))
+                except disnake.NotFound:
+                    await self.finish(ticket, "discord", CHANNEL_DELETED)
+                    closed += 1
+            except disnake.Forbidden:
+                reachable[ticket.guild_id] = False
+                log.info("guild %s is out of reach; its tickets stay as they are", ticket.guild_id)
+            except disnake.HTTPException as exc:
+                log.warning("ticket %s#%s not reconciled: %s", ticket.guild_id, ticket.number, exc)
+        return closed
+
+    async def _in_guild(self, guild_id: str) -> bool:
+        """Whether the bot is (still) in a guild; a removed bot leaves its tickets alone."""
+        try:
+            await self.ctx.bot.http.get_guild(int(guild_id), with_counts=False)
+        except (disnake.NotFound, disnake.Forbidden):
+            log.info("guild %s is out of reach; its tickets stay as they are", guild_id)
+            return False
+        return True
+
+    # The final close
 
     async def finish(self, ticket: Ticket, closed_by: str | None, reason: str | None) -> Ticket:
-        """The final close, safe to run again: transcript, channel removed, row closed.
+        """The final close, safe to run again: transcript, DM, log, channel removed, row closed.
 
-        ``closed_by`` None means the bot closed it (a timer, a departure).
+        ``closed_by`` None means the bot closed it (a timer, a departure). A ticket
+        already ``closing`` keeps the closer and reason it was given first.
         """
         if ticket.state == "closed":
             return ticket
         if ticket.state != "closing":
             encrypted = self.ctx.cipher.encrypt(reason) if reason else None
-            ticket = await self.ctx.tickets.mark_closing(
-                ticket, closed_by or "automation", encrypted
-            )
+            ticket = await self.ctx.tickets.mark_closing(ticket, closed_by or AUTOMATED, encrypted)
         await self.ctx.timers.cancel(ticket.guild_id, ticket.number)
         category = await self.ctx.category_of(ticket)
+        if ticket.channel_id is not None and not ticket.pinned_message_ids:
+            pins = await self._pins(int(ticket.channel_id))
+            if pins:
+                ticket = await self.ctx.tickets.set_pins(ticket, pins)
         key = await self.write_transcript(ticket, category)
-        if ticket.channel_id is not None:
-            # NotFound: an earlier attempt, or a person, deleted it already.
-            with contextlib.suppress(disnake.NotFound):
-                await self.ctx.bot.http.delete_channel(
-                    int(ticket.channel_id), reason=f"Ticket #{ticket.number} closed"
-                )
+        await self._announce(ticket, category)
+        await self._remove_channel(ticket)
         return await self.ctx.tickets.mark_closed(ticket, key)
 
+    async def _pins(self, channel_id: int) -> list[str]:
+        try:
+            pins: Any = await self.ctx.bot.http.get_pins(channel_id, 50)
+        except (disnake.NotFound, disnake.Forbidden):
+            return []
+        items = pins.get("items", []) if isinstance(pins, dict) else pins
+        return [str(item.get("message", item)["id"]) for item in items]
+
+    async def _remove_channel(self, ticket: Ticket) -> None:
+        if ticket.channel_id is None:
+            return
+        channel = int(ticket.channel_id)
+        audit = f"Ticket #{ticket.number} closed"
+        try:
+            if ticket.thread:
+                # The thread stays, read-only, so the ticket can be reopened in it.
+                with contextlib.suppress(disnake.NotFound):
+                    await self.ctx.bot.http.remove_user_from_thread(channel, int(ticket.creator_id))
+                await self.ctx.bot.http.edit_channel(
+                    channel, archived=True, locked=True, reason=audit
+                )
+            else:
+                await self.ctx.bot.http.delete_channel(channel, reason=audit)
+        except disnake.NotFound:
+            pass  # an earlier attempt, or a person, removed it already
+        except disnake.Forbidden as exc:
+            log.warning(
+                "ticket %s#%s: channel left in place: %s", ticket.guild_id, ticket.number, exc
+            )
+
+    async def _announce(self, ticket: Ticket, category: Category | None) -> None:
+        """The close summary to the creator (if still a member) and the log channel."""
+        cipher = self.ctx.cipher
+        feedback = await self.feedback.get(ticket.guild_id, ticket.number)
+        facts: dict[str, Any] = {
+            "category": category.name if category else "(deleted category)",
+            "number": ticket.number,
+            "topic": cipher.decrypt(ticket.topic) if ticket.topic else None,
+            "opened_at": ticket.created_at,
+            "closed_at": ticket.closed_at or self.ctx.clock(),
+            "first_response_at": ticket.first_response_at,
+            "rating": feedback.rating if feedback else None,
+            "closed_by": ticket.closed_by,
+            "reason": cipher.decrypt(ticket.close_reason) if ticket.close_reason else None,
+        }
+        # Tells this close's messages from those of an earlier close of a reopened ticket.
+        fingerprint = close_views.fingerprint(facts["closed_at"])
+        buttons = close_views.closed_buttons(
+            ticket.guild_id, ticket.number, reopenable=ticket.thread
+        )
+        if await self._still_member(ticket):
+            embed = close_views.closed_summary(
+                title="Your ticket was closed", comment=None, **facts
+            )
+            await self._dm(int(ticket.creator_id), embed, buttons, fingerprint)
+        comment = cipher.decrypt(feedback.comment) if feedback and feedback.comment else None
+        embed = close_views.closed_summary(
+            title="Ticket closed", comment=comment, creator_id=ticket.creator_id, **facts
+        )
+        await log_event(self.ctx, ticket.guild_id, embed, buttons, fingerprint=fingerprint)
+
+    async def _still_member(self, ticket: Ticket) -> bool:
+        try:
+            await self.ctx.bot.http.get_member(int(ticket.guild_id), int(ticket.creator_id))
+        except (disnake.NotFound, disnake.Forbidden):
+            return False
+        return True
+
+    async def _dm(
+        self,
+        user_id: int,
+        embed: disnake.Embed,
+        buttons: list[disnake.ui.Button[None]],
+        fingerprint: str,
+    ) -> None:
+        """DM a summary once; closed DMs do not stop the close."""
+        try:
+            channel = await self.ctx.bot.http.start_private_message(user_id)
+            channel_id = int(channel["id"])
+            marker = str(buttons[0].custom_id)
+            if await already_posted(self.ctx, channel_id, marker, fingerprint) is not None:
+                return
+            await self.ctx.bot.get_partial_messageable(channel_id).send(
+                embed=embed, components=buttons, allowed_mentions=NO_PINGS
+            )
+        except disnake.Forbidden as exc:
+            log.info("cannot DM %s (%s): %s", user_id, exc.code, exc.text)
+        except disnake.HTTPException as exc:
+            if exc.code != CANNOT_DM:
+                raise
+
     async def write_transcript(self, ticket: Ticket, category: Category | None) -> str:
-        """Render the ticket's archive to HTML on the storage port; returns its key."""
+        """Render the ticket's archive as HTML and as text; returns the HTML's key."""
         cipher = self.ctx.cipher
         archived = await self.ctx.tickets.archived(ticket)
         messages = [
             TranscriptMessage(
+                message_id=m.message_id,
                 author_id=m.author_id,
                 author_name=m.author_name,
                 author_bot=m.author_bot,
@@ -132,7 +277,9 @@ class Closing:
                 ],
             )
             for m in archived
+            if not m.external
         ]
+        feedback = await self.feedback.get(ticket.guild_id, ticket.number)
         header = TranscriptHeader(
             guild_id=ticket.guild_id,
             number=ticket.number,
@@ -141,31 +288,95 @@ class Closing:
             topic=cipher.decrypt(ticket.topic) if ticket.topic else None,
             opened_at=ticket.created_at,
             closed_at=ticket.closed_at or datetime.now(UTC),
-            closed_by=ticket.closed_by or "automation",
+            closed_by=ticket.closed_by or AUTOMATED,
+            reason=cipher.decrypt(ticket.close_reason) if ticket.close_reason else None,
+            claimed_by=ticket.claimed_by,
+            rating=feedback.rating if feedback else None,
+            pinned=ticket.pinned_message_ids,
         )
         key = keys.transcript(ticket.guild_id, ticket.number)
         await self.ctx.store.put(
             key, render_html(header, messages).encode(), content_type="text/html; charset=utf-8"
         )
+        await self.ctx.store.put(
+            keys.transcript_text(ticket.guild_id, ticket.number),
+            render_text(header, messages).encode(),
+            content_type="text/plain; charset=utf-8",
+        )
         return key
 
+    # Buttons on close summaries (in DMs too)
 
-class ClosingCommands(FeatureCog):
-    """``/close`` inside a ticket."""
+    async def _transcript_button(self, inter: Interaction[Any], arguments: list[str]) -> None:
+        guild_id, number = guild_and_number(arguments)
+        ticket = await self._ticket(guild_id, number)
+        category = await self.ctx.category_of(ticket)
+        await require_ticket_access(self.ctx, inter, ticket, category, "see its transcript")
+        if ticket.state != "closed" or ticket.transcript_key is None:
+            raise TicketError(
+                f"Ticket #{number} is still open; its transcript is written when it closes."
+            )
+        await defer(inter)
+        files = [
+            disnake.File(
+                io.BytesIO(await self.ctx.store.get(ticket.transcript_key)),
+                filename=f"ticket-{number}.html",
+            )
+        ]
+        text_key = keys.transcript_text(guild_id, number)
+        if await self.ctx.store.exists(text_key):
+            files.append(
+                disnake.File(io.BytesIO(await self.ctx.store.get(text_key)), f"ticket-{number}.txt")
+            )
+        await inter.followup.send(
+            f"Transcript of ticket #{number}.",
+            files=files,
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
+        )
 
-    def __init__(self, closing: Closing) -> None:
-        self.closing = closing
+    async def _ticket(self, guild_id: str, number: int) -> Ticket:
+        ticket = await self.ctx.tickets.get(guild_id, number)
+        if ticket is None:
+            raise TicketError(f"Ticket #{number} does not exist (any more).")
+        return ticket
 
-    @commands.slash_command(
-        name="close",
-        description="Close this ticket.",
-        contexts=disnake.InteractionContextTypes(guild=True),
-    )
-    async def close(
-        self,
-        inter: ApplicationCommandInteraction[Any],
-        reason: str | None = commands.Param(
-            default=None, max_length=500, description="Why it is closed"
-        ),
-    ) -> None:
-        await self.closing.close(inter, reason)
+    async def _reopen_button(self, inter: Interaction[Any], arguments: list[str]) -> None:
+        guild_id, number = guild_and_number(arguments)
+        await self.reopen(inter, await self._ticket(guild_id, number))
+
+    async def reopen(self, inter: Interaction[Any], ticket: Ticket) -> Ticket:
+        """Open a closed thread ticket again: unarchive, bring the creator back, notice."""
+        category = await self.ctx.category_of(ticket)
+        await require_ticket_access(self.ctx, inter, ticket, category, "reopen it")
+        if ticket.state != "closed":
+            raise TicketError(f"Ticket #{ticket.number} is not closed.")
+        if not ticket.thread or ticket.channel_id is None:
+            raise TicketError(
+                "Only thread tickets can be reopened: a channel ticket's channel is deleted "
+                "when it closes. Please open a new ticket instead."
+            )
+        closed_at = ticket.closed_at or self.ctx.clock()
+        if self.ctx.clock() - closed_at > REOPEN_WINDOW:
+            raise TicketError(
+                f"Ticket #{ticket.number} closed more than {REOPEN_WINDOW.days} days ago and "
+                "can no longer be reopened. Please open a new ticket instead."
+            )
+        await defer(inter)
+        thread = int(ticket.channel_id)
+        try:
+            await self.ctx.bot.http.edit_channel(
+                thread, archived=False, locked=False, reason=f"Ticket #{ticket.number} reopened"
+            )
+        except disnake.NotFound:
+            raise TicketError(
+                f"The thread of ticket #{ticket.number} was deleted, so it cannot be reopened."
+            ) from None
+        await self.ctx.bot.http.add_user_to_thread(thread, int(ticket.creator_id))
+        reopened = await self.ctx.tickets.reopen(ticket)
+        if reopened is not None:
+            await self.ctx.bot.get_partial_messageable(thread).send(
+                f"Ticket reopened by <@{inter.author.id}>.", allowed_mentions=NO_PINGS
+            )
+        await reply(inter, f"Ticket #{ticket.number} is open again: <#{thread}>")
+        return reopened or ticket

@@ -17,14 +17,14 @@ CREATE_FOR = "createfor"  # staff prompt for a member; argument: category key
 CLOSE = "close"  # close button; argument: ticket number
 CLOSE_ACCEPT = "closeyes"  # accept a close request; argument: ticket number
 CLOSE_REJECT = "closeno"  # reject a close request; argument: ticket number
-FEEDBACK = "feedback"  # feedback modal; argument: ticket number
+FEEDBACK = "feedback"  # feedback modal; arguments: ticket number, step
 CLAIM = "claim"  # argument: ticket number
 RELEASE = "release"  # argument: ticket number
 EDIT = "edit"  # edit answers/topic; argument: ticket number
 EDITED = "edited"  # edit modal submitted; argument: ticket number
 FORCE_YES = "forceyes"  # confirm a bulk force-close; argument: confirmation key
 FORCE_NO = "forceno"  # cancel it; argument: confirmation key
-REOPEN = "reopen"  # reopen a closed thread ticket; argument: ticket number
+REOPEN = "reopen"  # reopen a closed thread ticket; arguments: guild, number
 TRANSCRIPT = "transcript"  # send a ticket's transcript; argument: guild.number
 
 ACTIONS = frozenset(

@@ -6,9 +6,11 @@ from disnake.ext import commands
 
 from standalone.tickets.archive import Archive
 from standalone.tickets.claiming import Claiming
+from standalone.tickets.close_requests import CloseRequests
 from standalone.tickets.closing import Closing
 from standalone.tickets.context import TicketContext
 from standalone.tickets.entries import Entries
+from standalone.tickets.force_close import ForceClose
 from standalone.tickets.opening import Opening
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 from standalone.tickets.settings_commands import SettingsCommands
@@ -26,6 +28,8 @@ class Features:
         self.closing = Closing(ctx)
         self.claiming = Claiming(ctx)
         self.staleness = Staleness(ctx)
+        self.close_requests = CloseRequests(ctx, self.closing)
+        self.force_close = ForceClose(ctx, self.closing)
         self.components = ComponentRouter()
         self.events = EventRouter()
         self.timers = TimerRouter()
@@ -37,9 +41,12 @@ class Features:
         self.closing.register(self.components, self.events, self.timers)
         self.claiming.register(self.components)
         self.staleness.register(self.events, self.timers)
+        self.close_requests.register(self.components, self.events, self.timers)
+        self.force_close.register(self.components)
         cogs = (
             self.entries.cog(),
-            self.closing.cog(),
+            self.close_requests.cog(),
+            self.force_close.cog(),
             self.claiming.cog(),
             SettingsCommands(self.ctx),
         )
@@ -48,4 +55,5 @@ class Features:
 
     async def on_start(self) -> None:
         """Bring the tenant's records in line with Discord after a (re)start."""
+        await self.closing.reconcile()
         await self.staleness.on_start()

@@ -51,6 +51,7 @@ class TranscriptMessage(msgspec.Struct, frozen=True, kw_only=True):
     edited: bool = False
     deleted: bool = False
     edits: list[TranscriptEdit] = []  # oldest first
+    message_id: str = ""
 
 
 class TranscriptHeader(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,6 +65,10 @@ class TranscriptHeader(msgspec.Struct, frozen=True, kw_only=True):
     opened_at: datetime
     closed_at: datetime
     closed_by: str
+    reason: str | None = None
+    claimed_by: str | None = None
+    rating: int | None = None
+    pinned: list[str] = []  # message ids pinned when it closed
 
 
 _MENTION = re.compile(r"&lt;@!?(\d{1,20})&gt;")
@@ -79,11 +84,12 @@ def _content(text: str, names: dict[str, str]) -> str:
     return _MENTION.sub(mention, escape(text))
 
 
-def _message(message: TranscriptMessage, names: dict[str, str]) -> str:
+def _message(message: TranscriptMessage, names: dict[str, str], pinned: set[str]) -> str:
     initial = escape(message.author_name[:1].upper() or "?")
     badge = '<span class="bot">BOT</span>' if message.author_bot else ""
     flags = '<span class="flag">(edited)</span>' if message.edited else ""
     flags += '<span class="flag">(deleted)</span>' if message.deleted else ""
+    flags += '<span class="flag">(pinned)</span>' if message.message_id in pinned else ""
     stamp = message.created_at.strftime("%Y-%m-%d %H:%M UTC")
     return (
         f'<div class="msg{" deleted" if message.deleted else ""}">'
@@ -112,7 +118,10 @@ def render_html(header: TranscriptHeader, messages: list[TranscriptMessage]) -> 
     """The transcript as a standalone HTML page; all user text is escaped."""
     # Names as the ticket's own messages show them; people who never wrote keep their id.
     names = {m.author_id: m.author_name for m in messages}
-    body = "\n".join(_message(m, names) for m in messages) or '<p class="empty">No messages.</p>'
+    pinned = set(header.pinned)
+    body = "\n".join(_message(m, names, pinned) for m in messages)
+    body = body or '<p class="empty">No messages.</p>'
+    reason = f"<p>Reason: {escape(header.reason)}</p>" if header.reason else ""
     topic = escape(header.topic) if header.topic else "(no topic)"
     creator = escape(names.get(header.creator_id, header.creator_id))
     closer = escape(names.get(header.closed_by, header.closed_by))
@@ -126,6 +135,6 @@ def render_html(header: TranscriptHeader, messages: list[TranscriptMessage]) -> 
         f"<p>Topic: {topic}</p>"
         f"<p>Opened by {creator} on {header.opened_at:%Y-%m-%d %H:%M} UTC; "
         f"closed by {closer} on {header.closed_at:%Y-%m-%d %H:%M} UTC</p>"
-        f"<p>{len(messages)} messages</p></header>"
+        f"{reason}<p>{len(messages)} messages</p></header>"
         f"<main>\n{body}\n</main></body></html>\n"
     )

@@ -57,6 +57,9 @@ def stack_config(tmp_path: Path, discord: FakeDiscord) -> Config:
             "TICKETS__SECURITY__KEY_FILE": str(tmp_path / "secret.key"),
             "TICKETS__WORKER__REDELIVER_AFTER_MS": "300",
             "TICKETS__WORKER__CLAIM_INTERVAL_MS": "50",
+            "TICKETS__SCHEDULER__INTERVAL_MS": "30",
+            "TICKETS__SCHEDULER__LEASE_TTL_MS": "3000",
+            "TICKETS__SCHEDULER__HOLD_MS": "5000",
         }
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from emulation.discord import FakeDiscord
@@ -64,3 +65,24 @@ async def open_ticket(discord: FakeDiscord, world: World, panel: Any, topic: str
     content = await try_open(discord, world, panel, topic)
     assert content.startswith("Your ticket is open: <#"), content
     return int(content.split("<#")[1].rstrip(">"))
+
+
+async def close_with_approval(
+    discord: FakeDiscord, world: World, channel_id: int, requester: Any, approver: Any
+) -> None:
+    """One side presses Close on the opening message, the other accepts the request."""
+    opening = bot_messages(discord, world, channel_id)[0]
+    ask = await world.actor(discord, requester).click(opening.id, button(opening, "close:"))
+    await ask.followups(count=1, timeout=TIMEOUT)
+
+    def request() -> Any:
+        for message in reversed(bot_messages(discord, world, channel_id)):
+            if any(c.get("custom_id", "").startswith("closeyes:") for c in components(message)):
+                return message
+        return None
+
+    async with asyncio.timeout(TIMEOUT):
+        while (found := request()) is None:
+            await asyncio.sleep(0.02)
+    accept = await world.actor(discord, approver).click(found.id, button(found, "closeyes:"))
+    await accept.followups(count=1, timeout=TIMEOUT)

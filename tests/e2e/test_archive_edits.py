@@ -10,7 +10,7 @@ from standalone.db.settings import SettingsRepository
 from standalone.db.tickets import TicketRepository
 from storage.scoped import ScopedStore
 from tests.e2e.conftest import TIMEOUT, make_world
-from tests.e2e.flow import bot_messages, button, open_ticket, post_panel
+from tests.e2e.flow import close_with_approval, open_ticket, post_panel
 
 
 async def eventually(check, timeout: float = TIMEOUT):
@@ -69,9 +69,7 @@ async def test_edits_and_deletions_are_kept_and_shown(discord, stack):
     deleted = await archive.get(str(gone.id))
     assert cipher.decrypt(deleted.content) == "oops, my password is hunter2"  # content kept
 
-    opening = bot_messages(discord, world, channel_id)[0]
-    close = await world.actor(discord, world.staff).click(opening.id, button(opening, "close:"))
-    await close.followups(count=1, timeout=TIMEOUT)
+    await close_with_approval(discord, world, channel_id, world.staff, world.member)
     ticket = await eventually(lambda: _closed(repo, channel_id))
     html = (
         await ScopedStore(stack.backends.store, world.tenant).get(ticket.transcript_key)

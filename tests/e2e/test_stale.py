@@ -130,7 +130,8 @@ async def test_auto_close_closes_an_idle_ticket_once(discord, stack):
     assert stack.backends.cipher.decrypt(closed.close_reason) == "inactivity"
     assert discord.channel(channel_id) is None
     keys = await ScopedStore(stack.backends.store, world.tenant).list()
-    assert keys == [f"transcripts/{world.guild.id}/1.html"]
+    prefix = f"transcripts/{world.guild.id}/1"
+    assert keys == [f"{prefix}.html", f"{prefix}.txt"]
     assert await TimerRepository(stack.backends.db, world.tenant).all() == []
 
 
@@ -233,7 +234,10 @@ async def test_restart_in_the_middle_of_a_pending_auto_close_fires_it_once(tmp_p
         assert len(deletions) == 1
         assert (await repo.by_channel(str(channel_id))).closed_at == closed.closed_at
         keys = await ScopedStore(backends.store, world.tenant).list()
-        assert keys == [f"transcripts/{world.guild.id}/1.html"]
+        assert keys == [
+            f"transcripts/{world.guild.id}/1.html",
+            f"transcripts/{world.guild.id}/1.txt",
+        ]
         assert await TimerRepository(backends.db, world.tenant).all() == []
     finally:
         await runner.stop()

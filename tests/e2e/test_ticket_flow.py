@@ -53,14 +53,22 @@ async def play_full_ticket(discord, stack: Stack, world: World) -> None:
     await world.actor(discord, world.staff).send_message(channel_id, "staff here <b>bold</b>")
     await eventually(lambda: _archived(repo, ticket, 3))
 
+    # Staff asks to close; the member who opened it accepts.
     close = await world.actor(discord, world.staff).click(
         opening[0].id, button(opening[0], "close:")
     )
     answer = await close.followups(count=1, timeout=TIMEOUT)
+    assert "close request was sent" in answer[-1]["content"]
+    await eventually(lambda: _archived(repo, ticket, 4))  # the request is archived too
+    request = bot_messages(discord, world, channel_id)[-1]
+    accept = await world.actor(discord, world.member).click(
+        request.id, button(request, "closeyes:")
+    )
+    answer = await accept.followups(count=1, timeout=TIMEOUT)
     assert "Closing ticket #1" in answer[-1]["content"]
     closed = await eventually(lambda: _closed(repo, ticket))
     assert discord.channel(channel_id) is None
-    assert closed.closed_by == str(world.staff.id) and closed.message_count == 3
+    assert closed.closed_by == str(world.staff.id) and closed.message_count == 4
     html = (
         await ScopedStore(stack.backends.store, world.tenant).get(closed.transcript_key)
     ).decode()
@@ -99,7 +107,10 @@ async def test_two_tenants_at_once_share_nothing(discord, stack):
         assert [(t.guild_id, t.number) for t in tickets] == [(str(world.guild.id), 1)]
         assert await repo.tickets(str(other.guild.id)) == []
         keys = await ScopedStore(stack.backends.store, world.tenant).list()
-        assert keys == [f"transcripts/{world.guild.id}/1.html"]
+        assert keys == [
+            f"transcripts/{world.guild.id}/1.html",
+            f"transcripts/{world.guild.id}/1.txt",
+        ]
         html = (await ScopedStore(stack.backends.store, world.tenant).get(keys[0])).decode()
         assert f"hello from {other.tenant}" not in html
 
@@ -120,12 +131,17 @@ async def test_only_creator_or_staff_may_close(discord, stack):
     assert ticket.state == "open"
     assert discord.channel(channel_id) is not None
 
-    # The creator can, with /close and a reason.
+    # The creator can ask, with /close and a reason; staff accepts.
     close = await world.actor(discord, world.member).slash(
         "close", {"reason": "solved"}, channel_id=channel_id
     )
     await close.followups(count=1, timeout=TIMEOUT)
-    await eventually(lambda: _closed(repo, ticket))
+    request = bot_messages(discord, world, channel_id)[-1]
+    accept = await world.actor(discord, world.staff).click(request.id, button(request, "closeyes:"))
+    await accept.followups(count=1, timeout=TIMEOUT)
+    closed = await eventually(lambda: _closed(repo, ticket))
+    assert closed.closed_by == str(world.member.id)
+    assert closed.close_reason and "solved" not in closed.close_reason  # encrypted
     assert discord.channel(channel_id) is None
 
 
@@ -176,6 +192,11 @@ async def test_two_bots_sharing_one_server_and_category_keep_their_tickets_apart
         assert len(bot_messages(discord, world, channel_id)) == 1
     close = await second.actor(discord, second.member).slash("close", {}, channel_id=channels[1])
     await close.followups(count=1, timeout=TIMEOUT)
+    request = bot_messages(discord, second, channels[1])[-1]
+    accept = await second.actor(discord, second.staff).click(
+        request.id, button(request, "closeyes:")
+    )
+    await accept.followups(count=1, timeout=TIMEOUT)
     await eventually(lambda: _gone(discord, channels[1]))
     assert discord.channel(channels[0]) is not None
     alpha = await TicketRepository(stack.backends.db, "alpha").by_channel(str(channels[0]))

@@ -1,0 +1,183 @@
+"""Closing survives departures, deleted channels, restarts and redelivered clicks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from standalone import keys
+from standalone.config import load_config
+from standalone.db.tickets import TicketRepository
+from standalone.services.aio import AioRunner, open_backends
+from storage.scoped import ScopedStore
+from tests.e2e.closing_flow import (
+    answer_text,
+    closed,
+    dms,
+    eventually,
+    make_cast,
+    no_timers,
+    open_for,
+    request_message,
+    ticket_of,
+)
+from tests.e2e.conftest import TIMEOUT, Stack, make_world
+from tests.e2e.flow import bot_messages, button
+from tests.e2e.test_closing import SENT, click_close, start
+from tests.e2e.test_force_close import open_many
+
+
+async def test_a_member_leaving_closes_their_open_tickets(discord, stack):
+    cast = await start(discord, stack)
+    world = cast.world
+    mine = await open_for(discord, cast)
+    # Someone else's ticket stays open.
+    helper = world.actor(discord, world.other)
+    form = await helper.click(cast.panel.id, button(cast.panel, "open:"))
+    await form.response(timeout=TIMEOUT)
+    submit = await helper.submit_modal(
+        f"topic:{cast.category_key}", {"topic": "not leaving"}, channel_id=world.support.id
+    )
+    theirs = int((await answer_text(submit)).split("<#")[1].rstrip(">"))
+    discord.remove_member(world.guild.id, cast.creator.id)  # GUILD_MEMBER_REMOVE
+    done = await eventually(lambda: closed(stack, world, 1))
+    assert stack.backends.cipher.decrypt(done.close_reason) == "user left server"
+    assert done.closed_by == "automation"
+    assert discord.channel(mine) is None
+    assert dms(discord, world, cast.creator) == []  # gone: no DM
+    assert (await ticket_of(stack, world, theirs)).state == "open"
+
+
+async def test_deleting_a_ticket_thread_closes_it(discord, stack):
+    cast = await start(discord, stack)
+    world = cast.world
+    channel_id = await open_for(discord, cast)
+    payload = {"id": str(channel_id), "guild_id": str(world.guild.id), "type": 12, "parent_id": "1"}
+    await discord.dispatch(world.app.id, "THREAD_DELETE", payload)
+    done = await eventually(lambda: closed(stack, world, 1))
+    assert done.closed_by == "discord"
+    assert stack.backends.cipher.decrypt(done.close_reason) == "channel deleted"
+
+
+async def test_accept_delivered_twice_closes_once(discord, stack):
+    cast = await start(discord, stack)
+    world = cast.world
+    log_channel = discord.add_channel(world.guild.id, name="ticket-log")
+    from standalone.db.settings import SettingsRepository
+
+    await SettingsRepository(stack.backends.db, world.tenant).update_guild(
+        str(world.guild.id), log_channel=str(log_channel.id)
+    )
+    channel_id = await open_for(discord, cast)
+    assert SENT in await click_close(discord, cast, cast.staff, channel_id)
+    request = request_message(discord, world, channel_id)
+    accept = await world.actor(discord, cast.creator).click(request.id, "closeyes:1")
+    assert "Closing" in await answer_text(accept)
+    first = await eventually(lambda: closed(stack, world, 1))
+
+    # The same interaction again, as after a worker died before acknowledging it.
+    await stack.backends.coordination.cache.delete(
+        keys.handled_interaction(world.tenant, accept.id)
+    )
+    await discord.dispatch(world.app.id, "INTERACTION_CREATE", accept.payload)
+    answers = await accept.followups(count=2, timeout=TIMEOUT)
+    assert answers[-1]["content"] == "Ticket #1 is closed already."
+    again = await closed(stack, world, 1)
+    assert again.closed_at == first.closed_at and again.closed_by == first.closed_by
+    assert len(dms(discord, world, cast.creator)) == 1
+    assert len(bot_messages(discord, world, log_channel.id)) == 1
+
+    # A close that died half-way (row says closing) is finished by the redelivery.
+    second = await open_for(discord, cast)
+    assert SENT in await click_close(discord, cast, cast.staff, second)
+    ticket = await ticket_of(stack, world, second)
+    repo = TicketRepository(stack.backends.db, world.tenant)
+    request = request_message(discord, world, second)
+    await repo.mark_closing(ticket, str(cast.staff.id), None)
+    accept = await world.actor(discord, cast.creator).click(request.id, f"closeyes:{ticket.number}")
+    assert await answer_text(accept) == f"Ticket #{ticket.number} is closed."
+    done = await eventually(lambda: closed(stack, world, ticket.number))
+    assert done.transcript_key and discord.channel(second) is None
+    assert len(dms(discord, world, cast.creator)) == 2
+
+
+async def test_start_up_closes_orphans_and_finishes_interrupted_closes(discord, stack):
+    cast = await start(discord, stack)
+    world = cast.world
+    vanished, interrupted, kept = await open_many(discord, stack, cast, 3)
+    # A second server the bot is later removed from, with an open ticket of its own.
+    other_guild = discord.add_guild(name="Former")
+    discord.install(world.app.id, other_guild.id)
+    repo = TicketRepository(stack.backends.db, world.tenant)
+    await stack.backends.db.run(
+        "CREATE ticket:[$t, $g, 1] CONTENT {tenant: $t, guild_id: $g, number: 1, "
+        "category: type::thing('category', $c), creator_id: '5', state: 'open', "
+        "channel_id: '12345', interaction_id: 'former-1'};",
+        {"t": world.tenant, "g": str(other_guild.id), "c": cast.category_key},
+    )
+    await stack.runner.stop()
+    stack.runner = None
+
+    # While the bot is down: a channel is deleted, a close was cut short, the bot is removed.
+    discord.delete_channel(vanished)
+    await repo.mark_closing(await ticket_of(stack, world, interrupted), str(cast.staff.id), None)
+    discord.world.guilds[other_guild.id].app_ids.remove(world.app.id)
+
+    await stack.start()
+    done = await closed(stack, world, 1)
+    assert done is not None and done.closed_by == "discord"
+    assert stack.backends.cipher.decrypt(done.close_reason) == "channel deleted"
+    finished = await closed(stack, world, 2)
+    assert finished is not None and finished.closed_by == str(cast.staff.id)
+    assert discord.channel(interrupted) is None
+    assert (await ticket_of(stack, world, kept)).state == "open"
+    former = await repo.get(str(other_guild.id), 1)
+    assert former is not None and former.state == "open"  # left alone
+
+
+async def test_pending_request_survives_a_restart_and_fires_once(discord, tmp_path: Path):
+    environ = {
+        "TICKETS__DISCORD__API_BASE": discord.api_base,
+        "TICKETS__DATABASE__URL": f"surrealkv://{tmp_path / 'db'}",
+        "TICKETS__STORAGE__URL": f"file://{tmp_path / 'objects'}",
+        "TICKETS__SECURITY__KEY_FILE": str(tmp_path / "secret.key"),
+        "TICKETS__WORKER__REDELIVER_AFTER_MS": "300",
+        "TICKETS__WORKER__CLAIM_INTERVAL_MS": "50",
+        "TICKETS__SCHEDULER__INTERVAL_MS": "30",
+    }
+    config = load_config(environ=environ)
+    first = Stack(config, await open_backends(config))
+    world = make_world(discord, "alpha")
+    try:
+        await first.add(world)
+        await first.start()
+        # Long enough that the first runner stops before the request is due.
+        cast = await make_cast(discord, first, world, auto_close_ms=2_500)
+        channel_id = await open_for(discord, cast)
+        assert SENT in await click_close(discord, cast, cast.staff, channel_id)
+        ticket = await ticket_of(first, world, channel_id)
+        assert ticket.close_request is not None
+    finally:
+        if first.runner is not None:
+            await first.runner.stop()
+        await first.backends.close()
+
+    second = Stack(config, await open_backends(config))
+    try:
+        second.runner = AioRunner(config, second.backends, instance="restarted")
+        await second.runner.start()
+        pending = await ticket_of(second, world, channel_id)
+        assert pending.close_request is not None  # kept in the database, not in memory
+        # The restarted runner's own scheduler fires it.
+        done = await eventually(lambda: closed(second, world, 1))
+        assert done.closed_by == str(cast.staff.id)
+        assert await no_timers(second, world.tenant)
+        assert len(dms(discord, world, cast.creator)) == 1
+        store = ScopedStore(second.backends.store, world.tenant)
+        assert sorted(await store.list()) == [
+            f"transcripts/{world.guild.id}/1.html",
+            f"transcripts/{world.guild.id}/1.txt",
+        ]
+        assert discord.channel(channel_id) is None
+    finally:
+        await second.runner.stop()
+        await second.backends.close()

@@ -1,0 +1,111 @@
+"""Thread tickets close into a locked archive and can be reopened for a week."""
+
+from __future__ import annotations
+
+from standalone.db.settings import SettingsRepository
+from standalone.db.tickets import TicketRepository
+from tests.e2e.closing_flow import answer_text, closed, dms, eventually, make_cast
+from tests.e2e.conftest import make_world
+from tests.e2e.flow import bot_messages, button
+from tests.e2e.forge import click_in_dm
+
+
+async def thread_ticket(discord, stack, cast, interaction="t1"):
+    """A ticket in a private thread, as opening makes it for a thread category."""
+    world = cast.world
+    app = stack.runner.apps[world.tenant]
+    thread = await app.bot.http.start_thread_without_message(
+        world.support.id, name="ticket", auto_archive_duration=10080, type=12, invitable=False
+    )
+    await app.bot.http.add_user_to_thread(int(thread["id"]), cast.creator.id)
+    repo = TicketRepository(stack.backends.db, world.tenant)
+    ticket = await repo.create(
+        str(world.guild.id), cast.category_key, str(cast.creator.id), interaction, None
+    )
+    await repo.mark_open(ticket.guild_id, ticket.number, str(thread["id"]), None)
+    await stack.backends.db.run(
+        "UPDATE ticket SET thread = true WHERE tenant = $t AND number = $n;",
+        {"t": world.tenant, "n": ticket.number},
+    )
+    return ticket.number, int(thread["id"])
+
+
+async def force_close(discord, cast, thread_id, number, stack):
+    inter = await cast.world.actor(discord, cast.staff).slash(
+        "force-close", {}, channel_id=thread_id
+    )
+    assert f"Closing ticket #{number}" in await answer_text(inter)
+    return await eventually(lambda: closed(stack, cast.world, number))
+
+
+async def test_thread_ticket_closes_into_a_locked_archive_and_reopens(discord, stack):
+    world = make_world(discord, "alpha")
+    await stack.add(world)
+    await stack.start()
+    cast = await make_cast(discord, stack, world, mode="thread")
+    log_channel = discord.add_channel(world.guild.id, name="ticket-log")
+    await SettingsRepository(stack.backends.db, world.tenant).update_guild(
+        str(world.guild.id), log_channel=str(log_channel.id)
+    )
+    number, thread_id = await thread_ticket(discord, stack, cast)
+    assert cast.creator.id in discord.thread_members(thread_id)
+
+    await force_close(discord, cast, thread_id, number, stack)
+    thread = discord.channel(thread_id)
+    assert thread is not None  # kept, not deleted
+    assert thread.thread.archived and thread.thread.locked
+    assert cast.creator.id not in discord.thread_members(thread_id)
+    (dm,) = dms(discord, world, cast.creator)
+    reopen = button(dm, "reopen:")
+    assert reopen == f"reopen:{world.guild.id}.{number}"
+    (entry,) = bot_messages(discord, world, log_channel.id)
+    assert button(entry, "reopen:") == reopen
+
+    # Who may reopen: the creator, staff of the category and admins.
+    for name in ("added member", "other member", "other staff"):
+        person = cast.everyone()[name]
+        text = await answer_text(await click_in_dm(discord, world, person, dm, reopen))
+        assert "can reopen it" in text, name
+    repo = TicketRepository(stack.backends.db, world.tenant)
+    assert (await repo.get(str(world.guild.id), number)).state == "closed"
+
+    for cycle, name in enumerate(("creator", "staff", "admin"), start=1):
+        person = cast.everyone()[name]
+        if name == "creator":
+            click = await click_in_dm(discord, world, person, dm, reopen)
+        else:
+            click = await world.actor(discord, person).click(entry.id, reopen)
+        assert f"is open again: <#{thread_id}>" in await answer_text(click), name
+        ticket = await repo.get(str(world.guild.id), number)
+        assert ticket.state == "open" and ticket.reopened == cycle
+        assert not thread.thread.archived and not thread.thread.locked
+        assert cast.creator.id in discord.thread_members(thread_id)
+        notice = bot_messages(discord, world, thread_id)[-1]
+        assert notice.content == f"Ticket reopened by <@{person.id}>."
+        again = await world.actor(discord, cast.staff).click(entry.id, reopen)
+        assert await answer_text(again) == f"Ticket #{number} is not closed."
+        await force_close(discord, cast, thread_id, number, stack)
+
+    # A week after closing it stays closed.
+    await stack.backends.db.run(
+        "UPDATE ticket SET closed_at = time::now() - 8d WHERE tenant = $t AND number = $n;",
+        {"t": world.tenant, "n": number},
+    )
+    # Each close of the same ticket is told once: four closes, four DMs and log entries.
+    assert len(dms(discord, world, cast.creator)) == 4
+    assert len(bot_messages(discord, world, log_channel.id)) == 4
+    late = await click_in_dm(discord, world, cast.creator, dm, reopen)
+    assert "closed more than 7 days ago" in await answer_text(late)
+    assert thread.thread.archived
+
+
+async def test_a_deleted_thread_closes_its_ticket(discord, stack):
+    world = make_world(discord, "alpha")
+    await stack.add(world)
+    await stack.start()
+    cast = await make_cast(discord, stack, world, mode="thread")
+    number, thread_id = await thread_ticket(discord, stack, cast)
+    discord.delete_channel(thread_id)  # emits THREAD_DELETE
+    done = await eventually(lambda: closed(stack, world, number))
+    assert done.closed_by == "discord"
+    assert stack.backends.cipher.decrypt(done.close_reason) == "channel deleted"
