@@ -133,9 +133,18 @@ class Entries:
             wanted = custom_ids.make(custom_ids.OPEN, chosen[0].key, marker)
         # A redelivered /panel finds the panel its first delivery posted.
         if await self.ctx.find_bot_message(inter.channel_id, wanted) is None:
-            await self.ctx.bot.get_partial_messageable(inter.channel_id).send(
-                embed=embed, components=rows, allowed_mentions=NO_PINGS
-            )
+            try:
+                await self.ctx.bot.get_partial_messageable(inter.channel_id).send(
+                    embed=embed, components=rows, allowed_mentions=NO_PINGS
+                )
+            except disnake.HTTPException as exc:
+                if exc.status != 400:
+                    raise
+                # Usually an emoji Discord does not know; retrying cannot help.
+                raise TicketError(
+                    f"Discord refused the panel ({exc.text}). Check the categories' emoji "
+                    "with `/category appearance`."
+                ) from None
         where = ", ".join(
             f"<#{c.thread_channel}>" if c.mode == "thread" else f"<#{c.discord_category}>"
             for c in chosen

@@ -199,10 +199,6 @@ class SettingsCommands(FeatureCog):
         opening_message: str | None = commands.Param(
             default=None, max_length=4000, description="Greeting; {username} {num} work"
         ),
-        description: str | None = commands.Param(
-            default=None, max_length=100, description="Shown in menus"
-        ),
-        emoji: str | None = commands.Param(default=None, max_length=64, description="Emoji"),
         claiming: bool | None = commands.Param(default=None, description="Allow claiming"),
         feedback: bool | None = commands.Param(default=None, description="Ask for feedback"),
         member_limit: int | None = commands.Param(
@@ -246,8 +242,6 @@ class SettingsCommands(FeatureCog):
             "mode": mode,
             "channel_name": channel_name,
             "opening_message": opening_message,
-            "description": description,
-            "emoji": emoji,
             "claiming": claiming,
             "feedback": feedback,
             "member_limit": member_limit,
@@ -282,6 +276,44 @@ class SettingsCommands(FeatureCog):
             raise TicketError(f"Not saved: {exc}.") from None
         await reply(inter, "Saved.\n" + describe(updated))
 
+    @category.sub_command(name="appearance", description="How a kind of ticket looks.")
+    async def category_appearance(
+        self,
+        inter: ApplicationCommandInteraction[Any],
+        category: str = commands.Param(description="Which category"),
+        description: str | None = commands.Param(
+            default=None, max_length=100, description="Shown under its name in menus"
+        ),
+        emoji: str | None = commands.Param(
+            default=None, max_length=64, description="Emoji on its button and menu entry"
+        ),
+        image: str | None = commands.Param(
+            default=None, max_length=500, description="Image URL in the opening message"
+        ),
+    ) -> None:
+        guild = await self._admin_guild(inter)
+        current = await self._category(guild, category)
+        changes: dict[str, Any] = {}
+        if description is not None:
+            changes["description"] = description.strip() or None
+        if emoji is not None:
+            changes["emoji"] = emoji.strip() or None
+        if image is not None:
+            url = image.strip()
+            if url and not re.fullmatch(r"https?://\S+", url):
+                raise TicketError("image: give a link starting with https://")
+            changes["image"] = url or None
+        updated = (
+            await self.ctx.settings.update_category(guild, current.key, **changes)
+            if changes
+            else current
+        )
+        await reply(
+            inter,
+            f"{updated.emoji or '🎫'} **{updated.name}**: {updated.description or 'no description'}"
+            f" · image {updated.image or 'none'}",
+        )
+
     @category.sub_command(name="delete", description="Remove a kind of ticket.")
     async def category_delete(
         self,
@@ -301,6 +333,12 @@ class SettingsCommands(FeatureCog):
 
     @category_edit.autocomplete("category")
     async def _edit_category(self, inter: ApplicationCommandInteraction[Any], text: str) -> Any:
+        return await self._autocomplete(inter, text)
+
+    @category_appearance.autocomplete("category")
+    async def _appearance_category(
+        self, inter: ApplicationCommandInteraction[Any], text: str
+    ) -> Any:
         return await self._autocomplete(inter, text)
 
     @category_delete.autocomplete("category")

@@ -361,3 +361,104 @@ async def test_a_dm_to_the_bot_becomes_a_ticket_with_its_text_as_topic(discord, 
     assert stack.backends.cipher.decrypt(ticket.topic) == "My invoice is wrong"
     assert ticket.guild_id == str(world.guild.id)
     assert await repo.by_channel(ticket.channel_id)
+
+
+# Who may do what, for the opening side
+
+
+async def test_permission_matrix_for_edit_create_for_user_and_setup(discord, stack):
+    from emulation.discord import ActorError
+    from tests.e2e.closing_flow import make_cast, open_for
+
+    world = make_world(discord, "alpha")
+    await stack.add(world)
+    await stack.start()
+    cast = await make_cast(discord, stack, world)
+    channel_id = await open_for(discord, cast)
+    opening = bot_messages(discord, world, channel_id)[0]
+    edit_id = button(opening, "edit:")
+
+    async def edit(user) -> str:
+        try:
+            click = await world.actor(discord, user).click(opening.id, edit_id)
+        except ActorError:
+            return "cannot see the ticket"
+        response = await click.response(timeout=TIMEOUT)
+        return "form" if response["type"] == 9 else response["data"]["content"]
+
+    async def create_for(user) -> str:
+        inter = await world.actor(discord, user).user_command(
+            "Create ticket for user", world.other.id, channel_id=world.support.id
+        )
+        return await said(inter)
+
+    async def set_up(user) -> str:
+        inter = await world.actor(discord, user).slash(
+            "category list", {}, channel_id=world.support.id
+        )
+        return await said(inter)
+
+    refused = ("Only the member who opened this ticket or staff", "cannot see the ticket")
+    for role, user in cast.everyone().items():
+        got = await edit(user)
+        if role in {"creator", "staff", "admin"}:
+            assert got == "form", (role, got)
+        else:
+            assert got.startswith(refused), (role, got)
+
+        asked = await create_for(user)
+        may_ask = role in {"staff", "other staff", "admin"}
+        assert ("Only staff" in asked) is not may_ask, (role, asked)
+
+        listed = await set_up(user)
+        assert ("Manage Server" in listed) is (role != "admin"), (role, listed)
+
+
+async def test_new_refers_to_an_earlier_ticket_of_ones_own(discord, stack, world):
+    await make_category(discord, world, require_topic=False)
+    member = world.actor(discord, world.member)
+    first = await member.slash("new", {}, channel_id=world.support.id)
+    assert (await said(first)).startswith("Your ticket is open")
+    repo = TicketRepository(stack.backends.db, world.tenant)
+    (earlier,) = await repo.tickets()
+    force = await world.actor(discord, world.staff).slash(
+        "force-close", {}, channel_id=int(earlier.channel_id)
+    )
+    await said(force)
+    await eventually(lambda: _closed(repo, earlier.number))
+
+    suggest = await member.autocomplete("new", {"references": "#1"}, focused="references")
+    choices = (await suggest.response(timeout=TIMEOUT))["data"]["choices"]
+    assert [c["value"] for c in choices] == ["1"]
+    theirs = await world.actor(discord, world.other).slash(
+        "new", {"references": "1"}, channel_id=world.support.id
+    )
+    assert "your own earlier tickets" in await said(theirs)
+    again = await member.slash("new", {"references": "1"}, channel_id=world.support.id)
+    assert (await said(again)).startswith("Your ticket is open")
+    second = await repo.get(str(world.guild.id), 2)
+    assert second.references_ticket == 1
+    opening = bot_messages(discord, world, int(second.channel_id))[0]
+    assert opening.embeds[-1]["title"] == "Refers to ticket #1"
+
+
+async def _closed(repo, number):
+    for ticket in await repo.tickets():
+        if ticket.number == number and ticket.state == "closed":
+            return ticket
+    return None
+
+
+async def test_category_appearance_checks_the_image_link(discord, stack, world):
+    await make_category(discord, world)
+    bad = await admin_says(
+        discord, world, "category appearance", {"category": "Billing", "image": "javascript:x"}
+    )
+    assert "https://" in bad
+    good = await admin_says(
+        discord,
+        world,
+        "category appearance",
+        {"category": "Billing", "emoji": "🧾", "description": "Invoices and refunds"},
+    )
+    assert "🧾 **Billing**: Invoices and refunds" in good
