@@ -462,3 +462,52 @@ async def test_category_appearance_checks_the_image_link(discord, stack, world):
         {"category": "Billing", "emoji": "🧾", "description": "Invoices and refunds"},
     )
     assert "🧾 **Billing**: Invoices and refunds" in good
+
+
+async def test_topic_edit_and_removing_questions_and_categories(discord, stack, world):
+    await make_category(discord, world)
+    text = await admin_says(
+        discord, world, "question add", {"category": "Billing", "label": "Order number"}
+    )
+    assert "1. Order number" in text
+    removed = await admin_says(
+        discord, world, "question remove", {"category": "Billing", "label": "order number"}
+    )
+    assert "Removed 'Order number'" in removed
+    missing = await admin_says(
+        discord, world, "question remove", {"category": "Billing", "label": "nope"}
+    )
+    assert "has no question 'nope'" in missing
+
+    # No questions: the form asks for a topic, and Edit changes the topic.
+    panel = await post(discord, world)
+    member = world.actor(discord, world.member)
+    form = await (await member.click(panel.id, button(panel, "open:"))).response(timeout=TIMEOUT)
+    (topic_field,) = field_ids(form)
+    submit = await member.submit_modal(
+        form["data"]["custom_id"], {topic_field: "Refund for order 7"}, channel_id=world.support.id
+    )
+    assert (await said(submit)).startswith("Your ticket is open")
+    ticket = await only_ticket(stack, world)
+    opening = bot_messages(discord, world, int(ticket.channel_id))[0]
+    edit = await (await member.click(opening.id, button(opening, "edit:"))).response(
+        timeout=TIMEOUT
+    )
+    assert edit["data"]["components"][0]["component"]["value"] == "Refund for order 7"
+    short = await member.submit_modal(
+        edit["data"]["custom_id"], {topic_field: "no"}, channel_id=int(ticket.channel_id)
+    )
+    assert "5 to 1000 characters" in await said(short)
+    done = await member.submit_modal(
+        edit["data"]["custom_id"],
+        {topic_field: "Refund for order 8"},
+        channel_id=int(ticket.channel_id),
+    )
+    assert "saved" in await said(done)
+    ticket = await only_ticket(stack, world)
+    assert stack.backends.cipher.decrypt(ticket.topic) == "Refund for order 8"
+
+    gone = await admin_says(discord, world, "category delete", {"category": "Billing"})
+    assert "Deleted Billing" in gone
+    late = await member.click(panel.id, button(panel, "open:"))
+    assert "no longer exists" in await said(late)
