@@ -100,15 +100,6 @@ class TicketRepository:
         )
         return to_struct(row, Category, key=category.key)
 
-    async def category(self, guild_id: str, key: str) -> Category | None:
-        """A category of this tenant's guild, or None (also for another guild's key)."""
-        rows = await self._db.one(
-            "SELECT * FROM type::thing('category', $key) WHERE tenant = $tenant "
-            "AND guild_id = $guild;",
-            self._vars(key=key, guild=guild_id),
-        )
-        return to_struct(rows[0], Category, key=key) if rows else None
-
     # Tickets
 
     async def by_interaction(self, interaction_id: str) -> Ticket | None:

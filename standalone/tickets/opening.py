@@ -54,6 +54,23 @@ def channel_refusal(exc: disnake.HTTPException) -> str | None:
     return f"Discord refused to create the ticket channel: {exc.text}"
 
 
+def read_answer(question: Question, values: dict[str, Any]) -> str:
+    """A question's answer from a submitted form, checked as Discord would not."""
+    raw = values.get(question.key)
+    value = raw[0] if isinstance(raw, list) and raw else raw if isinstance(raw, str) else ""
+    value = value.strip()
+    if question.kind == "select" and value and value not in question.options:
+        raise TicketError(f"{value!r} is not one of the choices for {question.label}.")
+    if question.required and not value:
+        raise TicketError(f"Please answer {question.label!r}.")
+    if value and not question.min_length <= len(value) <= question.max_length:
+        raise TicketError(
+            f"The answer to {question.label!r} must be {question.min_length} to "
+            f"{question.max_length} characters long."
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class FormContext:
     """Where a ticket request came from, carried through custom ids.
@@ -184,19 +201,7 @@ class Opening:
         questions = await self.ctx.settings.questions(category.key)
         answers: list[tuple[Question, str]] = []
         for question in questions:
-            raw = values.get(question.key)
-            value = raw[0] if isinstance(raw, list) and raw else raw if isinstance(raw, str) else ""
-            value = value.strip()
-            if question.kind == "select" and value and value not in question.options:
-                raise TicketError(f"{value!r} is not one of the choices for {question.label}.")
-            if question.required and not value:
-                raise TicketError(f"Please answer {question.label!r}.")
-            if value and not question.min_length <= len(value) <= question.max_length:
-                raise TicketError(
-                    f"The answer to {question.label!r} must be {question.min_length} to "
-                    f"{question.max_length} characters long."
-                )
-            answers.append((question, value))
+            answers.append((question, read_answer(question, values)))
         topic: str | None = None
         if questions:
             if category.custom_topic:
@@ -496,13 +501,7 @@ class Opening:
         changes: list[tuple[str, str, str]] = []
         new_answers: list[Answer] = []
         for n, question in enumerate(questions):
-            raw = values.get(question.key)
-            value = raw[0] if isinstance(raw, list) and raw else raw if isinstance(raw, str) else ""
-            value = value.strip()
-            if question.kind == "select" and value and value not in question.options:
-                raise TicketError(f"{value!r} is not one of the choices for {question.label}.")
-            if question.required and not value:
-                raise TicketError(f"Please answer {question.label!r}.")
+            value = read_answer(question, values)
             before = cipher.decrypt(old[question.key].value) if question.key in old else ""
             if before != value:
                 changes.append((question.label, before, value))

@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from standalone.db import DatabaseError
+from standalone.db.settings import SettingsRepository
 from standalone.db.tickets import TicketRepository
 
 
@@ -33,7 +34,8 @@ async def test_one_tenant_cannot_see_another_tenants_rows(db):
     cat = await a.save_category("1", "Support", "9", [])
     ticket = await a.create("1", cat.key, "7", "i1", None)
     await a.mark_open("1", ticket.number, "555", None)
-    assert await b.category("1", cat.key) is None
+    assert await SettingsRepository(db, "b").category("1", cat.key) is None
+    assert await SettingsRepository(db, "a").category("1", cat.key) is not None
     assert await b.by_channel("555") is None
     assert await b.by_interaction("i1") is None
     assert await b.get("1", ticket.number) is None
