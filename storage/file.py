@@ -200,10 +200,17 @@ class FileStore:
         try:
             if await aiofiles.os.path.isdir(path):
                 raise IsADirectoryError(str(path))
-            temp, meta = await self._write_temp(path, data)
-            meta.content_type = content_type
-            meta.metadata = checked
-            await self._publish(path, temp, meta)
+            try:
+                temp, meta = await self._write_temp(path, data)
+                meta.content_type = content_type
+                meta.metadata = checked
+                await self._publish(path, temp, meta)
+            except BaseException:
+                # Folders made for an object that never came would block a later
+                # object of their name; only empty ones go, so others' stay.
+                with contextlib.suppress(OSError):
+                    await asyncio.to_thread(self._prune, path.parent)
+                raise
         except (NotADirectoryError, IsADirectoryError, FileExistsError) as exc:
             raise InvalidKey(
                 f"object key {key!r} clashes with an existing object or folder at {path}"

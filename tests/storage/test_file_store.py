@@ -250,3 +250,20 @@ async def test_disk_full_mid_stream(root: Path, monkeypatch: pytest.MonkeyPatch)
     assert await store.get("doc") == b"old version"
     assert await store.head("doc") == before
     assert _visible_and_temp(root)[1] == []
+
+
+async def test_a_failed_put_leaves_no_folder_that_blocks_a_later_object(root: Path) -> None:
+    store = FileStore(root)
+    await store.put("keep", b"k")
+
+    async def broken() -> AsyncIterator[bytes]:
+        yield b"part"
+        raise OSError(errno.EIO, "the source went away")
+
+    with pytest.raises(StorageError):
+        await store.put("a/b/c", broken())
+    # The folders made for the failed object went with it ...
+    assert sorted(p.name for p in root.iterdir()) == ["keep", "keep.meta.json"]
+    # ... so "a" is still free to be an object of its own.
+    await store.put("a", b"now a file")
+    assert await store.list() == ["a", "keep"]
