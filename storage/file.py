@@ -129,7 +129,11 @@ class FileStore:
         validate_key(key)
         # resolve() follows symlinks already inside the root; checking the result
         # is what stops a planted link from pointing writes elsewhere.
-        path = (self._root / key).resolve()
+        try:
+            path = (self._root / key).resolve()
+        except (RuntimeError, OSError) as exc:
+            # A symlink loop: RuntimeError up to Python 3.12, OSError (ELOOP) after.
+            raise InvalidKey(f"object key {key!r} cannot be resolved: {exc}") from None
         if not path.is_relative_to(self._root) or path == self._root:
             raise InvalidKey(f"object key {key!r} resolves outside the store root {self._root}")
         return path

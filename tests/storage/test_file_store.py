@@ -267,3 +267,15 @@ async def test_a_failed_put_leaves_no_folder_that_blocks_a_later_object(root: Pa
     # ... so "a" is still free to be an object of its own.
     await store.put("a", b"now a file")
     assert await store.list() == ["a", "keep"]
+
+
+async def test_a_symlink_loop_is_a_bad_key_not_a_crash(root: Path) -> None:
+    store = FileStore(root)
+    await store.put("real", b"r")
+    (root / "loop").symlink_to("loop")
+    for call in (store.get, store.head, store.exists, store.delete):
+        with pytest.raises(InvalidKey, match="cannot be resolved"):
+            await call("loop/x")
+    with pytest.raises(InvalidKey, match="cannot be resolved"):
+        await store.put("loop/x", b"x")
+    assert await store.get("real") == b"r"
