@@ -140,9 +140,10 @@ class FileStore:
 
     async def _open_temp(self, path: Path) -> tuple[Path, Any]:
         for attempt in builtins.range(_PUT_ATTEMPTS):
-            await asyncio.to_thread(_make_dirs, path.parent)
             temp = _temp_path(path)
             try:
+                # A delete may prune a folder while it is being made, too.
+                await asyncio.to_thread(_make_dirs, path.parent)
                 # The temp file keeps its folder non-empty, so no delete can prune it now.
                 return temp, await aiofiles.open(temp, "xb")
             except FileNotFoundError:
@@ -321,14 +322,18 @@ class FileStore:
 
     def _prune(self, directory: Path) -> None:
         # Empty folders left behind would block a later object of the same name.
-        _fsync_dir(directory)
+        # A folder gone already was pruned by a concurrent delete, which goes on
+        # upwards itself.
+        with contextlib.suppress(FileNotFoundError):
+            _fsync_dir(directory)
         while directory != self._root and directory.is_relative_to(self._root):
             try:
                 directory.rmdir()
             except OSError:
                 return
             directory = directory.parent
-            _fsync_dir(directory)
+            with contextlib.suppress(FileNotFoundError):
+                _fsync_dir(directory)
 
     async def list(
         self, prefix: str = "", *, start_after: str | None = None, limit: int | None = None

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
 import os
@@ -279,3 +280,18 @@ async def test_a_symlink_loop_is_a_bad_key_not_a_crash(root: Path) -> None:
     with pytest.raises(InvalidKey, match="cannot be resolved"):
         await store.put("loop/x", b"x")
     assert await store.get("real") == b"r"
+
+
+async def test_puts_and_deletes_in_one_folder_do_not_trip_over_each_other(root: Path) -> None:
+    # Each delete prunes the folder it emptied while others make it again or
+    # prune it too; neither may fail because the folder came or went meanwhile.
+    store = FileStore(root)
+
+    async def churn(name: str) -> None:
+        for _ in range(200):
+            await store.put(f"a/b/c/{name}", b"x")
+            assert await store.delete(f"a/b/c/{name}") is True
+
+    await asyncio.gather(*(churn(f"k{i}") for i in range(4)))
+    assert await store.list() == []
+    assert not (root / "a").exists()
