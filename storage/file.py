@@ -36,6 +36,7 @@ from storage.requests import (
     check_range,
     chunks,
     resolve_range,
+    validate_content_type,
     validate_metadata,
 )
 
@@ -202,6 +203,7 @@ class FileStore:
     ) -> None:
         path = self._path(key)
         checked = validate_metadata(metadata)
+        validate_content_type(content_type)
         try:
             if await aiofiles.os.path.isdir(path):
                 raise IsADirectoryError(str(path))

@@ -352,6 +352,21 @@ async def test_unstorable_metadata_is_refused(subject: Subject, metadata: dict[s
         await subject.store.put("m", b"x", metadata={"a": "v" * 2048})
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    ["", "text/html\r\nX-Injected: 1", "text/plain; charset=é", "x" * 256],
+    ids=["empty", "header-break", "non-ascii", "too-long"],
+)
+async def test_unstorable_content_types_are_refused(subject: Subject, content_type: str) -> None:
+    # S3 refuses some and rewrites others; every store refuses them alike.
+    with pytest.raises(InvalidRequest, match="content type"):
+        await subject.store.put("c", b"x", content_type=content_type)
+    with pytest.raises(InvalidRequest, match="content type"):
+        await subject.store.put("c", pieces(b"x"), content_type=content_type)
+    assert await subject.store.exists("c") is False
+    assert subject.disk() == {}
+
+
 async def test_ranges(subject: Subject) -> None:
     store = subject.store
     data = bytes(range(256)) * 4
