@@ -36,6 +36,7 @@ from storage.requests import (
     check_range,
     chunks,
     resolve_range,
+    validate_content_type,
     validate_metadata,
 )
 
@@ -129,16 +130,21 @@ class FileStore:
         validate_key(key)
         # resolve() follows symlinks already inside the root; checking the result
         # is what stops a planted link from pointing writes elsewhere.
-        path = (self._root / key).resolve()
+        try:
+            path = (self._root / key).resolve()
+        except (RuntimeError, OSError) as exc:
+            # A symlink loop: RuntimeError up to Python 3.12, OSError (ELOOP) after.
+            raise InvalidKey(f"object key {key!r} cannot be resolved: {exc}") from None
         if not path.is_relative_to(self._root) or path == self._root:
             raise InvalidKey(f"object key {key!r} resolves outside the store root {self._root}")
         return path
 
     async def _open_temp(self, path: Path) -> tuple[Path, Any]:
         for attempt in builtins.range(_PUT_ATTEMPTS):
-            await asyncio.to_thread(_make_dirs, path.parent)
             temp = _temp_path(path)
             try:
+                # A delete may prune a folder while it is being made, too.
+                await asyncio.to_thread(_make_dirs, path.parent)
                 # The temp file keeps its folder non-empty, so no delete can prune it now.
                 return temp, await aiofiles.open(temp, "xb")
             except FileNotFoundError:
@@ -197,13 +203,21 @@ class FileStore:
     ) -> None:
         path = self._path(key)
         checked = validate_metadata(metadata)
+        validate_content_type(content_type)
         try:
             if await aiofiles.os.path.isdir(path):
                 raise IsADirectoryError(str(path))
-            temp, meta = await self._write_temp(path, data)
-            meta.content_type = content_type
-            meta.metadata = checked
-            await self._publish(path, temp, meta)
+            try:
+                temp, meta = await self._write_temp(path, data)
+                meta.content_type = content_type
+                meta.metadata = checked
+                await self._publish(path, temp, meta)
+            except BaseException:
+                # Folders made for an object that never came would block a later
+                # object of their name; only empty ones go, so others' stay.
+                with contextlib.suppress(OSError):
+                    await asyncio.to_thread(self._prune, path.parent)
+                raise
         except (NotADirectoryError, IsADirectoryError, FileExistsError) as exc:
             raise InvalidKey(
                 f"object key {key!r} clashes with an existing object or folder at {path}"
@@ -310,14 +324,18 @@ class FileStore:
 
     def _prune(self, directory: Path) -> None:
         # Empty folders left behind would block a later object of the same name.
-        _fsync_dir(directory)
+        # A folder gone already was pruned by a concurrent delete, which goes on
+        # upwards itself.
+        with contextlib.suppress(FileNotFoundError):
+            _fsync_dir(directory)
         while directory != self._root and directory.is_relative_to(self._root):
             try:
                 directory.rmdir()
             except OSError:
                 return
             directory = directory.parent
-            _fsync_dir(directory)
+            with contextlib.suppress(FileNotFoundError):
+                _fsync_dir(directory)
 
     async def list(
         self, prefix: str = "", *, start_after: str | None = None, limit: int | None = None

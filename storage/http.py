@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import hdrs, web
 
 from storage.ports import InvalidKey, InvalidRange, ObjectNotFound, ObjectStore
@@ -9,25 +11,34 @@ from storage.ports import InvalidKey, InvalidRange, ObjectNotFound, ObjectStore
 _CHUNK = 256 * 1024
 
 
+# One range only; a multi-part answer is not worth its complexity here.
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.ASCII | re.IGNORECASE)
+
+
 def _wanted_range(request: web.Request, size: int) -> tuple[int, int] | None:
     """The ``[start, end)`` a Range header asks for; None for the whole object.
 
     Raises InvalidRange when it cannot be satisfied. A malformed or multi-part
-    Range header is ignored, which RFC 9110 allows.
+    Range header is ignored, which RFC 9110 allows. Parsed here rather than
+    through ``request.http_range``, which reads "bytes=-0" (nothing) as
+    "bytes=0-" (everything).
     """
-    if hdrs.RANGE not in request.headers:
+    match = _RANGE.fullmatch(request.headers.get(hdrs.RANGE, "").strip())
+    if match is None or match[1] == match[2] == "":
         return None
-    try:
-        wanted = request.http_range
-    except ValueError:
-        return None
-    start, stop = wanted.start, wanted.stop
-    if start is None and stop is None:
-        return None
-    if start is not None and start < 0:
-        # "bytes=-N": the last N bytes.
-        return max(size + start, 0), size
-    start = start or 0
+    if not match[1]:
+        # "bytes=-N": the last N bytes; the last none of them is no range at all.
+        suffix = int(match[2])
+        if suffix == 0:
+            raise InvalidRange("a range of the last 0 bytes selects nothing")
+        if size == 0:
+            # Satisfiable, yet no Content-Range can name a byte of an empty object.
+            return None
+        return max(size - suffix, 0), size
+    start = int(match[1])
+    stop = None if not match[2] else int(match[2]) + 1
+    if stop is not None and stop <= start:
+        return None  # "bytes=5-2" is invalid, so ignored
     if start >= size:
         raise InvalidRange(f"range starts at {start}, the object has {size} bytes")
     return start, size if stop is None else min(stop, size)

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 from storage.ports import InvalidKey
 
 MAX_KEY_LENGTH = 512
+# S3 refuses keys over 1024 bytes of UTF-8; 512 characters can be four times that.
+MAX_KEY_BYTES = 1024
 
 # Reserved because FileStore keeps its temp files and content-type sidecars
 # next to the objects; refusing them everywhere keeps every store's key space equal.
 TEMP_PREFIX = ".tmp-"
 META_SUFFIX = ".meta.json"
+# A file name is at most 255 bytes on every common filesystem, and a part
+# names a file with the sidecar suffix appended.
+MAX_PART_BYTES = 255 - len(META_SUFFIX)
+# Control characters: S3 cannot list them in its XML answers, and in a file
+# name or a log line they only ever deceive.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def validate_key(key: str) -> str:
@@ -22,6 +32,15 @@ def validate_key(key: str) -> str:
         raise InvalidKey(f"object key is {len(key)} characters long (at most {MAX_KEY_LENGTH})")
     if "\x00" in key:
         raise InvalidKey(f"object key {key!r} contains a NUL byte")
+    if _CONTROL.search(key):
+        raise InvalidKey(f"object key {key!r} contains a control character")
+    try:
+        # Lone surrogates are valid in a str but in no file name or S3 key.
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidKey(f"object key {key!r} is not valid Unicode text") from None
+    if size > MAX_KEY_BYTES:
+        raise InvalidKey(f"object key is {size} bytes long in UTF-8 (at most {MAX_KEY_BYTES})")
     if "\\" in key:
         raise InvalidKey(f"object key {key!r} contains a backslash; use '/' between parts")
     if key.startswith("/"):
@@ -32,7 +51,14 @@ def validate_key(key: str) -> str:
                 f"object key {key!r} has an empty, '.' or '..' part; "
                 "parts are separated by single '/'"
             )
-        if segment.startswith(TEMP_PREFIX) or segment.endswith(META_SUFFIX):
+        if len(segment.encode("utf-8")) > MAX_PART_BYTES:
+            raise InvalidKey(
+                f"object key {key!r} has a part longer than {MAX_PART_BYTES} bytes in UTF-8"
+            )
+        # Lowercased: on a case-insensitive filesystem (macOS, Windows shares)
+        # "x.META.JSON" would be the sidecar of "x".
+        folded = segment.lower()
+        if folded.startswith(TEMP_PREFIX) or folded.endswith(META_SUFFIX):
             raise InvalidKey(
                 f"object key {key!r} uses a reserved name "
                 f"(parts may not start with {TEMP_PREFIX!r} or end with {META_SUFFIX!r})"

@@ -25,6 +25,7 @@ from storage.requests import (
     check_range,
     chunks,
     resolve_range,
+    validate_content_type,
     validate_metadata,
 )
 
@@ -50,6 +51,7 @@ class MemoryStore:
     ) -> None:
         validate_key(key)
         meta = validate_metadata(metadata)
+        validate_content_type(content_type)
         # Collected first and stored in one step: a failing iterator stores nothing.
         parts = [chunk async for chunk in chunks(data)]
         blob = b"".join(parts)

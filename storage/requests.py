@@ -13,6 +13,7 @@ from storage.ports import ByteRange, Data, InvalidRange, InvalidRequest
 _META_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _META_VALUE = re.compile(r"[\x20-\x7e]*")
 MAX_METADATA_BYTES = 2048
+MAX_CONTENT_TYPE = 255
 MAX_PRESIGN_S = 7 * 24 * 3600
 MiB = 1024 * 1024
 # S3 refuses parts under 5 MiB (except the last); 8 MiB is what the AWS CLI uses.
@@ -36,6 +37,22 @@ def validate_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
     if total > MAX_METADATA_BYTES:
         raise InvalidRequest(f"metadata is {total} bytes long (at most {MAX_METADATA_BYTES})")
     return checked
+
+
+def validate_content_type(content_type: str) -> str:
+    """``content_type`` when it can travel as an HTTP header; InvalidRequest otherwise."""
+    # S3 refuses control characters in headers and stores "" as its own default,
+    # and a file store would hand either to a browser later: refused on every store.
+    if (
+        not isinstance(content_type, str)
+        or not 0 < len(content_type) <= MAX_CONTENT_TYPE
+        or not _META_VALUE.fullmatch(content_type)
+    ):
+        raise InvalidRequest(
+            f"content type {content_type!r} must be 1-{MAX_CONTENT_TYPE} characters "
+            "of printable ASCII"
+        )
+    return content_type
 
 
 def check_range(byte_range: ByteRange | None) -> None:

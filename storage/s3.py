@@ -38,6 +38,7 @@ from storage.requests import (
     check_range,
     chunks,
     resolve_range,
+    validate_content_type,
     validate_metadata,
 )
 
@@ -151,7 +152,7 @@ class S3Store:
         params = {
             "Bucket": self.bucket,
             "Key": name,
-            "ContentType": content_type,
+            "ContentType": validate_content_type(content_type),
             "Metadata": validate_metadata(metadata),
         }
         s3 = await self._s3()

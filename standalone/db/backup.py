@@ -199,8 +199,12 @@ def _rows(batch: Batch, key: str) -> list[dict[str, Any]]:
     return rows
 
 
-async def verify(store: ObjectStore, key: str) -> Header:
-    """Read the whole backup and check it is complete; returns its header."""
+async def _checked_frames(store: ObjectStore, key: str) -> AsyncIterator[Frame]:
+    """The backup's frames, each checked against the header before it is yielded.
+
+    The last check (the record counts) comes after the last batch, so a reader
+    that acts on batches must undo them when this raises.
+    """
     header: Header | None = None
     seen: dict[str, int] = {}
     ended = False
@@ -210,6 +214,9 @@ async def verify(store: ObjectStore, key: str) -> Header:
                 raise BackupError(f"{key!r} does not start with a backup header")
             if frame.format != FORMAT:
                 raise BackupError(f"{key!r} is backup format {frame.format}; this is {FORMAT}")
+            # Every name goes into statements, the clean-up after a failure included.
+            for name in frame.tables:
+                _check_table(name)
             header = frame
         elif ended or isinstance(frame, Header):
             raise BackupError(f"{key!r} is damaged: data after its end")
@@ -222,8 +229,18 @@ async def verify(store: ObjectStore, key: str) -> Header:
             expected = {name: t.records for name, t in header.tables.items() if t.records}
             if frame.records != header.records or seen != expected:
                 raise BackupError(f"{key!r} is damaged: its record counts do not add up")
+        yield frame
     if header is None or not ended:
         raise BackupError(f"{key!r} is cut short: it ends in the middle of the backup")
+
+
+async def verify(store: ObjectStore, key: str) -> Header:
+    """Read the whole backup and check it is complete; returns its header."""
+    header: Header | None = None
+    async for frame in _checked_frames(store, key):
+        if isinstance(frame, Header):
+            header = frame
+    assert header is not None  # _checked_frames raises for a backup without one
     return header
 
 
@@ -283,7 +300,10 @@ async def restore(
     report(0, header.records)
     done = 0
     try:
-        async for frame in _read_frames(store, key):
+        # Checked again while loading: the object may have been replaced since.
+        async for frame in _checked_frames(store, key):
+            if isinstance(frame, Header) and frame != header:
+                raise BackupError(f"{key!r} was replaced while it was being restored")
             if not isinstance(frame, Batch):
                 continue
             relation = header.tables[frame.table].relation
@@ -292,8 +312,11 @@ async def restore(
             await db.run(f"{statement} {_check_table(frame.table)} $rows;", {"rows": rows})
             done += len(rows)
             report(done, header.records)
-    except (DatabaseError, BackupError) as exc:
+    except BaseException as exc:
+        # Whatever stopped the load (an interrupt too), no half-restored database stays.
         await _clear(db, list(header.tables))
-        raise BackupError(f"restoring {key!r} failed, nothing was kept: {exc}") from exc
+        if isinstance(exc, DatabaseError | BackupError):
+            raise BackupError(f"restoring {key!r} failed, nothing was kept: {exc}") from exc
+        raise
     await migrate(db)
     return header

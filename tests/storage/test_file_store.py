@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
 import os
@@ -250,3 +251,47 @@ async def test_disk_full_mid_stream(root: Path, monkeypatch: pytest.MonkeyPatch)
     assert await store.get("doc") == b"old version"
     assert await store.head("doc") == before
     assert _visible_and_temp(root)[1] == []
+
+
+async def test_a_failed_put_leaves_no_folder_that_blocks_a_later_object(root: Path) -> None:
+    store = FileStore(root)
+    await store.put("keep", b"k")
+
+    async def broken() -> AsyncIterator[bytes]:
+        yield b"part"
+        raise OSError(errno.EIO, "the source went away")
+
+    with pytest.raises(StorageError):
+        await store.put("a/b/c", broken())
+    # The folders made for the failed object went with it ...
+    assert sorted(p.name for p in root.iterdir()) == ["keep", "keep.meta.json"]
+    # ... so "a" is still free to be an object of its own.
+    await store.put("a", b"now a file")
+    assert await store.list() == ["a", "keep"]
+
+
+async def test_a_symlink_loop_is_a_bad_key_not_a_crash(root: Path) -> None:
+    store = FileStore(root)
+    await store.put("real", b"r")
+    (root / "loop").symlink_to("loop")
+    for call in (store.get, store.head, store.exists, store.delete):
+        with pytest.raises(InvalidKey, match="cannot be resolved"):
+            await call("loop/x")
+    with pytest.raises(InvalidKey, match="cannot be resolved"):
+        await store.put("loop/x", b"x")
+    assert await store.get("real") == b"r"
+
+
+async def test_puts_and_deletes_in_one_folder_do_not_trip_over_each_other(root: Path) -> None:
+    # Each delete prunes the folder it emptied while others make it again or
+    # prune it too; neither may fail because the folder came or went meanwhile.
+    store = FileStore(root)
+
+    async def churn(name: str) -> None:
+        for _ in range(200):
+            await store.put(f"a/b/c/{name}", b"x")
+            assert await store.delete(f"a/b/c/{name}") is True
+
+    await asyncio.gather(*(churn(f"k{i}") for i in range(4)))
+    assert await store.list() == []
+    assert not (root / "a").exists()

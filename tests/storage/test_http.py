@@ -87,6 +87,44 @@ async def test_unsatisfiable_range_gets_416(file_base: tuple[str, FileStore]) ->
         assert answer.headers["Content-Range"] == f"bytes */{len(BODY)}"
 
 
+@pytest.mark.parametrize("header", ["bytes=-0", "bytes=256000-", "bytes=256000-256001"])
+async def test_ranges_without_a_byte_of_the_object_get_416(
+    file_base: tuple[str, FileStore], header: str
+) -> None:
+    # "bytes=-0" asks for the last zero bytes: unsatisfiable (RFC 9110 14.1.1).
+    base, _ = file_base
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(base + "t/1.html", headers={"Range": header}) as answer,
+    ):
+        assert answer.status == 416
+        assert answer.headers["Content-Range"] == f"bytes */{len(BODY)}"
+
+
+@pytest.mark.parametrize(
+    ("header", "status"), [(None, 200), ("bytes=-5", 200), ("bytes=0-", 416), ("bytes=0-0", 416)]
+)
+async def test_ranges_of_an_empty_object(
+    file_base: tuple[str, FileStore], header: str | None, status: int
+) -> None:
+    # A suffix of an empty object is the whole (empty) object; no 206 could
+    # name its bytes, as "bytes 0--1/0" is no Content-Range.
+    base, store = file_base
+    await store.put("t/empty", b"")
+    headers = {} if header is None else {"Range": header}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(base + "t/empty", headers=headers) as answer,
+    ):
+        assert answer.status == status
+        assert await answer.read() == b""
+        if status == 416:
+            assert answer.headers["Content-Range"] == "bytes */0"
+        else:
+            assert "Content-Range" not in answer.headers
+            assert answer.headers["Content-Length"] == "0"
+
+
 async def test_etag_revalidation_and_head(file_base: tuple[str, FileStore]) -> None:
     base, store = file_base
     async with aiohttp.ClientSession() as http:

@@ -176,6 +176,18 @@ BAD_KEYS = [
     pytest.param("a/..", id="trailing-dotdot"),
     pytest.param(".tmp-123", id="reserved-temp"),
     pytest.param("a/b.meta.json", id="reserved-sidecar"),
+    pytest.param("a/b.Meta.JSON", id="reserved-sidecar-other-case"),
+    pytest.param(".TMP-1", id="reserved-temp-other-case"),
+    # Not UTF-8: neither a file name nor an S3 key can carry it.
+    pytest.param("a/\ud800", id="lone-surrogate"),
+    pytest.param("a\x01b", id="control-character"),
+    pytest.param("a\nb", id="newline"),
+    pytest.param("a\x7fb", id="delete-character"),
+    # One part past what a file name (with its sidecar suffix) may be.
+    pytest.param("x" * 246, id="part-too-long"),
+    pytest.param("é" * 123, id="part-too-long-in-bytes"),
+    # Under 512 characters but over S3's 1024 bytes.
+    pytest.param("/".join(["€" * 80] * 5), id="too-many-bytes"),
 ]
 
 
@@ -338,6 +350,21 @@ async def test_unstorable_metadata_is_refused(subject: Subject, metadata: dict[s
     assert await subject.store.exists("m") is False
     with pytest.raises(InvalidRequest, match="at most 2048"):
         await subject.store.put("m", b"x", metadata={"a": "v" * 2048})
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["", "text/html\r\nX-Injected: 1", "text/plain; charset=é", "x" * 256],
+    ids=["empty", "header-break", "non-ascii", "too-long"],
+)
+async def test_unstorable_content_types_are_refused(subject: Subject, content_type: str) -> None:
+    # S3 refuses some and rewrites others; every store refuses them alike.
+    with pytest.raises(InvalidRequest, match="content type"):
+        await subject.store.put("c", b"x", content_type=content_type)
+    with pytest.raises(InvalidRequest, match="content type"):
+        await subject.store.put("c", pieces(b"x"), content_type=content_type)
+    assert await subject.store.exists("c") is False
+    assert subject.disk() == {}
 
 
 async def test_ranges(subject: Subject) -> None:

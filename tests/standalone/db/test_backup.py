@@ -211,3 +211,88 @@ async def test_a_failing_insert_leaves_no_half_restore(tmp_path: Path, store: Fi
         assert await target.one("SELECT * FROM ticket;") == []
     finally:
         await target.close()
+
+
+def _tables_of(rows: dict[str, list[dict[str, Any]]]) -> Header:
+    return Header(
+        format=1,
+        schema_version=LATEST,
+        created_at=datetime.now(UTC),
+        tables={name: TableInfo(len(records)) for name, records in rows.items()},
+    )
+
+
+async def _assert_empty(db: Database) -> None:
+    records = await every_record(db)
+    assert all(rows == [] for table, rows in records.items() if table != "schema_version")
+
+
+async def test_a_table_name_that_is_no_identifier_is_refused_before_anything_is_written(
+    tmp_path: Path, store: FileStore
+) -> None:
+    tenant = {"name": "a", "application_id": "1", "token": "x", "created_at": datetime.now(UTC)}
+    rows = {"tenant": [tenant], "x; REMOVE TABLE tenant": [{"v": 1}]}
+    await store.put("odd", _gzip(_frames(_tables_of(rows), rows), lambda *p: None, 2))
+    target = await fresh(tmp_path)
+    try:
+        with pytest.raises(BackupError, match="not a plain identifier"):
+            await restore(target, store, "odd")
+        await _assert_empty(target)
+    finally:
+        await target.close()
+
+
+class SwappedStore(FileStore):
+    """Serves ``key`` for the first read and ``other`` for every later one.
+
+    What a backup replaced between restore's check and its load looks like.
+    """
+
+    def __init__(self, root: Path, key: str, other: str) -> None:
+        super().__init__(root)
+        self.swap, self.other, self.reads = key, other, 0
+
+    def stream(self, key: str, **options: Any) -> Any:
+        if key == self.swap:
+            self.reads += 1
+            if self.reads > 1:
+                key = self.other
+        return super().stream(key, **options)
+
+
+async def test_a_backup_replaced_after_its_check_is_not_half_restored(
+    tmp_path: Path, source: Database
+) -> None:
+    store = SwappedStore(tmp_path / "objects", "good", "other")
+    await backup(source, store, "good")
+    tenant = {"name": "z", "application_id": "1", "token": "x", "created_at": datetime.now(UTC)}
+    rows = {"tenant": [tenant], "unlisted": [{"v": 1}]}
+    header = _tables_of({"tenant": [tenant]})
+    await store.put("other", _gzip(_frames(header, rows), lambda *p: None, 1))
+    target = await fresh(tmp_path)
+    try:
+        with pytest.raises(BackupError, match="nothing was kept"):
+            await restore(target, store, "good")
+        assert store.reads == 2
+        await _assert_empty(target)
+    finally:
+        await target.close()
+
+
+async def test_an_interrupted_restore_keeps_nothing(
+    tmp_path: Path, source: Database, store: FileStore
+) -> None:
+    # Ctrl-C lands wherever the restore is; here in the progress bar after one batch.
+    await backup(source, store, "b")
+    target = await fresh(tmp_path)
+
+    def interrupt(done: int, total: int) -> None:
+        if done:
+            raise KeyboardInterrupt
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            await restore(target, store, "b", progress=interrupt)
+        await _assert_empty(target)
+    finally:
+        await target.close()
