@@ -602,6 +602,32 @@ async def test_pubsub_pattern_subscription(coord: Harness) -> None:
     await sub.close()
 
 
+@pytest.mark.parametrize(
+    ("pattern", "matches", "misses"),
+    [
+        # Valkey negates a class with ^ only; ! is an ordinary character.
+        ("[^a]x", ["bx", "^x"], ["ax"]),
+        ("[!b]z", ["!z", "bz"], ["az"]),
+        # A backslash escapes, outside and inside a class.
+        ("\\*y", ["*y"], ["qy", "*"]),
+        ("[\\]]w", ["]w"], ["\\w"]),
+        # Ranges, reversed ranges, ? and *.
+        ("[c-a]r", ["ar", "br", "cr"], ["dr"]),
+        ("h?l*o", ["hello", "hxl!o", "halo"], ["hlo", "hellx"]),
+    ],
+)
+async def test_pubsub_patterns_follow_valkey_glob(
+    coord: Harness, pattern: str, matches: list[str], misses: list[str]
+) -> None:
+    pubsub, prefix = coord.coord.pubsub, coord.key("g:")
+    sub = await pubsub.subscribe(patterns=[prefix + pattern])
+    for channel in matches:
+        assert await pubsub.publish(prefix + channel, b"m") == 1, channel
+    for channel in misses:
+        assert await pubsub.publish(prefix + channel, b"m") == 0, channel
+    await sub.close()
+
+
 async def test_pubsub_fans_out_to_every_subscriber(coord: Harness) -> None:
     pubsub, ch = coord.coord.pubsub, coord.key("chan")
     subs = [await pubsub.subscribe(channels=[ch]) for _ in range(3)]
