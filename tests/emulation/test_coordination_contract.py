@@ -429,6 +429,21 @@ async def test_claim_idle_drops_trimmed_entries(coord: Harness) -> None:
     assert old.id not in [p.id for p in await streams.pending(s, "g")]
 
 
+async def test_claim_idle_finds_idle_entries_behind_many_busy_ones(coord: Harness) -> None:
+    # XAUTOCLAIM looks at only COUNT * 10 pending entries per call; the port
+    # promises every idle entry, so one stuck behind many busy ones is found too.
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g")
+    for i in range(31):
+        await streams.append(s, f"{i}".encode())
+    await streams.read_group(s, "g", "dead", count=31)
+    await coord.advance(200 + coord.slack_ms)
+    busy = await streams.claim_idle(s, "g", "busy", min_idle_ms=200, count=30)
+    assert len(busy) == 30
+    late = await streams.claim_idle(s, "g", "alive", min_idle_ms=200, count=1)
+    assert [(e.data, e.deliveries) for e in late] == [(b"30", 2)]
+
+
 async def test_claim_idle_drops_trimmed_entries_before_they_are_idle(coord: Harness) -> None:
     # Valkey drops a pending entry whose data is gone whatever its idle time.
     streams, s = coord.coord.streams, coord.key("s")
