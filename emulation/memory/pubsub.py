@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+
 from emulation.memory.glob import glob_match
 from emulation.ports import Message
 
