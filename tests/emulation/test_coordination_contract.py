@@ -456,6 +456,23 @@ async def test_claim_idle_drops_trimmed_entries_before_they_are_idle(coord: Harn
     assert old.id not in [p.id for p in await streams.pending(s, "g")]
 
 
+async def test_cancelled_blocking_read_takes_nothing(coord: Harness) -> None:
+    # A reader that gave up (cancelled, timed out) must not have later entries
+    # handed to it: they would sit pending until someone claims them.
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g", start="$")
+    reader = asyncio.create_task(streams.read_group(s, "g", "gone", block_ms=5_000))
+    await asyncio.sleep(0.05)
+    reader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reader
+    await asyncio.sleep(0.05)
+    entry_id = await streams.append(s, b"x")
+    await asyncio.sleep(0.05)
+    assert await streams.pending(s, "g") == []
+    assert [e.id for e in await streams.read_group(s, "g", "alive")] == [entry_id]
+
+
 async def test_blocking_read_wakes_on_append(coord: Harness) -> None:
     streams, s = coord.coord.streams, coord.key("s")
     await streams.create_group(s, "g", start="$")
