@@ -223,7 +223,12 @@ class UnixCoordination:
         )
         assert wire.transport is not None
         wire.transport.write(p.HEADER.pack(len(payload)) + payload)
-        await future
+        try:
+            await future
+        except _Lost:
+            # A ConnectionError, like every other call: _resubscribe ends the
+            # subscriptions on it instead of dying with a private exception.
+            raise ConnectionError(f"lost the connection to {self.path} while subscribing") from None
 
     async def _subscribe(
         self, channels: Sequence[str], patterns: Sequence[str]

@@ -262,6 +262,22 @@ async def test_client_reconnects_after_the_server_restarts(tmp_path: Path) -> No
     await server.close()
 
 
+async def test_connection_lost_while_subscribing_is_a_connection_error(tmp_path: Path) -> None:
+    path = tmp_path / "flaky.sock"
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)
+        writer.close()
+
+    flaky = await asyncio.start_unix_server(hang_up, str(path))
+    client = UnixCoordination(path, reconnect_timeout_s=0.2)
+    with pytest.raises(ConnectionError, match="while subscribing"):
+        await asyncio.wait_for(client.pubsub.subscribe(channels=["c"]), 5)
+    flaky.close()
+    await flaky.wait_closed()
+    await client.close()
+
+
 async def test_unreachable_server_is_a_connection_error(tmp_path: Path) -> None:
     client = UnixCoordination(tmp_path / "nobody.sock", reconnect_timeout_s=0.2)
     with pytest.raises(ConnectionError, match="cannot reach the coordination server"):
