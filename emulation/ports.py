@@ -161,7 +161,11 @@ class PubSub(Protocol):
     async def subscribe(
         self, channels: Sequence[str] = (), patterns: Sequence[str] = ()
     ) -> Subscription:
-        """Listen to channels and glob patterns (``tickets:*``)."""
+        """Listen to channels and to patterns in Valkey's glob syntax.
+
+        ``tickets:*``, ``?``, classes negated with ``^`` (``[^a]``) and a
+        backslash escape (``\\*``) mean what they mean to Valkey.
+        """
 
 
 class Counters(Protocol):

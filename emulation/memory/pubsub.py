@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from fnmatch import fnmatchcase
 
+from emulation.memory.glob import glob_match
 from emulation.ports import Message
 
 # A subscriber that stops reading must not grow memory without bound; like a
@@ -77,7 +77,7 @@ class MemoryPubSub:
             if channel in sub.channels and sub.offer(Message(channel, bytes(data))):
                 received += 1
             for pattern in sub.patterns:
-                if fnmatchcase(channel, pattern) and sub.offer(
+                if glob_match(pattern, channel) and sub.offer(
                     Message(channel, bytes(data), pattern)
                 ):
                     received += 1

@@ -232,18 +232,19 @@ class MemoryStreams:
         for entry_id, entry in group_state.pel.items():
             if len(claimed) >= count:
                 break
-            if now - entry.delivered_at < min_idle_ms:
-                continue
+            # Like XAUTOCLAIM: a pending entry whose data was trimmed away leaves
+            # the PEL, idle or not.
             data = state.data.get(entry_id)
             if data is None:
                 trimmed.append(entry_id)
+                continue
+            if now - entry.delivered_at < min_idle_ms:
                 continue
             entry.consumer = consumer
             entry.delivered_at = now
             entry.deliveries += 1
             claimed.append(StreamEntry(format_id(entry_id), data, entry.deliveries))
             claimed_ids.append(entry_id)
-        # Like XAUTOCLAIM: pending entries whose data was trimmed away are dropped.
         for entry_id in trimmed:
             del group_state.pel[entry_id]
         if (claimed_ids or trimmed) and self._aof is not None:

@@ -30,6 +30,8 @@ _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder()
 _pack = p.HEADER.pack
 DEFAULT_RECONNECT_TIMEOUT_S = 5.0
+# Requests the server may hold open; cancelled ones are cancelled there too.
+_WAITING_OPS = frozenset({"xread"})
 # Like the memory adapter: a subscriber that stops reading loses messages.
 SUBSCRIPTION_QUEUE_SIZE = 10_000
 
@@ -179,8 +181,15 @@ class UnixCoordination:
                 wire = await self._connected()
             request_id = next(self._ids)
             future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            wire.pending[request_id] = future
             payload = _encoder.encode((op, request_id, *args))
+            if len(payload) > p.MAX_FRAME:
+                # The server would skip the frame and answer on the connection's
+                # id, leaving this request's future waiting for ever.
+                raise ValueError(
+                    f"{op!r} request of {len(payload)} bytes is over the "
+                    f"{p.MAX_FRAME}-byte frame limit"
+                )
+            wire.pending[request_id] = future
             wire.transport.write(_pack(len(payload)) + payload)  # type: ignore[union-attr]
             try:
                 return await future
@@ -190,6 +199,18 @@ class UnixCoordination:
                         f"lost the connection to {self.path} during {op!r}; "
                         "it may or may not have been applied"
                     ) from None
+            except asyncio.CancelledError:
+                wire.pending.pop(request_id, None)
+                if op in _WAITING_OPS and not wire.lost:
+                    # Otherwise the server would still hand entries to this read.
+                    self._cancel(wire, request_id)
+                raise
+
+    def _cancel(self, wire: _Wire, request_id: int) -> None:
+        # Fire and forget: the answer finds no future and is dropped.
+        payload = _encoder.encode(("cancel", next(self._ids), request_id))
+        assert wire.transport is not None
+        wire.transport.write(_pack(len(payload)) + payload)
 
     # --- pub/sub plumbing ----------------------------------------------------
 
@@ -202,7 +223,12 @@ class UnixCoordination:
         )
         assert wire.transport is not None
         wire.transport.write(p.HEADER.pack(len(payload)) + payload)
-        await future
+        try:
+            await future
+        except _Lost:
+            # A ConnectionError, like every other call: _resubscribe ends the
+            # subscriptions on it instead of dying with a private exception.
+            raise ConnectionError(f"lost the connection to {self.path} while subscribing") from None
 
     async def _subscribe(
         self, channels: Sequence[str], patterns: Sequence[str]

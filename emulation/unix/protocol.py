@@ -187,6 +187,15 @@ class Ping(_Op, tag="ping"):
     pass
 
 
+class Cancel(_Op, tag="cancel"):
+    """Drop a waiting request (a blocking group read) whose caller gave up.
+
+    Answered with whether it was still waiting; its own answer never comes.
+    """
+
+    request: int
+
+
 Request = (
     Get
     | GetMany
@@ -211,6 +220,7 @@ Request = (
     | Incr
     | Allow
     | Ping
+    | Cancel
 )
 OPS = frozenset(cls.__struct_config__.tag for cls in Request.__args__)
 

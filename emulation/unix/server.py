@@ -91,6 +91,8 @@ class _Connection(asyncio.Protocol):
         self.buffer = bytearray()
         self.skip = 0
         self.tasks: set[asyncio.Task[None]] = set()
+        # Requests answered later (blocking reads), by request id, for Cancel.
+        self.deferred: dict[int, asyncio.Task[None]] = {}
         self.subscriptions: dict[int, MemorySubscription] = {}
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -180,13 +182,35 @@ class _Connection(asyncio.Protocol):
                 value = await coro
             except (LookupError, ValueError, TypeError) as exc:
                 self.send(_error(request_id, exc))
+            except Exception as exc:
+                # Answer anyway: the client waits for this id and would hang.
+                log.exception("request %d failed", request_id)
+                self.send(_error(request_id, exc, "RemoteError"))
             else:
                 self.send(_answer(request_id, p.OK, value))
 
         task = asyncio.get_running_loop().create_task(run())
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.deferred[request_id] = task
+
+        def done(task: asyncio.Task[None]) -> None:
+            self.tasks.discard(task)
+            if self.deferred.get(request_id) is task:
+                del self.deferred[request_id]
+
+        task.add_done_callback(done)
         return _DEFERRED
+
+    def cancel(self, request_id: int) -> bool:
+        # A blocking read delivers (and answers) in one step after it wakes, so a
+        # cancelled one has taken nothing: entries are not left pending for a
+        # consumer that stopped listening, as Valkey drops a client's blocked
+        # read when it disconnects.
+        task = self.deferred.pop(request_id, None)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
 
     def forward(self, sub_id: int, sub: MemorySubscription) -> None:
         async def run() -> None:
@@ -270,6 +294,7 @@ def _handlers(coord: MemoryCoordination) -> dict[type, Handler]:
         p.Incr: lambda c, r: _now(counters.incr(r.key, by=r.by, ttl_ms=r.ttl_ms)),
         p.Allow: lambda c, r: _now(counters.allow(r.key, limit=r.limit, window_ms=r.window_ms)),
         p.Ping: lambda c, r: True,
+        p.Cancel: lambda c, r: c.cancel(r.request),
     }
 
 

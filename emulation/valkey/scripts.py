@@ -42,20 +42,31 @@ return {held[1], tonumber(held[2]), redis.call('PTTL', KEYS[1])}
 """
 
 # XAUTOCLAIM does not say how often an entry was delivered; XPENDING does. Both
-# run in one script so the counts are those the claim left.
+# run in one script so the counts are those the claim left. One XAUTOCLAIM looks
+# at only COUNT * 10 pending entries, so an idle entry behind many busy ones
+# would never be found: follow the cursor until COUNT are claimed or the PEL
+# ends, as the port (and the memory adapter) promise.
 CLAIM_IDLE = """
-local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], '0-0',
-                           'COUNT', ARGV[4])
-local entries = claimed[2]
+local want = tonumber(ARGV[4])
+local cursor = '0-0'
+local taken = 0
 local out = {}
-for _, entry in ipairs(entries) do
-  local info = redis.call('XPENDING', KEYS[1], ARGV[1], entry[1], entry[1], 1)
-  local data = false
-  for i = 1, #entry[2], 2 do
-    if entry[2][i] == 'd' then data = entry[2][i + 1] end
+repeat
+  local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], cursor,
+                             'COUNT', want - taken)
+  cursor = claimed[1]
+  for _, entry in ipairs(claimed[2]) do
+    if entry then
+      taken = taken + 1
+      local info = redis.call('XPENDING', KEYS[1], ARGV[1], entry[1], entry[1], 1)
+      local data = false
+      for i = 1, #entry[2], 2 do
+        if entry[2][i] == 'd' then data = entry[2][i + 1] end
+      end
+      if data then table.insert(out, {entry[1], data, info[1][4]}) end
+    end
   end
-  if data then table.insert(out, {entry[1], data, info[1][4]}) end
-end
+until cursor == '0-0' or taken >= want
 return out
 """
 

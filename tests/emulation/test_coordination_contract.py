@@ -429,6 +429,50 @@ async def test_claim_idle_drops_trimmed_entries(coord: Harness) -> None:
     assert old.id not in [p.id for p in await streams.pending(s, "g")]
 
 
+async def test_claim_idle_finds_idle_entries_behind_many_busy_ones(coord: Harness) -> None:
+    # XAUTOCLAIM looks at only COUNT * 10 pending entries per call; the port
+    # promises every idle entry, so one stuck behind many busy ones is found too.
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g")
+    for i in range(31):
+        await streams.append(s, f"{i}".encode())
+    await streams.read_group(s, "g", "dead", count=31)
+    await coord.advance(200 + coord.slack_ms)
+    busy = await streams.claim_idle(s, "g", "busy", min_idle_ms=200, count=30)
+    assert len(busy) == 30
+    late = await streams.claim_idle(s, "g", "alive", min_idle_ms=200, count=1)
+    assert [(e.data, e.deliveries) for e in late] == [(b"30", 2)]
+
+
+async def test_claim_idle_drops_trimmed_entries_before_they_are_idle(coord: Harness) -> None:
+    # Valkey drops a pending entry whose data is gone whatever its idle time.
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g")
+    await streams.append(s, b"old")
+    [old] = await streams.read_group(s, "g", "dead")
+    for i in range(3 + 2 * coord.trim_slack):
+        await streams.append(s, f"new{i}".encode(), maxlen=1)
+    assert await streams.claim_idle(s, "g", "alive", min_idle_ms=60_000) == []
+    assert old.id not in [p.id for p in await streams.pending(s, "g")]
+
+
+async def test_cancelled_blocking_read_takes_nothing(coord: Harness) -> None:
+    # A reader that gave up (cancelled, timed out) must not have later entries
+    # handed to it: they would sit pending until someone claims them.
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g", start="$")
+    reader = asyncio.create_task(streams.read_group(s, "g", "gone", block_ms=5_000))
+    await asyncio.sleep(0.05)
+    reader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reader
+    await asyncio.sleep(0.05)
+    entry_id = await streams.append(s, b"x")
+    await asyncio.sleep(0.05)
+    assert await streams.pending(s, "g") == []
+    assert [e.id for e in await streams.read_group(s, "g", "alive")] == [entry_id]
+
+
 async def test_blocking_read_wakes_on_append(coord: Harness) -> None:
     streams, s = coord.coord.streams, coord.key("s")
     await streams.create_group(s, "g", start="$")
@@ -599,6 +643,32 @@ async def test_pubsub_pattern_subscription(coord: Harness) -> None:
     msg = await _next(sub, it)
     assert msg == Message(channel=coord.key("tickets:42"), data=b"t", pattern=pattern)
     assert await _nothing_arrives(it)
+    await sub.close()
+
+
+@pytest.mark.parametrize(
+    ("pattern", "matches", "misses"),
+    [
+        # Valkey negates a class with ^ only; ! is an ordinary character.
+        ("[^a]x", ["bx", "^x"], ["ax"]),
+        ("[!b]z", ["!z", "bz"], ["az"]),
+        # A backslash escapes, outside and inside a class.
+        ("\\*y", ["*y"], ["qy", "*"]),
+        ("[\\]]w", ["]w"], ["\\w"]),
+        # Ranges, reversed ranges, ? and *.
+        ("[c-a]r", ["ar", "br", "cr"], ["dr"]),
+        ("h?l*o", ["hello", "hxl!o", "halo"], ["hlo", "hellx"]),
+    ],
+)
+async def test_pubsub_patterns_follow_valkey_glob(
+    coord: Harness, pattern: str, matches: list[str], misses: list[str]
+) -> None:
+    pubsub, prefix = coord.coord.pubsub, coord.key("g:")
+    sub = await pubsub.subscribe(patterns=[prefix + pattern])
+    for channel in matches:
+        assert await pubsub.publish(prefix + channel, b"m") == 1, channel
+    for channel in misses:
+        assert await pubsub.publish(prefix + channel, b"m") == 0, channel
     await sub.close()
 
 

@@ -162,6 +162,49 @@ async def test_oversized_frame_is_refused_and_skipped(served: CoordinationServer
     await other.close()
 
 
+async def test_client_refuses_a_request_over_the_frame_limit(served: CoordinationServer) -> None:
+    client = UnixCoordination(served.path)
+    with pytest.raises(ValueError, match="frame limit"):
+        await asyncio.wait_for(client.cache.set("big", b"x" * (p.MAX_FRAME + 1)), 5)
+    await client.cache.set("small", b"ok")
+    assert await client.cache.get("small") == b"ok"
+    assert await client.cache.get("big") is None
+    await client.close()
+
+
+async def test_a_waiting_request_that_fails_still_gets_an_answer(
+    served: CoordinationServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    streams = served.coordination.streams
+    read_group = streams.read_group
+
+    async def failing(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("block_ms"):
+            raise RuntimeError("broken while waiting")
+        return await read_group(*args, **kwargs)
+
+    monkeypatch.setattr(streams, "read_group", failing)
+    client = UnixCoordination(served.path)
+    await client.streams.create_group("s", "g")
+    with pytest.raises(p.RemoteError, match="broken while waiting"):
+        await asyncio.wait_for(client.streams.read_group("s", "g", "c", block_ms=1_000), 5)
+    assert await client.cache.get("k") is None
+    await client.close()
+
+
+async def test_cancelled_blocking_read_is_dropped_by_the_server(
+    served: CoordinationServer,
+) -> None:
+    client = UnixCoordination(served.path)
+    await client.streams.create_group("s", "g", start="$")
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(client.streams.read_group("s", "g", "c", block_ms=5_000), 0.05)
+    # The server hears of it before anything else this client sends.
+    assert await client.cache.get("k") is None
+    assert all(not conn.deferred for conn in served.connections)
+    await client.close()
+
+
 async def test_a_client_that_sends_half_a_frame_and_vanishes_hurts_nobody(
     served: CoordinationServer,
 ) -> None:
@@ -217,6 +260,22 @@ async def test_client_reconnects_after_the_server_restarts(tmp_path: Path) -> No
     await publisher.close()
     await client.close()
     await server.close()
+
+
+async def test_connection_lost_while_subscribing_is_a_connection_error(tmp_path: Path) -> None:
+    path = tmp_path / "flaky.sock"
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1)
+        writer.close()
+
+    flaky = await asyncio.start_unix_server(hang_up, str(path))
+    client = UnixCoordination(path, reconnect_timeout_s=0.2)
+    with pytest.raises(ConnectionError, match="while subscribing"):
+        await asyncio.wait_for(client.pubsub.subscribe(channels=["c"]), 5)
+    flaky.close()
+    await flaky.wait_closed()
+    await client.close()
 
 
 async def test_unreachable_server_is_a_connection_error(tmp_path: Path) -> None:
