@@ -151,10 +151,34 @@ class Opening:
         until = disnake.utils.parse_time(member.get("communication_disabled_until"))
         return Opener(inter.author.id, roles, until)
 
+    async def check_context(
+        self, inter: Interaction[Any], category: Category, context: FormContext
+    ) -> None:
+        """Refuse a context this bot would not have offered here.
+
+        It rides in a custom id, so it is untrusted: a DM's text must be read in the DM
+        it came from, and a referenced message must be in the category's server, or a
+        made-up id would copy a message from anywhere the bot can read into a ticket.
+        """
+        if context.kind == "d":
+            if inter.guild_id is not None or context.channel_id != inter.channel_id:
+                raise custom_ids.BadCustomId(context.encode())
+        elif context.kind == "m":
+            assert context.channel_id is not None
+            try:
+                channel: dict[str, Any] = dict(
+                    await self.ctx.bot.http.get_channel(context.channel_id)
+                )
+            except (disnake.NotFound, disnake.Forbidden):
+                channel = {}
+            if str(channel.get("guild_id")) != category.guild_id:
+                raise TicketError("A ticket can only refer to a message of its own server.")
+
     async def start(
         self, inter: Interaction[Any], category: Category, context: FormContext
     ) -> None:
         """Check the member may open a ticket here, then show the form or open it at once."""
+        await self.check_context(inter, category, context)
         guild_id = int(category.guild_id)
         opener = await self.opener(inter, guild_id)
         # A specific refusal is worth more than "slow down", so check first.
@@ -197,6 +221,7 @@ class Opening:
         self, inter: Interaction[Any], category: Category, context: FormContext
     ) -> None:
         """The form came back: read the answers and open the ticket."""
+        await self.check_context(inter, category, context)
         values: dict[str, Any] = getattr(inter, "values", {})
         questions = await self.ctx.settings.questions(category.key)
         answers: list[tuple[Question, str]] = []
@@ -230,6 +255,9 @@ class Opening:
         try:
             if ticket is None:
                 ticket = await self._record(inter, request)
+            if ticket.state == "opening":
+                # Also after a delivery that died between the row and its details.
+                ticket = await self._record_details(ticket, request)
             ticket = await self._ensure_place(ticket, request)
         finally:
             # The pause only guards against starts piling up while one is under way.
@@ -266,6 +294,11 @@ class Opening:
             return existing
         finally:
             await self.ctx.cache.delete(lock)
+        return ticket
+
+    async def _record_details(self, ticket: Ticket, request: Request) -> Ticket:
+        """Answers, thread mode and references: each write can be repeated as it is."""
+        category, cipher = request.category, self.ctx.cipher
         if request.answers:
             await self.ctx.tickets.save_answers(
                 ticket,
@@ -305,6 +338,10 @@ class Opening:
             await self.ctx.tickets.set_channel(ticket.guild_id, ticket.number, channel_id)
         if ticket.state != "opening":
             return await self.ctx.tickets.get(ticket.guild_id, ticket.number) or ticket
+        if category.mode == "thread":
+            # Not part of making the thread: a thread found again after a crash still
+            # needs its creator, and adding a member twice changes nothing.
+            await self.ctx.bot.http.add_user_to_thread(int(channel_id), int(ticket.creator_id))
         message_id = ticket.opening_message_id or await self.ctx.find_bot_message(
             int(channel_id), custom_ids.make(custom_ids.CLOSE, ticket.number)
         )
@@ -331,7 +368,6 @@ class Opening:
                 rate_limit_per_user=category.slowmode_s,
                 reason=reason,
             )
-            await http.add_user_to_thread(int(thread["id"]), user.id)
             return str(thread["id"])
         if category.discord_category is None:
             raise TicketError("This ticket category has no channel category yet; ask staff.")
