@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 OPEN_LOCK_MS = 10_000
 ANTI_SPAM_MS = 5_000  # v4's per-member pause between two ticket starts
 MAX_GUILD_CHANNELS = 30013  # Discord's error code
+EDITED_TITLE = " edited the ticket"
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week: tickets outlive shorter defaults
 
 
@@ -577,13 +578,9 @@ class Opening:
         if not changes:
             await reply(inter, "Nothing changed.")
             return
-        if new_answers:
-            await self.ctx.tickets.save_answers(ticket, new_answers)
-        if updates:
-            ticket = await self.ctx.tickets.update_fields(ticket, **updates)
         settings = await self.ctx.guild_settings(ticket.guild_id)
         diff = disnake.Embed(
-            title=f"{inter.author.display_name} edited the ticket"[:256], colour=settings.colour
+            title=f"{inter.author.display_name}{EDITED_TITLE}"[:256], colour=settings.colour
         )
         for label, before, after in changes[:25]:
             body = "\n".join(
@@ -594,11 +591,30 @@ class Opening:
             )
             diff.add_field(name=label[:256], value=f"```diff\n{body[:1000]}\n```", inline=False)
         assert ticket.channel_id is not None
-        await self.ctx.bot.get_partial_messageable(int(ticket.channel_id)).send(
-            embed=diff, allowed_mentions=NO_PINGS
-        )
+        # Discord first, the database last: a delivery that dies before the save is
+        # run again with the same changes (and finds its diff); saving first would
+        # leave a retry with "nothing changed" and no diff at all.
+        if not await self._diff_posted(int(ticket.channel_id), diff):
+            await self.ctx.bot.get_partial_messageable(int(ticket.channel_id)).send(
+                embed=diff, allowed_mentions=NO_PINGS
+            )
         await self._refresh_opening(ticket, new_answers, topic, settings)
+        if new_answers:
+            await self.ctx.tickets.save_answers(ticket, new_answers)
+        if updates:
+            ticket = await self.ctx.tickets.update_fields(ticket, **updates)
         await reply(inter, "Your changes are saved.")
+
+    async def _diff_posted(self, channel_id: int, diff: disnake.Embed) -> bool:
+        """Whether the channel's latest edit diff is this one (posted by an earlier try)."""
+        wanted = diff.to_dict().get("fields")
+        for message in await self.ctx.bot.http.logs_from(channel_id, 20):
+            if str(message["author"]["id"]) != str(self.ctx.bot_id):
+                continue
+            embeds = cast(list[dict[str, Any]], message.get("embeds") or [])
+            if embeds and str(embeds[0].get("title", "")).endswith(EDITED_TITLE):
+                return embeds[0].get("fields") == wanted
+        return False
 
     async def _refresh_opening(
         self, ticket: Ticket, answers: list[Answer], topic: str | None, settings: GuildSettings

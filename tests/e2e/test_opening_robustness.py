@@ -156,3 +156,40 @@ async def _settings(stack, world):
     from standalone.db.settings import SettingsRepository
 
     return SettingsRepository(stack.backends.db, world.tenant)
+
+
+@pytest.mark.parametrize("step", ["send_message", "edit_message"])
+async def test_an_edit_retried_after_a_crash_shows_its_diff_once(
+    discord, stack, world, monkeypatch, step
+):
+    await make_category(discord, world)
+    assert "Order number" in await admin_says(
+        discord, world, "question add", {"category": "Billing", "label": "Order number"}
+    )
+    panel = await post(discord, world)
+    member = world.actor(discord, world.member)
+    form = await (await member.click(panel.id, button(panel, "open:"))).response(timeout=TIMEOUT)
+    (order,) = field_ids(form)
+    opened = await member.submit_modal(
+        form["data"]["custom_id"], {order: "A-1234"}, channel_id=world.support.id
+    )
+    assert (await said(opened)).startswith("Your ticket is open")
+    ticket = await only_ticket(stack, world)
+    channel_id = int(ticket.channel_id)
+    opening = bot_messages(discord, world, channel_id)[0]
+    prefilled = await (await member.click(opening.id, button(opening, "edit:"))).response(
+        timeout=TIMEOUT
+    )
+    crashed = crash_once(monkeypatch, disnake.http.HTTPClient, step)
+    edited = await member.submit_modal(
+        prefilled["data"]["custom_id"], {order: "A-9999"}, channel_id=channel_id
+    )
+    assert "saved" in await said(edited)
+    assert crashed.is_set()
+    diffs = [m for m in bot_messages(discord, world, channel_id) if m.id != opening.id]
+    assert len(diffs) == 1, diffs
+    assert "+ A-9999" in diffs[0].embeds[0]["fields"][0]["value"]
+    refreshed = discord.messages(channel_id)[0]
+    assert refreshed.embeds[1]["fields"][0]["value"] == "A-9999"
+    (saved,) = await TicketRepository(stack.backends.db, world.tenant).answers(ticket)
+    assert stack.backends.cipher.decrypt(saved.value) == "A-9999"
