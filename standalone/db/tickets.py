@@ -317,11 +317,14 @@ class TicketRepository:
         return _ticket(row)
 
     async def reopen(self, ticket: Ticket) -> Ticket | None:
-        """A closed ticket is open again; None when it was not closed (already reopened)."""
+        """A closed ticket is open again; None when it was not closed (already reopened).
+
+        A stale warning from before the close no longer applies to the reopened ticket.
+        """
         rows = await self._db.one(
             "UPDATE type::thing('ticket', [$tenant, $guild, $number]) SET state = 'open', "
-            "reopened += 1, closed_at = NONE, closed_by = NONE, close_reason = NONE "
-            "WHERE state = 'closed';",
+            "reopened += 1, closed_at = NONE, closed_by = NONE, close_reason = NONE, "
+            "stale_message_id = NONE WHERE state = 'closed';",
             self._vars(guild=ticket.guild_id, number=ticket.number),
         )
         return _ticket(rows[0]) if rows else None
