@@ -420,7 +420,12 @@ class Opening:
     async def _greet(self, ticket: Ticket, request: Request, channel_id: int) -> str:
         category, user = request.category, request.user
         settings = await self.ctx.guild_settings(ticket.guild_id)
-        embeds = [views.opening_embed(category, settings, ticket.number, user)]
+        stats = (
+            await self.ctx.tickets.category_stats(ticket.guild_id, category.key)
+            if views.wants_stats(category.opening_message)
+            else None
+        )
+        embeds = [views.opening_embed(category, settings, ticket.number, user, stats)]
         details = views.answers_embed(
             [
                 Answer(question=q.key, label=q.label, value=v, position=n)
