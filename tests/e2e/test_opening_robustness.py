@@ -193,3 +193,21 @@ async def test_an_edit_retried_after_a_crash_shows_its_diff_once(
     assert refreshed.embeds[1]["fields"][0]["value"] == "A-9999"
     (saved,) = await TicketRepository(stack.backends.db, world.tenant).answers(ticket)
     assert stack.backends.cipher.decrypt(saved.value) == "A-9999"
+
+
+async def test_a_category_create_retried_after_a_crash_finishes_the_category(
+    discord, stack, world, monkeypatch
+):
+    crashed = crash_once(monkeypatch, disnake.http.HTTPClient, "create_channel")
+    text = await admin_says(
+        discord,
+        world,
+        "category create",
+        {"name": "Billing", "staff_roles": str(world.staff_role.id)},
+    )
+    assert text.startswith("Category added"), text
+    assert crashed.is_set()
+    (billing,) = await (await _settings(stack, world)).categories(str(world.guild.id))
+    assert billing.discord_category is not None
+    made = discord.channel(int(billing.discord_category))
+    assert made is not None and made.type == 4
