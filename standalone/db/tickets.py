@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,15 @@ from standalone.db.records import (
 )
 
 _CONFLICT_RETRIES = 5
+_STATS_TICKETS = 1000  # closed tickets the opening message's averages look at
+
+
+class CategoryStats(msgspec.Struct, frozen=True, kw_only=True):
+    """v4's live figures for a category's opening message; None where nothing is known."""
+
+    response_s: float | None = None
+    resolution_s: float | None = None
+    rating: float | None = None
 
 
 def _ticket(row: dict[str, Any]) -> Ticket:
@@ -173,6 +183,35 @@ class TicketRepository:
         )
         return [_ticket(row) for row in rows or []]
 
+    async def category_stats(self, guild_id: str, category_key: str) -> CategoryStats:
+        """Averages over the category's latest closed tickets, for the opening message."""
+        result = await self._db.run(
+            "SELECT number, created_at, first_response_at, closed_at FROM ticket "
+            "WHERE tenant = $tenant AND guild_id = $guild "
+            "AND category = type::thing('category', $cat) AND state = 'closed' "
+            "ORDER BY number DESC LIMIT $limit;"
+            "RETURN math::mean((SELECT VALUE rating FROM feedback WHERE tenant = $tenant "
+            "AND guild_id = $guild AND ticket.category = type::thing('category', $cat)));",
+            self._vars(guild=guild_id, cat=category_key, limit=_STATS_TICKETS),
+        )
+        rows, rating = result[0] or [], result[1]
+        responses = [
+            (r["first_response_at"] - r["created_at"]).total_seconds()
+            for r in rows
+            if r.get("first_response_at")
+        ]
+        resolutions = [
+            (r["closed_at"] - r["created_at"]).total_seconds() for r in rows if r.get("closed_at")
+        ]
+        return CategoryStats(
+            response_s=sum(responses) / len(responses) if responses else None,
+            resolution_s=sum(resolutions) / len(resolutions) if resolutions else None,
+            # The mean of no ratings is NaN.
+            rating=float(rating)
+            if isinstance(rating, int | float) and math.isfinite(rating)
+            else None,
+        )
+
     async def save_answers(self, ticket: Ticket, answers: list[Answer]) -> None:
         """Store (or replace) the ticket's answers; values are already encrypted."""
         await self._db.run(
@@ -317,11 +356,14 @@ class TicketRepository:
         return _ticket(row)
 
     async def reopen(self, ticket: Ticket) -> Ticket | None:
-        """A closed ticket is open again; None when it was not closed (already reopened)."""
+        """A closed ticket is open again; None when it was not closed (already reopened).
+
+        A stale warning from before the close no longer applies to the reopened ticket.
+        """
         rows = await self._db.one(
             "UPDATE type::thing('ticket', [$tenant, $guild, $number]) SET state = 'open', "
-            "reopened += 1, closed_at = NONE, closed_by = NONE, close_reason = NONE "
-            "WHERE state = 'closed';",
+            "reopened += 1, closed_at = NONE, closed_by = NONE, close_reason = NONE, "
+            "stale_message_id = NONE WHERE state = 'closed';",
             self._vars(guild=ticket.guild_id, number=ticket.number),
         )
         return _ticket(rows[0]) if rows else None

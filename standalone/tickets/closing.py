@@ -28,6 +28,7 @@ from standalone.tickets.events import ChannelDelete, MemberRemove, decode
 from standalone.tickets.logs import already_posted, log_event
 from standalone.tickets.replies import NO_PINGS, defer, reply
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
+from standalone.tickets.staleness import STALE, timings
 from standalone.tickets.transcript import (
     TranscriptEdit,
     TranscriptHeader,
@@ -373,6 +374,13 @@ class Closing:
                 f"The thread of ticket #{ticket.number} was deleted, so it cannot be reopened."
             ) from None
         await self.ctx.bot.http.add_user_to_thread(thread, int(ticket.creator_id))
+        # The close dropped its timers: without a new one a reopened ticket nobody
+        # writes in would never go stale. Set before the row is reopened, so a retry
+        # cannot miss it; on a ticket still closed the timer does nothing.
+        stale_after, _ = await timings(self.ctx, ticket)
+        if stale_after is not None:
+            due = self.ctx.clock() + timedelta(milliseconds=stale_after)
+            await self.ctx.timers.schedule(ticket.guild_id, ticket.number, STALE, due)
         reopened = await self.ctx.tickets.reopen(ticket)
         if reopened is not None:
             await self.ctx.bot.get_partial_messageable(thread).send(

@@ -254,6 +254,11 @@ class Entries:
         self, inter: Interaction[Any], category: Category, member_id: int
     ) -> None:
         """Post "please open a ticket" with a button in this channel (anyone may press it)."""
+        # Checked here too, not only by the command: the menu's custom id can be made up.
+        if inter.guild_id is None or category.guild_id != str(inter.guild_id):
+            raise TicketError("Members are asked to open tickets from inside their server.")
+        if not is_any_staff(inter, await self.ctx.settings.categories(category.guild_id)):
+            raise TicketError("Only staff can ask a member to open a ticket.")
         button: disnake.ui.Button[None] = disnake.ui.Button(
             label="Create a ticket",
             emoji=category.emoji or "🎫",

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 OPEN_LOCK_MS = 10_000
 ANTI_SPAM_MS = 5_000  # v4's per-member pause between two ticket starts
 MAX_GUILD_CHANNELS = 30013  # Discord's error code
+EDITED_TITLE = " edited the ticket"
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week: tickets outlive shorter defaults
 
 
@@ -151,10 +152,34 @@ class Opening:
         until = disnake.utils.parse_time(member.get("communication_disabled_until"))
         return Opener(inter.author.id, roles, until)
 
+    async def check_context(
+        self, inter: Interaction[Any], category: Category, context: FormContext
+    ) -> None:
+        """Refuse a context this bot would not have offered here.
+
+        It rides in a custom id, so it is untrusted: a DM's text must be read in the DM
+        it came from, and a referenced message must be in the category's server, or a
+        made-up id would copy a message from anywhere the bot can read into a ticket.
+        """
+        if context.kind == "d":
+            if inter.guild_id is not None or context.channel_id != inter.channel_id:
+                raise custom_ids.BadCustomId(context.encode())
+        elif context.kind == "m":
+            assert context.channel_id is not None
+            try:
+                channel: dict[str, Any] = dict(
+                    await self.ctx.bot.http.get_channel(context.channel_id)
+                )
+            except (disnake.NotFound, disnake.Forbidden):
+                channel = {}
+            if str(channel.get("guild_id")) != category.guild_id:
+                raise TicketError("A ticket can only refer to a message of its own server.")
+
     async def start(
         self, inter: Interaction[Any], category: Category, context: FormContext
     ) -> None:
         """Check the member may open a ticket here, then show the form or open it at once."""
+        await self.check_context(inter, category, context)
         guild_id = int(category.guild_id)
         opener = await self.opener(inter, guild_id)
         # A specific refusal is worth more than "slow down", so check first.
@@ -197,6 +222,7 @@ class Opening:
         self, inter: Interaction[Any], category: Category, context: FormContext
     ) -> None:
         """The form came back: read the answers and open the ticket."""
+        await self.check_context(inter, category, context)
         values: dict[str, Any] = getattr(inter, "values", {})
         questions = await self.ctx.settings.questions(category.key)
         answers: list[tuple[Question, str]] = []
@@ -230,6 +256,9 @@ class Opening:
         try:
             if ticket is None:
                 ticket = await self._record(inter, request)
+            if ticket.state == "opening":
+                # Also after a delivery that died between the row and its details.
+                ticket = await self._record_details(ticket, request)
             ticket = await self._ensure_place(ticket, request)
         finally:
             # The pause only guards against starts piling up while one is under way.
@@ -266,6 +295,11 @@ class Opening:
             return existing
         finally:
             await self.ctx.cache.delete(lock)
+        return ticket
+
+    async def _record_details(self, ticket: Ticket, request: Request) -> Ticket:
+        """Answers, thread mode and references: each write can be repeated as it is."""
+        category, cipher = request.category, self.ctx.cipher
         if request.answers:
             await self.ctx.tickets.save_answers(
                 ticket,
@@ -305,6 +339,10 @@ class Opening:
             await self.ctx.tickets.set_channel(ticket.guild_id, ticket.number, channel_id)
         if ticket.state != "opening":
             return await self.ctx.tickets.get(ticket.guild_id, ticket.number) or ticket
+        if category.mode == "thread":
+            # Not part of making the thread: a thread found again after a crash still
+            # needs its creator, and adding a member twice changes nothing.
+            await self.ctx.bot.http.add_user_to_thread(int(channel_id), int(ticket.creator_id))
         message_id = ticket.opening_message_id or await self.ctx.find_bot_message(
             int(channel_id), custom_ids.make(custom_ids.CLOSE, ticket.number)
         )
@@ -331,7 +369,6 @@ class Opening:
                 rate_limit_per_user=category.slowmode_s,
                 reason=reason,
             )
-            await http.add_user_to_thread(int(thread["id"]), user.id)
             return str(thread["id"])
         if category.discord_category is None:
             raise TicketError("This ticket category has no channel category yet; ask staff.")
@@ -383,7 +420,12 @@ class Opening:
     async def _greet(self, ticket: Ticket, request: Request, channel_id: int) -> str:
         category, user = request.category, request.user
         settings = await self.ctx.guild_settings(ticket.guild_id)
-        embeds = [views.opening_embed(category, settings, ticket.number, user)]
+        stats = (
+            await self.ctx.tickets.category_stats(ticket.guild_id, category.key)
+            if views.wants_stats(category.opening_message)
+            else None
+        )
+        embeds = [views.opening_embed(category, settings, ticket.number, user, stats)]
         details = views.answers_embed(
             [
                 Answer(question=q.key, label=q.label, value=v, position=n)
@@ -541,13 +583,9 @@ class Opening:
         if not changes:
             await reply(inter, "Nothing changed.")
             return
-        if new_answers:
-            await self.ctx.tickets.save_answers(ticket, new_answers)
-        if updates:
-            ticket = await self.ctx.tickets.update_fields(ticket, **updates)
         settings = await self.ctx.guild_settings(ticket.guild_id)
         diff = disnake.Embed(
-            title=f"{inter.author.display_name} edited the ticket"[:256], colour=settings.colour
+            title=f"{inter.author.display_name}{EDITED_TITLE}"[:256], colour=settings.colour
         )
         for label, before, after in changes[:25]:
             body = "\n".join(
@@ -558,11 +596,30 @@ class Opening:
             )
             diff.add_field(name=label[:256], value=f"```diff\n{body[:1000]}\n```", inline=False)
         assert ticket.channel_id is not None
-        await self.ctx.bot.get_partial_messageable(int(ticket.channel_id)).send(
-            embed=diff, allowed_mentions=NO_PINGS
-        )
+        # Discord first, the database last: a delivery that dies before the save is
+        # run again with the same changes (and finds its diff); saving first would
+        # leave a retry with "nothing changed" and no diff at all.
+        if not await self._diff_posted(int(ticket.channel_id), diff):
+            await self.ctx.bot.get_partial_messageable(int(ticket.channel_id)).send(
+                embed=diff, allowed_mentions=NO_PINGS
+            )
         await self._refresh_opening(ticket, new_answers, topic, settings)
+        if new_answers:
+            await self.ctx.tickets.save_answers(ticket, new_answers)
+        if updates:
+            ticket = await self.ctx.tickets.update_fields(ticket, **updates)
         await reply(inter, "Your changes are saved.")
+
+    async def _diff_posted(self, channel_id: int, diff: disnake.Embed) -> bool:
+        """Whether the channel's latest edit diff is this one (posted by an earlier try)."""
+        wanted = diff.to_dict().get("fields")
+        for message in await self.ctx.bot.http.logs_from(channel_id, 20):
+            if str(message["author"]["id"]) != str(self.ctx.bot_id):
+                continue
+            embeds = cast(list[dict[str, Any]], message.get("embeds") or [])
+            if embeds and str(embeds[0].get("title", "")).endswith(EDITED_TITLE):
+                return embeds[0].get("fields") == wanted
+        return False
 
     async def _refresh_opening(
         self, ticket: Ticket, answers: list[Answer], topic: str | None, settings: GuildSettings

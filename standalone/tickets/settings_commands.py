@@ -157,10 +157,16 @@ class SettingsCommands(FeatureCog):
             fields["discord_category"] = str(discord_category.id)
         if thread_channel is not None:
             fields["thread_channel"] = str(thread_channel.id)
-        try:
-            made = await self.ctx.settings.create_category(guild, name.strip(), **fields)
-        except SettingsError as exc:
-            raise TicketError(f"Cannot add the category: {exc}.") from None
+        # A redelivered command finishes the category its first delivery added
+        # instead of refusing the name as taken.
+        made = await self.ctx.tickets.category_by_interaction(str(inter.id))
+        if made is None:
+            try:
+                made = await self.ctx.settings.create_category(
+                    guild, name.strip(), interaction_id=str(inter.id), **fields
+                )
+            except SettingsError as exc:
+                raise TicketError(f"Cannot add the category: {exc}.") from None
         if made.mode == "channel" and made.discord_category is None:
             created = await self.ctx.bot.http.create_channel(
                 int(guild), disnake.ChannelType.category.value, name=made.name, reason="Tickets"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import disnake
 from disnake.ui.select.string import StringSelect
 
 from standalone.db.records import Answer, Category, GuildSettings, Question
+from standalone.db.tickets import CategoryStats
 from standalone.tickets import custom_ids
+from standalone.tickets.checks import human_duration
 
 TICKET_MEMBER_PERMISSIONS = disnake.Permissions(
     view_channel=True,
@@ -257,11 +260,37 @@ def opening_components(
     return buttons
 
 
+STAT_PLACEHOLDERS = ("{avgResponseTime}", "{avgResolutionTime}", "{avgRating}")
+UNKNOWN_STAT = "unknown"
+
+
+def wants_stats(template: str) -> bool:
+    """Whether an opening message shows v4's live figures (worth a query only then)."""
+    return any(placeholder in template for placeholder in STAT_PLACEHOLDERS)
+
+
+def fill_stats(template: str, stats: CategoryStats) -> str:
+    """v4's ``{avgResponseTime}``, ``{avgResolutionTime}`` and ``{avgRating}``."""
+
+    def took(seconds: float | None) -> str:
+        return UNKNOWN_STAT if seconds is None else human_duration(timedelta(seconds=seconds))
+
+    values = {
+        "{avgResponseTime}": took(stats.response_s),
+        "{avgResolutionTime}": took(stats.resolution_s),
+        "{avgRating}": UNKNOWN_STAT if stats.rating is None else f"{stats.rating:.1f}",
+    }
+    for placeholder, value in values.items():
+        template = template.replace(placeholder, value)
+    return template
+
+
 def opening_embed(
     category: Category,
     settings: GuildSettings,
     number: int,
     creator: disnake.abc.User,
+    stats: CategoryStats | None = None,
 ) -> disnake.Embed:
     """Who opened the ticket, with the category's opening message."""
     text = fill(
@@ -271,6 +300,8 @@ def opening_embed(
         display_name=creator.display_name,
         category=category.name,
     )
+    if stats is not None:
+        text = fill_stats(text, stats)
     embed = disnake.Embed(
         title=f"Ticket #{number} · {category.name}"[:256], description=text, colour=settings.colour
     )

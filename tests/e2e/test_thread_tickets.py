@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from standalone.db.settings import SettingsRepository
 from standalone.db.tickets import TicketRepository
+from standalone.db.timers import TimerRepository
 from tests.e2e.closing_flow import answer_text, closed, dms, eventually, make_cast
 from tests.e2e.conftest import make_world
 from tests.e2e.flow import bot_messages, button
@@ -109,3 +112,31 @@ async def test_a_deleted_thread_closes_its_ticket(discord, stack):
     done = await eventually(lambda: closed(stack, world, number))
     assert done.closed_by == "discord"
     assert stack.backends.cipher.decrypt(done.close_reason) == "channel deleted"
+
+
+async def test_a_reopened_ticket_goes_stale_again_and_forgets_its_old_warning(discord, stack):
+    world = make_world(discord, "alpha")
+    await stack.add(world)
+    await stack.start()
+    cast = await make_cast(
+        discord, stack, world, mode="thread", stale_after_ms=3_600_000, auto_close_ms=60_000
+    )
+    number, thread_id = await thread_ticket(discord, stack, cast)
+    repo = TicketRepository(stack.backends.db, world.tenant)
+    # Closed by the auto-close after a stale warning, as an idle ticket is.
+    await stack.backends.db.run(
+        "UPDATE ticket SET stale_message_id = '1' WHERE tenant = $t AND number = $n;",
+        {"t": world.tenant, "n": number},
+    )
+    await force_close(discord, cast, thread_id, number, stack)
+    timers = TimerRepository(stack.backends.db, world.tenant)
+    assert await timers.all() == []
+    (dm,) = dms(discord, world, cast.creator)
+    click = await click_in_dm(discord, world, cast.creator, dm, button(dm, "reopen:"))
+    assert "is open again" in await answer_text(click)
+    ticket = await repo.get(str(world.guild.id), number)
+    assert ticket.state == "open" and ticket.stale_message_id is None
+    (timer,) = await timers.all()
+    assert timer.kind == "stale"
+    wait = timer.due_at - datetime.now(UTC)
+    assert timedelta(minutes=55) < wait <= timedelta(hours=1)

@@ -1,0 +1,213 @@
+"""Opening survives a delivery that dies half-way, and refuses contexts it did not make."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from typing import Any
+
+import disnake
+import pytest
+
+from standalone.db.tickets import TicketRepository
+from tests.e2e.conftest import make_world
+from tests.e2e.flow import bot_messages, button
+from tests.e2e.forge import COMPONENT
+from tests.e2e.test_opening import (
+    TIMEOUT,
+    admin_says,
+    field_ids,
+    make_category,
+    only_ticket,
+    post,
+    said,
+)
+
+
+@pytest.fixture
+async def world(discord, stack):
+    built = make_world(discord, "alpha")
+    await stack.add(built)
+    await stack.start()
+    return built
+
+
+async def forged_click(discord, world, template: Any, custom_id: str, values: list[str]) -> Any:
+    """A menu choice on ``template``'s message with a custom id the bot never made."""
+    payload = copy.deepcopy(template.payload)
+    new_id = discord.world.ids.next()
+    payload.update(
+        id=str(new_id),
+        token=discord.world.new_interaction_token(new_id),
+        type=COMPONENT,
+        data={"custom_id": custom_id, "component_type": 3, "values": values},
+    )
+    await discord.dispatch(world.app.id, "INTERACTION_CREATE", payload)
+    return discord.interaction(new_id)
+
+
+def crash_once(monkeypatch, owner: type, name: str) -> asyncio.Event:
+    """Make ``owner.name`` fail the first time, as if the process died there."""
+    original = getattr(owner, name)
+    crashed = asyncio.Event()
+
+    async def failing(self, *args, **kwargs):
+        if not crashed.is_set():
+            crashed.set()
+            raise ConnectionError(f"went away during {name}")
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(owner, name, failing)
+    return crashed
+
+
+@pytest.mark.parametrize(
+    ("owner", "step"),
+    [
+        (TicketRepository, "save_answers"),
+        (TicketRepository, "update_fields"),
+        (disnake.http.HTTPClient, "add_user_to_thread"),
+    ],
+)
+async def test_a_thread_ticket_opened_by_a_retry_is_whole(
+    discord, stack, world, monkeypatch, owner, step
+):
+    helpdesk = discord.add_channel(world.guild.id, name="helpdesk")
+    await make_category(discord, world, "Support", mode="thread", thread_channel=str(helpdesk.id))
+    added = await admin_says(
+        discord, world, "question add", {"category": "Support", "label": "Order number"}
+    )
+    assert "Order number" in added
+    panel = await post(discord, world)
+    member = world.actor(discord, world.member)
+    form = await (await member.click(panel.id, button(panel, "open:"))).response(timeout=TIMEOUT)
+    (order,) = field_ids(form)
+    crashed = crash_once(monkeypatch, owner, step)
+    submit = await member.submit_modal(
+        form["data"]["custom_id"], {order: "A-1234"}, channel_id=world.support.id
+    )
+    assert (await said(submit)).startswith("Your ticket is open")
+    assert crashed.is_set()
+    ticket = await only_ticket(stack, world)
+    # Closing archives a thread ticket and deletes a channel: the flag must be right.
+    assert ticket.thread and ticket.state == "open"
+    (thread,) = discord.threads(helpdesk.id)
+    assert world.member.id in discord.thread_members(thread.id)
+    answers = await TicketRepository(stack.backends.db, world.tenant).answers(ticket)
+    assert [stack.backends.cipher.decrypt(a.value) for a in answers] == ["A-1234"]
+    assert len(bot_messages(discord, world, thread.id)) == 1
+
+
+async def test_contexts_the_bot_did_not_offer_are_refused(discord, stack, world):
+    """A made-up custom id cannot copy another server's message, or any message, into a ticket."""
+    await make_category(discord, world)  # a topic form
+    await make_category(discord, world, "Orders", require_topic=False)
+    assert "Order number" in await admin_says(
+        discord, world, "question add", {"category": "Orders", "label": "Order number"}
+    )
+    repo = await _settings(stack, world)
+    categories = await repo.categories(str(world.guild.id))
+    billing, orders = (next(c for c in categories if c.name == n) for n in ("Billing", "Orders"))
+    (question,) = await repo.questions(orders.key)
+    # The same bot in a second server, where something private is said.
+    elsewhere = discord.add_guild(name="Elsewhere", owner_name="eve")
+    discord.install(world.app.id, elsewhere.id)
+    secret_channel = discord.add_channel(elsewhere.id, name="board")
+    eve = discord.add_member(elsewhere.id, username="eve-board")
+    secret = await discord.actor(world.app.id, elsewhere.id, eve.id).send_message(
+        secret_channel.id, "The merger closes on Friday"
+    )
+    member = world.actor(discord, world.member)
+
+    copied = await member.submit_modal(
+        f"topic:{billing.key}.m{secret_channel.id}-{secret.id}",
+        {"topic": "please look at this"},
+        channel_id=world.support.id,
+    )
+    assert "only refer to a message of its own server" in await said(copied)
+    as_dm = await member.submit_modal(
+        f"questions:{orders.key}.d{secret_channel.id}-{secret.id}",
+        {question.key: "A-1"},
+        channel_id=world.support.id,
+    )
+    assert "not from this bot" in await said(as_dm)
+    assert await TicketRepository(stack.backends.db, world.tenant).tickets() == []
+
+
+async def test_only_staff_can_post_a_create_for_user_prompt_even_with_a_made_up_menu(
+    discord, stack, world
+):
+    await make_category(discord, world, require_topic=False)
+    await make_category(discord, world, "Orders", require_topic=False)
+    panel = await post(discord, world, style="menu")
+    (menu,) = [c for row in panel.components for c in row["components"]]
+    other = world.actor(discord, world.other)
+    real = await other.select(panel.id, menu["custom_id"], [menu["options"][0]["value"]])
+    assert (await said(real)).startswith("Your ticket is open")
+    before = len(bot_messages(discord, world, world.support.id))
+    forged = await forged_click(
+        discord, world, real, f"pick:f{world.member.id}", [menu["options"][1]["value"]]
+    )
+    assert "Only staff" in await said(forged)
+    assert len(bot_messages(discord, world, world.support.id)) == before
+
+
+async def _settings(stack, world):
+    from standalone.db.settings import SettingsRepository
+
+    return SettingsRepository(stack.backends.db, world.tenant)
+
+
+@pytest.mark.parametrize("step", ["send_message", "edit_message"])
+async def test_an_edit_retried_after_a_crash_shows_its_diff_once(
+    discord, stack, world, monkeypatch, step
+):
+    await make_category(discord, world)
+    assert "Order number" in await admin_says(
+        discord, world, "question add", {"category": "Billing", "label": "Order number"}
+    )
+    panel = await post(discord, world)
+    member = world.actor(discord, world.member)
+    form = await (await member.click(panel.id, button(panel, "open:"))).response(timeout=TIMEOUT)
+    (order,) = field_ids(form)
+    opened = await member.submit_modal(
+        form["data"]["custom_id"], {order: "A-1234"}, channel_id=world.support.id
+    )
+    assert (await said(opened)).startswith("Your ticket is open")
+    ticket = await only_ticket(stack, world)
+    channel_id = int(ticket.channel_id)
+    opening = bot_messages(discord, world, channel_id)[0]
+    prefilled = await (await member.click(opening.id, button(opening, "edit:"))).response(
+        timeout=TIMEOUT
+    )
+    crashed = crash_once(monkeypatch, disnake.http.HTTPClient, step)
+    edited = await member.submit_modal(
+        prefilled["data"]["custom_id"], {order: "A-9999"}, channel_id=channel_id
+    )
+    assert "saved" in await said(edited)
+    assert crashed.is_set()
+    diffs = [m for m in bot_messages(discord, world, channel_id) if m.id != opening.id]
+    assert len(diffs) == 1, diffs
+    assert "+ A-9999" in diffs[0].embeds[0]["fields"][0]["value"]
+    refreshed = discord.messages(channel_id)[0]
+    assert refreshed.embeds[1]["fields"][0]["value"] == "A-9999"
+    (saved,) = await TicketRepository(stack.backends.db, world.tenant).answers(ticket)
+    assert stack.backends.cipher.decrypt(saved.value) == "A-9999"
+
+
+async def test_a_category_create_retried_after_a_crash_finishes_the_category(
+    discord, stack, world, monkeypatch
+):
+    crashed = crash_once(monkeypatch, disnake.http.HTTPClient, "create_channel")
+    text = await admin_says(
+        discord,
+        world,
+        "category create",
+        {"name": "Billing", "staff_roles": str(world.staff_role.id)},
+    )
+    assert text.startswith("Category added"), text
+    assert crashed.is_set()
+    (billing,) = await (await _settings(stack, world)).categories(str(world.guild.id))
+    assert billing.discord_category is not None
+    made = discord.channel(int(billing.discord_category))
+    assert made is not None and made.type == 4
