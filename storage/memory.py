@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from storage.keys import validate_key
+from storage.keys import validate_key, validate_listing
 from storage.ports import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_CONTENT_TYPE,
@@ -93,7 +93,9 @@ class MemoryStore:
             yield bytes(view[offset : min(offset + chunk_size, end)])
 
     async def head(self, key: str) -> ObjectInfo:
-        return self._find(key).info
+        info = self._find(key).info
+        # The info is frozen but its dict is not: a caller's edit must not reach the store.
+        return msgspec.structs.replace(info, metadata=dict(info.metadata))
 
     async def exists(self, key: str) -> bool:
         return validate_key(key) in self._objects
@@ -104,6 +106,7 @@ class MemoryStore:
     async def list(
         self, prefix: str = "", *, start_after: str | None = None, limit: int | None = None
     ) -> builtins.list[str]:
+        validate_listing(prefix, start_after)
         keys = sorted(key for key in self._objects if key.startswith(prefix))
         if start_after is not None:
             keys = keys[bisect_right(keys, start_after) :]

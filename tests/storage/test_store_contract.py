@@ -571,3 +571,16 @@ async def test_s3_errors_are_storage_errors(s3_endpoint: str) -> None:
             await store.list()
     finally:
         await store.close()
+
+
+async def test_mutating_what_head_returns_changes_nothing_stored(subject: Subject) -> None:
+    store = subject.store
+    await store.put("m/doc", b"x", metadata={"owner": "a"})
+    info = await store.head("m/doc")
+    info.metadata["owner"] = "someone else"
+    info.metadata["added"] = "1"
+    assert (await store.head("m/doc")).metadata == {"owner": "a"}
+    scoped = ScopedStore(store, "m")
+    (await scoped.head("doc")).metadata.clear()
+    assert (await store.head("m/doc")).metadata == {"owner": "a"}
+
