@@ -19,7 +19,7 @@ import aiofiles
 import aiofiles.os
 import msgspec
 
-from storage.keys import META_SUFFIX, TEMP_PREFIX, validate_key
+from storage.keys import META_SUFFIX, TEMP_PREFIX, validate_key, validate_listing
 from storage.ports import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_CONTENT_TYPE,
@@ -340,6 +340,7 @@ class FileStore:
     async def list(
         self, prefix: str = "", *, start_after: str | None = None, limit: int | None = None
     ) -> builtins.list[str]:
+        validate_listing(prefix, start_after)
         keys = await asyncio.to_thread(self._list, prefix)
         if start_after is not None:
             keys = keys[bisect_right(keys, start_after) :]

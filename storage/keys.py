@@ -22,6 +22,38 @@ MAX_PART_BYTES = 255 - len(META_SUFFIX)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+def _check_text(text: str, what: str) -> int:
+    """The UTF-8 length of ``text``; InvalidKey for characters no key may contain."""
+    if _CONTROL.search(text):
+        raise InvalidKey(f"{what} {text!r} contains a control character")
+    try:
+        # Lone surrogates are valid in a str but in no file name or S3 key.
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidKey(f"{what} {text!r} is not valid Unicode text") from None
+
+
+def validate_prefix(prefix: str, what: str = "listing prefix") -> str:
+    """Return ``prefix`` unchanged when a key could contain it; raise InvalidKey otherwise.
+
+    A prefix is any start of a key, so '', a trailing '/' or a part cut short
+    are fine, and one that climbs ('../') simply matches nothing. Characters no
+    key may hold are refused as they are in keys: S3 cannot even send them
+    (a lone surrogate has no UTF-8), and the other stores answer alike.
+    """
+    if not isinstance(prefix, str):
+        raise InvalidKey(f"{what} must be a string, got {type(prefix).__name__}")
+    _check_text(prefix, what)
+    return prefix
+
+
+def validate_listing(prefix: str, start_after: str | None) -> None:
+    """Check the prefix and cursor of a ``list`` call (see ``validate_prefix``)."""
+    validate_prefix(prefix)
+    if start_after is not None:
+        validate_prefix(start_after, "start_after cursor")
+
+
 def validate_key(key: str) -> str:
     """Return ``key`` unchanged when it is a safe object key; raise InvalidKey otherwise."""
     if not isinstance(key, str):
@@ -32,13 +64,7 @@ def validate_key(key: str) -> str:
         raise InvalidKey(f"object key is {len(key)} characters long (at most {MAX_KEY_LENGTH})")
     if "\x00" in key:
         raise InvalidKey(f"object key {key!r} contains a NUL byte")
-    if _CONTROL.search(key):
-        raise InvalidKey(f"object key {key!r} contains a control character")
-    try:
-        # Lone surrogates are valid in a str but in no file name or S3 key.
-        size = len(key.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise InvalidKey(f"object key {key!r} is not valid Unicode text") from None
+    size = _check_text(key, "object key")
     if size > MAX_KEY_BYTES:
         raise InvalidKey(f"object key is {size} bytes long in UTF-8 (at most {MAX_KEY_BYTES})")
     if "\\" in key:

@@ -20,7 +20,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError
 
-from storage.keys import validate_key
+from storage.keys import validate_key, validate_listing
 from storage.ports import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_CONTENT_TYPE,
@@ -286,6 +286,7 @@ class S3Store:
     async def list(
         self, prefix: str = "", *, start_after: str | None = None, limit: int | None = None
     ) -> builtins.list[str]:
+        validate_listing(prefix, start_after)
         s3 = await self._s3()
         keys: builtins.list[str] = []
         params: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self._prefix + prefix}

@@ -584,3 +584,19 @@ async def test_mutating_what_head_returns_changes_nothing_stored(subject: Subjec
     (await scoped.head("doc")).metadata.clear()
     assert (await store.head("m/doc")).metadata == {"owner": "a"}
 
+
+@pytest.mark.parametrize(
+    "prefix",
+    ["a/\ud800", "\udcff", "a\x00", "a\nb"],
+    ids=["lone-surrogate", "surrogate-escape", "nul", "control-character"],
+)
+async def test_prefixes_no_key_can_have_are_refused(subject: Subject, prefix: str) -> None:
+    store = subject.store
+    await store.put("a/b", b"x")
+    with pytest.raises(InvalidKey, match="prefix"):
+        await store.list(prefix)
+    with pytest.raises(InvalidKey, match="start_after"):
+        await store.list(start_after=prefix)
+    with pytest.raises(InvalidKey):
+        await ScopedStore(store, "a").list(prefix)
+    assert await store.list() == ["a/b"]
