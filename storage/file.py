@@ -10,7 +10,7 @@ import os
 import secrets
 import stat
 from bisect import bisect_right
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -103,6 +103,14 @@ def _sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _walk_error(exc: OSError) -> None:
+    # A folder gone meanwhile (pruned by a delete, or a root not made yet) or a
+    # file where the prefix names a folder holds no keys; any other fault would
+    # silently hide objects from the listing, so it is raised.
+    if not isinstance(exc, FileNotFoundError | NotADirectoryError):
+        raise exc
+
+
 async def _write_chunk(handle: Any, chunk: bytes) -> None:
     # One seam for every byte written, so tests can make the disk fill up.
     await handle.write(chunk)
@@ -138,6 +146,14 @@ class FileStore:
         if not path.is_relative_to(self._root) or path == self._root:
             raise InvalidKey(f"object key {key!r} resolves outside the store root {self._root}")
         return path
+
+    @contextlib.contextmanager
+    def _faults(self, action: str, key: str) -> Iterator[None]:
+        """The disk's own errors (EACCES, EIO, ...) as StorageError, with what was being done."""
+        try:
+            yield
+        except OSError as exc:
+            raise StorageError(f"could not {action} {key!r} in {self._root}: {exc}") from exc
 
     async def _open_temp(self, path: Path) -> tuple[Path, Any]:
         for attempt in builtins.range(_PUT_ATTEMPTS):
@@ -239,14 +255,15 @@ class FileStore:
 
     async def get(self, key: str, *, range: ByteRange | None = None) -> bytes:
         check_range(range)
-        handle, st = await self._open(key)
-        try:
-            start, end = resolve_range(range, st.st_size)
-            await handle.seek(start)
-            data: bytes = await handle.read(end - start)
-            return data
-        finally:
-            await handle.close()
+        with self._faults("read", key):
+            handle, st = await self._open(key)
+            try:
+                start, end = resolve_range(range, st.st_size)
+                await handle.seek(start)
+                data: bytes = await handle.read(end - start)
+                return data
+            finally:
+                await handle.close()
 
     async def stream(
         self,
@@ -259,19 +276,20 @@ class FileStore:
         check_range(range)
         # The open file stays the version that was current at the start, even
         # if a put renames a new one into place meanwhile.
-        handle, st = await self._open(key)
-        try:
-            start, end = resolve_range(range, st.st_size)
-            await handle.seek(start)
-            remaining = end - start
-            while remaining > 0:
-                chunk: bytes = await handle.read(min(chunk_size, remaining))
-                if not chunk:
-                    return
-                remaining -= len(chunk)
-                yield chunk
-        finally:
-            await handle.close()
+        with self._faults("read", key):
+            handle, st = await self._open(key)
+            try:
+                start, end = resolve_range(range, st.st_size)
+                await handle.seek(start)
+                remaining = end - start
+                while remaining > 0:
+                    chunk: bytes = await handle.read(min(chunk_size, remaining))
+                    if not chunk:
+                        return
+                    remaining -= len(chunk)
+                    yield chunk
+            finally:
+                await handle.close()
 
     async def _read_meta(self, path: Path) -> _Meta | None:
         # A missing or damaged sidecar only costs the metadata, not the object.
@@ -282,6 +300,10 @@ class FileStore:
 
     async def head(self, key: str) -> ObjectInfo:
         path = self._path(key)
+        with self._faults("look up", key):
+            return await self._head(key, path)
+
+    async def _head(self, key: str, path: Path) -> ObjectInfo:
         for attempt in builtins.range(3):
             try:
                 st = await aiofiles.os.stat(path)
@@ -311,15 +333,16 @@ class FileStore:
 
     async def delete(self, key: str) -> bool:
         path = self._path(key)
-        try:
-            await aiofiles.os.remove(path)
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
-            if await aiofiles.os.path.isfile(path):
-                raise
-            return False
-        with contextlib.suppress(FileNotFoundError):
-            await aiofiles.os.remove(_meta_path(path))
-        await asyncio.to_thread(self._prune, path.parent)
+        with self._faults("delete", key):
+            try:
+                await aiofiles.os.remove(path)
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
+                if await aiofiles.os.path.isfile(path):
+                    raise
+                return False
+            with contextlib.suppress(FileNotFoundError):
+                await aiofiles.os.remove(_meta_path(path))
+            await asyncio.to_thread(self._prune, path.parent)
         return True
 
     def _prune(self, directory: Path) -> None:
@@ -341,7 +364,8 @@ class FileStore:
         self, prefix: str = "", *, start_after: str | None = None, limit: int | None = None
     ) -> builtins.list[str]:
         validate_listing(prefix, start_after)
-        keys = await asyncio.to_thread(self._list, prefix)
+        with self._faults("list", prefix):
+            keys = await asyncio.to_thread(self._list, prefix)
         if start_after is not None:
             keys = keys[bisect_right(keys, start_after) :]
         return keys if limit is None else keys[: max(limit, 0)]
@@ -357,7 +381,7 @@ class FileStore:
             except InvalidKey:
                 return []
         keys: builtins.list[str] = []
-        for dirpath, _dirnames, filenames in os.walk(start):
+        for dirpath, _dirnames, filenames in os.walk(start, onerror=_walk_error):
             base = Path(dirpath).relative_to(self._root).as_posix()
             for name in filenames:
                 if name.startswith(TEMP_PREFIX) or name.endswith(META_SUFFIX):

@@ -295,3 +295,93 @@ async def test_puts_and_deletes_in_one_folder_do_not_trip_over_each_other(root: 
     await asyncio.gather(*(churn(f"k{i}") for i in range(4)))
     assert await store.list() == []
     assert not (root / "a").exists()
+
+
+async def collect(chunks: AsyncIterator[bytes]) -> list[bytes]:
+    return [chunk async for chunk in chunks]
+
+
+def _fault(code: int) -> OSError:
+    return OSError(code, os.strerror(code))
+
+
+async def test_read_faults_are_storage_errors_not_raw_os_errors(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Root ignores permissions, so the kernel's answers are injected where the
+    # store asks: opening, reading, stat, removing and walking folders.
+    store = FileStore(root)
+    await store.put("t/doc", b"bytes", metadata={"v": "1"})
+    real_open = storage.file.aiofiles.open
+
+    def refusing_open(path: object, mode: str = "r", **kw: object) -> object:
+        if mode == "rb":
+            raise _fault(errno.EACCES)
+        return real_open(path, mode, **kw)  # type: ignore[call-overload]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(storage.file.aiofiles, "open", refusing_open)
+        for call in (store.get, lambda key: collect(store.stream(key))):
+            with pytest.raises(StorageError, match=r"could not read 't/doc'.*Permission denied"):
+                await call("t/doc")
+
+    async def failing_read(*args: object) -> bytes:
+        raise _fault(errno.EIO)
+
+    def open_then_fail(path: object, mode: str = "r", **kw: object) -> object:
+        opening = real_open(path, mode, **kw)  # type: ignore[call-overload]
+
+        async def opened() -> object:
+            handle = await opening
+            if mode == "rb":
+                handle.read = failing_read
+            return handle
+
+        return opened()
+
+    with monkeypatch.context() as patch:
+        patch.setattr(storage.file.aiofiles, "open", open_then_fail)
+        for call in (store.get, lambda key: collect(store.stream(key))):
+            with pytest.raises(StorageError, match=r"could not read 't/doc'.*Input/output error"):
+                await call("t/doc")
+
+    async def refusing(*args: object, **kw: object) -> object:
+        raise _fault(errno.EACCES)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(storage.file.aiofiles.os, "stat", refusing)
+        with pytest.raises(StorageError, match=r"could not look up 't/doc'.*Permission denied"):
+            await store.head("t/doc")
+    with monkeypatch.context() as patch:
+        patch.setattr(storage.file.aiofiles.os, "remove", refusing)
+        with pytest.raises(StorageError, match=r"could not delete 't/doc'.*Permission denied"):
+            await store.delete("t/doc")
+
+    def unreadable_folder(path: object) -> object:
+        raise _fault(errno.EIO)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "scandir", unreadable_folder)
+        for prefix in ("", "t/"):
+            with pytest.raises(StorageError, match=r"could not list 't?/?'.*Input/output error"):
+                await store.list(prefix)
+    # The faults were transient: everything is as it was.
+    assert await store.get("t/doc") == b"bytes"
+    assert (await store.head("t/doc")).metadata == {"v": "1"}
+    assert await store.list() == ["t/doc"]
+
+
+async def test_a_file_where_a_folder_should_be_is_not_found_not_a_fault(root: Path) -> None:
+    # ENOTDIR from the kernel: "a" is an object, so nothing can be under it.
+    store = FileStore(root)
+    await store.put("a", b"file")
+    with pytest.raises(ObjectNotFound):
+        await store.get("a/b")
+    with pytest.raises(ObjectNotFound):
+        await collect(store.stream("a/b"))
+    with pytest.raises(ObjectNotFound):
+        await store.head("a/b")
+    assert await store.exists("a/b") is False
+    assert await store.delete("a/b") is False
+    assert await store.list("a/") == []
+    assert await store.list("a/b/") == []
