@@ -9,6 +9,7 @@ import hashlib
 import os
 import secrets
 import stat
+import time
 from bisect import bisect_right
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime
@@ -43,6 +44,10 @@ from storage.requests import (
 # A concurrent delete may prune a folder between our mkdir and our first write.
 _PUT_ATTEMPTS = 3
 _HASH_BLOCK = 1024 * 1024
+# A writer touches its temp file with every chunk and renames it within moments
+# of the last, so one untouched this long was left by a crash (or by a writer
+# stalled on its source for an hour, whose put then fails rather than lingers).
+TEMP_MAX_AGE_S = 3600.0
 
 
 class _Meta(msgspec.Struct, kw_only=True):
@@ -344,6 +349,37 @@ class FileStore:
                 await aiofiles.os.remove(_meta_path(path))
             await asyncio.to_thread(self._prune, path.parent)
         return True
+
+    async def sweep(self, older_than_s: float = TEMP_MAX_AGE_S) -> int:
+        """Remove temp files a crashed writer left, if untouched for ``older_than_s``.
+
+        Call it at start-up; fresh temp files may belong to a live writer (in
+        this process or another on the same folder) and are left alone.
+        Returns how many were removed.
+        """
+        try:
+            return await asyncio.to_thread(self._sweep, time.time() - older_than_s)
+        except OSError as exc:
+            raise StorageError(f"could not sweep temp files under {self._root}: {exc}") from exc
+
+    def _sweep(self, cutoff: float) -> int:
+        removed = 0
+        for dirpath, _dirnames, filenames in os.walk(self._root, onerror=_walk_error):
+            for name in filenames:
+                if not name.startswith(TEMP_PREFIX):
+                    continue
+                temp = Path(dirpath) / name
+                try:
+                    st = temp.lstat()
+                except FileNotFoundError:
+                    continue  # renamed into place or removed by its writer just now
+                if stat.S_ISREG(st.st_mode) and st.st_mtime < cutoff:
+                    _remove(temp)
+                    removed += 1
+                    # A folder made only for the lost object would block a later
+                    # object of its name; a put racing this retries its mkdir.
+                    self._prune(temp.parent)
+        return removed
 
     def _prune(self, directory: Path) -> None:
         # Empty folders left behind would block a later object of the same name.

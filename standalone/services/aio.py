@@ -34,7 +34,8 @@ from standalone.services.shard import GatewayFatal
 from standalone.services.worker import Worker
 from standalone.tenant_app import TenantApp
 from storage.connect import open_store
-from storage.ports import ObjectStore
+from storage.file import FileStore
+from storage.ports import ObjectStore, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,19 @@ def open_configured_store(config: Config) -> ObjectStore:
     )
 
 
+async def sweep_temp_files(store: FileStore) -> None:
+    """Remove what writes a crash cut short left: temp files never renamed into place."""
+    try:
+        swept = await store.sweep()
+    except StorageError as exc:
+        # Housekeeping only; the store itself may still work, and its own
+        # operations report faults to whoever uses it.
+        log.warning("%s", exc)
+        return
+    if swept:
+        log.info("removed %d temp files left in %s by an earlier crash", swept, store.root)
+
+
 async def serve_coordination(config: Config) -> CoordinationServer | None:
     """Start the unix:// server in this process when the configuration says so."""
     settings = config.coordination
@@ -120,6 +134,8 @@ async def open_backends(config: Config) -> Backends:
     server: CoordinationServer | None = None
     try:
         store = open_configured_store(config)
+        if isinstance(store, FileStore):
+            await sweep_temp_files(store)
         server = await serve_coordination(config)
         coordination = await connect_coordination(
             config.coordination.url,

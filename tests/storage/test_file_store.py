@@ -10,6 +10,7 @@ import errno
 import hashlib
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -385,3 +386,37 @@ async def test_a_file_where_a_folder_should_be_is_not_found_not_a_fault(root: Pa
     assert await store.delete("a/b") is False
     assert await store.list("a/") == []
     assert await store.list("a/b/") == []
+
+
+def leftover(path: Path, age_s: float) -> Path:
+    """A temp file as a crash leaves it, last touched ``age_s`` seconds ago."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"half of an object")
+    then = time.time() - age_s
+    os.utime(path, (then, then))
+    return path
+
+
+async def test_sweep_removes_old_temp_files_and_leaves_fresh_ones(root: Path) -> None:
+    store = FileStore(root)
+    await store.put("keep", b"k")
+    await store.put("t/doc", b"d")
+    # What a crash mid-put leaves: a temp beside an object, one in a folder
+    # made only for the object that never came, and one of a sidecar.
+    beside = leftover(root / "t" / ".tmp-00112233aabbccdd", 7200)
+    alone = leftover(root / "lost" / "deep" / ".tmp-0123456789abcdef", 2 * 86400)
+    at_root = leftover(root / ".tmp-ffeeddccbbaa9988", 3700)
+    # A live writer's temp file, touched moments ago, must survive.
+    live = leftover(root / "t" / ".tmp-aaaaaaaaaaaaaaaa", 5)
+    assert await store.list() == ["keep", "t/doc"]
+
+    assert await store.sweep() == 3
+    assert not beside.exists() and not alone.exists() and not at_root.exists()
+    assert live.read_bytes() == b"half of an object"
+    # The folders made for the lost object went too, so its name is free again.
+    assert not (root / "lost").exists()
+    await store.put("lost", b"now a file")
+    assert await store.list() == ["keep", "lost", "t/doc"]
+    assert await store.get("t/doc") == b"d"
+    assert await store.sweep() == 0
+    assert await FileStore(root / "never-made").sweep() == 0
