@@ -99,6 +99,9 @@ class S3Store:
         self._stack = AsyncExitStack()
         self._client: Any = None
         self._lock = asyncio.Lock()
+        # Aborts of uploads whose put was cancelled; held so they are not
+        # collected mid-flight, and awaited by close before the client goes.
+        self._cleanups: set[asyncio.Task[None]] = set()
 
     async def _s3(self) -> Any:
         # The client needs a running loop, so it is made on first use, not in __init__.
@@ -164,7 +167,7 @@ class S3Store:
             nonlocal upload_id
             with _s3_errors("upload a part of", key):
                 if upload_id is None:
-                    upload_id = (await s3.create_multipart_upload(**params))["UploadId"]
+                    upload_id = await self._create_upload(s3, params)
                 number = len(parts) + 1
                 answer = await s3.upload_part(
                     Bucket=self.bucket, Key=name, UploadId=upload_id, PartNumber=number, Body=body
@@ -201,6 +204,34 @@ class S3Store:
                         s3.abort_multipart_upload(Bucket=self.bucket, Key=name, UploadId=upload_id)
                     )
             raise
+
+    async def _create_upload(self, s3: Any, params: dict[str, Any]) -> str:
+        """Start a multipart upload; if cancelled meanwhile, abort it once it exists.
+
+        Cancelled while the request is in flight, the server may have made the
+        upload without our learning its id, and it would stay (billed, never
+        finished) with no one to abort it. So the request is shielded, and a
+        cancelled caller waits, shielded too, for its answer and the abort.
+        """
+        creating = asyncio.ensure_future(s3.create_multipart_upload(**params))
+        try:
+            answer = await asyncio.shield(creating)
+        except asyncio.CancelledError:
+            cleanup = asyncio.ensure_future(self._abort_once_created(s3, creating, params["Key"]))
+            self._cleanups.add(cleanup)
+            cleanup.add_done_callback(self._cleanups.discard)
+            # Cancelled again, the abort still runs; close() waits for it.
+            await asyncio.shield(cleanup)
+            raise
+        return str(answer["UploadId"])
+
+    async def _abort_once_created(self, s3: Any, creating: asyncio.Future[Any], name: str) -> None:
+        # A failed create made nothing; a failed abort is what lifecycle rules are for.
+        with contextlib.suppress(Exception):
+            answer = await creating
+            await s3.abort_multipart_upload(
+                Bucket=self.bucket, Key=name, UploadId=answer["UploadId"]
+            )
 
     async def _get_object(self, key: str, byte_range: ByteRange | None) -> tuple[Any, int]:
         """The GetObject answer and the range's length; (None, 0) for an empty slice."""
@@ -324,5 +355,7 @@ class S3Store:
         return f"s3://{self.bucket}/{self._name(key)}"
 
     async def close(self) -> None:
+        if self._cleanups:
+            await asyncio.gather(*self._cleanups, return_exceptions=True)
         await self._stack.aclose()
         self._client = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from collections.abc import AsyncIterator
@@ -127,3 +128,48 @@ async def test_keys_other_tools_wrote_are_skipped_in_listings(
 def test_parts_smaller_than_s3_allows_are_refused() -> None:
     with pytest.raises(ValueError, match="at least 5242880"):
         S3Store("bucket", part_size=1024)
+
+
+@pytest.mark.parametrize("insist", [False, True], ids=["cancelled", "cancelled-twice"])
+async def test_a_put_cancelled_while_its_upload_is_created_leaves_no_upload(
+    s3: S3Store, s3_endpoint: str, insist: bool
+) -> None:
+    # The server has made the upload, but its answer (the id) is slow to come
+    # back when the put is cancelled: without the id nothing could abort it.
+    client = await s3._s3()
+    real_create = client.create_multipart_upload
+    created, answer_arrives = asyncio.Event(), asyncio.Event()
+
+    async def slow_answer(**params: Any) -> Any:
+        answer = await real_create(**params)
+        created.set()
+        await answer_arrives.wait()
+        return answer
+
+    client.create_multipart_upload = slow_answer
+
+    async def source() -> AsyncIterator[bytes]:
+        yield b"a" * PART
+        yield b"b" * 10
+
+    put = asyncio.create_task(s3.put("doc", source()))
+    await created.wait()
+    put.cancel()
+    await asyncio.sleep(0.05)
+    if insist:
+        # A second cancel ends the put at once; the abort goes on without it,
+        # and closing the store waits for it.
+        put.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await put
+        answer_arrives.set()
+        await s3.close()
+    else:
+        assert not put.done()  # waiting for the answer, to abort the upload
+        answer_arrives.set()
+        with pytest.raises(asyncio.CancelledError):
+            await put
+    async with await _raw_client(s3_endpoint) as other:
+        listing = await other.list_multipart_uploads(Bucket=s3.bucket)
+        assert listing.get("Uploads", []) == []
+    assert await s3.exists("doc") is False
