@@ -254,11 +254,6 @@ async def _record_counts(db: Database) -> dict[str, int]:
     return {name: int(n or 0) for name, n in zip(tables, results, strict=True)}
 
 
-async def _clear(db: Database, tables: list[str]) -> None:
-    if tables:
-        await db.run("".join(f"DELETE {_check_table(name)};" for name in tables))
-
-
 async def restore(
     db: Database,
     store: ObjectStore,
@@ -271,8 +266,13 @@ async def restore(
 
     The backup is checked end to end before anything is written. Records go in
     at the backup's schema version, then the newer migrations run over them,
-    so a backup from an older release restores into a newer one. When loading
-    fails the tables are emptied again rather than left half-restored.
+    so a backup from an older release restores into a newer one.
+
+    The old records are deleted and the backup's inserted in one transaction,
+    so when loading fails (or is interrupted) every record stays as it was,
+    a forced restore's old ones included. Like ``snapshot``, this holds every
+    row in memory and sends them in one query: the embedded engine has no
+    client-side transactions.
     """
     header = await verify(store, key)
     if header.schema_version > LATEST:
@@ -294,29 +294,34 @@ async def restore(
             f"{header.schema_version}; restore into a new, empty database so the "
             "migrations can bring the restored records up to date"
         )
-    await _clear(db, list(filled))
+    # Outside the transaction: migrations are made to run over live records,
+    # so a failed restore leaves the old records at most migrated, never lost.
     await migrate(db, up_to=header.schema_version)
     report = progress or (lambda done, total: None)
     report(0, header.records)
+    # The backup's tables are emptied too: a record written since the count
+    # above must not clash with a restored one.
+    statements = [f"DELETE {_check_table(name)};" for name in sorted({*filled, *header.tables})]
+    batches: dict[str, list[dict[str, Any]]] = {}
     done = 0
     try:
-        # Checked again while loading: the object may have been replaced since.
+        # Checked again while reading: the object may have been replaced since.
         async for frame in _checked_frames(store, key):
             if isinstance(frame, Header) and frame != header:
                 raise BackupError(f"{key!r} was replaced while it was being restored")
             if not isinstance(frame, Batch):
                 continue
             relation = header.tables[frame.table].relation
-            statement = "INSERT RELATION INTO" if relation else "INSERT INTO"
-            rows = _rows(frame, key)
-            await db.run(f"{statement} {_check_table(frame.table)} $rows;", {"rows": rows})
-            done += len(rows)
-            report(done, header.records)
-    except BaseException as exc:
-        # Whatever stopped the load (an interrupt too), no half-restored database stays.
-        await _clear(db, list(header.tables))
-        if isinstance(exc, DatabaseError | BackupError):
-            raise BackupError(f"restoring {key!r} failed, nothing was kept: {exc}") from exc
-        raise
+            insert = "INSERT RELATION INTO" if relation else "INSERT INTO"
+            name = f"rows{len(batches)}"
+            batches[name] = _rows(frame, key)
+            statements.append(f"{insert} {_check_table(frame.table)} ${name};")
+            done += len(batches[name])
+            if done < header.records:
+                report(done, header.records)  # the last step is the commit below
+        await db.run("BEGIN TRANSACTION;" + "".join(statements) + "COMMIT TRANSACTION;", batches)
+    except (DatabaseError, BackupError) as exc:
+        raise BackupError(f"restoring {key!r} failed, no record was changed: {exc}") from exc
+    report(header.records, header.records)
     await migrate(db)
     return header
