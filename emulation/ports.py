@@ -5,6 +5,9 @@ Adapters: ``emulation.memory`` (in-process), ``emulation.unix`` (a client of the
 ``emulation.valkey`` (real Valkey or Redis). One contract test suite holds them to
 the same behaviour. Keys and stream names are opaque strings here; the bot
 builds them in ``standalone.keys``.
+
+Expiry is Valkey's: a key, counter or lease with a TTL is live up to and
+including the millisecond it expires and gone from the next one on.
 """
 
 from __future__ import annotations

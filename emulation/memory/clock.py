@@ -1,4 +1,9 @@
-"""Time in whole milliseconds, as Valkey keeps it."""
+"""Time in whole milliseconds, as Valkey keeps it.
+
+Like Valkey's ``keyIsExpired`` (``now > when``), something with expiry ``when``
+is still live at ``when`` itself and gone from ``when + 1`` on; every expiry
+check of this adapter compares ``now > expires``.
+"""
 
 from __future__ import annotations
 

@@ -28,7 +28,8 @@ class MemoryCounters:
         if self._since_sweep >= _SWEEP_EVERY:
             self._sweep(now)
         current = self._values.get(key)
-        if current is None or (current[1] is not None and now >= current[1]):
+        # Live at exactly its expiry, as a Valkey key is.
+        if current is None or (current[1] is not None and now > current[1]):
             current = (0, expiry_ms(self._clock, ttl_ms))
         value = current[0] + by
         self._values[key] = (value, current[1])
@@ -54,7 +55,7 @@ class MemoryCounters:
 
     def _sweep(self, now: int) -> None:
         self._since_sweep = 0
-        dead = [k for k, (_, exp) in self._values.items() if exp is not None and now >= exp]
+        dead = [k for k, (_, exp) in self._values.items() if exp is not None and now > exp]
         for key in dead:
             del self._values[key]
         # A window whose newest hit is older than the window holds nothing.

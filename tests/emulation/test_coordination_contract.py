@@ -224,7 +224,10 @@ async def test_cache_set_if_absent(coord: Harness) -> None:
     assert await cache.set_if_absent(k, b"first", ttl_ms=1_000) is True
     assert await cache.set_if_absent(k, b"second", ttl_ms=1_000) is False
     assert await cache.get(k) == b"first"
-    await coord.advance(1_000 + 2 * coord.slack_ms)
+    # At exactly its TTL the key is still there (Valkey expires once now > expiry).
+    await coord.advance(1_000 - coord.slack_ms)
+    assert await cache.set_if_absent(k, b"early") is False
+    await coord.advance(1 + 2 * coord.slack_ms)
     assert await cache.set_if_absent(k, b"third") is True
     assert await cache.get(k) == b"third"
 
@@ -233,7 +236,8 @@ async def test_cache_ttl_expires_at_boundary(coord: Harness) -> None:
     cache, k, forever = coord.coord.cache, coord.key("ttl"), coord.key("forever")
     await cache.set(k, b"v", ttl_ms=1_000)
     await cache.set(forever, b"f")
-    await coord.advance(999 - coord.slack_ms)
+    # Valkey expires a key once now > expiry: at exactly ttl_ms it still reads.
+    await coord.advance(1_000 - coord.slack_ms)
     assert await cache.get(k) == b"v"
     await coord.advance(1 + 2 * coord.slack_ms)
     assert await cache.get(k) is None
@@ -559,7 +563,7 @@ async def test_lease_fencing_token_increases_across_owners(coord: Harness) -> No
     t2 = await leases.acquire(name, "b", ttl_ms=500)
     assert t2 is not None
     assert t2 > t1
-    await coord.advance(500 + 2 * coord.slack_ms)
+    await coord.advance(501 + 2 * coord.slack_ms)
     t3 = await leases.acquire(name, "a", ttl_ms=1_000)
     assert t3 is not None
     assert t3 > t2
@@ -589,8 +593,13 @@ async def test_lease_expiry_lets_another_owner_in(coord: Harness) -> None:
     leases, name = coord.coord.leases, coord.key("lease")
     t1 = await leases.acquire(name, "paused", ttl_ms=1_000)
     assert t1 is not None
-    await coord.advance(999 - coord.slack_ms)
+    # At exactly its TTL the lease is still held, as a Valkey key is.
+    await coord.advance(1_000 - coord.slack_ms)
     assert await leases.acquire(name, "other", ttl_ms=1_000) is None
+    info = await leases.holder(name)
+    assert info is not None
+    assert (info.owner, info.token) == ("paused", t1)
+    assert 0 <= info.ttl_ms <= 2 * coord.slack_ms
     # The holder stalls (GC pause, blocked loop) past its TTL.
     await coord.advance(1 + 2 * coord.slack_ms)
     assert await leases.holder(name) is None
@@ -718,7 +727,10 @@ async def test_counter_ttl_is_set_on_creation_and_expiry_restarts(coord: Harness
     await coord.advance(600)
     # A later ttl_ms does not push the window out.
     assert await counters.incr(k, ttl_ms=1_000) == 2
-    await coord.advance(400 + 2 * coord.slack_ms)
+    # Still counting at exactly the TTL: Valkey expires the key once now > expiry.
+    await coord.advance(400 - coord.slack_ms)
+    assert await counters.incr(k, ttl_ms=1_000) == 3
+    await coord.advance(1 + 2 * coord.slack_ms)
     assert await counters.incr(k, ttl_ms=1_000) == 1
     assert await counters.incr(coord.key("no-ttl")) == 1
 
@@ -851,7 +863,7 @@ async def test_expired_lease_stays_expired_across_a_restart(coord: Harness) -> N
     name = coord.key("lease")
     t1 = await coord.coord.leases.acquire(name, "paused", ttl_ms=500)
     assert t1 is not None
-    await coord.advance(500 + 2 * coord.slack_ms)
+    await coord.advance(501 + 2 * coord.slack_ms)
     leases = (await coord.restarted()).leases
     assert await leases.holder(name) is None
     assert await leases.renew(name, "paused", ttl_ms=500) is False
