@@ -180,6 +180,12 @@ class Counters(Protocol):
     async def allow(self, key: str, *, limit: int, window_ms: int) -> bool:
         """Sliding-window rate limit: count a hit if fewer than ``limit`` fell in the last
         ``window_ms``; True when counted. Refused hits do not count.
+
+        A key keeps one log of counted hits whatever window each call asks
+        about (the ``ALLOW`` script's sorted set): a call counts the hits of its
+        own window and drops older ones from the log, so changing ``window_ms``
+        does not start the count afresh. The log is forgotten ``window_ms`` (the
+        window of the call that counted it) after its last counted hit.
         """
 
 

@@ -19,7 +19,9 @@ class MemoryCounters:
         self._clock = clock
         self._values: dict[str, tuple[int, int | None]] = {}
         self._since_sweep = 0
-        # Per key, the window and the times of the hits counted in it, oldest first.
+        # Per key, like the ALLOW script's sorted set: when the log expires
+        # (window_ms after its last counted hit, that call's window) and the
+        # times of the hits still in it, oldest first.
         self._windows: dict[str, tuple[int, deque[int]]] = {}
 
     async def incr(self, key: str, *, by: int = 1, ttl_ms: int | None = None) -> int:
@@ -43,14 +45,20 @@ class MemoryCounters:
         if self._since_sweep >= _SWEEP_EVERY:
             self._sweep(now)
         found = self._windows.get(key)
-        if found is None or found[0] != window_ms:
-            found = self._windows[key] = (window_ms, deque())
-        hits = found[1]
+        if found is None or now > found[0]:
+            # A new log, or one whose key Valkey would have expired.
+            hits: deque[int] = deque()
+        else:
+            hits = found[1]
+        # Each call counts the hits of its own window; a call with another
+        # window sees the same log, as ZREMRANGEBYSCORE + ZCARD do.
         while hits and hits[0] <= now - window_ms:
             hits.popleft()
         if len(hits) >= limit:
             return False
         hits.append(now)
+        # PEXPIRE on each counted hit, with this call's window.
+        self._windows[key] = (now + window_ms, hits)
         return True
 
     def _sweep(self, now: int) -> None:
@@ -58,7 +66,6 @@ class MemoryCounters:
         dead = [k for k, (_, exp) in self._values.items() if exp is not None and now > exp]
         for key in dead:
             del self._values[key]
-        # A window whose newest hit is older than the window holds nothing.
-        idle = [k for k, (w, hits) in self._windows.items() if not hits or hits[-1] <= now - w]
+        idle = [k for k, (expires, _) in self._windows.items() if now > expires]
         for key in idle:
             del self._windows[key]

@@ -813,6 +813,35 @@ async def test_sliding_window_concurrent_hits_never_exceed_limit(coord: Harness)
     assert results.count(True) == 25
 
 
+async def test_sliding_window_keeps_its_hits_when_the_window_changes(coord: Harness) -> None:
+    # One log of hits per key, whatever window a call asks about (the ALLOW
+    # script's sorted set): a longer window still sees earlier hits.
+    counters, k = coord.coord.counters, coord.key("resized")
+    assert await counters.allow(k, limit=2, window_ms=1_000) is True
+    assert await counters.allow(k, limit=2, window_ms=1_000) is True
+    assert await counters.allow(k, limit=2, window_ms=5_000) is False
+    assert await counters.allow(k, limit=3, window_ms=5_000) is True
+    # A shorter window counts only the hits inside it.
+    await coord.advance(300)
+    assert await counters.allow(k, limit=1, window_ms=200) is True
+    assert await counters.allow(k, limit=1, window_ms=200) is False
+
+
+async def test_sliding_window_log_expires_a_window_after_its_last_counted_hit(
+    coord: Harness,
+) -> None:
+    # The log's key expires window_ms after the last counted hit, with that
+    # hit's window: a later call with a longer window finds it gone.
+    counters, k = coord.coord.counters, coord.key("forgotten")
+    assert await counters.allow(k, limit=2, window_ms=5_000) is True
+    assert await counters.allow(k, limit=2, window_ms=500) is True
+    assert await counters.allow(k, limit=2, window_ms=5_000) is False
+    await coord.advance(500 - coord.slack_ms)
+    assert await counters.allow(k, limit=2, window_ms=5_000) is False
+    await coord.advance(1 + 2 * coord.slack_ms)
+    assert await counters.allow(k, limit=2, window_ms=5_000) is True
+
+
 # --- restarts ----------------------------------------------------------------
 
 
