@@ -8,6 +8,12 @@ builds them in ``standalone.keys``.
 
 Expiry is Valkey's: a key, counter or lease with a TTL is live up to and
 including the millisecond it expires and gone from the next one on.
+
+Every adapter refuses the same arguments with a ``ValueError`` naming the
+argument, before changing anything (``emulation.arguments``): a TTL, count,
+limit or window that is not positive, a negative ``maxlen``, ``block_ms`` or
+``min_idle_ms``, any of these above ``2**53 - 1``, a malformed stream id, an
+increment that leaves signed 64 bits, and a subscription to nothing.
 """
 
 from __future__ import annotations
@@ -96,8 +102,9 @@ class Streams(Protocol):
     ) -> list[StreamEntry]:
         """Deliver up to ``count`` never-delivered entries to ``consumer``.
 
-        Waits up to ``block_ms`` for one when none is ready (None: do not wait).
-        Delivered entries stay pending until acknowledged.
+        Waits up to ``block_ms`` for one when none is ready (None or 0: do not
+        wait, unlike Valkey's BLOCK 0). Delivered entries stay pending until
+        acknowledged.
         """
 
     async def ack(self, stream: str, group: str, ids: Sequence[str]) -> int:
@@ -111,7 +118,8 @@ class Streams(Protocol):
     ) -> list[StreamEntry]:
         """Move entries idle for at least ``min_idle_ms`` to ``consumer`` (XAUTOCLAIM).
 
-        Each claimed entry's delivery count goes up by one.
+        Each claimed entry's delivery count goes up by one. A negative
+        ``min_idle_ms`` is refused (Valkey would read it as 0).
         """
 
     async def length(self, stream: str) -> int:

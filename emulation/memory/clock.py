@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from emulation import arguments
+
 # Seconds, monotonic; injectable so tests can step over TTL boundaries.
 Clock = Callable[[], float]
 
@@ -23,6 +25,5 @@ def expiry_ms(clock: Clock, ttl_ms: int | None) -> int | None:
     """Absolute expiry in clock milliseconds for a TTL (None: never)."""
     if ttl_ms is None:
         return None
-    if ttl_ms <= 0:
-        raise ValueError(f"ttl_ms must be positive, got {ttl_ms}")
+    arguments.positive("ttl_ms", ttl_ms)
     return now_ms(clock) + ttl_ms

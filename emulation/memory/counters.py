@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections import deque
 
+from emulation import arguments
+from emulation.arguments import INT64_MAX, INT64_MIN
 from emulation.memory.clock import Clock, expiry_ms, now_ms
 
 # Expired counters are only dropped when touched, so sweep now and then to keep
@@ -25,6 +27,10 @@ class MemoryCounters:
         self._windows: dict[str, tuple[int, deque[int]]] = {}
 
     async def incr(self, key: str, *, by: int = 1, ttl_ms: int | None = None) -> int:
+        # Checked even when the key exists and its TTL would go unused, as the
+        # valkey adapter's SET NX PX refuses it whatever the key holds.
+        arguments.ttl(ttl_ms)
+        arguments.increment(by)
         now = now_ms(self._clock)
         self._since_sweep += 1
         if self._since_sweep >= _SWEEP_EVERY:
@@ -34,12 +40,14 @@ class MemoryCounters:
         if current is None or (current[1] is not None and now > current[1]):
             current = (0, expiry_ms(self._clock, ttl_ms))
         value = current[0] + by
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise arguments.overflow(key, by)
         self._values[key] = (value, current[1])
         return value
 
     async def allow(self, key: str, *, limit: int, window_ms: int) -> bool:
-        if limit <= 0 or window_ms <= 0:
-            raise ValueError(f"limit and window_ms must be positive, got {limit}, {window_ms}")
+        arguments.positive("limit", limit)
+        arguments.positive("window_ms", window_ms)
         now = now_ms(self._clock)
         self._since_sweep += 1
         if self._since_sweep >= _SWEEP_EVERY:
