@@ -136,12 +136,23 @@ class Streams(Protocol):
 
 
 class Leases(Protocol):
-    """Named exclusive leases with a TTL and a fencing token."""
+    """Named exclusive leases with a TTL and a fencing token.
+
+    Tokens never go backwards while the backend runs, and across a restart
+    only when it persists them: a ``memory`` process or ``unix`` server with an
+    append-only file (``aof_path``, ``--aof``), or a Valkey with persistence.
+    Without one, a restarted memory process or unix server, like a Valkey
+    without persistence, starts every name at token 1 again: a holder paused
+    across the restart may then present the same token as a new holder, and a
+    resource that remembers the highest token it saw refuses the new holder's
+    smaller ones.
+    """
 
     async def acquire(self, name: str, owner: str, *, ttl_ms: int) -> int | None:
         """Take the lease if free (or already ours); return its fencing token.
 
-        Tokens only ever increase for a name. None when another owner holds it.
+        Tokens only ever increase for a name (across restarts: see the class).
+        None when another owner holds it.
         """
 
     async def renew(self, name: str, owner: str, *, ttl_ms: int) -> bool:
