@@ -66,7 +66,8 @@ def parse_stream_id(text: str) -> tuple[int, int]:
     port hands out, so anything else is a caller's mistake.
     """
     ms, dash, seq = text.partition("-")
-    if not (ms.isdigit() and ms.isascii() and (not dash or (seq.isdigit() and seq.isascii()))):
+    # int() alone would also take "+5", " 5", "1_0" and non-ASCII digits.
+    if not (ms.isdigit() and (seq.isdigit() or not dash) and text.isascii()):
         raise ValueError(f"malformed stream id {text!r}")
     parsed = (int(ms), int(seq) if dash else 0)
     if parsed[0] > _MAX_ID_PART or parsed[1] > _MAX_ID_PART:

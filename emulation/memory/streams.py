@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from emulation import arguments
+from emulation.arguments import MAX_INT_ARG
 from emulation.memory.aof import AppendOnlyFile
 from emulation.memory.clock import Clock, now_ms
 from emulation.memory.records import (
@@ -105,7 +106,7 @@ class MemoryStreams:
         return (last_ms, last_seq + 1)
 
     async def append(self, stream: str, data: bytes, *, maxlen: int | None = None) -> str:
-        if maxlen is not None:
+        if maxlen is not None and not 0 <= maxlen <= MAX_INT_ARG:
             arguments.not_negative("maxlen", maxlen)
         state = self._stream(stream)
         entry_id = self._next_id(state)
@@ -166,8 +167,10 @@ class MemoryStreams:
         count: int = 10,
         block_ms: int | None = None,
     ) -> list[StreamEntry]:
-        arguments.positive("count", count)
-        if block_ms is not None:
+        # The checks call out only on failure: this is the hot path.
+        if not 0 < count <= MAX_INT_ARG:
+            arguments.positive("count", count)
+        if block_ms is not None and not 0 <= block_ms <= MAX_INT_ARG:
             # Valkey refuses a negative BLOCK; 0 means "do not wait" here.
             arguments.not_negative("block_ms", block_ms)
         entries = self._deliver(stream, group, consumer, count)
@@ -194,7 +197,7 @@ class MemoryStreams:
 
     async def ack(self, stream: str, group: str, ids: Sequence[str]) -> int:
         # Every id is checked before any is acknowledged, as XACK does.
-        parsed = arguments.stream_ids(ids)
+        parsed = [parse_id(i) for i in ids]
         try:
             _, state = self._group(stream, group)
         except LookupError:
