@@ -5,6 +5,15 @@ Adapters: ``emulation.memory`` (in-process), ``emulation.unix`` (a client of the
 ``emulation.valkey`` (real Valkey or Redis). One contract test suite holds them to
 the same behaviour. Keys and stream names are opaque strings here; the bot
 builds them in ``standalone.keys``.
+
+Expiry is Valkey's: a key, counter or lease with a TTL is live up to and
+including the millisecond it expires and gone from the next one on.
+
+Every adapter refuses the same arguments with a ``ValueError`` naming the
+argument, before changing anything (``emulation.arguments``): a TTL, count,
+limit or window that is not positive, a negative ``maxlen``, ``block_ms`` or
+``min_idle_ms``, any of these above ``2**53 - 1``, a malformed stream id, an
+increment that leaves signed 64 bits, and a subscription to nothing.
 """
 
 from __future__ import annotations
@@ -93,8 +102,9 @@ class Streams(Protocol):
     ) -> list[StreamEntry]:
         """Deliver up to ``count`` never-delivered entries to ``consumer``.
 
-        Waits up to ``block_ms`` for one when none is ready (None: do not wait).
-        Delivered entries stay pending until acknowledged.
+        Waits up to ``block_ms`` for one when none is ready (None or 0: do not
+        wait, unlike Valkey's BLOCK 0). Delivered entries stay pending until
+        acknowledged.
         """
 
     async def ack(self, stream: str, group: str, ids: Sequence[str]) -> int:
@@ -108,7 +118,8 @@ class Streams(Protocol):
     ) -> list[StreamEntry]:
         """Move entries idle for at least ``min_idle_ms`` to ``consumer`` (XAUTOCLAIM).
 
-        Each claimed entry's delivery count goes up by one.
+        Each claimed entry's delivery count goes up by one. A negative
+        ``min_idle_ms`` is refused (Valkey would read it as 0).
         """
 
     async def length(self, stream: str) -> int:
@@ -125,12 +136,23 @@ class Streams(Protocol):
 
 
 class Leases(Protocol):
-    """Named exclusive leases with a TTL and a fencing token."""
+    """Named exclusive leases with a TTL and a fencing token.
+
+    Tokens never go backwards while the backend runs, and across a restart
+    only when it persists them: a ``memory`` process or ``unix`` server with an
+    append-only file (``aof_path``, ``--aof``), or a Valkey with persistence.
+    Without one, a restarted memory process or unix server, like a Valkey
+    without persistence, starts every name at token 1 again: a holder paused
+    across the restart may then present the same token as a new holder, and a
+    resource that remembers the highest token it saw refuses the new holder's
+    smaller ones.
+    """
 
     async def acquire(self, name: str, owner: str, *, ttl_ms: int) -> int | None:
         """Take the lease if free (or already ours); return its fencing token.
 
-        Tokens only ever increase for a name. None when another owner holds it.
+        Tokens only ever increase for a name (across restarts: see the class).
+        None when another owner holds it.
         """
 
     async def renew(self, name: str, owner: str, *, ttl_ms: int) -> bool:
@@ -177,6 +199,12 @@ class Counters(Protocol):
     async def allow(self, key: str, *, limit: int, window_ms: int) -> bool:
         """Sliding-window rate limit: count a hit if fewer than ``limit`` fell in the last
         ``window_ms``; True when counted. Refused hits do not count.
+
+        A key keeps one log of counted hits whatever window each call asks
+        about (the ``ALLOW`` script's sorted set): a call counts the hits of its
+        own window and drops older ones from the log, so changing ``window_ms``
+        does not start the count afresh. The log is forgotten ``window_ms`` (the
+        window of the call that counted it) after its last counted hit.
         """
 
 

@@ -100,6 +100,12 @@ class CoordinationConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tru
     run`` starts that server itself, so one command still runs everything and
     other processes join through the socket. ``aof_path`` keeps streams and
     leases across restarts, for ``memory://`` or a server run here.
+
+    The default (``memory://``, no ``aof_path``) keeps nothing across a
+    restart: lease fencing tokens start at 1 again, as with a Valkey without
+    persistence. That is safe only because every lease holder then runs in the
+    same process and restarts with it; set ``aof_path`` once leases are shared
+    with processes that outlive it.
     """
 
     url: str = "memory://"

@@ -28,7 +28,7 @@ class MemoryCache:
         if item is None:
             return None
         value, expires = item
-        if expires is not None and now_ms(self._clock) >= expires:
+        if expires is not None and now_ms(self._clock) > expires:  # as Valkey: live at expiry
             del self._items[key]
             return None
         return value

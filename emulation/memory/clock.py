@@ -1,8 +1,16 @@
-"""Time in whole milliseconds, as Valkey keeps it."""
+"""Time in whole milliseconds, as Valkey keeps it.
+
+Like Valkey's ``keyIsExpired`` (``now > when``), something with expiry ``when``
+is still live at ``when`` itself and gone from ``when + 1`` on; every expiry
+check of this adapter compares ``now > expires``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+
+from emulation import arguments
+from emulation.arguments import MAX_INT_ARG
 
 # Seconds, monotonic; injectable so tests can step over TTL boundaries.
 Clock = Callable[[], float]
@@ -18,6 +26,6 @@ def expiry_ms(clock: Clock, ttl_ms: int | None) -> int | None:
     """Absolute expiry in clock milliseconds for a TTL (None: never)."""
     if ttl_ms is None:
         return None
-    if ttl_ms <= 0:
-        raise ValueError(f"ttl_ms must be positive, got {ttl_ms}")
+    if not 0 < ttl_ms <= MAX_INT_ARG:  # the call only on failure: a hot path
+        arguments.positive("ttl_ms", ttl_ms)
     return now_ms(clock) + ttl_ms

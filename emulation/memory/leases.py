@@ -50,7 +50,8 @@ class MemoryLeases:
 
     def _current(self, name: str) -> _Held | None:
         held = self._held.get(name)
-        if held is not None and now_ms(self._clock) >= held.expires:
+        # Still held at exactly its expiry, as a Valkey key is (see clock).
+        if held is not None and now_ms(self._clock) > held.expires:
             del self._held[name]
             return None
         return held

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 
+from emulation import arguments
 from emulation.memory.glob import glob_match
 from emulation.ports import Message
 
@@ -86,8 +87,7 @@ class MemoryPubSub:
     async def subscribe(
         self, channels: Sequence[str] = (), patterns: Sequence[str] = ()
     ) -> MemorySubscription:
-        if isinstance(channels, str) or isinstance(patterns, str):
-            raise TypeError("channels and patterns are sequences of names, not a string")
+        arguments.subscription(channels, patterns)
         sub = MemorySubscription(self, channels, patterns, self._queue_size)
         self._subscriptions.add(sub)
         return sub

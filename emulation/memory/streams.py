@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from emulation import arguments
+from emulation.arguments import MAX_INT_ARG
 from emulation.memory.aof import AppendOnlyFile
 from emulation.memory.clock import Clock, now_ms
 from emulation.memory.records import (
@@ -33,16 +35,7 @@ def format_id(entry_id: _Id) -> str:
     return f"{entry_id[0]}-{entry_id[1]}"
 
 
-def parse_id(text: str) -> _Id:
-    """Parse ``"<ms>-<seq>"`` (or a bare ``"<ms>"``); ValueError when malformed."""
-    ms, _, seq = text.partition("-")
-    try:
-        parsed = (int(ms), int(seq) if seq else 0)
-    except ValueError:
-        raise ValueError(f"malformed stream id {text!r}") from None
-    if parsed[0] < 0 or parsed[1] < 0:
-        raise ValueError(f"malformed stream id {text!r}")
-    return parsed
+parse_id = arguments.parse_stream_id
 
 
 @dataclass(slots=True)
@@ -113,8 +106,8 @@ class MemoryStreams:
         return (last_ms, last_seq + 1)
 
     async def append(self, stream: str, data: bytes, *, maxlen: int | None = None) -> str:
-        if maxlen is not None and maxlen < 0:
-            raise ValueError(f"maxlen must not be negative, got {maxlen}")
+        if maxlen is not None and not 0 <= maxlen <= MAX_INT_ARG:
+            arguments.not_negative("maxlen", maxlen)
         state = self._stream(stream)
         entry_id = self._next_id(state)
         data = bytes(data)
@@ -141,6 +134,8 @@ class MemoryStreams:
             state.appended = None
 
     async def create_group(self, stream: str, group: str, *, start: str = "0") -> None:
+        # Before the stream is made: a refused call leaves nothing behind.
+        arguments.group_start(start)
         state = self._stream(stream)
         if group in state.groups:
             return
@@ -172,10 +167,14 @@ class MemoryStreams:
         count: int = 10,
         block_ms: int | None = None,
     ) -> list[StreamEntry]:
-        if count <= 0:
-            raise ValueError(f"count must be positive, got {count}")
+        # The checks call out only on failure: this is the hot path.
+        if not 0 < count <= MAX_INT_ARG:
+            arguments.positive("count", count)
+        if block_ms is not None and not 0 <= block_ms <= MAX_INT_ARG:
+            # Valkey refuses a negative BLOCK; 0 means "do not wait" here.
+            arguments.not_negative("block_ms", block_ms)
         entries = self._deliver(stream, group, consumer, count)
-        if entries or not block_ms or block_ms <= 0:
+        if entries or not block_ms:
             return entries
         loop = asyncio.get_running_loop()
         deadline = loop.time() + block_ms / 1000
@@ -197,16 +196,19 @@ class MemoryStreams:
                 return entries
 
     async def ack(self, stream: str, group: str, ids: Sequence[str]) -> int:
+        # Every id is checked before any is acknowledged, as XACK does.
+        parsed = [parse_id(i) for i in ids]
         try:
             _, state = self._group(stream, group)
         except LookupError:
             return 0
-        done = [i for i in map(parse_id, ids) if state.pel.pop(i, None) is not None]
+        done = [i for i in parsed if state.pel.pop(i, None) is not None]
         if done and self._aof is not None:
             self._aof.log(Acked(stream, group, done))
         return len(done)
 
     async def pending(self, stream: str, group: str, *, count: int = 100) -> list[PendingEntry]:
+        arguments.positive("count", count)
         _, state = self._group(stream, group)
         now = now_ms(self._clock)
         result: list[PendingEntry] = []
@@ -222,8 +224,9 @@ class MemoryStreams:
     async def claim_idle(
         self, stream: str, group: str, consumer: str, *, min_idle_ms: int, count: int = 10
     ) -> list[StreamEntry]:
-        if count <= 0:
-            raise ValueError(f"count must be positive, got {count}")
+        # Valkey reads a negative min-idle-time as 0; the port refuses it.
+        arguments.not_negative("min_idle_ms", min_idle_ms)
+        arguments.positive("count", count)
         state, group_state = self._group(stream, group)
         now = now_ms(self._clock)
         claimed: list[StreamEntry] = []
@@ -258,8 +261,11 @@ class MemoryStreams:
     async def dead_letter(
         self, stream: str, group: str, entry_id: str, dead_stream: str, *, maxlen: int | None = None
     ) -> str | None:
-        state, group_state = self._group(stream, group)
         raw = parse_id(entry_id)
+        if maxlen is not None:
+            # Checked even when there is nothing to move, so a bad call never passes.
+            arguments.not_negative("maxlen", maxlen)
+        state, group_state = self._group(stream, group)
         data = state.data.get(raw)
         if raw not in group_state.pel or data is None:
             return None

@@ -21,6 +21,7 @@ from typing import Any, cast
 
 import msgspec
 
+from emulation import arguments
 from emulation.ports import LeaseInfo, Message, PendingEntry, StreamEntry
 from emulation.unix import protocol as p
 
@@ -181,7 +182,12 @@ class UnixCoordination:
                 wire = await self._connected()
             request_id = next(self._ids)
             future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-            payload = _encoder.encode((op, request_id, *args))
+            try:
+                payload = _encoder.encode((op, request_id, *args))
+            except OverflowError as exc:
+                # An integer msgpack cannot carry; the server (the memory
+                # adapter) checks every smaller one the way all adapters do.
+                raise ValueError(f"an integer argument of {op!r} is out of range: {exc}") from None
             if len(payload) > p.MAX_FRAME:
                 # The server would skip the frame and answer on the connection's
                 # id, leaving this request's future waiting for ever.
@@ -441,8 +447,7 @@ class UnixPubSub:
     async def subscribe(
         self, channels: Sequence[str] = (), patterns: Sequence[str] = ()
     ) -> UnixSubscription:
-        if isinstance(channels, str) or isinstance(patterns, str):
-            raise TypeError("channels and patterns are sequences of names, not a string")
+        arguments.subscription(channels, patterns)
         return await self._client._subscribe(channels, patterns)
 
 

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from emulation import arguments
 from emulation.memory import MemoryCoordination, MemorySubscription
 from emulation.memory.aof import FsyncPolicy
 from emulation.ports import LeaseInfo, PendingEntry, StreamEntry
@@ -234,8 +235,11 @@ def _handlers(coord: MemoryCoordination) -> dict[type, Handler]:
     pubsub, counters = coord.pubsub, coord.counters
 
     def read_group(conn: _Connection, r: p.ReadGroup) -> object:
+        if r.block_ms is not None:
+            # The first read below does not wait, so it would not check block_ms.
+            arguments.not_negative("block_ms", r.block_ms)
         found = _now(streams.read_group(r.stream, r.group, r.consumer, count=r.count))
-        if found or not r.block_ms or r.block_ms <= 0:
+        if found or not r.block_ms:
             return _entries(found)
 
         async def wait() -> object:

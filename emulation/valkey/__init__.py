@@ -1,7 +1,9 @@
 """The ``redis://`` / ``valkey://`` adapter: real Valkey or Redis through redis-py asyncio.
 
 Stream entries keep their bytes in one field ``d``. Errors are those of the
-other adapters: a missing consumer group is a ``LookupError``.
+other adapters: a missing consumer group is a ``LookupError``, an argument the
+port refuses a ``ValueError`` raised here (``emulation.arguments``) before
+anything is sent, never Valkey's own ``ResponseError``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from emulation import arguments
 from emulation.ports import LeaseInfo, Message, PendingEntry, StreamEntry
 from emulation.valkey import scripts
 
@@ -44,20 +47,15 @@ class ValkeyCache:
         return cast(list[bytes | None], await self._r.mget(list(keys)))
 
     async def set(self, key: str, value: bytes, *, ttl_ms: int | None = None) -> None:
-        _check_ttl(ttl_ms)
+        arguments.ttl(ttl_ms)
         await self._r.set(key, value, px=ttl_ms)
 
     async def set_if_absent(self, key: str, value: bytes, *, ttl_ms: int | None = None) -> bool:
-        _check_ttl(ttl_ms)
+        arguments.ttl(ttl_ms)
         return bool(await self._r.set(key, value, px=ttl_ms, nx=True))
 
     async def delete(self, key: str) -> bool:
         return bool(await self._r.delete(key))
-
-
-def _check_ttl(ttl_ms: int | None) -> None:
-    if ttl_ms is not None and ttl_ms <= 0:
-        raise ValueError(f"ttl_ms must be positive, got {ttl_ms}")
 
 
 def _entry(raw: Any, deliveries: int = 1) -> StreamEntry:
@@ -72,12 +70,13 @@ class ValkeyStreams:
         self._dead = client.register_script(scripts.DEAD_LETTER)
 
     async def append(self, stream: str, data: bytes, *, maxlen: int | None = None) -> str:
-        if maxlen is not None and maxlen < 0:
-            raise ValueError(f"maxlen must not be negative, got {maxlen}")
+        if maxlen is not None:
+            arguments.not_negative("maxlen", maxlen)
         entry_id = await self._r.xadd(stream, {FIELD: data}, maxlen=maxlen, approximate=True)
         return _text(entry_id)
 
     async def create_group(self, stream: str, group: str, *, start: str = "0") -> None:
+        arguments.group_start(start)
         try:
             await self._r.xgroup_create(stream, group, id=start, mkstream=True)
         except ResponseError as exc:
@@ -93,9 +92,11 @@ class ValkeyStreams:
         count: int = 10,
         block_ms: int | None = None,
     ) -> list[StreamEntry]:
-        if count <= 0:
-            raise ValueError(f"count must be positive, got {count}")
-        block = block_ms if block_ms and block_ms > 0 else None
+        arguments.positive("count", count)
+        if block_ms is not None:
+            arguments.not_negative("block_ms", block_ms)
+        # BLOCK 0 would wait for ever; the port's 0 means "do not wait".
+        block = block_ms or None
         try:
             found = await self._r.xreadgroup(group, consumer, {stream: ">"}, count, block)
         except ResponseError as exc:
@@ -109,6 +110,7 @@ class ValkeyStreams:
         return [_entry(raw) for raw in entries]
 
     async def ack(self, stream: str, group: str, ids: Sequence[str]) -> int:
+        arguments.stream_ids(ids)
         if not ids:
             return 0
         try:
@@ -119,6 +121,7 @@ class ValkeyStreams:
             raise
 
     async def pending(self, stream: str, group: str, *, count: int = 100) -> list[PendingEntry]:
+        arguments.positive("count", count)
         try:
             rows = await self._r.xpending_range(stream, group, "-", "+", count)
         except ResponseError as exc:
@@ -138,8 +141,8 @@ class ValkeyStreams:
     async def claim_idle(
         self, stream: str, group: str, consumer: str, *, min_idle_ms: int, count: int = 10
     ) -> list[StreamEntry]:
-        if count <= 0:
-            raise ValueError(f"count must be positive, got {count}")
+        arguments.not_negative("min_idle_ms", min_idle_ms)
+        arguments.positive("count", count)
         try:
             rows = await self._claim(keys=[stream], args=[group, consumer, min_idle_ms, count])
         except ResponseError as exc:
@@ -154,6 +157,9 @@ class ValkeyStreams:
     async def dead_letter(
         self, stream: str, group: str, entry_id: str, dead_stream: str, *, maxlen: int | None = None
     ) -> str | None:
+        arguments.parse_stream_id(entry_id)
+        if maxlen is not None:
+            arguments.not_negative("maxlen", maxlen)
         try:
             moved = await self._dead(
                 keys=[stream, dead_stream],
@@ -174,12 +180,12 @@ class ValkeyLeases:
         self._holder = client.register_script(scripts.LEASE_HOLDER)
 
     async def acquire(self, name: str, owner: str, *, ttl_ms: int) -> int | None:
-        _check_lease_ttl(ttl_ms)
+        arguments.positive("ttl_ms", ttl_ms)
         token = await self._acquire(keys=[name, f"{name}:fence"], args=[owner, ttl_ms])
         return None if token is None else int(token)
 
     async def renew(self, name: str, owner: str, *, ttl_ms: int) -> bool:
-        _check_lease_ttl(ttl_ms)
+        arguments.positive("ttl_ms", ttl_ms)
         return bool(await self._renew(keys=[name], args=[owner, ttl_ms]))
 
     async def release(self, name: str, owner: str) -> bool:
@@ -191,11 +197,6 @@ class ValkeyLeases:
             return None
         owner, token, ttl_ms = held
         return LeaseInfo(owner=_text(owner), token=int(token), ttl_ms=int(ttl_ms))
-
-
-def _check_lease_ttl(ttl_ms: int) -> None:
-    if ttl_ms is None or ttl_ms <= 0:
-        raise ValueError(f"ttl_ms must be positive, got {ttl_ms}")
 
 
 class ValkeySubscription:
@@ -281,8 +282,7 @@ class ValkeyPubSub:
     async def subscribe(
         self, channels: Sequence[str] = (), patterns: Sequence[str] = ()
     ) -> ValkeySubscription:
-        if isinstance(channels, str) or isinstance(patterns, str):
-            raise TypeError("channels and patterns are sequences of names, not a string")
+        arguments.subscription(channels, patterns)
         sub = ValkeySubscription(self._r.pubsub())
         try:
             await sub._start(channels, patterns)
@@ -298,19 +298,26 @@ class ValkeyCounters:
         self._allow = client.register_script(scripts.ALLOW)
 
     async def incr(self, key: str, *, by: int = 1, ttl_ms: int | None = None) -> int:
-        if ttl_ms is None:
-            return int(await self._r.incrby(key, by))
-        _check_ttl(ttl_ms)
-        # SET NX PX creates the key with its expiry only if it is new; INCRBY keeps it.
-        async with self._r.pipeline(transaction=True) as pipe:
-            pipe.set(key, 0, px=ttl_ms, nx=True)
-            pipe.incrby(key, by)
-            _, value = await pipe.execute()
+        arguments.ttl(ttl_ms)
+        arguments.increment(by)
+        try:
+            if ttl_ms is None:
+                return int(await self._r.incrby(key, by))
+            # SET NX PX creates the key with its expiry only if it is new; INCRBY keeps it.
+            async with self._r.pipeline(transaction=True) as pipe:
+                pipe.set(key, 0, px=ttl_ms, nx=True)
+                pipe.incrby(key, by)
+                _, value = await pipe.execute()
+        except ResponseError as exc:
+            if "overflow" not in str(exc):
+                raise
+            # The only argument Valkey can still refuse: the sum leaves 64 bits.
+            raise arguments.overflow(key, by) from None
         return int(value)
 
     async def allow(self, key: str, *, limit: int, window_ms: int) -> bool:
-        if limit <= 0 or window_ms <= 0:
-            raise ValueError(f"limit and window_ms must be positive, got {limit}, {window_ms}")
+        arguments.positive("limit", limit)
+        arguments.positive("window_ms", window_ms)
         return bool(await self._allow(keys=[key, f"{key}:seq"], args=[limit, window_ms]))
 
 

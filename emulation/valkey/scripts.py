@@ -90,7 +90,10 @@ redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 return moved
 """
 
-# Sliding-window log in a sorted set scored by server time in microseconds.
+# Sliding-window log in a sorted set scored by server time in microseconds. One
+# log per key whatever window a call gives: each call trims and counts by its
+# own window, and a counted hit sets the key's expiry to that window (what the
+# port documents for Counters.allow, and the memory adapter mirrors).
 ALLOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])

@@ -118,6 +118,12 @@ async def serve_coordination(config: Config) -> CoordinationServer | None:
     except BaseException:
         await memory.close()
         raise
+    if not settings.aof_path:
+        # The other processes outlive this one: say what they lose with it.
+        log.warning(
+            "coordination.serve without coordination.aof_path: streams, leases and "
+            "fencing tokens start afresh when this process restarts (tokens at 1 again)"
+        )
     return server
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from emulation.arguments import MAX_INT_ARG
 from emulation.connect import connect_coordination
 from emulation.memory import MemoryCoordination
 from emulation.memory.streams import TRIM_NODE
@@ -224,7 +225,10 @@ async def test_cache_set_if_absent(coord: Harness) -> None:
     assert await cache.set_if_absent(k, b"first", ttl_ms=1_000) is True
     assert await cache.set_if_absent(k, b"second", ttl_ms=1_000) is False
     assert await cache.get(k) == b"first"
-    await coord.advance(1_000 + 2 * coord.slack_ms)
+    # At exactly its TTL the key is still there (Valkey expires once now > expiry).
+    await coord.advance(1_000 - coord.slack_ms)
+    assert await cache.set_if_absent(k, b"early") is False
+    await coord.advance(1 + 2 * coord.slack_ms)
     assert await cache.set_if_absent(k, b"third") is True
     assert await cache.get(k) == b"third"
 
@@ -233,7 +237,8 @@ async def test_cache_ttl_expires_at_boundary(coord: Harness) -> None:
     cache, k, forever = coord.coord.cache, coord.key("ttl"), coord.key("forever")
     await cache.set(k, b"v", ttl_ms=1_000)
     await cache.set(forever, b"f")
-    await coord.advance(999 - coord.slack_ms)
+    # Valkey expires a key once now > expiry: at exactly ttl_ms it still reads.
+    await coord.advance(1_000 - coord.slack_ms)
     assert await cache.get(k) == b"v"
     await coord.advance(1 + 2 * coord.slack_ms)
     assert await cache.get(k) is None
@@ -559,7 +564,7 @@ async def test_lease_fencing_token_increases_across_owners(coord: Harness) -> No
     t2 = await leases.acquire(name, "b", ttl_ms=500)
     assert t2 is not None
     assert t2 > t1
-    await coord.advance(500 + 2 * coord.slack_ms)
+    await coord.advance(501 + 2 * coord.slack_ms)
     t3 = await leases.acquire(name, "a", ttl_ms=1_000)
     assert t3 is not None
     assert t3 > t2
@@ -589,8 +594,13 @@ async def test_lease_expiry_lets_another_owner_in(coord: Harness) -> None:
     leases, name = coord.coord.leases, coord.key("lease")
     t1 = await leases.acquire(name, "paused", ttl_ms=1_000)
     assert t1 is not None
-    await coord.advance(999 - coord.slack_ms)
+    # At exactly its TTL the lease is still held, as a Valkey key is.
+    await coord.advance(1_000 - coord.slack_ms)
     assert await leases.acquire(name, "other", ttl_ms=1_000) is None
+    info = await leases.holder(name)
+    assert info is not None
+    assert (info.owner, info.token) == ("paused", t1)
+    assert 0 <= info.ttl_ms <= 2 * coord.slack_ms
     # The holder stalls (GC pause, blocked loop) past its TTL.
     await coord.advance(1 + 2 * coord.slack_ms)
     assert await leases.holder(name) is None
@@ -718,7 +728,10 @@ async def test_counter_ttl_is_set_on_creation_and_expiry_restarts(coord: Harness
     await coord.advance(600)
     # A later ttl_ms does not push the window out.
     assert await counters.incr(k, ttl_ms=1_000) == 2
-    await coord.advance(400 + 2 * coord.slack_ms)
+    # Still counting at exactly the TTL: Valkey expires the key once now > expiry.
+    await coord.advance(400 - coord.slack_ms)
+    assert await counters.incr(k, ttl_ms=1_000) == 3
+    await coord.advance(1 + 2 * coord.slack_ms)
     assert await counters.incr(k, ttl_ms=1_000) == 1
     assert await counters.incr(coord.key("no-ttl")) == 1
 
@@ -801,6 +814,220 @@ async def test_sliding_window_concurrent_hits_never_exceed_limit(coord: Harness)
     assert results.count(True) == 25
 
 
+async def test_sliding_window_keeps_its_hits_when_the_window_changes(coord: Harness) -> None:
+    # One log of hits per key, whatever window a call asks about (the ALLOW
+    # script's sorted set): a longer window still sees earlier hits.
+    counters, k = coord.coord.counters, coord.key("resized")
+    assert await counters.allow(k, limit=2, window_ms=1_000) is True
+    assert await counters.allow(k, limit=2, window_ms=1_000) is True
+    assert await counters.allow(k, limit=2, window_ms=5_000) is False
+    assert await counters.allow(k, limit=3, window_ms=5_000) is True
+    # A shorter window counts only the hits inside it.
+    await coord.advance(300)
+    assert await counters.allow(k, limit=1, window_ms=200) is True
+    assert await counters.allow(k, limit=1, window_ms=200) is False
+
+
+async def test_sliding_window_log_expires_a_window_after_its_last_counted_hit(
+    coord: Harness,
+) -> None:
+    # The log's key expires window_ms after the last counted hit, with that
+    # hit's window: a later call with a longer window finds it gone.
+    counters, k = coord.coord.counters, coord.key("forgotten")
+    assert await counters.allow(k, limit=2, window_ms=5_000) is True
+    assert await counters.allow(k, limit=2, window_ms=500) is True
+    assert await counters.allow(k, limit=2, window_ms=5_000) is False
+    await coord.advance(500 - coord.slack_ms)
+    assert await counters.allow(k, limit=2, window_ms=5_000) is False
+    await coord.advance(1 + 2 * coord.slack_ms)
+    assert await counters.allow(k, limit=2, window_ms=5_000) is True
+
+
+# --- invalid arguments -------------------------------------------------------
+
+BIG = MAX_INT_ARG + 1
+InvalidCall = Callable[[Coordination, str], Awaitable[object]]
+
+# Each call refused by every adapter with the same ValueError, before it changes
+# anything. The stream "s" has a group "g" holding one pending entry.
+INVALID_CALLS: dict[str, tuple[InvalidCall, str]] = {}
+
+
+def _invalid(name: str, call: InvalidCall, message: str) -> None:
+    INVALID_CALLS[name] = (call, message)
+
+
+_invalid("set ttl 0", lambda c, k: c.cache.set(k, b"v", ttl_ms=0), "ttl_ms must be positive")
+_invalid("set ttl -1", lambda c, k: c.cache.set(k, b"v", ttl_ms=-1), "ttl_ms must be positive")
+_invalid("set ttl huge", lambda c, k: c.cache.set(k, b"v", ttl_ms=BIG), "ttl_ms is out of range")
+_invalid(
+    "set_if_absent ttl 0",
+    lambda c, k: c.cache.set_if_absent(k, b"v", ttl_ms=0),
+    "ttl_ms must be positive",
+)
+_invalid(
+    "append maxlen -1",
+    lambda c, k: c.streams.append(f"{k}:s", b"x", maxlen=-1),
+    "maxlen must not be negative",
+)
+_invalid(
+    "append maxlen huge",
+    lambda c, k: c.streams.append(f"{k}:s", b"x", maxlen=BIG),
+    "maxlen is out of range",
+)
+_invalid(
+    "create_group bad start",
+    lambda c, k: c.streams.create_group(f"{k}:s", "g2", start="nope"),
+    "malformed stream id 'nope'",
+)
+_invalid(
+    "create_group start -1",
+    lambda c, k: c.streams.create_group(f"{k}:s", "g2", start="-1"),
+    "malformed stream id '-1'",
+)
+_invalid(
+    "create_group start past 64 bits",
+    lambda c, k: c.streams.create_group(f"{k}:s", "g2", start=str(2**64)),
+    "malformed stream id",
+)
+_invalid(
+    "read_group count 0",
+    lambda c, k: c.streams.read_group(f"{k}:s", "g", "c", count=0),
+    "count must be positive",
+)
+_invalid(
+    "read_group count huge",
+    lambda c, k: c.streams.read_group(f"{k}:s", "g", "c", count=BIG),
+    "count is out of range",
+)
+_invalid(
+    "read_group block -1",
+    lambda c, k: c.streams.read_group(f"{k}:s", "g", "c", block_ms=-1),
+    "block_ms must not be negative",
+)
+_invalid(
+    "ack bad id",
+    lambda c, k: c.streams.ack(f"{k}:s", "g", ["0-1", "bad"]),
+    "malformed stream id 'bad'",
+)
+_invalid(
+    "pending count 0",
+    lambda c, k: c.streams.pending(f"{k}:s", "g", count=0),
+    "count must be positive",
+)
+_invalid(
+    "claim_idle min_idle -1",
+    lambda c, k: c.streams.claim_idle(f"{k}:s", "g", "c", min_idle_ms=-1),
+    "min_idle_ms must not be negative",
+)
+_invalid(
+    "claim_idle count 0",
+    lambda c, k: c.streams.claim_idle(f"{k}:s", "g", "c", min_idle_ms=0, count=0),
+    "count must be positive",
+)
+_invalid(
+    "claim_idle count huge",
+    lambda c, k: c.streams.claim_idle(f"{k}:s", "g", "c", min_idle_ms=0, count=BIG),
+    "count is out of range",
+)
+_invalid(
+    "dead_letter bad id",
+    lambda c, k: c.streams.dead_letter(f"{k}:s", "g", "1-x", f"{k}:dead"),
+    "malformed stream id '1-x'",
+)
+_invalid(
+    "dead_letter maxlen -1",
+    lambda c, k: c.streams.dead_letter(f"{k}:s", "g", "0-1", f"{k}:dead", maxlen=-1),
+    "maxlen must not be negative",
+)
+_invalid(
+    "acquire ttl 0",
+    lambda c, k: c.leases.acquire(f"{k}:l", "a", ttl_ms=0),
+    "ttl_ms must be positive",
+)
+_invalid(
+    "acquire ttl huge",
+    lambda c, k: c.leases.acquire(f"{k}:l", "a", ttl_ms=BIG),
+    "ttl_ms is out of range",
+)
+_invalid(
+    "renew ttl -5", lambda c, k: c.leases.renew(f"{k}:l", "a", ttl_ms=-5), "ttl_ms must be positive"
+)
+_invalid("incr ttl 0", lambda c, k: c.counters.incr(f"{k}:n", ttl_ms=0), "ttl_ms must be positive")
+_invalid(
+    "incr ttl 0 on a live counter",
+    lambda c, k: c.counters.incr(f"{k}:live", ttl_ms=0),
+    "ttl_ms must be positive",
+)
+_invalid(
+    "incr by past 64 bits", lambda c, k: c.counters.incr(f"{k}:n", by=2**63), "by is out of range"
+)
+_invalid(
+    "allow limit 0",
+    lambda c, k: c.counters.allow(f"{k}:r", limit=0, window_ms=1_000),
+    "limit must be positive",
+)
+_invalid(
+    "allow window -1",
+    lambda c, k: c.counters.allow(f"{k}:r", limit=1, window_ms=-1),
+    "window_ms must be positive",
+)
+_invalid(
+    "allow window huge",
+    lambda c, k: c.counters.allow(f"{k}:r", limit=1, window_ms=BIG),
+    "window_ms is out of range",
+)
+# Past what msgpack carries: the unix client must not fail with OverflowError.
+_invalid("set ttl past 64 bits", lambda c, k: c.cache.set(k, b"v", ttl_ms=2**64), "out of range")
+_invalid(
+    "incr by below 64 bits", lambda c, k: c.counters.incr(f"{k}:n", by=-(2**63) - 1), "out of range"
+)
+_invalid(
+    "subscribe to nothing", lambda c, k: c.pubsub.subscribe(), "at least one channel or pattern"
+)
+
+
+@pytest.mark.parametrize("case", list(INVALID_CALLS))
+async def test_invalid_arguments_raise_the_same_value_error(coord: Harness, case: str) -> None:
+    streams, k = coord.coord.streams, coord.key("bad")
+    await streams.create_group(f"{k}:s", "g")
+    entry_id = await streams.append(f"{k}:s", b"x")
+    [taken] = await streams.read_group(f"{k}:s", "g", "c")
+    assert await coord.coord.counters.incr(f"{k}:live", ttl_ms=60_000) == 1
+    call, message = INVALID_CALLS[case]
+    with pytest.raises(ValueError, match=re.escape(message)):
+        await call(coord.coord, k)
+    # Nothing changed: the entry is still pending, the counter where it was.
+    assert [p.id for p in await streams.pending(f"{k}:s", "g")] == [taken.id] == [entry_id]
+    assert await streams.length(f"{k}:s") == 1
+    assert await streams.length(f"{k}:dead") == 0
+    assert await coord.coord.leases.holder(f"{k}:l") is None
+    assert await coord.coord.counters.incr(f"{k}:live") == 2
+
+
+async def test_ack_with_one_malformed_id_acks_none(coord: Harness) -> None:
+    # XACK checks every id before acknowledging any.
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g")
+    await streams.append(s, b"x")
+    [entry] = await streams.read_group(s, "g", "c")
+    with pytest.raises(ValueError, match="malformed stream id"):
+        await streams.ack(s, "g", [entry.id, "nope"])
+    assert [p.id for p in await streams.pending(s, "g")] == [entry.id]
+
+
+async def test_counter_increment_past_64_bits_is_refused(coord: Harness) -> None:
+    counters, k = coord.coord.counters, coord.key("big")
+    top = 2**63 - 1
+    assert await counters.incr(k, by=top) == top
+    with pytest.raises(ValueError, match="would overflow 64 bits"):
+        await counters.incr(k)
+    assert await counters.incr(k, by=-top) == 0
+    assert await counters.incr(k, by=-(2**63)) == -(2**63)
+    with pytest.raises(ValueError, match="would overflow 64 bits"):
+        await counters.incr(k, by=-1)
+
+
 # --- restarts ----------------------------------------------------------------
 
 
@@ -851,7 +1078,7 @@ async def test_expired_lease_stays_expired_across_a_restart(coord: Harness) -> N
     name = coord.key("lease")
     t1 = await coord.coord.leases.acquire(name, "paused", ttl_ms=500)
     assert t1 is not None
-    await coord.advance(500 + 2 * coord.slack_ms)
+    await coord.advance(501 + 2 * coord.slack_ms)
     leases = (await coord.restarted()).leases
     assert await leases.holder(name) is None
     assert await leases.renew(name, "paused", ttl_ms=500) is False
