@@ -101,9 +101,10 @@ async def test_background_compaction_keeps_the_state_and_shrinks_the_file(
     await coord.close()
     again = MemoryCoordination(aof_path=path)
     assert await again.streams.length("s") == length
-    assert await again.streams.pending("s", "g", count=1_000) == [
-        p.__class__(p.id, p.consumer, q.idle_ms, p.deliveries)
-        for p, q in zip(pending, await again.streams.pending("s", "g", count=1_000), strict=True)
+    # Idle time keeps running, so compare everything else of one read.
+    replayed = await again.streams.pending("s", "g", count=1_000)
+    assert [(p.id, p.consumer, p.deliveries) for p in replayed] == [
+        (p.id, p.consumer, p.deliveries) for p in pending
     ]
     holder = await again.leases.holder("lease")
     assert holder is not None
