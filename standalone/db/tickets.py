@@ -423,7 +423,8 @@ class TicketRepository:
     ) -> None:
         """Store (or re-store, on redelivery) one message of a ticket.
 
-        ``external`` marks a message from elsewhere that the ticket refers to.
+        ``author_name`` and ``content`` come encrypted. ``external`` marks a message
+        from elsewhere that the ticket refers to.
         """
         await self._db.one(
             "UPSERT type::thing('archived_message', [$tenant, $mid]) MERGE {tenant: $tenant, "

@@ -75,7 +75,7 @@ class Archive:
             ticket,
             message_id=event.id,
             author_id=event.author.id,
-            author_name=event.author.global_name or event.author.username,
+            author_name=self.ctx.cipher.encrypt(event.author.global_name or event.author.username),
             author_bot=event.author.bot,
             content=self.ctx.cipher.encrypt(event.text()),
             created_at=event.timestamp,

@@ -266,7 +266,8 @@ class Closing:
             TranscriptMessage(
                 message_id=m.message_id,
                 author_id=m.author_id,
-                author_name=m.author_name,
+                # Names archived before they were encrypted are still plain text.
+                author_name=cipher.decrypt_legacy(m.author_name),
                 author_bot=m.author_bot,
                 content=cipher.decrypt(m.content),
                 created_at=m.created_at,

@@ -494,7 +494,9 @@ class Opening:
                 ticket,
                 message_id=str(message["id"]),
                 author_id=str(author.get("id", "0")),
-                author_name=str(author.get("global_name") or author.get("username") or "?"),
+                author_name=self.ctx.cipher.encrypt(
+                    str(author.get("global_name") or author.get("username") or "?")
+                ),
                 author_bot=bool(author.get("bot", False)),
                 content=self.ctx.cipher.encrypt(text),
                 created_at=disnake.utils.parse_time(message["timestamp"]),

@@ -319,6 +319,8 @@ async def test_ticket_from_a_message_refers_to_it(discord, stack, world):
     assert "flickers" in reference["description"]
     archived = await TicketRepository(stack.backends.db, world.tenant).archived(ticket)
     assert [m.message_id for m in archived if m.external] == [str(original.id)]
+    (external,) = [m for m in archived if m.external]
+    assert stack.backends.cipher.decrypt(external.author_name) == world.other.username
 
 
 async def test_staff_ask_a_member_to_open_a_ticket(discord, stack, world):
