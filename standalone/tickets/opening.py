@@ -8,6 +8,7 @@ effect is looked for before it is made again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -22,6 +23,7 @@ from standalone.tickets import custom_ids, views
 from standalone.tickets.checks import Opener, check_can_open
 from standalone.tickets.context import TicketContext, is_staff
 from standalone.tickets.errors import TicketError
+from standalone.tickets.events import CHANNEL_PINNED_MESSAGE
 from standalone.tickets.replies import NO_PINGS, defer, reply
 
 log = logging.getLogger(__name__)
@@ -182,9 +184,12 @@ class Opening:
         await self.check_context(inter, category, context)
         guild_id = int(category.guild_id)
         opener = await self.opener(inter, guild_id)
-        # A specific refusal is worth more than "slow down", so check first.
-        await check_can_open(self.ctx, guild_id, opener, category)
-        await self._anti_spam(inter, guild_id)
+        # A redelivery of a start that already recorded its ticket finishes it: checked
+        # again, the ticket would count against the member who is opening it.
+        if await self.ctx.tickets.by_interaction(str(inter.id)) is None:
+            # A specific refusal is worth more than "slow down", so check first.
+            await check_can_open(self.ctx, guild_id, opener, category)
+            await self._anti_spam(inter, guild_id)
         questions = await self.ctx.settings.questions(category.key)
         if context.kind == "d" and not questions:
             # The DM itself is the topic; nothing more to ask.
@@ -348,6 +353,7 @@ class Opening:
         )
         if message_id is None:
             message_id = await self._greet(ticket, request, int(channel_id))
+        await self._pin(ticket, int(channel_id), message_id)
         return await self.ctx.tickets.mark_open(
             ticket.guild_id, ticket.number, channel_id, message_id
         )
@@ -464,6 +470,35 @@ class Opening:
             content, embeds=embeds[:10], components=buttons, allowed_mentions=allowed
         )
         return str(sent.id)
+
+    async def _pin(self, ticket: Ticket, channel_id: int, message_id: str) -> None:
+        """Pin the opening message, as v4 does, without Discord's "pinned a message" notice.
+
+        Safe to repeat: pinning a pinned message changes nothing and posts no notice,
+        and the notice is looked for before it is deleted. A pin Discord refuses (no
+        permission, too many pins) leaves the ticket open without it.
+        """
+        http = self.ctx.bot.http
+        try:
+            await http.pin_message(
+                channel_id, int(message_id), reason=f"Ticket #{ticket.number} opened"
+            )
+        except disnake.HTTPException as exc:
+            if exc.status not in {400, 403, 404}:
+                raise  # a passing fault: the event is retried
+            log.info(
+                "ticket %s#%s: opening message not pinned: %s", ticket.guild_id, ticket.number, exc
+            )
+            return
+        for message in await http.logs_from(channel_id, 10):
+            reference = cast(dict[str, Any], message.get("message_reference") or {})
+            if (
+                message.get("type") == CHANNEL_PINNED_MESSAGE
+                and str(message["author"]["id"]) == str(self.ctx.bot_id)
+                and str(reference.get("message_id")) == message_id
+            ):
+                with contextlib.suppress(disnake.NotFound):
+                    await http.delete_message(channel_id, int(message["id"]))
 
     async def _reference_embeds(
         self, ticket: Ticket, request: Request, settings: GuildSettings

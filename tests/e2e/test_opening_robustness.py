@@ -98,6 +98,36 @@ async def test_a_thread_ticket_opened_by_a_retry_is_whole(
     assert len(bot_messages(discord, world, thread.id)) == 1
 
 
+@pytest.mark.parametrize("mode", ["channel", "thread"])
+@pytest.mark.parametrize(
+    ("owner", "step"),
+    [(TicketRepository, "mark_open"), (disnake.http.HTTPClient, "delete_message")],
+)
+async def test_the_opening_message_is_pinned_without_a_pin_notice_even_on_a_retry(
+    discord, stack, world, monkeypatch, mode, owner, step
+):
+    helpdesk = discord.add_channel(world.guild.id, name="helpdesk")
+    edits: dict[str, Any] = {"require_topic": False}
+    if mode == "thread":
+        edits.update(mode="thread", thread_channel=str(helpdesk.id))
+    await make_category(discord, world, **edits)
+    panel = await post(discord, world)
+    # The retry pins a pinned message (Discord: no new notice) and finds the notice again.
+    crashed = crash_once(monkeypatch, owner, step)
+    answer = await said(
+        await world.actor(discord, world.member).click(panel.id, button(panel, "open:"))
+    )
+    assert answer.startswith("Your ticket is open"), answer
+    assert crashed.is_set()
+    ticket = await only_ticket(stack, world)
+    assert ticket.state == "open" and ticket.thread == (mode == "thread")
+    channel_id = int(ticket.channel_id)
+    (opening,) = bot_messages(discord, world, channel_id)  # no "pinned a message" left
+    assert str(opening.id) == ticket.opening_message_id
+    assert opening.pinned_at is not None
+    assert [m.type for m in discord.messages(channel_id)] == [0]
+
+
 async def test_contexts_the_bot_did_not_offer_are_refused(discord, stack, world):
     """A made-up custom id cannot copy another server's message, or any message, into a ticket."""
     await make_category(discord, world)  # a topic form
