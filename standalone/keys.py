@@ -52,6 +52,11 @@ def open_pause(tenant: str, guild_id: int, user_id: int) -> str:
     return f"{PREFIX}:{tenant}:open-pause:{guild_id}:{user_id}"
 
 
+def offered_message(tenant: str, guild_id: str, user_id: int, message_id: int) -> str:
+    """A message Discord showed a member "Create ticket from message" on (so they can see it)."""
+    return f"{PREFIX}:{tenant}:offered-message:{guild_id}:{user_id}:{message_id}"
+
+
 def handled_interaction(tenant: str, interaction_id: int) -> str:
     """Marks an interaction whose handler finished, so a redelivery skips it."""
     return f"{PREFIX}:{tenant}:handled:{interaction_id}"

@@ -33,6 +33,9 @@ ANTI_SPAM_MS = 5_000  # v4's per-member pause between two ticket starts
 MAX_GUILD_CHANNELS = 30013  # Discord's error code
 EDITED_TITLE = " edited the ticket"
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week: tickets outlive shorter defaults
+# How long a message picked with "Create ticket from message" may be referred to: as
+# long as the interaction that offered it lives, enough to fill in the form.
+OFFER_TTL_MS = 15 * 60 * 1000
 
 
 def channel_refusal(exc: disnake.HTTPException) -> str | None:
@@ -154,28 +157,42 @@ class Opening:
         until = disnake.utils.parse_time(member.get("communication_disabled_until"))
         return Opener(inter.author.id, roles, until)
 
+    async def offer_message(self, inter: Interaction[Any], message: disnake.Message) -> None:
+        """Remember that this member may refer to ``message``.
+
+        Discord put it in the interaction of "Create ticket from message" only because
+        the member can see it; no permission calculation of ours is needed.
+        """
+        assert inter.guild_id is not None
+        key = keys.offered_message(
+            self.ctx.tenant, str(inter.guild_id), inter.author.id, message.id
+        )
+        await self.ctx.cache.set(key, str(message.channel.id).encode(), ttl_ms=OFFER_TTL_MS)
+
     async def check_context(
         self, inter: Interaction[Any], category: Category, context: FormContext
     ) -> None:
         """Refuse a context this bot would not have offered here.
 
         It rides in a custom id, so it is untrusted: a DM's text must be read in the DM
-        it came from, and a referenced message must be in the category's server, or a
-        made-up id would copy a message from anywhere the bot can read into a ticket.
+        it came from, and a referenced message must be one this member was offered in
+        the category's server, or a made-up id would copy into a ticket a message the
+        member cannot see (another server's, or a hidden channel's).
         """
         if context.kind == "d":
             if inter.guild_id is not None or context.channel_id != inter.channel_id:
                 raise custom_ids.BadCustomId(context.encode())
         elif context.kind == "m":
-            assert context.channel_id is not None
-            try:
-                channel: dict[str, Any] = dict(
-                    await self.ctx.bot.http.get_channel(context.channel_id)
+            assert context.message_id is not None
+            key = keys.offered_message(
+                self.ctx.tenant, category.guild_id, inter.author.id, context.message_id
+            )
+            if await self.ctx.cache.get(key) != str(context.channel_id).encode():
+                raise TicketError(
+                    "A ticket can only refer to a message you picked with "
+                    '"Create ticket from message" in this server in the last 15 minutes. '
+                    "Please pick it again."
                 )
-            except (disnake.NotFound, disnake.Forbidden):
-                channel = {}
-            if str(channel.get("guild_id")) != category.guild_id:
-                raise TicketError("A ticket can only refer to a message of its own server.")
 
     async def start(
         self, inter: Interaction[Any], category: Category, context: FormContext
