@@ -19,8 +19,9 @@ from disnake.interactions.base import Interaction
 from standalone import keys
 from standalone.db import DatabaseError
 from standalone.db.records import Answer, Category, GuildSettings, Question, Ticket
+from standalone.db.tickets import CategoryFull
 from standalone.tickets import custom_ids, views
-from standalone.tickets.checks import Opener, check_can_open
+from standalone.tickets.checks import Opener, category_full, check_can_open
 from standalone.tickets.context import TicketContext, is_staff
 from standalone.tickets.errors import TicketError
 from standalone.tickets.events import CHANNEL_PINNED_MESSAGE
@@ -305,11 +306,17 @@ class Opening:
                 str(request.user.id),
                 str(inter.id),
                 cipher.encrypt(request.topic) if request.topic else None,
+                # Counted again as the row is made: the lock above is per member, so two
+                # members could both pass the check for the category's last place.
+                total_limit=category.total_limit,
             )
-        except DatabaseError as exc:
-            # Two deliveries of one interaction racing: the unique index let one win.
+        except (CategoryFull, DatabaseError) as exc:
+            # Two deliveries of one interaction racing: the unique index (or the limit,
+            # when the other took the last place) let one win.
             existing = await self.ctx.tickets.by_interaction(str(inter.id))
             if existing is None:
+                if isinstance(exc, CategoryFull):
+                    raise category_full(category) from None
                 raise
             log.info(
                 "interaction %s already opened ticket #%s (%s)", inter.id, existing.number, exc
