@@ -72,6 +72,11 @@ def transcript_text(guild_id: str, number: int) -> str:
     return f"transcripts/{guild_id}/{number}.txt"
 
 
+def reopened_by(tenant: str, guild_id: str, number: int) -> str:
+    """The interaction that last reopened a ticket, so its redelivery can finish it."""
+    return f"{PREFIX}:{tenant}:reopened-by:{guild_id}:{number}"
+
+
 def close_feedback(tenant: str, guild_id: str, number: int, user_id: str) -> str:
     """What a member asked for (close, or accept, and the reason) while the form is shown."""
     return f"{PREFIX}:{tenant}:close-feedback:{guild_id}:{number}:{user_id}"
