@@ -21,7 +21,7 @@ from standalone.db.records import (
 
 _CONFLICT_RETRIES = 5
 _STATS_TICKETS = 1000  # closed tickets the opening message's averages look at
-_CATEGORY_FULL = "tickets:category-full"
+_CATEGORY_FULL = "TICKET_CATEGORY_FULL"  # THROWn inside the transaction, matched after
 
 
 class CategoryFull(Exception):
