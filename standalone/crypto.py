@@ -6,13 +6,19 @@ generated on first use with 0600 permissions.
 
 from __future__ import annotations
 
+import binascii
 import os
+from base64 import b64decode
 from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
 KEY_ENV = "TICKETS_SECRET_KEY"
+# A Fernet token: version byte 0x80, 8-byte time, 16-byte IV, AES blocks, 32-byte HMAC.
+_FERNET_VERSION = 0x80
+_FERNET_OVERHEAD = 1 + 8 + 16 + 32
+_AES_BLOCK = 16
 
 
 class CryptoError(Exception):
@@ -38,6 +44,25 @@ class Cipher:
             return self._fernet.decrypt(token.encode("ascii")).decode()
         except (InvalidToken, ValueError):
             raise CryptoError("cannot decrypt: wrong secret key or damaged value") from None
+
+    def decrypt_legacy(self, value: str) -> str:
+        """Decrypt a value that older versions stored in plain text.
+
+        Only a value that is not shaped like a Fernet token is taken as it is: a
+        token that fails (wrong key, tampering) still raises, so a key mix-up is
+        never shown as gibberish names.
+        """
+        return self.decrypt(value) if is_token(value) else value
+
+
+def is_token(value: str) -> bool:
+    """Whether ``value`` has the shape of a Fernet token (not whether it decrypts)."""
+    try:
+        raw = b64decode(value.encode("ascii"), altchars=b"-_", validate=True)
+    except (UnicodeEncodeError, binascii.Error, ValueError):
+        return False
+    body = len(raw) - _FERNET_OVERHEAD
+    return bool(raw) and raw[0] == _FERNET_VERSION and body >= _AES_BLOCK and body % _AES_BLOCK == 0
 
 
 def load_cipher(key_file: str | Path, environ: Mapping[str, str] | None = None) -> Cipher:

@@ -52,6 +52,11 @@ def open_pause(tenant: str, guild_id: int, user_id: int) -> str:
     return f"{PREFIX}:{tenant}:open-pause:{guild_id}:{user_id}"
 
 
+def offered_message(tenant: str, guild_id: str, user_id: int, message_id: int) -> str:
+    """A message Discord showed a member "Create ticket from message" on (so they can see it)."""
+    return f"{PREFIX}:{tenant}:offered-message:{guild_id}:{user_id}:{message_id}"
+
+
 def handled_interaction(tenant: str, interaction_id: int) -> str:
     """Marks an interaction whose handler finished, so a redelivery skips it."""
     return f"{PREFIX}:{tenant}:handled:{interaction_id}"
@@ -65,6 +70,11 @@ def transcript(guild_id: str, number: int) -> str:
 def transcript_text(guild_id: str, number: int) -> str:
     """Where a ticket's plain-text transcript is stored, within its tenant's storage."""
     return f"transcripts/{guild_id}/{number}.txt"
+
+
+def reopened_by(tenant: str, guild_id: str, number: int) -> str:
+    """The interaction that last reopened a ticket, so its redelivery can finish it."""
+    return f"{PREFIX}:{tenant}:reopened-by:{guild_id}:{number}"
 
 
 def close_feedback(tenant: str, guild_id: str, number: int, user_id: str) -> str:

@@ -11,13 +11,14 @@ from . import bodies, errors, payloads, threads
 from . import permissions as perms
 from .errors import DiscordError
 from .message_input import message_fields, read_input
-from .models import App, Channel, Message
+from .models import JSON, App, Channel, Message
 from .snowflake import snowflake_ms
 from .state import CATEGORY, DM, World
 from .web_util import Handler, bot_auth, json_response, no_content, path_id
 
 T = TypeVar("T")
 MAX_PINS = 250
+CHANNEL_PINNED_MESSAGE = 6  # the message type of "X pinned a message"
 
 
 class MessageRoutes:
@@ -177,12 +178,27 @@ class MessageRoutes:
         return app, message
 
     async def pin(self, request: web.Request) -> web.Response:
-        _, message = self._pin_target(request)
+        app, message = self._pin_target(request)
         if message.pinned_at is None:
             pinned = [m for m in self.world.channel_messages(message.channel_id) if m.pinned_at]
             if len(pinned) >= MAX_PINS:
                 raise DiscordError(400, 30003, f"Maximum number of pins reached ({MAX_PINS})")
             self.world.set_pinned(message, True)
+            # Discord announces a new pin with a system message by the pinner
+            # ("X pinned a message"); pinning a pinned message again announces nothing.
+            reference: JSON = {
+                "type": 0,
+                "channel_id": str(message.channel_id),
+                "message_id": str(message.id),
+            }
+            if message.guild_id is not None:
+                reference["guild_id"] = str(message.guild_id)
+            self.world.create_message(
+                self.world.channels[message.channel_id],
+                app.bot_user.id,
+                message_type=CHANNEL_PINNED_MESSAGE,
+                reference=reference,
+            )
         return no_content()
 
     async def unpin(self, request: web.Request) -> web.Response:

@@ -154,7 +154,7 @@ class ArchivedMessage(msgspec.Struct, frozen=True, kw_only=True):
 
     message_id: str
     author_id: str
-    author_name: str
+    author_name: str  # encrypted at rest (plain text in rows of older versions)
     author_bot: bool
     content: str  # encrypted at rest
     created_at: datetime

@@ -21,6 +21,11 @@ from standalone.db.records import (
 
 _CONFLICT_RETRIES = 5
 _STATS_TICKETS = 1000  # closed tickets the opening message's averages look at
+_CATEGORY_FULL = "TICKET_CATEGORY_FULL"  # THROWn inside the transaction, matched after
+
+
+class CategoryFull(Exception):
+    """The category had as many open tickets as its total limit allows."""
 
 
 class CategoryStats(msgspec.Struct, frozen=True, kw_only=True):
@@ -252,29 +257,52 @@ class TicketRepository:
         creator_id: str,
         interaction_id: str,
         topic: str | None,
+        total_limit: int | None = None,
     ) -> Ticket:
         """Take the guild's next number and record the ticket as ``opening``, atomically.
 
         The unique index on the interaction id makes a redelivered interaction fail
-        here instead of opening a second ticket; callers look it up first.
+        here instead of opening a second ticket; callers look it up first. With
+        ``total_limit``, a category that is full raises CategoryFull: counted in the
+        same transaction, so two members opening at once cannot both take the last
+        place (both write the guild's counter, so one of them conflicts and is retried,
+        and then counts the other's ticket).
         """
-        row = await self._run_retrying(
-            "BEGIN TRANSACTION;"
-            "LET $n = (UPSERT ONLY type::thing('guild', [$tenant, $guild]) "
-            "SET tenant = $tenant, guild_id = $guild, next_number += 1 RETURN VALUE next_number);"
-            "CREATE ONLY type::thing('ticket', [$tenant, $guild, $n]) CONTENT {"
-            "tenant: $tenant, guild_id: $guild, number: $n, "
-            "category: type::thing('category', $cat), creator_id: $creator, topic: $topic, "
-            "state: 'opening', interaction_id: $iid};"
-            "COMMIT TRANSACTION;",
-            self._vars(
-                guild=guild_id,
-                cat=category_key,
-                creator=creator_id,
-                iid=interaction_id,
-                topic=topic,
-            ),
+        full_check = (
+            # The same count as count_open_in_category.
+            "IF count(SELECT id FROM ticket WHERE tenant = $tenant AND guild_id = $guild "
+            "AND category = type::thing('category', $cat) "
+            "AND (state = 'open' OR (state = 'opening' AND created_at > time::now() - 15m))) "
+            ">= $limit { THROW $full; };"
+            if total_limit is not None
+            else ""
         )
+        try:
+            row = await self._run_retrying(
+                "BEGIN TRANSACTION;"
+                + full_check
+                + "LET $n = (UPSERT ONLY type::thing('guild', [$tenant, $guild]) "
+                "SET tenant = $tenant, guild_id = $guild, next_number += 1 "
+                "RETURN VALUE next_number);"
+                "CREATE ONLY type::thing('ticket', [$tenant, $guild, $n]) CONTENT {"
+                "tenant: $tenant, guild_id: $guild, number: $n, "
+                "category: type::thing('category', $cat), creator_id: $creator, topic: $topic, "
+                "state: 'opening', interaction_id: $iid};"
+                "COMMIT TRANSACTION;",
+                self._vars(
+                    guild=guild_id,
+                    cat=category_key,
+                    creator=creator_id,
+                    iid=interaction_id,
+                    topic=topic,
+                    limit=total_limit,
+                    full=_CATEGORY_FULL,
+                ),
+            )
+        except DatabaseError as exc:
+            if _CATEGORY_FULL in str(exc):
+                raise CategoryFull(category_key) from None
+            raise
         return _ticket(row)
 
     async def mark_open(
@@ -423,7 +451,8 @@ class TicketRepository:
     ) -> None:
         """Store (or re-store, on redelivery) one message of a ticket.
 
-        ``external`` marks a message from elsewhere that the ticket refers to.
+        ``author_name`` and ``content`` come encrypted. ``external`` marks a message
+        from elsewhere that the ticket refers to.
         """
         await self._db.one(
             "UPSERT type::thing('archived_message', [$tenant, $mid]) MERGE {tenant: $tenant, "

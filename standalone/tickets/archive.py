@@ -10,6 +10,7 @@ from standalone.db.archive import ArchiveRepository
 from standalone.db.records import Ticket
 from standalone.tickets.context import TicketContext
 from standalone.tickets.events import (
+    CHANNEL_PINNED_MESSAGE,
     MessageDelete,
     MessageDeleteBulk,
     MessageEvent,
@@ -68,6 +69,9 @@ class Archive:
 
     async def archive(self, event: MessageEvent) -> bool:
         """Keep a message sent in a ticket channel; False when it is not kept."""
+        if event.type == CHANNEL_PINNED_MESSAGE:
+            # A notice with no text (the bot deletes its own); transcripts list pins anyway.
+            return False
         ticket = await self._ticket(event.channel_id)
         if ticket is None:
             return False
@@ -75,7 +79,7 @@ class Archive:
             ticket,
             message_id=event.id,
             author_id=event.author.id,
-            author_name=event.author.global_name or event.author.username,
+            author_name=self.ctx.cipher.encrypt(event.author.global_name or event.author.username),
             author_bot=event.author.bot,
             content=self.ctx.cipher.encrypt(event.text()),
             created_at=event.timestamp,

@@ -49,6 +49,14 @@ def human_duration(delta: timedelta) -> str:
     return " ".join(parts)
 
 
+def category_full(category: Category) -> TicketError:
+    """The refusal when a category has as many open tickets as its total limit."""
+    return TicketError(
+        f"{category.name} has reached its limit of {category.total_limit} open tickets. "
+        "Please try again later."
+    )
+
+
 async def check_can_open(
     ctx: TicketContext, guild_id: int, opener: Opener, category: Category
 ) -> None:
@@ -71,10 +79,7 @@ async def check_can_open(
         await _check_category_room(ctx, guild_id, category)
     total = await ctx.tickets.count_open_in_category(str(guild_id), category.key)
     if total >= category.total_limit:
-        raise TicketError(
-            f"{category.name} has reached its limit of {category.total_limit} open tickets. "
-            "Please try again later."
-        )
+        raise category_full(category)
     mine = await ctx.tickets.count_active(str(guild_id), str(opener.user_id), category.key)
     if mine >= category.member_limit:
         plural = "ticket" if category.member_limit == 1 else "tickets"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import disnake
 import msgspec
@@ -36,6 +36,12 @@ FEEDBACK_TTL_MS = 15 * 60 * 1000
 TIMER = "close_request"
 # Message types a person sends (default, reply); pins and joins do not count.
 _PERSON_MESSAGES = {0, 19}
+REJECTED = "You rejected the close request; the ticket stays open."
+
+
+def rejected_text(user_id: str) -> str:
+    """What a close request message says once ``user_id`` rejected it."""
+    return f"<@{user_id}> rejected the request to close this ticket."
 
 
 class CloseRequests:
@@ -174,10 +180,16 @@ class CloseRequests:
             await reply(inter, f"Ticket #{number} is closed.")
             return
         request = ticket.close_request
+        user = str(inter.author.id)
         if request is None:
+            if not accept and await self._rejected_by(inter, ticket, user):
+                # A reject delivered again after it dropped the request: finish it.
+                await defer(inter)
+                await self.ctx.timers.cancel(ticket.guild_id, ticket.number, TIMER)
+                await reply(inter, REJECTED)
+                return
             raise TicketError("This close request was withdrawn or answered already.")
         category = await self.ctx.category_of(ticket)
-        user = str(inter.author.id)
         if request.expect == "creator" and user != ticket.creator_id:
             raise TicketError(
                 f"Only <@{ticket.creator_id}>, who opened this ticket, can answer this request."
@@ -186,11 +198,11 @@ class CloseRequests:
             raise TicketError("Please wait for staff of this ticket's category to answer.")
         if not accept:
             await defer(inter)
-            text = f"<@{user}> rejected the request to close this ticket."
+            text = rejected_text(user)
             await self._settle(ticket, request, close_views.settled(text, close_views.RED))
             await self.ctx.tickets.drop_close_request(ticket, request.at)
             await self.ctx.timers.cancel(ticket.guild_id, ticket.number, TIMER)
-            await reply(inter, "You rejected the close request; the ticket stays open.")
+            await reply(inter, REJECTED)
             return
         creator = user == ticket.creator_id
         if creator and not after_feedback and await self._wants_feedback(ticket, category):
@@ -202,6 +214,18 @@ class CloseRequests:
         await reply(inter, f"Closing ticket #{number}; its transcript will be saved.")
         reason = self.ctx.cipher.decrypt(request.reason) if request.reason else None
         await self.closing.finish(ticket, request.requested_by, reason)
+
+    async def _rejected_by(self, inter: Interaction[Any], ticket: Ticket, user: str) -> bool:
+        """Whether the request this button is on now reads as rejected by ``user``."""
+        message = getattr(inter, "message", None)
+        if message is None or ticket.channel_id is None:
+            return False
+        try:
+            current = await self.ctx.bot.http.get_message(int(ticket.channel_id), message.id)
+        except disnake.NotFound:
+            return False
+        embeds = cast(list[dict[str, Any]], current.get("embeds") or [])
+        return bool(embeds) and embeds[0].get("description") == rejected_text(user)
 
     async def _settle(self, ticket: Ticket, request: CloseRequest, embed: disnake.Embed) -> None:
         """Turn the request message into what became of it, without buttons."""

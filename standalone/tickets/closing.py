@@ -44,6 +44,8 @@ CHANNEL_DELETED = "channel deleted"
 MEMBER_LEFT = "user left server"
 # A closed thread ticket can be reopened this long after it closed.
 REOPEN_WINDOW = timedelta(days=7)
+# A retried reopen is recognised for as long as its interaction can be delivered again.
+REOPEN_MARK_TTL_MS = 15 * 60 * 1000
 # Discord: "Cannot send messages to this user" (DMs closed).
 CANNOT_DM = 50007
 
@@ -266,7 +268,8 @@ class Closing:
             TranscriptMessage(
                 message_id=m.message_id,
                 author_id=m.author_id,
-                author_name=m.author_name,
+                # Names archived before they were encrypted are still plain text.
+                author_name=cipher.decrypt_legacy(m.author_name),
                 author_bot=m.author_bot,
                 content=cipher.decrypt(m.content),
                 created_at=m.created_at,
@@ -350,6 +353,17 @@ class Closing:
         """Open a closed thread ticket again: unarchive, bring the creator back, notice."""
         category = await self.ctx.category_of(ticket)
         await require_ticket_access(self.ctx, inter, ticket, category, "reopen it")
+        mark = keys.reopened_by(self.ctx.tenant, ticket.guild_id, ticket.number)
+        if (
+            ticket.state == "open"
+            and ticket.channel_id is not None
+            and await self.ctx.cache.get(mark) == str(inter.id).encode()
+        ):
+            # This reopen delivered again after the row was reopened: finish it.
+            await defer(inter)
+            await self._reopen_notice(inter, int(ticket.channel_id))
+            await reply(inter, f"Ticket #{ticket.number} is open again: <#{ticket.channel_id}>")
+            return ticket
         if ticket.state != "closed":
             raise TicketError(f"Ticket #{ticket.number} is not closed.")
         if not ticket.thread or ticket.channel_id is None:
@@ -381,10 +395,23 @@ class Closing:
         if stale_after is not None:
             due = self.ctx.clock() + timedelta(milliseconds=stale_after)
             await self.ctx.timers.schedule(ticket.guild_id, ticket.number, STALE, due)
+        # Before the row: a retry that finds the ticket open knows the reopen was its own.
+        await self.ctx.cache.set(mark, str(inter.id).encode(), ttl_ms=REOPEN_MARK_TTL_MS)
         reopened = await self.ctx.tickets.reopen(ticket)
         if reopened is not None:
-            await self.ctx.bot.get_partial_messageable(thread).send(
-                f"Ticket reopened by <@{inter.author.id}>.", allowed_mentions=NO_PINGS
-            )
+            await self._reopen_notice(inter, thread)
         await reply(inter, f"Ticket #{ticket.number} is open again: <#{thread}>")
         return reopened or ticket
+
+    async def _reopen_notice(self, inter: Interaction[Any], thread: int) -> None:
+        """Say in the thread who reopened it, once per reopen even when it runs again."""
+        text = f"Ticket reopened by <@{inter.author.id}>."
+        for message in await self.ctx.bot.http.logs_from(thread, 20):
+            # Posted after this interaction began, by this bot: an earlier try's notice.
+            if (
+                int(message["id"]) > inter.id
+                and str(message["author"]["id"]) == str(self.ctx.bot_id)
+                and message.get("content") == text
+            ):
+                return
+        await self.ctx.bot.get_partial_messageable(thread).send(text, allowed_mentions=NO_PINGS)

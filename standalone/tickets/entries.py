@@ -230,6 +230,7 @@ class Entries:
         target = inter.data.target
         if not isinstance(target, disnake.Message):
             raise TicketError("Pick a message to open a ticket about.")
+        await self.opening.offer_message(inter, target)
         context = FormContext("m", channel_id=target.channel.id, message_id=target.id)
         await self._choose(
             inter, await self.ctx.settings.categories(str(inter.guild_id)), context.encode()

@@ -9,6 +9,9 @@ import msgspec
 
 from standalone.discord_bridge import MalformedEvent
 
+# Discord's system message "X pinned a message" (it refers to the pinned message).
+CHANNEL_PINNED_MESSAGE = 6
+
 
 class MessageAuthor(msgspec.Struct, frozen=True):
     """The part of a message author the archive keeps."""

@@ -8,6 +8,7 @@ effect is looked for before it is made again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -18,10 +19,12 @@ from disnake.interactions.base import Interaction
 from standalone import keys
 from standalone.db import DatabaseError
 from standalone.db.records import Answer, Category, GuildSettings, Question, Ticket
+from standalone.db.tickets import CategoryFull
 from standalone.tickets import custom_ids, views
-from standalone.tickets.checks import Opener, check_can_open
+from standalone.tickets.checks import Opener, category_full, check_can_open
 from standalone.tickets.context import TicketContext, is_staff
 from standalone.tickets.errors import TicketError
+from standalone.tickets.events import CHANNEL_PINNED_MESSAGE
 from standalone.tickets.replies import NO_PINGS, defer, reply
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,9 @@ ANTI_SPAM_MS = 5_000  # v4's per-member pause between two ticket starts
 MAX_GUILD_CHANNELS = 30013  # Discord's error code
 EDITED_TITLE = " edited the ticket"
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week: tickets outlive shorter defaults
+# How long a message picked with "Create ticket from message" may be referred to: as
+# long as the interaction that offered it lives, enough to fill in the form.
+OFFER_TTL_MS = 15 * 60 * 1000
 
 
 def channel_refusal(exc: disnake.HTTPException) -> str | None:
@@ -152,28 +158,42 @@ class Opening:
         until = disnake.utils.parse_time(member.get("communication_disabled_until"))
         return Opener(inter.author.id, roles, until)
 
+    async def offer_message(self, inter: Interaction[Any], message: disnake.Message) -> None:
+        """Remember that this member may refer to ``message``.
+
+        Discord put it in the interaction of "Create ticket from message" only because
+        the member can see it; no permission calculation of ours is needed.
+        """
+        assert inter.guild_id is not None
+        key = keys.offered_message(
+            self.ctx.tenant, str(inter.guild_id), inter.author.id, message.id
+        )
+        await self.ctx.cache.set(key, str(message.channel.id).encode(), ttl_ms=OFFER_TTL_MS)
+
     async def check_context(
         self, inter: Interaction[Any], category: Category, context: FormContext
     ) -> None:
         """Refuse a context this bot would not have offered here.
 
         It rides in a custom id, so it is untrusted: a DM's text must be read in the DM
-        it came from, and a referenced message must be in the category's server, or a
-        made-up id would copy a message from anywhere the bot can read into a ticket.
+        it came from, and a referenced message must be one this member was offered in
+        the category's server, or a made-up id would copy into a ticket a message the
+        member cannot see (another server's, or a hidden channel's).
         """
         if context.kind == "d":
             if inter.guild_id is not None or context.channel_id != inter.channel_id:
                 raise custom_ids.BadCustomId(context.encode())
         elif context.kind == "m":
-            assert context.channel_id is not None
-            try:
-                channel: dict[str, Any] = dict(
-                    await self.ctx.bot.http.get_channel(context.channel_id)
+            assert context.message_id is not None
+            key = keys.offered_message(
+                self.ctx.tenant, category.guild_id, inter.author.id, context.message_id
+            )
+            if await self.ctx.cache.get(key) != str(context.channel_id).encode():
+                raise TicketError(
+                    "A ticket can only refer to a message you picked with "
+                    '"Create ticket from message" in this server in the last 15 minutes. '
+                    "Please pick it again."
                 )
-            except (disnake.NotFound, disnake.Forbidden):
-                channel = {}
-            if str(channel.get("guild_id")) != category.guild_id:
-                raise TicketError("A ticket can only refer to a message of its own server.")
 
     async def start(
         self, inter: Interaction[Any], category: Category, context: FormContext
@@ -182,9 +202,12 @@ class Opening:
         await self.check_context(inter, category, context)
         guild_id = int(category.guild_id)
         opener = await self.opener(inter, guild_id)
-        # A specific refusal is worth more than "slow down", so check first.
-        await check_can_open(self.ctx, guild_id, opener, category)
-        await self._anti_spam(inter, guild_id)
+        # A redelivery of a start that already recorded its ticket finishes it: checked
+        # again, the ticket would count against the member who is opening it.
+        if await self.ctx.tickets.by_interaction(str(inter.id)) is None:
+            # A specific refusal is worth more than "slow down", so check first.
+            await check_can_open(self.ctx, guild_id, opener, category)
+            await self._anti_spam(inter, guild_id)
         questions = await self.ctx.settings.questions(category.key)
         if context.kind == "d" and not questions:
             # The DM itself is the topic; nothing more to ask.
@@ -283,11 +306,17 @@ class Opening:
                 str(request.user.id),
                 str(inter.id),
                 cipher.encrypt(request.topic) if request.topic else None,
+                # Counted again as the row is made: the lock above is per member, so two
+                # members could both pass the check for the category's last place.
+                total_limit=category.total_limit,
             )
-        except DatabaseError as exc:
-            # Two deliveries of one interaction racing: the unique index let one win.
+        except (CategoryFull, DatabaseError) as exc:
+            # Two deliveries of one interaction racing: the unique index (or the limit,
+            # when the other took the last place) let one win.
             existing = await self.ctx.tickets.by_interaction(str(inter.id))
             if existing is None:
+                if isinstance(exc, CategoryFull):
+                    raise category_full(category) from None
                 raise
             log.info(
                 "interaction %s already opened ticket #%s (%s)", inter.id, existing.number, exc
@@ -348,6 +377,7 @@ class Opening:
         )
         if message_id is None:
             message_id = await self._greet(ticket, request, int(channel_id))
+        await self._pin(ticket, int(channel_id), message_id)
         return await self.ctx.tickets.mark_open(
             ticket.guild_id, ticket.number, channel_id, message_id
         )
@@ -465,6 +495,35 @@ class Opening:
         )
         return str(sent.id)
 
+    async def _pin(self, ticket: Ticket, channel_id: int, message_id: str) -> None:
+        """Pin the opening message, as v4 does, without Discord's "pinned a message" notice.
+
+        Safe to repeat: pinning a pinned message changes nothing and posts no notice,
+        and the notice is looked for before it is deleted. A pin Discord refuses (no
+        permission, too many pins) leaves the ticket open without it.
+        """
+        http = self.ctx.bot.http
+        try:
+            await http.pin_message(
+                channel_id, int(message_id), reason=f"Ticket #{ticket.number} opened"
+            )
+        except disnake.HTTPException as exc:
+            if exc.status not in {400, 403, 404}:
+                raise  # a passing fault: the event is retried
+            log.info(
+                "ticket %s#%s: opening message not pinned: %s", ticket.guild_id, ticket.number, exc
+            )
+            return
+        for message in await http.logs_from(channel_id, 10):
+            reference = cast(dict[str, Any], message.get("message_reference") or {})
+            if (
+                message.get("type") == CHANNEL_PINNED_MESSAGE
+                and str(message["author"]["id"]) == str(self.ctx.bot_id)
+                and str(reference.get("message_id")) == message_id
+            ):
+                with contextlib.suppress(disnake.NotFound):
+                    await http.delete_message(channel_id, int(message["id"]))
+
     async def _reference_embeds(
         self, ticket: Ticket, request: Request, settings: GuildSettings
     ) -> list[disnake.Embed]:
@@ -494,7 +553,9 @@ class Opening:
                 ticket,
                 message_id=str(message["id"]),
                 author_id=str(author.get("id", "0")),
-                author_name=str(author.get("global_name") or author.get("username") or "?"),
+                author_name=self.ctx.cipher.encrypt(
+                    str(author.get("global_name") or author.get("username") or "?")
+                ),
                 author_bot=bool(author.get("bot", False)),
                 content=self.ctx.cipher.encrypt(text),
                 created_at=disnake.utils.parse_time(message["timestamp"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from emulation.discord.models import Attachment
+from standalone import keys
 from standalone.db.archive import ArchiveRepository
 from standalone.db.settings import SettingsRepository
 from standalone.db.tickets import TicketRepository
@@ -135,3 +136,41 @@ async def _active(repo, channel_id):
 async def _active_after(repo, channel_id, since):
     ticket = await repo.by_channel(str(channel_id))
     return ticket if ticket.last_message_at and ticket.last_message_at > since else None
+
+
+async def test_author_names_are_encrypted_at_rest_and_shown_in_transcripts(discord, stack):
+    world = make_world(discord, "names")
+    await stack.add(world)
+    await stack.start()
+    repo = TicketRepository(stack.backends.db, world.tenant)
+    channel_id = await open_ticket(discord, world, await post_panel(discord, world), "Names")
+    sent = await world.actor(discord, world.member).send_message(channel_id, "hello there")
+    ticket = await repo.by_channel(str(channel_id))
+    archived = await eventually(
+        lambda: ArchiveRepository(stack.backends.db, world.tenant).get(str(sent.id))
+    )
+    name = world.member.username
+    assert name not in archived.author_name  # v4 encrypts archived names too
+    assert stack.backends.cipher.decrypt(archived.author_name) == name
+    rows = await stack.backends.db.one("SELECT * FROM archived_message;")
+    assert rows and not any(name in str(row) for row in rows)
+    # A row an older version archived with the name in plain text still renders.
+    legacy = ticket.created_at.replace(microsecond=0)
+    await repo.archive_message(
+        ticket,
+        message_id="1",
+        author_id="77",
+        author_name="Legacy Lee",
+        author_bot=False,
+        content=stack.backends.cipher.encrypt("from before the upgrade"),
+        created_at=legacy,
+    )
+
+    await close_with_approval(discord, world, channel_id, world.staff, world.member)
+    ticket = await eventually(lambda: _closed(repo, channel_id))
+    store = ScopedStore(stack.backends.store, world.tenant)
+    html = (await store.get(ticket.transcript_key)).decode()
+    text = (await store.get(keys.transcript_text(ticket.guild_id, ticket.number))).decode()
+    for rendered in (html, text):
+        assert name in rendered and "Legacy Lee" in rendered
+        assert "gAAAAA" not in rendered

@@ -181,7 +181,11 @@ async def test_close_summary_dm_log_transcripts_and_pins(discord, stack):
     assert SENT in await click_close(discord, cast, cast.staff, channel_id)
     assert "Closing" in await answer(discord, cast, cast.creator, channel_id, "closeyes")
     done = await eventually(lambda: closed(stack, world, 1))
-    assert done.pinned_message_ids == [str(note.id)]
+    # Newest pin first; the opening message was pinned when the ticket opened.
+    assert done.pinned_message_ids == [str(note.id), done.opening_message_id]
+    # The "pinned a message" notice the bot deleted is not archived as an empty message.
+    archived = await TicketRepository(stack.backends.db, world.tenant).archived(done)
+    assert archived and all(stack.backends.cipher.decrypt(m.content) for m in archived)
 
     store = ScopedStore(stack.backends.store, world.tenant)
     html = (await store.get(done.transcript_key)).decode()

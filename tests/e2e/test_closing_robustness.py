@@ -7,7 +7,9 @@ from pathlib import Path
 from standalone import keys
 from standalone.config import load_config
 from standalone.db.tickets import TicketRepository
+from standalone.db.timers import TimerRepository
 from standalone.services.aio import AioRunner, open_backends
+from standalone.tickets.close_requests import REJECTED
 from storage.scoped import ScopedStore
 from tests.e2e.closing_flow import (
     answer_text,
@@ -98,6 +100,43 @@ async def test_accept_delivered_twice_closes_once(discord, stack):
     done = await eventually(lambda: closed(stack, world, ticket.number))
     assert done.transcript_key and discord.channel(second) is None
     assert len(dms(discord, world, cast.creator)) == 2
+
+
+async def test_reject_delivered_again_says_it_was_rejected(discord, stack, monkeypatch):
+    cast = await start(discord, stack, auto_close_ms=60_000)
+    world = cast.world
+    channel_id = await open_for(discord, cast)
+    assert SENT in await click_close(discord, cast, cast.staff, channel_id)
+    ticket = await ticket_of(stack, world, channel_id)
+    request = request_message(discord, world, channel_id)
+    # The process dies after the request is dropped, before its timer is cancelled.
+    original = TimerRepository.cancel
+    died = []
+
+    async def die_once(self, *args):
+        if not died:
+            died.append(True)
+            raise ConnectionError("went away before cancelling the timer")
+        return await original(self, *args)
+
+    monkeypatch.setattr(TimerRepository, "cancel", die_once)
+    reject = await world.actor(discord, cast.creator).click(request.id, "closeno:1")
+    answers = await reject.followups(count=1, timeout=TIMEOUT)
+    assert died and answers[-1]["content"] == REJECTED
+    timers = TimerRepository(stack.backends.db, world.tenant)
+    assert await timers.get(ticket.guild_id, ticket.number, "close_request") is None
+
+    # Delivered once more after it finished (a worker died before acknowledging).
+    handled = keys.handled_interaction(world.tenant, reject.id)
+    cache = stack.backends.coordination.cache
+    await eventually(lambda: cache.get(handled))
+    await cache.delete(handled)
+    await discord.dispatch(world.app.id, "INTERACTION_CREATE", reject.payload)
+    answers = await reject.followups(count=2, timeout=TIMEOUT)
+    assert answers[-1]["content"] == REJECTED
+    settled = discord.world.messages[request.id]
+    assert settled.components == [] and "rejected" in settled.embeds[0]["description"]
+    assert (await ticket_of(stack, world, channel_id)).state == "open"
 
 
 async def test_start_up_closes_orphans_and_finishes_interrupted_closes(discord, stack):

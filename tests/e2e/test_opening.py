@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -224,6 +225,49 @@ async def test_concurrent_clicks_open_one_ticket(discord, stack, world):
     assert len([c for c in discord.channels(world.guild.id) if c.name == "ticket-1"]) == 1
 
 
+async def test_two_members_at_once_cannot_exceed_the_total_limit(
+    discord, stack, world, monkeypatch
+):
+    await make_category(discord, world)  # a topic form
+    repo = await settings(stack, world)
+    (billing,) = await repo.categories(str(world.guild.id))
+    await repo.update_category(str(world.guild.id), billing.key, total_limit=1)
+    panel = await post(discord, world)
+    lobby = discord.add_channel(world.guild.id, name="lobby")
+    people = [(world.member, world.support.id), (world.other, lobby.id)]
+    forms = []
+    for user, _ in people:
+        click = await world.actor(discord, user).click(panel.id, button(panel, "open:"))
+        forms.append(await click.response(timeout=TIMEOUT))
+    # Both pass the check before either records its ticket: the moment the open lock
+    # (one per member) cannot cover. Different channels, so the worker runs them at once.
+    original = TicketRepository.count_open_in_category
+    arrived: list[None] = []
+    both = asyncio.Event()
+
+    async def counted_together(self, *args):
+        result = await original(self, *args)
+        arrived.append(None)
+        if len(arrived) == len(people):
+            both.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(both.wait(), 2)
+        return result
+
+    monkeypatch.setattr(TicketRepository, "count_open_in_category", counted_together)
+    submits = [
+        await world.actor(discord, user).submit_modal(
+            form["data"]["custom_id"], {"topic": "at the same moment"}, channel_id=channel
+        )
+        for (user, channel), form in zip(people, forms, strict=True)
+    ]
+    answers = sorted(await asyncio.gather(*(said(s) for s in submits)))
+    assert both.is_set()
+    assert answers[0].startswith("Billing has reached its limit of 1 open tickets"), answers
+    assert answers[1].startswith("Your ticket is open"), answers
+    await only_ticket(stack, world)
+
+
 # Panels with several categories, /new, references
 
 
@@ -319,6 +363,8 @@ async def test_ticket_from_a_message_refers_to_it(discord, stack, world):
     assert "flickers" in reference["description"]
     archived = await TicketRepository(stack.backends.db, world.tenant).archived(ticket)
     assert [m.message_id for m in archived if m.external] == [str(original.id)]
+    (external,) = [m for m in archived if m.external]
+    assert stack.backends.cipher.decrypt(external.author_name) == world.other.username
 
 
 async def test_staff_ask_a_member_to_open_a_ticket(discord, stack, world):

@@ -9,6 +9,8 @@ from typing import Any
 import disnake
 import pytest
 
+from emulation.discord import Overwrite
+from emulation.discord import permissions as perms
 from standalone.db.tickets import TicketRepository
 from tests.e2e.conftest import make_world
 from tests.e2e.flow import bot_messages, button
@@ -98,6 +100,36 @@ async def test_a_thread_ticket_opened_by_a_retry_is_whole(
     assert len(bot_messages(discord, world, thread.id)) == 1
 
 
+@pytest.mark.parametrize("mode", ["channel", "thread"])
+@pytest.mark.parametrize(
+    ("owner", "step"),
+    [(TicketRepository, "mark_open"), (disnake.http.HTTPClient, "delete_message")],
+)
+async def test_the_opening_message_is_pinned_without_a_pin_notice_even_on_a_retry(
+    discord, stack, world, monkeypatch, mode, owner, step
+):
+    helpdesk = discord.add_channel(world.guild.id, name="helpdesk")
+    edits: dict[str, Any] = {"require_topic": False}
+    if mode == "thread":
+        edits.update(mode="thread", thread_channel=str(helpdesk.id))
+    await make_category(discord, world, **edits)
+    panel = await post(discord, world)
+    # The retry pins a pinned message (Discord: no new notice) and finds the notice again.
+    crashed = crash_once(monkeypatch, owner, step)
+    answer = await said(
+        await world.actor(discord, world.member).click(panel.id, button(panel, "open:"))
+    )
+    assert answer.startswith("Your ticket is open"), answer
+    assert crashed.is_set()
+    ticket = await only_ticket(stack, world)
+    assert ticket.state == "open" and ticket.thread == (mode == "thread")
+    channel_id = int(ticket.channel_id)
+    (opening,) = bot_messages(discord, world, channel_id)  # no "pinned a message" left
+    assert str(opening.id) == ticket.opening_message_id
+    assert opening.pinned_at is not None
+    assert [m.type for m in discord.messages(channel_id)] == [0]
+
+
 async def test_contexts_the_bot_did_not_offer_are_refused(discord, stack, world):
     """A made-up custom id cannot copy another server's message, or any message, into a ticket."""
     await make_category(discord, world)  # a topic form
@@ -124,7 +156,7 @@ async def test_contexts_the_bot_did_not_offer_are_refused(discord, stack, world)
         {"topic": "please look at this"},
         channel_id=world.support.id,
     )
-    assert "only refer to a message of its own server" in await said(copied)
+    assert "only refer to a message you picked" in await said(copied)
     as_dm = await member.submit_modal(
         f"questions:{orders.key}.d{secret_channel.id}-{secret.id}",
         {question.key: "A-1"},
@@ -132,6 +164,46 @@ async def test_contexts_the_bot_did_not_offer_are_refused(discord, stack, world)
     )
     assert "not from this bot" in await said(as_dm)
     assert await TicketRepository(stack.backends.db, world.tenant).tickets() == []
+
+
+async def test_a_made_up_message_context_cannot_reach_a_channel_the_member_cannot_see(
+    discord, stack, world
+):
+    await make_category(discord, world)  # a topic form, so the context rides in its id
+    billing = (await (await _settings(stack, world)).categories(str(world.guild.id)))[0]
+    hidden = discord.add_channel(world.guild.id, name="staff-only")
+    discord.world.set_overwrite(
+        hidden, Overwrite(id=world.guild.id, type=0, deny=perms.VIEW_CHANNEL)
+    )
+    discord.world.set_overwrite(
+        hidden, Overwrite(id=world.staff_role.id, type=0, allow=perms.VIEW_CHANNEL)
+    )
+    secret = await world.actor(discord, world.staff).send_message(hidden.id, "Raise for Sam")
+    member, other = world.actor(discord, world.member), world.actor(discord, world.other)
+
+    forged = await member.submit_modal(
+        f"topic:{billing.key}.m{hidden.id}-{secret.id}",
+        {"topic": "what is this about"},
+        channel_id=world.support.id,
+    )
+    assert "only refer to a message you picked" in await said(forged)
+    # A message Discord offered one member is not offered to another.
+    public = await other.send_message(world.support.id, "My order never came")
+    form = await (
+        await member.message_command("Create ticket from message", world.support.id, public.id)
+    ).response(timeout=TIMEOUT)
+    assert form["type"] == 9, form
+    borrowed = await other.submit_modal(
+        form["data"]["custom_id"], {"topic": "mine too"}, channel_id=world.support.id
+    )
+    assert "only refer to a message you picked" in await said(borrowed)
+    assert await TicketRepository(stack.backends.db, world.tenant).tickets() == []
+    # The member it was offered to opens the ticket with it.
+    opened = await member.submit_modal(
+        form["data"]["custom_id"], {"topic": "about this order"}, channel_id=world.support.id
+    )
+    assert (await said(opened)).startswith("Your ticket is open")
+    assert (await only_ticket(stack, world)).references_message == str(public.id)
 
 
 async def test_only_staff_can_post_a_create_for_user_prompt_even_with_a_made_up_menu(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from standalone import keys
 from standalone.db.settings import SettingsRepository
 from standalone.db.tickets import TicketRepository
 from standalone.db.timers import TimerRepository
 from tests.e2e.closing_flow import answer_text, closed, dms, eventually, make_cast
-from tests.e2e.conftest import make_world
+from tests.e2e.conftest import TIMEOUT, make_world
 from tests.e2e.flow import bot_messages, button
 from tests.e2e.forge import click_in_dm
 
@@ -140,3 +141,44 @@ async def test_a_reopened_ticket_goes_stale_again_and_forgets_its_old_warning(di
     assert timer.kind == "stale"
     wait = timer.due_at - datetime.now(UTC)
     assert timedelta(minutes=55) < wait <= timedelta(hours=1)
+
+
+async def test_a_reopen_delivered_again_finishes_it_and_says_so(discord, stack, monkeypatch):
+    world = make_world(discord, "alpha")
+    await stack.add(world)
+    await stack.start()
+    cast = await make_cast(discord, stack, world, mode="thread")
+    number, thread_id = await thread_ticket(discord, stack, cast)
+    await force_close(discord, cast, thread_id, number, stack)
+    (dm,) = dms(discord, world, cast.creator)
+    # The process dies after the row is reopened, before the notice is posted.
+    original = TicketRepository.reopen
+    died = []
+
+    async def reopen_then_die(self, ticket):
+        reopened = await original(self, ticket)
+        if not died:
+            died.append(True)
+            raise ConnectionError("went away after reopening the row")
+        return reopened
+
+    monkeypatch.setattr(TicketRepository, "reopen", reopen_then_die)
+    click = await click_in_dm(discord, world, cast.creator, dm, button(dm, "reopen:"))
+    # The worker delivers it again: it finishes the reopen instead of "not closed".
+    answers = await click.followups(count=1, timeout=TIMEOUT)
+    assert died and answers[-1]["content"] == f"Ticket #{number} is open again: <#{thread_id}>"
+    notice = f"Ticket reopened by <@{cast.creator.id}>."
+    assert [m.content for m in bot_messages(discord, world, thread_id)].count(notice) == 1
+
+    # Delivered once more after it finished (a worker died before acknowledging).
+    handled = keys.handled_interaction(world.tenant, click.id)
+    cache = stack.backends.coordination.cache
+    await eventually(lambda: cache.get(handled))
+    await cache.delete(handled)
+    await discord.dispatch(world.app.id, "INTERACTION_CREATE", click.payload)
+    answers = await click.followups(count=2, timeout=TIMEOUT)
+    assert answers[-1]["content"] == f"Ticket #{number} is open again: <#{thread_id}>"
+    assert [m.content for m in bot_messages(discord, world, thread_id)].count(notice) == 1
+    # Someone else's click is still told the ticket is not closed.
+    other = await click_in_dm(discord, world, cast.creator, dm, button(dm, "reopen:"))
+    assert await answer_text(other) == f"Ticket #{number} is not closed."

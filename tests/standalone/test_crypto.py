@@ -34,3 +34,14 @@ def test_environment_key_wins_and_wrong_key_is_refused(tmp_path):
 def test_invalid_key_is_a_clear_error():
     with pytest.raises(CryptoError, match="invalid secret key"):
         Cipher(b"not-a-key")
+
+
+def test_legacy_plain_values_pass_but_a_token_under_another_key_does_not():
+    cipher = Cipher(Fernet.generate_key())
+    assert cipher.decrypt_legacy(cipher.encrypt("Alex ✓")) == "Alex ✓"
+    # Names archived before they were encrypted are shown as they were stored.
+    for plain in ("alex", "Alex Smith", "gAAAAA", "x" * 100, "", "Zoë"):
+        assert cipher.decrypt_legacy(plain) == plain
+    other = Cipher(Fernet.generate_key())
+    with pytest.raises(CryptoError, match="wrong secret key"):
+        cipher.decrypt_legacy(other.encrypt("alex"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import disnake
 import pytest
 
@@ -171,3 +173,38 @@ async def test_dm_events_need_the_direct_messages_intent(fd: FakeDiscord, setup:
     stranger = fd.add_application("Stranger")
     with pytest.raises(ActorError, match="shares no guild"):
         await alice.send_dm(stranger.id, "hi")
+
+
+async def test_a_pin_is_announced_once_by_a_system_message(fd: FakeDiscord, setup: Setup, api: Api):
+    alice = fd.actor(setup.app.id, setup.guild.id, setup.alice.id)
+    note = await alice.send_message(setup.general.id, "pin me")
+    call = CheckedApi(api)
+    pin = "/channels/{channel_id}/messages/pins/{message_id}"
+    async with raw_gateway(fd, compress=False) as gw:
+        await gw.recv()
+        await gw.send(2, {"token": setup.app.token, "intents": GUILDS | GUILD_MESSAGES})
+        await gw.until("GUILD_CREATE")
+        await call("PUT", pin, channel_id=setup.general.id, message_id=note.id, expect=204)
+        created = (await asyncio.wait_for(gw.until("MESSAGE_CREATE"), 5))["d"]
+        # Discord's "X pinned a message": type 6, by the pinner, pointing at the pin.
+        assert created["type"] == 6 and created["author"]["id"] == str(setup.app.bot_user.id)
+        assert created["message_reference"] == {
+            "type": 0,
+            "channel_id": str(setup.general.id),
+            "message_id": str(note.id),
+            "guild_id": str(setup.guild.id),
+        }
+        # Pinning a pinned message again announces nothing.
+        await call("PUT", pin, channel_id=setup.general.id, message_id=note.id, expect=204)
+    listed = await call("GET", "/channels/{channel_id}/messages", channel_id=setup.general.id)
+    assert [m["type"] for m in listed] == [6, 0]
+    # The pinner may delete the announcement, as bots do to keep tickets tidy.
+    await call(
+        "DELETE",
+        "/channels/{channel_id}/messages/{message_id}",
+        channel_id=setup.general.id,
+        message_id=listed[0]["id"],
+        expect=204,
+    )
+    assert [m.id for m in fd.messages(setup.general.id)] == [note.id]
+    assert call.problems == []

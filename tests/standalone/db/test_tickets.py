@@ -1,10 +1,11 @@
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
 
 from standalone.db import DatabaseError
 from standalone.db.settings import SettingsRepository
-from standalone.db.tickets import TicketRepository
+from standalone.db.tickets import CategoryFull, TicketRepository
 
 
 async def test_numbers_are_sequential_per_guild_and_tenant(db):
@@ -26,6 +27,30 @@ async def test_same_interaction_cannot_open_twice_and_burns_no_number(db):
         await repo.create("1", cat.key, "7", "i1", None)
     assert (await repo.create("1", cat.key, "7", "i2", None)).number == 2
     assert len(await repo.tickets("1")) == 2
+
+
+async def test_the_total_limit_holds_when_members_open_at_the_same_moment(db):
+    repo = TicketRepository(db, "a")
+    cat = await repo.save_category("1", "Support", "9", [])
+    other = await repo.save_category("1", "Sales", "9", [])
+
+    async def attempt(n: int) -> bool:
+        try:
+            await repo.create("1", cat.key, f"7{n}", f"i{n}", None, total_limit=2)
+        except CategoryFull:
+            return False
+        return True
+
+    outcomes = await asyncio.gather(*(attempt(n) for n in range(6)))
+    assert sorted(outcomes) == [False] * 4 + [True] * 2
+    assert len(await repo.tickets("1")) == 2
+    # Another category has its own limit; without a limit nothing is counted.
+    await repo.create("1", other.key, "8", "j1", None, total_limit=1)
+    await repo.create("1", other.key, "8", "j2", None)
+    # A closed ticket frees its place.
+    (first, *_) = await repo.tickets("1")
+    await repo.abandon(first, "gone")
+    assert (await repo.create("1", cat.key, "79", "i9", None, total_limit=2)).number == 5
 
 
 async def test_one_tenant_cannot_see_another_tenants_rows(db):
