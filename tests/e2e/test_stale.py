@@ -269,12 +269,24 @@ async def test_two_schedulers_on_one_database_never_fire_a_timer_twice(discord, 
     try:
         recording("a", stack.runner)
         recording("b", second)
+        # A category of their own: the quiet ticket's category never turns staleness
+        # on, however late its opening message's event is handled.
         settings = SettingsRepository(stack.backends.db, world.tenant)
-        (category,) = await settings.categories(str(world.guild.id))
-        await settings.update_category(
-            category.guild_id, category.key, stale_after_ms=250, auto_close_ms=250
+        (quiet,) = await settings.categories(str(world.guild.id))
+        await settings.create_category(
+            quiet.guild_id,
+            "Fast",
+            staff_roles=quiet.staff_roles,
+            discord_category=quiet.discord_category,
+            member_limit=5,
+            stale_after_ms=250,
+            auto_close_ms=250,
         )
-        panel = await _panel(discord, world)
+        posted = await world.actor(discord, world.staff).slash(
+            "panel", {"categories": "Fast"}, channel_id=world.support.id
+        )
+        await posted.followups(count=1, timeout=TIMEOUT)
+        panel = bot_messages(discord, world, world.support.id)[-1]
         channels = [await open_ticket(discord, world, panel, f"Ticket {n}") for n in (2, 3, 4)]
         for channel_id in channels:
             await eventually(lambda channel_id=channel_id: _closed(repo, channel_id))
