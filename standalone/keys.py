@@ -42,9 +42,9 @@ def admin_roles(tenant: str, guild_id: str) -> str:
     return f"{PREFIX}:{tenant}:admin-roles:{guild_id}"
 
 
-def open_lock(tenant: str, guild_id: int, user_id: int, category: str) -> str:
-    """Short lock that stops concurrent clicks from opening two tickets."""
-    return f"{PREFIX}:{tenant}:open-lock:{guild_id}:{user_id}:{category}"
+def open_lock(tenant: str, guild_id: int, category: str) -> str:
+    """Held while one ticket of a category is checked and recorded, across processes."""
+    return f"{PREFIX}:{tenant}:open-lock:{guild_id}:{category}"
 
 
 def open_pause(tenant: str, guild_id: int, user_id: int) -> str:

@@ -8,8 +8,10 @@ effect is looked for before it is made again.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -30,6 +32,7 @@ from standalone.tickets.replies import NO_PINGS, defer, reply
 log = logging.getLogger(__name__)
 
 OPEN_LOCK_MS = 10_000
+OPEN_LOCK_WAIT_S = 5.0
 ANTI_SPAM_MS = 5_000  # v4's per-member pause between two ticket starts
 MAX_GUILD_CHANNELS = 30013  # Discord's error code
 EDITED_TITLE = " edited the ticket"
@@ -293,38 +296,57 @@ class Opening:
 
     async def _record(self, inter: Interaction[Any], request: Request) -> Ticket:
         category = request.category
-        lock = keys.open_lock(self.ctx.tenant, request.guild_id, request.user.id, category.key)
-        if not await self.ctx.cache.set_if_absent(lock, b"1", ttl_ms=OPEN_LOCK_MS):
-            raise TicketError("Your ticket is already being opened; one moment please.")
         cipher = self.ctx.cipher
+        async with self._category_lock(request.guild_id, category.key, inter.id):
+            try:
+                # Checked again under the lock: of two forms submitted at once, by one
+                # member or by two for the category's last place, one opens a ticket.
+                await check_can_open(self.ctx, request.guild_id, request.opener, category)
+                return await self.ctx.tickets.create(
+                    str(request.guild_id),
+                    category.key,
+                    str(request.user.id),
+                    str(inter.id),
+                    cipher.encrypt(request.topic) if request.topic else None,
+                    # Counted in the database too, should the lock ever have expired.
+                    total_limit=category.total_limit,
+                )
+            except (CategoryFull, DatabaseError) as exc:
+                # Two deliveries of one interaction racing: the unique index (or the
+                # limit, when the other took the last place) let one win.
+                existing = await self.ctx.tickets.by_interaction(str(inter.id))
+                if existing is None:
+                    if isinstance(exc, CategoryFull):
+                        raise category_full(category) from None
+                    raise
+                log.info(
+                    "interaction %s already opened ticket #%s (%s)", inter.id, existing.number, exc
+                )
+                return existing
+
+    @contextlib.asynccontextmanager
+    async def _category_lock(
+        self, guild_id: int, category_key: str, holder: int
+    ) -> AsyncIterator[None]:
+        """One open at a time per category, in every process sharing the coordination port.
+
+        The database's transactions alone were seen to let two concurrent opens both
+        take a category's last place, so the check and the insert run under this lock.
+        """
+        key = keys.open_lock(self.ctx.tenant, guild_id, category_key)
+        mine = str(holder).encode()
+        deadline = asyncio.get_running_loop().time() + OPEN_LOCK_WAIT_S
+        while not await self.ctx.cache.set_if_absent(key, mine, ttl_ms=OPEN_LOCK_MS):
+            if await self.ctx.cache.get(key) == mine:
+                break  # an earlier delivery of this interaction died holding it
+            if asyncio.get_running_loop().time() > deadline:
+                raise TicketError("Many tickets are being opened right now; please try again.")
+            await asyncio.sleep(0.01)
         try:
-            # Checked again under the lock: two forms submitted at once open one ticket.
-            await check_can_open(self.ctx, request.guild_id, request.opener, category)
-            ticket = await self.ctx.tickets.create(
-                str(request.guild_id),
-                category.key,
-                str(request.user.id),
-                str(inter.id),
-                cipher.encrypt(request.topic) if request.topic else None,
-                # Counted again as the row is made: the lock above is per member, so two
-                # members could both pass the check for the category's last place.
-                total_limit=category.total_limit,
-            )
-        except (CategoryFull, DatabaseError) as exc:
-            # Two deliveries of one interaction racing: the unique index (or the limit,
-            # when the other took the last place) let one win.
-            existing = await self.ctx.tickets.by_interaction(str(inter.id))
-            if existing is None:
-                if isinstance(exc, CategoryFull):
-                    raise category_full(category) from None
-                raise
-            log.info(
-                "interaction %s already opened ticket #%s (%s)", inter.id, existing.number, exc
-            )
-            return existing
+            yield
         finally:
-            await self.ctx.cache.delete(lock)
-        return ticket
+            if await self.ctx.cache.get(key) == mine:
+                await self.ctx.cache.delete(key)
 
     async def _record_details(self, ticket: Ticket, request: Request) -> Ticket:
         """Answers, thread mode and references: each write can be repeated as it is."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -239,22 +238,18 @@ async def test_two_members_at_once_cannot_exceed_the_total_limit(
     for user, _ in people:
         click = await world.actor(discord, user).click(panel.id, button(panel, "open:"))
         forms.append(await click.response(timeout=TIMEOUT))
-    # Both pass the check before either records its ticket: the moment the open lock
-    # (one per member) cannot cover. Different channels, so the worker runs them at once.
+    # A slow count widens the moment between checking and recording; without the
+    # category's open lock both members would pass the check for the last place.
     original = TicketRepository.count_open_in_category
-    arrived: list[None] = []
-    both = asyncio.Event()
+    counts: list[int] = []
 
-    async def counted_together(self, *args):
+    async def counted_slowly(self, *args):
         result = await original(self, *args)
-        arrived.append(None)
-        if len(arrived) == len(people):
-            both.set()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(both.wait(), 2)
+        counts.append(result)
+        await asyncio.sleep(0.2)
         return result
 
-    monkeypatch.setattr(TicketRepository, "count_open_in_category", counted_together)
+    monkeypatch.setattr(TicketRepository, "count_open_in_category", counted_slowly)
     submits = [
         await world.actor(discord, user).submit_modal(
             form["data"]["custom_id"], {"topic": "at the same moment"}, channel_id=channel
@@ -262,7 +257,7 @@ async def test_two_members_at_once_cannot_exceed_the_total_limit(
         for (user, channel), form in zip(people, forms, strict=True)
     ]
     answers = sorted(await asyncio.gather(*(said(s) for s in submits)))
-    assert both.is_set()
+    assert counts.count(0) == 1  # only one check under the lock found room
     assert answers[0].startswith("Billing has reached its limit of 1 open tickets"), answers
     assert answers[1].startswith("Your ticket is open"), answers
     await only_ticket(stack, world)
