@@ -246,38 +246,23 @@ class Actor(MemberActions):
         self, kind: int, data: JSON, channel: Channel, *, message: Message | None = None
     ) -> FakeInteraction:
         world = self._world
-        guild = world.guild(self.guild_id)
-        if self.app_id not in guild.app_ids:
-            raise ActorError(f"application {self.app_id} is not installed in guild {self.guild_id}")
-        app = world.apps[self.app_id]
         interaction_id = world.ids.next()
         token = world.new_interaction_token(interaction_id)
-        if channel.guild_id is None:
-            return self._send_in_dm(kind, data, channel, message=message)
-        member = guild.members[self.user_id]
         payload: JSON = {
             "id": str(interaction_id),
             "application_id": str(self.app_id),
             "type": kind,
             "data": data,
-            "guild_id": str(guild.id),
-            "guild": {"id": str(guild.id), "locale": guild.locale, "features": []},
             "channel": payloads.interaction_channel(world, channel, self.user_id),
             "channel_id": str(channel.id),
-            "member": payloads.member(world, member)
-            | {
-                "permissions": str(world.permissions(guild.id, self.user_id, channel.id)),
-            },
             "token": token,
             "version": 1,
             "locale": "en-US",
-            "guild_locale": guild.locale,
-            "app_permissions": str(world.permissions(guild.id, app.bot_user.id, channel.id)),
             "attachment_size_limit": payloads.ATTACHMENT_SIZE_LIMIT,
             "entitlements": [],
-            "authorizing_integration_owners": {"0": str(guild.id)},
-            "context": 0,
         }
+        in_dm = channel.guild_id is None
+        payload |= self._dm_fields() if in_dm else self._guild_fields(channel)
         if message is not None:
             payload["message"] = payloads.message(world, message)
         record = Interaction(
@@ -286,7 +271,7 @@ class Actor(MemberActions):
             application_id=self.app_id,
             type=kind,
             user_id=self.user_id,
-            guild_id=guild.id,
+            guild_id=None if in_dm else self.guild_id,
             channel_id=channel.id,
             payload=payload,
             source_message_id=message.id if message is not None else None,
@@ -295,46 +280,33 @@ class Actor(MemberActions):
         delivered = self._hub.dispatch(self.app_id, "INTERACTION_CREATE", payload)
         return FakeInteraction(world, record, delivered)
 
-    def _send_in_dm(
-        self, kind: int, data: JSON, channel: Channel, *, message: Message | None
-    ) -> FakeInteraction:
-        """Discord's shape in a bot DM: ``user`` instead of ``member``, no guild."""
+    def _guild_fields(self, channel: Channel) -> JSON:
+        """Discord's shape in a guild: the member with its permissions here."""
         world = self._world
-        interaction_id = world.ids.next()
-        token = world.new_interaction_token(interaction_id)
-        payload: JSON = {
-            "id": str(interaction_id),
-            "application_id": str(self.app_id),
-            "type": kind,
-            "data": data,
-            "channel": payloads.interaction_channel(world, channel, self.user_id),
-            "channel_id": str(channel.id),
-            "user": payloads.user(world, self.user_id),
-            "token": token,
-            "version": 1,
-            "locale": "en-US",
+        guild = world.guild(self.guild_id)
+        if self.app_id not in guild.app_ids:
+            raise ActorError(f"application {self.app_id} is not installed in guild {self.guild_id}")
+        app = world.apps[self.app_id]
+        member = guild.members[self.user_id]
+        return {
+            "guild_id": str(guild.id),
+            "guild": {"id": str(guild.id), "locale": guild.locale, "features": []},
+            "member": payloads.member(world, member)
+            | {"permissions": str(world.permissions(guild.id, self.user_id, channel.id))},
+            "guild_locale": guild.locale,
+            "app_permissions": str(world.permissions(guild.id, app.bot_user.id, channel.id)),
+            "authorizing_integration_owners": {"0": str(guild.id)},
+            "context": 0,
+        }
+
+    def _dm_fields(self) -> JSON:
+        """Discord's shape in a bot DM: ``user`` instead of ``member``, no guild."""
+        return {
+            "user": payloads.user(self._world, self.user_id),
             "app_permissions": str(DM_APP_PERMISSIONS),
-            "attachment_size_limit": payloads.ATTACHMENT_SIZE_LIMIT,
-            "entitlements": [],
             "authorizing_integration_owners": {"0": "0"},
             "context": 1,
         }
-        if message is not None:
-            payload["message"] = payloads.message(world, message)
-        record = Interaction(
-            id=interaction_id,
-            token=token,
-            application_id=self.app_id,
-            type=kind,
-            user_id=self.user_id,
-            guild_id=None,
-            channel_id=channel.id,
-            payload=payload,
-            source_message_id=message.id if message is not None else None,
-        )
-        world.add_interaction(record)
-        delivered = self._hub.dispatch(self.app_id, "INTERACTION_CREATE", payload)
-        return FakeInteraction(world, record, delivered)
 
     def _find_command(self, name: str, kind: int) -> Command:
         command = self._world.find_command(self.app_id, self.guild_id, name, kind)

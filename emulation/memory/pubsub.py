@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 
 from emulation import arguments
+from emulation.mailbox import Mailbox
 from emulation.memory.glob import glob_match
 from emulation.ports import Message
 
@@ -27,41 +27,23 @@ class MemorySubscription:
         self._hub = hub
         self.channels = frozenset(channels)
         self.patterns = tuple(dict.fromkeys(patterns))
-        self._queue: asyncio.Queue[Message | None] = asyncio.Queue(maxsize=queue_size)
-        self.closed = False
+        self._mailbox = Mailbox(queue_size)
+
+    @property
+    def closed(self) -> bool:
+        return self._mailbox.closed
 
     def offer(self, message: Message) -> bool:
-        if self.closed:
-            return False
-        try:
-            self._queue.put_nowait(message)
-        except asyncio.QueueFull:
-            return False
-        return True
-
-    async def _messages(self) -> AsyncIterator[Message]:
-        while not self.closed:
-            message = await self._queue.get()
-            if message is None or self.closed:
-                return
-            yield message
+        return self._mailbox.offer(message)
 
     def __aiter__(self) -> AsyncIterator[Message]:
-        return self._messages()
+        return self._mailbox.messages()
 
     async def close(self) -> None:
         if self.closed:
             return
-        self.closed = True
+        self._mailbox.end()
         self._hub.forget(self)
-        # Wake a reader blocked in get(); drop a message to make room if needed.
-        while True:
-            try:
-                self._queue.put_nowait(None)
-            except asyncio.QueueFull:
-                self._queue.get_nowait()
-            else:
-                return
 
 
 class MemoryPubSub:

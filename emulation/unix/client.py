@@ -22,6 +22,7 @@ from typing import Any, cast
 import msgspec
 
 from emulation import arguments
+from emulation.mailbox import Mailbox
 from emulation.ports import LeaseInfo, Message, PendingEntry, StreamEntry
 from emulation.unix import protocol as p
 
@@ -402,33 +403,20 @@ class UnixSubscription:
         self.id = sub_id
         self.channels = tuple(channels)
         self.patterns = tuple(patterns)
-        self._queue: asyncio.Queue[Message | None] = asyncio.Queue(SUBSCRIPTION_QUEUE_SIZE)
-        self.closed = False
+        self._mailbox = Mailbox(SUBSCRIPTION_QUEUE_SIZE)
+
+    @property
+    def closed(self) -> bool:
+        return self._mailbox.closed
 
     def _offer(self, message: Message) -> None:
-        if not self.closed:
-            with contextlib.suppress(asyncio.QueueFull):
-                self._queue.put_nowait(message)
+        self._mailbox.offer(message)
 
     def _end(self) -> None:
-        self.closed = True
-        while True:
-            try:
-                self._queue.put_nowait(None)
-            except asyncio.QueueFull:
-                self._queue.get_nowait()
-            else:
-                return
-
-    async def _messages(self) -> AsyncIterator[Message]:
-        while not self.closed or not self._queue.empty():
-            message = await self._queue.get()
-            if message is None:
-                return
-            yield message
+        self._mailbox.end()
 
     def __aiter__(self) -> AsyncIterator[Message]:
-        return self._messages()
+        return self._mailbox.messages()
 
     async def close(self) -> None:
         if self.closed:

@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from emulation import arguments
+from emulation.mailbox import Mailbox
 from emulation.ports import LeaseInfo, Message, PendingEntry, StreamEntry
 from emulation.valkey import scripts
 
@@ -204,9 +205,12 @@ class ValkeySubscription:
 
     def __init__(self, pubsub: aioredis.client.PubSub) -> None:
         self._pubsub = pubsub
-        self._queue: asyncio.Queue[Message | None] = asyncio.Queue(SUBSCRIPTION_QUEUE_SIZE)
+        self._mailbox = Mailbox(SUBSCRIPTION_QUEUE_SIZE)
         self._reader: asyncio.Task[None] | None = None
-        self.closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._mailbox.closed
 
     async def _start(self, channels: Sequence[str], patterns: Sequence[str]) -> None:
         expected = 0
@@ -237,30 +241,12 @@ class ValkeySubscription:
                     reply["data"],
                     None if pattern is None else _text(pattern),
                 )
-                with contextlib.suppress(asyncio.QueueFull):
-                    self._queue.put_nowait(message)
+                self._mailbox.offer(message)
         finally:
-            self._end()
-
-    def _end(self) -> None:
-        self.closed = True
-        while True:
-            try:
-                self._queue.put_nowait(None)
-            except asyncio.QueueFull:
-                self._queue.get_nowait()
-            else:
-                return
-
-    async def _messages(self) -> AsyncIterator[Message]:
-        while True:
-            message = await self._queue.get()
-            if message is None:
-                return
-            yield message
+            self._mailbox.end()
 
     def __aiter__(self) -> AsyncIterator[Message]:
-        return self._messages()
+        return self._mailbox.messages()
 
     async def close(self) -> None:
         if self._reader is not None:
@@ -268,7 +254,7 @@ class ValkeySubscription:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
             self._reader = None
-        self._end()
+        self._mailbox.end()
         await self._pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
