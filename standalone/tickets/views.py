@@ -119,19 +119,22 @@ def topic_modal(category: Category, context: str, current: str | None = None) ->
     return disnake.ui.Modal(
         title=f"New ticket: {category.name}"[:45],
         custom_id=custom_ids.make(custom_ids.TOPIC, category.key, context),
-        components=[
-            disnake.ui.Label(
-                text="What do you need help with?",
-                component=disnake.ui.TextInput(
-                    custom_id=custom_ids.TOPIC_FIELD,
-                    style=disnake.TextInputStyle.paragraph,
-                    min_length=TOPIC_MIN,
-                    max_length=TOPIC_MAX,
-                    value=current,
-                    required=True,
-                ),
-            )
-        ],
+        components=[topic_field("What do you need help with?", current)],
+    )
+
+
+def topic_field(label: str, current: str | None) -> disnake.ui.Label:
+    """The topic as one labelled paragraph input, for opening and for editing."""
+    return disnake.ui.Label(
+        text=label,
+        component=disnake.ui.TextInput(
+            custom_id=custom_ids.TOPIC_FIELD,
+            style=disnake.TextInputStyle.paragraph,
+            min_length=TOPIC_MIN,
+            max_length=TOPIC_MAX,
+            value=current,
+            required=True,
+        ),
     )
 
 
@@ -142,18 +145,7 @@ def edit_modal(
     if questions:
         fields = [question_field(q, answers.get(q.key)) for q in questions[:5]]
     else:
-        fields = [
-            disnake.ui.Label(
-                text="Topic",
-                component=disnake.ui.TextInput(
-                    custom_id=custom_ids.TOPIC_FIELD,
-                    style=disnake.TextInputStyle.paragraph,
-                    min_length=TOPIC_MIN,
-                    max_length=TOPIC_MAX,
-                    value=topic,
-                ),
-            )
-        ]
+        fields = [topic_field("Topic", topic)]
     return disnake.ui.Modal(
         title=f"Edit ticket #{number}"[:45],
         custom_id=custom_ids.make(custom_ids.EDITED, number),
