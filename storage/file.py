@@ -42,7 +42,9 @@ from storage.requests import (
 )
 
 # A concurrent delete may prune a folder between our mkdir and our first write.
-_PUT_ATTEMPTS = 3
+# Each lost race means another writer or deleter made progress, so retrying is
+# safe; three was too few when several deletes prune the same folders at once.
+_PUT_ATTEMPTS = 64
 _HASH_BLOCK = 1024 * 1024
 # A writer touches its temp file with every chunk and renames it within moments
 # of the last, so one untouched this long was left by a crash (or by a writer
