@@ -154,7 +154,13 @@ async def test_a_restart_gives_open_tickets_their_missing_stale_timer(discord, s
     stack.runner = AioRunner(stack.config, stack.backends, instance="again")
     await stack.runner.start()
     await eventually(lambda: _warnings(discord, world, channel_id))
-    assert [t.kind for t in await timers.all()] == ["auto_close"]
+    # The warning is posted before the auto-close is set and the fired stale
+    # timer is removed, so the timers are waited for, not read at once.
+    await eventually(lambda: _timer_kinds_are(timers, ["auto_close"]))
+
+
+async def _timer_kinds_are(timers, kinds):
+    return [t.kind for t in await timers.all()] == kinds
 
 
 async def _warnings(discord, world, channel_id):
