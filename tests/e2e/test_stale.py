@@ -71,10 +71,11 @@ async def test_a_warning_once_a_message_takes_it_back_and_staff_replies_ping_the
     first = (await eventually(lambda: _warnings(discord, world, channel_id)))[0]
     assert f"<@&{world.helpers.id}>" in first.content  # the member wrote last: ping staff
     assert any(c.get("custom_id", "").startswith("close:1") for c in _buttons(first))
-    ticket = await repo.by_channel(str(channel_id))
+    # The warning is posted first; its record and the auto-close follow.
+    ticket = await eventually(lambda: _warned(repo, channel_id))
     assert ticket.stale_message_id == str(first.id)
-    auto_close = await timers.get(ticket.guild_id, 1, "auto_close")
-    assert auto_close is not None  # the guild's default (12 h) applies
+    # The guild's default auto-close (12 h) applies.
+    await eventually(lambda: timers.get(ticket.guild_id, 1, "auto_close"))
     await asyncio.sleep(0.5)
     assert len(warnings(discord, world, channel_id)) == 1  # posted once
 
@@ -82,7 +83,8 @@ async def test_a_warning_once_a_message_takes_it_back_and_staff_replies_ping_the
     await eventually(lambda: _not_stale(repo, channel_id))
     assert all(m.id != first.id for m in discord.messages(channel_id))
     assert await timers.get(ticket.guild_id, 1, "auto_close") is None
-    stale = await timers.get(ticket.guild_id, 1, "stale")
+    # The new stale timer is set once the warning is taken back.
+    stale = await eventually(lambda: timers.get(ticket.guild_id, 1, "stale"))
     current = await repo.by_channel(str(channel_id))
     assert stale is not None and current.last_message_at is not None
     assert abs(stale.due_at - current.last_message_at - timedelta(milliseconds=300)) < timedelta(
