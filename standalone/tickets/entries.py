@@ -11,6 +11,7 @@ from disnake.interactions.base import Interaction
 
 from standalone.db.records import Category
 from standalone.tickets import custom_ids, views
+from standalone.tickets.channel_categories import made_category
 from standalone.tickets.commands import FeatureCog
 from standalone.tickets.context import TicketContext, is_admin, is_any_staff, mention_ok
 from standalone.tickets.errors import TicketError
@@ -171,13 +172,8 @@ class Entries:
             )
         if category.discord_category is None:
             assert inter.guild_id is not None
-            created = await self.ctx.bot.http.create_channel(
-                inter.guild_id,
-                disnake.ChannelType.category.value,
-                name=name[:100],
-                reason="Ticket category",
-            )
-            category = await repo.set_category_channel(category, str(created["id"]))
+            channel = await made_category(self.ctx, inter.guild_id, category, inter.id)
+            category = await repo.set_category_channel(category, channel)
         return category
 
     # /new and the context menus

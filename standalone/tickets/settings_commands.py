@@ -11,6 +11,7 @@ from disnake.interactions.application_command import ApplicationCommandInteracti
 
 from standalone.db.records import Category, GuildSettings
 from standalone.db.settings import SettingsError
+from standalone.tickets.channel_categories import made_category
 from standalone.tickets.commands import FeatureCog
 from standalone.tickets.context import TicketContext, is_admin
 from standalone.tickets.durations import BadDuration, format_ms, parse_ms
@@ -168,11 +169,9 @@ class SettingsCommands(FeatureCog):
             except SettingsError as exc:
                 raise TicketError(f"Cannot add the category: {exc}.") from None
         if made.mode == "channel" and made.discord_category is None:
-            created = await self.ctx.bot.http.create_channel(
-                int(guild), disnake.ChannelType.category.value, name=made.name, reason="Tickets"
-            )
+            channel = await made_category(self.ctx, int(guild), made, inter.id)
             made = await self.ctx.settings.update_category(
-                guild, made.key, discord_category=str(created["id"])
+                guild, made.key, discord_category=channel
             )
         await reply(inter, "Category added.\n" + describe(made))
 
