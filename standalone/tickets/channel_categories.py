@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import disnake
 
 from standalone.db.records import Category
 from standalone.tickets.context import TicketContext
 
-CATEGORY_CHANNEL = disnake.ChannelType.category.value
+CATEGORY_CHANNEL: Literal[4] = 4  # disnake.ChannelType.category
 # The mark of a category this bot made: its own member overwrite, which no admin
 # and no other bot adds, so it is found again after a crash.
 MARK = disnake.Permissions(view_channel=True).value
