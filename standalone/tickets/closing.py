@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +21,7 @@ from disnake.interactions.base import Interaction
 from standalone import keys
 from standalone.db.feedback import FeedbackRepository
 from standalone.db.records import Category, Ticket, Timer
-from standalone.tickets import close_views, custom_ids
+from standalone.tickets import close_views, custom_ids, locks
 from standalone.tickets.access import require_ticket_access
 from standalone.tickets.context import TicketContext
 from standalone.tickets.errors import TicketError
@@ -48,6 +49,18 @@ REOPEN_WINDOW = timedelta(days=7)
 REOPEN_MARK_TTL_MS = 15 * 60 * 1000
 # Discord: "Cannot send messages to this user" (DMs closed).
 CANNOT_DM = 50007
+# Long enough for a transcript, a DM and a log entry; frees the lock of a dead worker.
+CLOSE_LOCK_MS = 60_000
+CLOSE_LOCK_WAIT_S = 10.0
+# Renewed after every ticket, so a worker that dies reconciling blocks the next start briefly.
+RECONCILE_LOCK_MS = 30_000
+
+
+class CloseBusy(TicketError):
+    """Another worker is closing this ticket right now."""
+
+    def __init__(self) -> None:
+        super().__init__("This ticket is being closed right now; try again in a moment.")
 
 
 def guild_and_number(arguments: list[str]) -> tuple[str, int]:
@@ -63,6 +76,8 @@ class Closing:
     def __init__(self, ctx: TicketContext) -> None:
         self.ctx = ctx
         self.feedback = FeedbackRepository(ctx.tickets.database, ctx.tenant)
+        # Tells this process's locks from those of other workers.
+        self._me = secrets.token_hex(8)
 
     def register(
         self, components: ComponentRouter, events: EventRouter, timers: TimerRouter
@@ -109,32 +124,60 @@ class Closing:
 
         One request at a time, so a tenant with many tickets does not flood Discord;
         a server the bot was removed from (403) is skipped. Returns how many closed.
+        Workers starting the tenant together leave it to the one that takes the
+        reconcile lock; a ticket some process is closing right now is left to it.
         """
+        try:
+            async with locks.held(
+                self.ctx.cache,
+                keys.reconcile_lock(self.ctx.tenant),
+                self._me,
+                ttl_ms=RECONCILE_LOCK_MS,
+                wait_s=0,
+            ):
+                return await self._reconcile()
+        except locks.Busy:
+            log.info("tenant %s is being reconciled by another worker", self.ctx.tenant)
+            return 0
+
+    async def _reconcile(self) -> int:
         closed = 0
         reachable: dict[str, bool] = {}
+        lock = keys.reconcile_lock(self.ctx.tenant)
         for ticket in await self.ctx.tickets.active():
+            if await self.ctx.cache.get(lock) == self._me.encode():
+                await self.ctx.cache.set(lock, self._me.encode(), ttl_ms=RECONCILE_LOCK_MS)
             if ticket.guild_id not in reachable:
                 reachable[ticket.guild_id] = await self._in_guild(ticket.guild_id)
             if not reachable[ticket.guild_id]:
                 continue
             try:
                 if ticket.state == "closing":
-                    await self.finish(ticket, ticket.closed_by, None)
-                    closed += 1
+                    if await self._finish_unless_busy(ticket, ticket.closed_by, None):
+                        closed += 1
                     continue
                 if ticket.channel_id is None:
                     continue  # an open that never made a channel: opening handles it
                 try:
                     await self.ctx.bot.http.get_channel(int(ticket.channel_id))
                 except disnake.NotFound:
-                    await self.finish(ticket, "discord", CHANNEL_DELETED)
-                    closed += 1
+                    if await self._finish_unless_busy(ticket, "discord", CHANNEL_DELETED):
+                        closed += 1
             except disnake.Forbidden:
                 reachable[ticket.guild_id] = False
                 log.info("guild %s is out of reach; its tickets stay as they are", ticket.guild_id)
             except disnake.HTTPException as exc:
                 log.warning("ticket %s#%s not reconciled: %s", ticket.guild_id, ticket.number, exc)
         return closed
+
+    async def _finish_unless_busy(
+        self, ticket: Ticket, closed_by: str | None, reason: str | None
+    ) -> bool:
+        try:
+            done = await self.finish(ticket, closed_by, reason, wait_s=0)
+        except CloseBusy:
+            return False
+        return done.state == "closed"
 
     async def _in_guild(self, guild_id: str) -> bool:
         """Whether the bot is (still) in a guild; a removed bot leaves its tickets alone."""
@@ -147,14 +190,38 @@ class Closing:
 
     # The final close
 
-    async def finish(self, ticket: Ticket, closed_by: str | None, reason: str | None) -> Ticket:
+    async def finish(
+        self,
+        ticket: Ticket,
+        closed_by: str | None,
+        reason: str | None,
+        *,
+        wait_s: float = CLOSE_LOCK_WAIT_S,
+    ) -> Ticket:
         """The final close, safe to run again: transcript, DM, log, channel removed, row closed.
 
         ``closed_by`` None means the bot closed it (a timer, a departure). A ticket
-        already ``closing`` keeps the closer and reason it was given first.
+        already ``closing`` keeps the closer and reason it was given first. One
+        process at a time closes a ticket: the DM and log entry are looked for
+        before they are sent, and two closes between the look and the send would
+        both send. Raises CloseBusy when another close holds it past ``wait_s``.
         """
         if ticket.state == "closed":
             return ticket
+        key = keys.close_lock(self.ctx.tenant, ticket.guild_id, ticket.number)
+        try:
+            async with locks.held(
+                self.ctx.cache, key, self._me, ttl_ms=CLOSE_LOCK_MS, wait_s=wait_s
+            ):
+                # What the caller read may be stale: another close may have finished.
+                current = await self.ctx.tickets.get(ticket.guild_id, ticket.number)
+                if current is None or current.state == "closed":
+                    return current or ticket
+                return await self._finish(current, closed_by, reason)
+        except locks.Busy:
+            raise CloseBusy from None
+
+    async def _finish(self, ticket: Ticket, closed_by: str | None, reason: str | None) -> Ticket:
         if ticket.state != "closing":
             encrypted = self.ctx.cipher.encrypt(reason) if reason else None
             ticket = await self.ctx.tickets.mark_closing(ticket, closed_by or AUTOMATED, encrypted)

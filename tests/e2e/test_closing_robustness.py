@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from standalone import keys
@@ -220,3 +221,27 @@ async def test_pending_request_survives_a_restart_and_fires_once(discord, tmp_pa
     finally:
         await second.runner.stop()
         await second.backends.close()
+
+
+async def test_two_workers_starting_together_reconcile_each_ticket_once(discord, stack):
+    cast = await start(discord, stack)
+    world = cast.world
+    vanished, interrupted, kept = await open_many(discord, stack, cast, 3)
+    await stack.runner.stop()
+    stack.runner = None
+    repo = TicketRepository(stack.backends.db, world.tenant)
+    discord.delete_channel(vanished)
+    await repo.mark_closing(await ticket_of(stack, world, interrupted), str(cast.staff.id), None)
+
+    runners = [AioRunner(stack.config, stack.backends, instance=name) for name in "ab"]
+    try:
+        await asyncio.gather(*(runner.start() for runner in runners))
+        await eventually(lambda: closed(stack, world, 1))
+        await eventually(lambda: closed(stack, world, 2))
+    finally:
+        await asyncio.gather(*(runner.stop() for runner in runners))
+    # Both workers have finished starting: whatever either did is done.
+    assert len(dms(discord, world, cast.creator)) == 2
+    deletes = [r for r in discord.requests if r == ("DELETE", f"/channels/{interrupted}")]
+    assert len(deletes) == 1
+    assert (await ticket_of(stack, world, kept)).state == "open"
