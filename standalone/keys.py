@@ -95,3 +95,8 @@ def close_lock(tenant: str, guild_id: str, number: int) -> str:
 def reconcile_lock(tenant: str) -> str:
     """Held by the one process that reconciles a tenant's tickets with Discord at start."""
     return f"{PREFIX}:{tenant}:reconcile-lock"
+
+
+def question_lock(tenant: str, guild_id: str, category: str) -> str:
+    """Held while one question of a category is counted and saved, across processes."""
+    return f"{PREFIX}:{tenant}:question-lock:{guild_id}:{category}"

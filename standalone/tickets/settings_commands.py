@@ -9,8 +9,10 @@ import disnake
 from disnake.ext import commands
 from disnake.interactions.application_command import ApplicationCommandInteraction
 
+from standalone import keys
 from standalone.db.records import Category, GuildSettings
 from standalone.db.settings import SettingsError
+from standalone.tickets import locks
 from standalone.tickets.channel_categories import made_category
 from standalone.tickets.commands import FeatureCog
 from standalone.tickets.context import TicketContext, is_admin
@@ -21,6 +23,7 @@ from standalone.tickets.replies import reply
 _ROLE = re.compile(r"<@&(\d{1,20})>|(\d{5,20})")
 ADMIN_ONLY = disnake.Permissions(manage_guild=True)
 GUILD_ONLY = disnake.InteractionContextTypes(guild=True)
+QUESTION_LOCK_MS = 10_000
 
 
 def parse_roles(text: str, known: set[int]) -> list[str]:
@@ -383,8 +386,6 @@ class SettingsCommands(FeatureCog):
     ) -> None:
         guild = await self._admin_guild(inter)
         current = await self._category(guild, category)
-        existing = await self.ctx.settings.questions(current.key)
-        same = next((q for q in existing if q.label.lower() == label.strip().lower()), None)
         choices = [o.strip() for o in (options or "").split(",") if o.strip()]
         if kind == "menu" and not choices:
             raise TicketError("A menu question needs options, comma-separated.")
@@ -397,14 +398,28 @@ class SettingsCommands(FeatureCog):
             "max_length": max_length,
             "placeholder": placeholder,
         }
-        if same is not None:
-            fields["key"] = same.key
+        # Counting the questions and adding one are two statements, and the database
+        # lets two adds at once both count four: the form would get six fields, which
+        # Discord refuses for every member. So one change per category at a time.
+        lock = keys.question_lock(self.ctx.tenant, guild, current.key)
         try:
-            saved = await self.ctx.settings.save_question(current.key, label.strip(), **fields)
+            async with locks.held(
+                self.ctx.cache, lock, str(inter.id), ttl_ms=QUESTION_LOCK_MS, wait_s=5.0
+            ):
+                existing = await self.ctx.settings.questions(current.key)
+                wanted = label.strip().lower()
+                same = next((q for q in existing if q.label.lower() == wanted), None)
+                if same is not None:
+                    fields["key"] = same.key
+                saved = await self.ctx.settings.save_question(current.key, label.strip(), **fields)
             if use_as_topic:
                 await self.ctx.settings.update_category(guild, current.key, custom_topic=saved.key)
         except SettingsError as exc:
             raise TicketError(f"Not saved: {exc}.") from None
+        except locks.Busy:
+            raise TicketError(
+                f"The questions of {current.name} are being changed right now; try again."
+            ) from None
         listed = await self.ctx.settings.questions(current.key)
         lines = [f"{n + 1}. {q.label} ({q.kind})" for n, q in enumerate(listed)]
         await reply(inter, f"Questions of {current.name}:\n" + "\n".join(lines))

@@ -1,0 +1,121 @@
+"""Gaps an audit of the lifecycle found: anti-spam, bulk force-close by role, question limit."""
+
+from __future__ import annotations
+
+import asyncio
+
+from standalone.db.settings import SettingsRepository
+from standalone.tickets import opening
+from tests.e2e.closing_flow import answer_text, closed
+from tests.e2e.conftest import TIMEOUT, make_world
+from tests.e2e.flow import button
+from tests.e2e.test_closing import start
+from tests.e2e.test_force_close import force, open_many
+from tests.e2e.test_opening import admin_says, make_category, post, said
+
+
+async def test_a_second_start_while_the_first_form_is_open_is_told_to_slow_down(
+    discord, stack, monkeypatch
+):
+    # Long enough that the two clicks below always fall inside one pause.
+    monkeypatch.setattr(opening, "ANTI_SPAM_MS", 600_000)
+    world = make_world(discord, "alpha")
+    await stack.add(world)
+    await stack.start()
+    await make_category(discord, world)  # a topic form
+    panel = await post(discord, world)
+    member = world.actor(discord, world.member)
+    first = await (await member.click(panel.id, button(panel, "open:"))).response(timeout=TIMEOUT)
+    assert first["type"] == 9  # the form
+    second = await said(await member.click(panel.id, button(panel, "open:")))
+    assert second == "You are going a bit fast; try again in a few seconds."
+    # Someone else is not held up by this member's pause.
+    other = await world.actor(discord, world.other).click(panel.id, button(panel, "open:"))
+    assert (await other.response(timeout=TIMEOUT))["type"] == 9
+    submit = await member.submit_modal(
+        first["data"]["custom_id"], {"topic": "the first form"}, channel_id=world.support.id
+    )
+    assert (await said(submit)).startswith("Your ticket is open")
+    # Opening lifts the pause: the next refusal is the real reason.
+    third = await said(await member.click(panel.id, button(panel, "open:")))
+    assert "already have 1 open ticket" in third
+
+
+async def test_bulk_force_close_by_every_role(discord, stack):
+    cast = await start(discord, stack)
+    world = cast.world
+    await open_many(discord, stack, cast, 2)
+    await stack.backends.db.run(
+        "UPDATE ticket SET created_at = time::now() - 3d WHERE tenant = $t;", {"t": world.tenant}
+    )
+    for name in ("creator", "added member", "other member"):
+        _, text = await force(
+            discord, cast, cast.everyone()[name], {"time": "2d"}, world.support.id
+        )
+        assert text == "Only staff can force-close tickets.", name
+    # Staff of another category see only their own category's tickets: none are idle.
+    _, text = await force(discord, cast, cast.other_staff, {"time": "2d"}, world.support.id)
+    assert text == "No open ticket has been idle that long."
+    _, text = await force(
+        discord,
+        cast,
+        cast.other_staff,
+        {"time": "2d", "category": cast.category_key},
+        world.support.id,
+    )
+    assert text == "Only staff of that category can force-close its tickets."
+    for name in ("staff", "admin"):
+        inter, _ = await force(
+            discord, cast, cast.everyone()[name], {"time": "2d"}, world.support.id
+        )
+        (prompt,) = await inter.followups(count=1, timeout=TIMEOUT)
+        listed = prompt["embeds"][0]["description"]
+        assert "#1" in listed and "#2" in listed, name
+        no = prompt["components"][0]["components"][1]["custom_id"]
+        cancel = await world.actor(discord, cast.everyone()[name]).click(int(prompt["id"]), no)
+        assert await answer_text(cancel) == "Cancelled; no ticket was closed."
+    assert await closed(stack, world, 1) is None and await closed(stack, world, 2) is None
+
+
+async def test_questions_added_at_once_never_exceed_five(discord, stack, monkeypatch):
+    world = make_world(discord, "alpha")
+    await stack.add(world)
+    await stack.start()
+    await make_category(discord, world)
+    for n in range(4):
+        text = await admin_says(
+            discord, world, "question add", {"category": "Billing", "label": f"Question {n}"}
+        )
+        assert "Questions of Billing" in text, text
+    # A slow read widens the moment between counting and saving; without the
+    # category's question lock both adds would count four and save.
+    original = SettingsRepository.questions
+
+    async def read_slowly(self, *args):
+        result = await original(self, *args)
+        await asyncio.sleep(0.2)
+        return result
+
+    monkeypatch.setattr(SettingsRepository, "questions", read_slowly)
+    # Two channels: the worker handles one channel's events in order, two in parallel.
+    lobby = discord.add_channel(world.guild.id, name="lobby")
+    admin = world.actor(discord, world.staff)
+    adds = [
+        await admin.slash("question add", {"category": "Billing", "label": label}, channel_id=where)
+        for label, where in (("Fifth", world.support.id), ("Sixth", lobby.id))
+    ]
+    answers = sorted(await asyncio.gather(*(said(a) for a in adds)))
+    assert answers[0] == "Not saved: a category can have at most 5 questions.", answers
+    assert answers[1].startswith("Questions of Billing"), answers
+    monkeypatch.undo()
+    (billing,) = await SettingsRepository(stack.backends.db, world.tenant).categories(
+        str(world.guild.id)
+    )
+    questions = await SettingsRepository(stack.backends.db, world.tenant).questions(billing.key)
+    assert len(questions) == 5
+    # The form still opens: Discord takes at most five fields.
+    panel = await post(discord, world)
+    form = await (
+        await world.actor(discord, world.member).click(panel.id, button(panel, "open:"))
+    ).response(timeout=TIMEOUT)
+    assert form["type"] == 9 and len(form["data"]["components"]) == 5
