@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
+
+import pytest
 
 from standalone.db.settings import SettingsRepository
 from standalone.tickets import opening
 from tests.e2e.closing_flow import answer_text, closed
 from tests.e2e.conftest import TIMEOUT, make_world
-from tests.e2e.flow import button
+from tests.e2e.flow import bot_messages, button
 from tests.e2e.test_closing import start
 from tests.e2e.test_force_close import force, open_many
-from tests.e2e.test_opening import admin_says, make_category, post, said
+from tests.e2e.test_opening import admin_says, field_ids, make_category, only_ticket, post, said
 
 
 async def test_a_second_start_while_the_first_form_is_open_is_told_to_slow_down(
@@ -119,3 +122,45 @@ async def test_questions_added_at_once_never_exceed_five(discord, stack, monkeyp
         await world.actor(discord, world.member).click(panel.id, button(panel, "open:"))
     ).response(timeout=TIMEOUT)
     assert form["type"] == 9 and len(form["data"]["components"]) == 5
+
+
+@pytest.mark.parametrize("mode", ["channel", "thread"])
+async def test_name_template_slowmode_pings_and_an_answer_as_topic(discord, stack, mode):
+    world = make_world(discord, "alpha")
+    await stack.add(world)
+    await stack.start()
+    pinged = discord.add_role(world.guild.id, name="On call")
+    helpdesk = discord.add_channel(world.guild.id, name="helpdesk")
+    edits: dict[str, Any] = {
+        "channel_name": "{username}-{num}",
+        "slowmode": 30,
+        "ping_roles": f"<@&{pinged.id}>",
+    }
+    if mode == "thread":
+        edits.update(mode="thread", thread_channel=str(helpdesk.id))
+    await make_category(discord, world, **edits)
+    for options in (
+        {"category": "Billing", "label": "Order number"},
+        {"category": "Billing", "label": "What happened?", "use_as_topic": True},
+    ):
+        assert "Questions of Billing" in await admin_says(discord, world, "question add", options)
+    panel = await post(discord, world)
+    member = world.actor(discord, world.member)
+    form = await (await member.click(panel.id, button(panel, "open:"))).response(timeout=TIMEOUT)
+    order, what = field_ids(form)
+    submit = await member.submit_modal(
+        form["data"]["custom_id"],
+        {order: "A-1", what: "The lamp flickers"},
+        channel_id=world.support.id,
+    )
+    assert (await said(submit)).startswith("Your ticket is open")
+    ticket = await only_ticket(stack, world)
+    assert stack.backends.cipher.decrypt(ticket.topic) == "The lamp flickers"
+    place = discord.channel(int(ticket.channel_id))
+    assert place.name == f"{world.member.username}-1"
+    assert place.rate_limit_per_user == 30
+    if mode == "thread":
+        assert place.parent_id == helpdesk.id
+    opening_message = bot_messages(discord, world, place.id)[0]
+    assert f"<@&{pinged.id}>" in opening_message.content
+    assert [str(r) for r in opening_message.allowed_mentions["roles"]] == [str(pinged.id)]
