@@ -23,6 +23,7 @@ from standalone.db.feedback import FeedbackRepository
 from standalone.db.records import Category, Ticket, Timer
 from standalone.tickets import close_views, custom_ids, locks
 from standalone.tickets.access import require_ticket_access
+from standalone.tickets.checks import category_full
 from standalone.tickets.context import TicketContext
 from standalone.tickets.errors import TicketError
 from standalone.tickets.events import ChannelDelete, MemberRemove, decode
@@ -47,6 +48,9 @@ MEMBER_LEFT = "user left server"
 REOPEN_WINDOW = timedelta(days=7)
 # A retried reopen is recognised for as long as its interaction can be delivered again.
 REOPEN_MARK_TTL_MS = 15 * 60 * 1000
+REOPEN_LOCK_MS = 10_000
+REOPEN_WAIT_S = 5.0
+BUSY = "Many tickets are being opened right now; please try again."
 # Discord: "Cannot send messages to this user" (DMs closed).
 CANNOT_DM = 50007
 # Long enough for a transcript, a DM and a log entry; frees the lock of a dead worker.
@@ -444,6 +448,35 @@ class Closing:
                 f"Ticket #{ticket.number} closed more than {REOPEN_WINDOW.days} days ago and "
                 "can no longer be reopened. Please open a new ticket instead."
             )
+        # A reopened ticket counts against the limits like a new one, and is checked
+        # under the lock new tickets of its category are checked under.
+        lock = keys.open_lock(self.ctx.tenant, int(ticket.guild_id), ticket.category)
+        try:
+            async with locks.held(
+                self.ctx.cache, lock, str(inter.id), ttl_ms=REOPEN_LOCK_MS, wait_s=REOPEN_WAIT_S
+            ):
+                if category is not None:
+                    await self._check_room(ticket, category)
+                return await self._reopen(inter, ticket, mark)
+        except locks.Busy:
+            raise TicketError(
+                "Many tickets are being opened right now; please try again."
+            ) from None
+
+    async def _check_room(self, ticket: Ticket, category: Category) -> None:
+        total = await self.ctx.tickets.count_open_in_category(ticket.guild_id, category.key)
+        if total >= category.total_limit:
+            raise category_full(category)
+        mine = await self.ctx.tickets.count_active(ticket.guild_id, ticket.creator_id, category.key)
+        if mine >= category.member_limit:
+            raise TicketError(
+                f"Ticket #{ticket.number} cannot be reopened: <@{ticket.creator_id}> has "
+                f"{mine} open {category.name} ticket(s) and the limit is "
+                f"{category.member_limit}. Please close one first."
+            )
+
+    async def _reopen(self, inter: Interaction[Any], ticket: Ticket, mark: str) -> Ticket:
+        assert ticket.channel_id is not None
         await defer(inter)
         thread = int(ticket.channel_id)
         try:

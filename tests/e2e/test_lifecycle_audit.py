@@ -8,13 +8,16 @@ from typing import Any
 import pytest
 
 from standalone.db.settings import SettingsRepository
+from standalone.db.tickets import TicketRepository
 from standalone.tickets import opening
-from tests.e2e.closing_flow import answer_text, closed
+from tests.e2e.closing_flow import answer_text, closed, dms, make_cast
 from tests.e2e.conftest import TIMEOUT, make_world
-from tests.e2e.flow import bot_messages, button
+from tests.e2e.flow import bot_messages, button, open_ticket
+from tests.e2e.forge import click_in_dm
 from tests.e2e.test_closing import start
 from tests.e2e.test_force_close import force, open_many
 from tests.e2e.test_opening import admin_says, field_ids, make_category, only_ticket, post, said
+from tests.e2e.test_thread_tickets import force_close
 
 
 async def test_a_second_start_while_the_first_form_is_open_is_told_to_slow_down(
@@ -164,3 +167,42 @@ async def test_name_template_slowmode_pings_and_an_answer_as_topic(discord, stac
     opening_message = bot_messages(discord, world, place.id)[0]
     assert f"<@&{pinged.id}>" in opening_message.content
     assert [str(r) for r in opening_message.allowed_mentions["roles"]] == [str(pinged.id)]
+
+
+async def test_a_reopen_counts_against_the_member_and_total_limits(discord, stack):
+    world = make_world(discord, "alpha")
+    await stack.add(world)
+    await stack.start()
+    cast = await make_cast(
+        discord, stack, world, mode="thread", thread_channel=str(world.support.id)
+    )
+    log_channel = discord.add_channel(world.guild.id, name="ticket-log")
+    settings = SettingsRepository(stack.backends.db, world.tenant)
+    await settings.update_guild(str(world.guild.id), log_channel=str(log_channel.id))
+    first = await open_ticket(discord, world, cast.panel, "The first problem")
+    await force_close(discord, cast, first, 1, stack)
+    (dm,) = dms(discord, world, cast.creator)
+    reopen = button(dm, "reopen:")
+    second = await open_ticket(discord, world, cast.panel, "The second problem")
+
+    # The creator has their one open ticket: no reopen, by them or by staff.
+    mine = await answer_text(await click_in_dm(discord, world, cast.creator, dm, reopen))
+    assert mine.startswith("Ticket #1 cannot be reopened") and "the limit is 1" in mine, mine
+    staff = world.actor(discord, cast.staff)
+    (entry,) = bot_messages(discord, world, log_channel.id)
+    theirs = await answer_text(await staff.click(entry.id, reopen))
+    assert theirs.startswith("Ticket #1 cannot be reopened"), theirs
+    repo = TicketRepository(stack.backends.db, world.tenant)
+    assert (await repo.get(str(world.guild.id), 1)).state == "closed"
+    assert discord.channel(first).thread.archived
+
+    # With room for the member but not in the category, the total limit refuses.
+    await settings.update_category(
+        str(world.guild.id), cast.category_key, member_limit=2, total_limit=1
+    )
+    full = await answer_text(await click_in_dm(discord, world, cast.creator, dm, reopen))
+    assert "has reached its limit of 1 open tickets" in full, full
+
+    await force_close(discord, cast, second, 2, stack)
+    again = await answer_text(await click_in_dm(discord, world, cast.creator, dm, reopen))
+    assert again == f"Ticket #1 is open again: <#{first}>"
