@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from typing import Any
 
 import pytest
@@ -10,14 +11,36 @@ import pytest
 from standalone.db.settings import SettingsRepository
 from standalone.db.tickets import TicketRepository
 from standalone.tickets import opening
-from tests.e2e.closing_flow import answer_text, closed, dms, make_cast
+from tests.e2e.closing_flow import (
+    answer_text,
+    closed,
+    dms,
+    make_cast,
+    open_for,
+    request_message,
+    ticket_of,
+)
 from tests.e2e.conftest import TIMEOUT, make_world
 from tests.e2e.flow import bot_messages, button, open_ticket
-from tests.e2e.forge import click_in_dm
-from tests.e2e.test_closing import start
+from tests.e2e.forge import COMPONENT, click_in_dm
+from tests.e2e.test_closing import SENT, click_close, start
 from tests.e2e.test_force_close import force, open_many
 from tests.e2e.test_opening import admin_says, field_ids, make_category, only_ticket, post, said
 from tests.e2e.test_thread_tickets import force_close
+
+
+async def forged_click(discord, world, template: dict[str, Any], custom_id: str) -> Any:
+    """A button click on ``template``'s message that the message no longer offers."""
+    payload = copy.deepcopy(template)
+    new_id = discord.world.ids.next()
+    payload.update(
+        id=str(new_id),
+        token=discord.world.new_interaction_token(new_id),
+        type=COMPONENT,
+        data={"custom_id": custom_id, "component_type": 2},
+    )
+    await discord.dispatch(world.app.id, "INTERACTION_CREATE", payload)
+    return discord.interaction(new_id)
 
 
 async def test_a_second_start_while_the_first_form_is_open_is_told_to_slow_down(
@@ -206,3 +229,28 @@ async def test_a_reopen_counts_against_the_member_and_total_limits(discord, stac
     await force_close(discord, cast, second, 2, stack)
     again = await answer_text(await click_in_dm(discord, world, cast.creator, dm, reopen))
     assert again == f"Ticket #1 is open again: <#{first}>"
+
+
+async def test_close_and_release_refusals_outside_and_after(discord, stack):
+    cast = await start(discord, stack)
+    world = cast.world
+    for command in ("close", "release", "claim"):
+        inter = await world.actor(discord, cast.staff).slash(
+            command, {}, channel_id=world.support.id
+        )
+        assert await answer_text(inter) == "This channel is not a ticket.", command
+    channel_id = await open_for(discord, cast)
+    assert SENT in await click_close(discord, cast, cast.staff, channel_id)
+    old = request_message(discord, world, channel_id)
+    reject = await world.actor(discord, cast.creator).click(old.id, button(old, "closeno:"))
+    assert "rejected" in await answer_text(reject)
+    # The request's buttons are gone; a click from an old client is refused.
+    stale = await forged_click(discord, world, reject.payload, "closeyes:1")
+    assert await answer_text(stale) == "This close request was withdrawn or answered already."
+    assert (await ticket_of(stack, world, channel_id)).state == "open"
+    # Reasons longer than Discord lets the option be are refused, not cut.
+    inter = await world.actor(discord, cast.staff).slash(
+        "force-close", {"reason": "x" * 501}, channel_id=channel_id
+    )
+    assert await answer_text(inter) == "The reason can be at most 500 characters long."
+    assert (await ticket_of(stack, world, channel_id)).state == "open"
