@@ -80,7 +80,7 @@ class Closing:
     def __init__(self, ctx: TicketContext) -> None:
         self.ctx = ctx
         self.feedback = FeedbackRepository(ctx.tickets.database, ctx.tenant)
-        # Tells this process's locks from those of other workers.
+        # Tells this process's reconcile lock from those of other workers.
         self._me = secrets.token_hex(8)
 
     def register(
@@ -214,8 +214,10 @@ class Closing:
             return ticket
         key = keys.close_lock(self.ctx.tenant, ticket.guild_id, ticket.number)
         try:
+            # A holder of its own per call: two closes of one ticket in this process
+            # (a timer and a click) must exclude each other too.
             async with locks.held(
-                self.ctx.cache, key, self._me, ttl_ms=CLOSE_LOCK_MS, wait_s=wait_s
+                self.ctx.cache, key, secrets.token_hex(8), ttl_ms=CLOSE_LOCK_MS, wait_s=wait_s
             ):
                 # What the caller read may be stale: another close may have finished.
                 current = await self.ctx.tickets.get(ticket.guild_id, ticket.number)

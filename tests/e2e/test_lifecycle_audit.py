@@ -10,11 +10,12 @@ import pytest
 
 from standalone.db.settings import SettingsRepository
 from standalone.db.tickets import TicketRepository
-from standalone.tickets import opening
+from standalone.tickets import closing, opening
 from tests.e2e.closing_flow import (
     answer_text,
     closed,
     dms,
+    eventually,
     make_cast,
     open_for,
     request_message,
@@ -254,3 +255,37 @@ async def test_close_and_release_refusals_outside_and_after(discord, stack):
     )
     assert await answer_text(inter) == "The reason can be at most 500 characters long."
     assert (await ticket_of(stack, world, channel_id)).state == "open"
+
+
+async def test_two_force_closes_at_once_close_once(discord, stack, monkeypatch):
+    # A slow look for an earlier DM widens the moment between looking and sending;
+    # without the ticket's close lock both closes would look, find none and send.
+    original = closing.already_posted
+
+    async def looked_slowly(*args, **kwargs):
+        found = await original(*args, **kwargs)
+        await asyncio.sleep(0.2)
+        return found
+
+    monkeypatch.setattr(closing, "already_posted", looked_slowly)
+    cast = await start(discord, stack)
+    world = cast.world
+    log_channel = discord.add_channel(world.guild.id, name="ticket-log")
+    await SettingsRepository(stack.backends.db, world.tenant).update_guild(
+        str(world.guild.id), log_channel=str(log_channel.id)
+    )
+    channel_id = await open_for(discord, cast)
+    # Two channels, so the worker handles both at the same time.
+    inters = [
+        await world.actor(discord, cast.staff).slash("force-close", {}, channel_id=channel_id),
+        await world.actor(discord, cast.admin).slash(
+            "force-close", {"ticket": "1"}, channel_id=world.support.id
+        ),
+    ]
+    answers = await asyncio.gather(*(answer_text(i) for i in inters))
+    assert all(a.startswith("Closing ticket #1") for a in answers), answers
+    await eventually(lambda: closed(stack, world, 1))
+    assert len(dms(discord, world, cast.creator)) == 1
+    assert len(bot_messages(discord, world, log_channel.id)) == 1
+    deletes = [r for r in discord.requests if r == ("DELETE", f"/channels/{channel_id}")]
+    assert len(deletes) == 1
