@@ -32,6 +32,7 @@ from standalone.tickets.replies import NO_PINGS, defer, reply
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 from standalone.tickets.staleness import STALE, timings
 from standalone.tickets.transcript import (
+    TranscriptAnswer,
     TranscriptEdit,
     TranscriptHeader,
     TranscriptMessage,
@@ -357,6 +358,10 @@ class Closing:
             if not m.external
         ]
         feedback = await self.feedback.get(ticket.guild_id, ticket.number)
+        answers = [
+            TranscriptAnswer(label=a.label, value=cipher.decrypt(a.value))
+            for a in await self.ctx.tickets.answers(ticket)
+        ]
         header = TranscriptHeader(
             guild_id=ticket.guild_id,
             number=ticket.number,
@@ -369,7 +374,9 @@ class Closing:
             reason=cipher.decrypt(ticket.close_reason) if ticket.close_reason else None,
             claimed_by=ticket.claimed_by,
             rating=feedback.rating if feedback else None,
+            comment=cipher.decrypt(feedback.comment) if feedback and feedback.comment else None,
             pinned=ticket.pinned_message_ids,
+            answers=answers,
         )
         key = keys.transcript(ticket.guild_id, ticket.number)
         await self.ctx.store.put(

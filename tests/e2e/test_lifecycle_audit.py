@@ -11,6 +11,7 @@ import pytest
 from standalone.db.settings import SettingsRepository
 from standalone.db.tickets import TicketRepository
 from standalone.tickets import closing, opening
+from storage.scoped import ScopedStore
 from tests.e2e.closing_flow import (
     answer_text,
     closed,
@@ -289,3 +290,42 @@ async def test_two_force_closes_at_once_close_once(discord, stack, monkeypatch):
     assert len(bot_messages(discord, world, log_channel.id)) == 1
     deletes = [r for r in discord.requests if r == ("DELETE", f"/channels/{channel_id}")]
     assert len(deletes) == 1
+
+
+async def test_transcripts_show_the_answers_the_feedback_and_who_took_part(discord, stack):
+    cast = await start(discord, stack, feedback=True)
+    world = cast.world
+    settings = SettingsRepository(stack.backends.db, world.tenant)
+    await settings.save_question(cast.category_key, "Order number")
+    creator = world.actor(discord, cast.creator)
+    form = await (await creator.click(cast.panel.id, button(cast.panel, "open:"))).response(
+        timeout=TIMEOUT
+    )
+    (order,) = field_ids(form)
+    submit = await creator.submit_modal(
+        form["data"]["custom_id"], {order: "A-1234 <b>"}, channel_id=world.support.id
+    )
+    opened = await said(submit)
+    channel_id = int(opened.split("<#")[1].rstrip(">"))
+    await world.actor(discord, cast.staff).send_message(channel_id, "Looking into it")
+    ask = await creator.slash("close", {}, channel_id=channel_id)
+    rating = await ask.response(timeout=TIMEOUT)
+    rated = await creator.submit_modal(
+        rating["data"]["custom_id"],
+        {"rating": ["5"], "comment": "Quick & kind"},
+        channel_id=channel_id,
+    )
+    assert SENT in await answer_text(rated)
+    request = request_message(discord, world, channel_id)
+    accept = await world.actor(discord, cast.staff).click(request.id, button(request, "closeyes:"))
+    assert "Closing" in await answer_text(accept)
+    done = await eventually(lambda: closed(stack, world, 1))
+    store = ScopedStore(stack.backends.store, world.tenant)
+    html = (await store.get(done.transcript_key)).decode()
+    text = (await store.get(f"transcripts/{world.guild.id}/1.txt")).decode()
+    assert "<dt>Order number</dt>" in html and "A-1234 &lt;b&gt;" in html
+    assert "Feedback: Quick &amp; kind" in html and "Rating: 5/5" in html
+    assert f"Participants: {cast.staff.username}" in html
+    assert "Q: Order number\nA: A-1234 <b>" in text
+    assert "Feedback: Quick & kind" in text
+    assert f"{cast.staff.username} ({cast.staff.id})" in text
