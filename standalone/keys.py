@@ -100,3 +100,8 @@ def reconcile_lock(tenant: str) -> str:
 def question_lock(tenant: str, guild_id: str, category: str) -> str:
     """Held while one question of a category is counted and saved, across processes."""
     return f"{PREFIX}:{tenant}:question-lock:{guild_id}:{category}"
+
+
+def category_lock(tenant: str, guild_id: str) -> str:
+    """Held while a server's categories are counted and one is added, across processes."""
+    return f"{PREFIX}:{tenant}:category-lock:{guild_id}"

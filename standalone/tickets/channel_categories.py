@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any, Literal, cast
 
 import disnake
 
+from standalone import keys
 from standalone.db.records import Category
+from standalone.tickets import locks
 from standalone.tickets.context import TicketContext
+from standalone.tickets.errors import TicketError
 
 CATEGORY_CHANNEL: Literal[4] = 4  # disnake.ChannelType.category
 # The mark of a category this bot made: its own member overwrite, which no admin
 # and no other bot adds, so it is found again after a crash.
 MARK = disnake.Permissions(view_channel=True).value
+CATEGORY_LOCK_MS = 10_000
+
+
+@contextlib.asynccontextmanager
+async def guild_categories_locked(
+    ctx: TicketContext, guild_id: str, interaction_id: int
+) -> AsyncIterator[None]:
+    """One new category at a time per server, so two at once cannot pass the count.
+
+    The database lets two transactions both count 24 categories and both add one;
+    a 26th category would be missing from every menu (Discord lists 25 options).
+    """
+    key = keys.category_lock(ctx.tenant, guild_id)
+    try:
+        async with locks.held(
+            ctx.cache, key, str(interaction_id), ttl_ms=CATEGORY_LOCK_MS, wait_s=5.0
+        ):
+            yield
+    except locks.Busy:
+        raise TicketError("Categories are being changed right now; please try again.") from None
 
 
 async def made_category(

@@ -10,8 +10,9 @@ from disnake.interactions.application_command import ApplicationCommandInteracti
 from disnake.interactions.base import Interaction
 
 from standalone.db.records import Category
+from standalone.db.settings import MAX_CATEGORIES
 from standalone.tickets import custom_ids, views
-from standalone.tickets.channel_categories import made_category
+from standalone.tickets.channel_categories import guild_categories_locked, made_category
 from standalone.tickets.commands import FeatureCog
 from standalone.tickets.context import TicketContext, is_admin, is_any_staff, mention_ok
 from standalone.tickets.errors import TicketError
@@ -163,13 +164,22 @@ class Entries:
         # A redelivered /panel continues from what the first delivery recorded.
         category = await repo.category_by_interaction(str(inter.id))
         if category is None:
-            category = await repo.save_category(
-                str(inter.guild_id),
-                name,
-                str(discord_category.id) if discord_category else None,
-                [str(staff_role.id)],
-                interaction_id=str(inter.id),
-            )
+            guild = str(inter.guild_id)
+            async with guild_categories_locked(self.ctx, guild, inter.id):
+                every = await self.ctx.settings.categories(guild)
+                taken = any(c.name.lower() == name.lower() for c in every)
+                if not taken and len(every) >= MAX_CATEGORIES:
+                    raise TicketError(
+                        f"A server can have at most {MAX_CATEGORIES} ticket categories; "
+                        "post a panel for existing ones with `categories`, or delete one."
+                    )
+                category = await repo.save_category(
+                    guild,
+                    name,
+                    str(discord_category.id) if discord_category else None,
+                    [str(staff_role.id)],
+                    interaction_id=str(inter.id),
+                )
         if category.discord_category is None:
             assert inter.guild_id is not None
             channel = await made_category(self.ctx, inter.guild_id, category, inter.id)

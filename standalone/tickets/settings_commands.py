@@ -13,7 +13,7 @@ from standalone import keys
 from standalone.db.records import Category, GuildSettings
 from standalone.db.settings import SettingsError
 from standalone.tickets import locks
-from standalone.tickets.channel_categories import made_category
+from standalone.tickets.channel_categories import guild_categories_locked, made_category
 from standalone.tickets.commands import FeatureCog
 from standalone.tickets.context import TicketContext, is_admin
 from standalone.tickets.durations import BadDuration, format_ms, parse_ms
@@ -166,9 +166,11 @@ class SettingsCommands(FeatureCog):
         made = await self.ctx.tickets.category_by_interaction(str(inter.id))
         if made is None:
             try:
-                made = await self.ctx.settings.create_category(
-                    guild, name.strip(), interaction_id=str(inter.id), **fields
-                )
+                # The count of a server's categories and the new row are two statements.
+                async with guild_categories_locked(self.ctx, guild, inter.id):
+                    made = await self.ctx.settings.create_category(
+                        guild, name.strip(), interaction_id=str(inter.id), **fields
+                    )
             except SettingsError as exc:
                 raise TicketError(f"Cannot add the category: {exc}.") from None
         if made.mode == "channel" and made.discord_category is None:

@@ -329,3 +329,53 @@ async def test_transcripts_show_the_answers_the_feedback_and_who_took_part(disco
     assert "Q: Order number\nA: A-1234 <b>" in text
     assert "Feedback: Quick & kind" in text
     assert f"{cast.staff.username} ({cast.staff.id})" in text
+
+
+async def test_a_server_never_gets_more_categories_than_a_menu_lists(discord, stack, monkeypatch):
+    world = make_world(discord, "alpha")
+    await stack.add(world)
+    await stack.start()
+    settings = SettingsRepository(stack.backends.db, world.tenant)
+    guild = str(world.guild.id)
+    for n in range(24):
+        await settings.create_category(guild, f"Kind {n}", staff_roles=[])
+    # A slow read widens the moment between counting and adding; without the
+    # server's category lock both commands would count 24 and add one.
+    original = SettingsRepository.categories
+
+    async def listed_slowly(self, *args):
+        result = await original(self, *args)
+        await asyncio.sleep(0.2)
+        return result
+
+    monkeypatch.setattr(SettingsRepository, "categories", listed_slowly)
+    lobby = discord.add_channel(world.guild.id, name="lobby")
+    admin = world.actor(discord, world.staff)
+    creates = [
+        await admin.slash(
+            "category create",
+            {"name": name, "staff_roles": str(world.staff_role.id)},
+            channel_id=where,
+        )
+        for name, where in (("Refunds", world.support.id), ("Returns", lobby.id))
+    ]
+    answers = await asyncio.gather(*(said(c) for c in creates))
+    added = [a for a in answers if a.startswith("Category added")]
+    refused = [a for a in answers if a.startswith("Cannot add")]
+    assert len(added) == 1, answers
+    assert refused == ["Cannot add the category: a server can have at most 25 categories."]
+    monkeypatch.undo()
+    assert len(await settings.categories(guild)) == 25
+    made = [c for c in discord.channels(world.guild.id) if c.type == 4]
+    assert len(made) == 1  # only for the category that was added
+
+    # /panel's quick set-up is held to the same limit, and can still reuse a name.
+    no_room = await admin_says(
+        discord, world, "panel", {"name": "Another", "staff_role": str(world.staff_role.id)}
+    )
+    assert no_room.startswith("A server can have at most 25 ticket categories"), no_room
+    reused = await admin_says(
+        discord, world, "panel", {"name": "Kind 3", "staff_role": str(world.staff_role.id)}
+    )
+    assert "Panel posted" in reused, reused
+    assert len(await settings.categories(guild)) == 25
