@@ -312,8 +312,21 @@ class Entries:
             description=event.content[:1000],
             colour=views.PRIMARY,
         )
-        menu = views.category_menu(choices, context.encode(), placeholder="Pick where to send it")
+        servers = await self._server_names({c.guild_id for c in choices})
+        menu = views.category_menu(
+            choices, context.encode(), placeholder="Pick where to send it", servers=servers
+        )
         await channel.send(embed=embed, components=[menu], allowed_mentions=NO_PINGS)
+
+    async def _server_names(self, guild_ids: set[str]) -> dict[str, str] | None:
+        """Names of the servers a DM menu offers, when it offers more than one."""
+        if len(guild_ids) < 2:
+            return None
+        names: dict[str, str] = {}
+        for guild_id in guild_ids:
+            guild = await self.ctx.bot.http.get_guild(int(guild_id), with_counts=False)
+            names[guild_id] = str(guild.get("name") or guild_id)
+        return names
 
     async def _categories_shared_with(self, user_id: int) -> list[Category]:
         found: list[Category] = []

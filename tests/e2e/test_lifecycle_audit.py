@@ -23,7 +23,7 @@ from tests.e2e.closing_flow import (
     ticket_of,
 )
 from tests.e2e.conftest import TIMEOUT, make_world
-from tests.e2e.flow import bot_messages, button, open_ticket
+from tests.e2e.flow import bot_messages, button, components, open_ticket
 from tests.e2e.forge import COMPONENT, click_in_dm
 from tests.e2e.test_closing import SENT, click_close, start
 from tests.e2e.test_force_close import force, open_many
@@ -379,3 +379,47 @@ async def test_a_server_never_gets_more_categories_than_a_menu_lists(discord, st
     )
     assert "Panel posted" in reused, reused
     assert len(await settings.categories(guild)) == 25
+
+
+async def test_a_dm_menu_over_several_servers_names_each_server(discord, stack):
+    world = make_world(discord, "alpha")
+    await stack.add(world)
+    await stack.start()
+    second = discord.add_guild(name="Second Shop")
+    discord.install(world.app.id, second.id)
+    discord.add_member(second.id, user_id=world.member.id)
+    settings = SettingsRepository(stack.backends.db, world.tenant)
+    await settings.create_category(
+        str(world.guild.id),
+        "Support",
+        staff_roles=[],
+        require_topic=False,
+        mode="thread",
+        thread_channel=str(world.support.id),
+    )
+    lobby = discord.add_channel(second.id, name="lobby")
+    theirs = await settings.create_category(
+        str(second.id),
+        "Support",
+        staff_roles=[],
+        require_topic=False,
+        mode="thread",
+        thread_channel=str(lobby.id),
+    )
+    member = world.actor(discord, world.member)
+    await member.send_dm(world.app, "Where is my parcel?")
+
+    async def prompted():
+        mine = [m for m in discord.dms(world.member.id, world.app.id) if m.components]
+        return mine[-1] if mine else None
+
+    message = await eventually(prompted)
+    (menu,) = components(message)
+    labels = sorted(o["label"] for o in menu["options"])
+    assert labels == ["Support · Second Shop", f"Support · {world.guild.name}"]
+    pick = next(o["value"] for o in menu["options"] if o["value"] == theirs.key)
+    picked = await member.select(message.id, menu["custom_id"], [pick])
+    assert (await said(picked)).startswith("Your ticket is open")
+    (ticket,) = await TicketRepository(stack.backends.db, world.tenant).tickets()
+    assert ticket.guild_id == str(second.id)
+    assert stack.backends.cipher.decrypt(ticket.topic) == "Where is my parcel?"
