@@ -58,7 +58,9 @@ CANNOT_DM = 50007
 CLOSE_LOCK_MS = 60_000
 CLOSE_LOCK_WAIT_S = 10.0
 # Renewed after every ticket, so a worker that dies reconciling blocks the next start briefly.
-RECONCILE_LOCK_MS = 30_000
+RECONCILE_LOCK_MS = 10_000
+# Longer than the lock lives unrenewed: a dead holder's lock always runs out first.
+RECONCILE_WAIT_S = 15.0
 
 
 class CloseBusy(TicketError):
@@ -129,8 +131,11 @@ class Closing:
 
         One request at a time, so a tenant with many tickets does not flood Discord;
         a server the bot was removed from (403) is skipped. Returns how many closed.
-        Workers starting the tenant together leave it to the one that takes the
-        reconcile lock; a ticket some process is closing right now is left to it.
+        Workers starting the tenant together take turns under the reconcile lock:
+        the next one finds closed what the first closed. It waits rather than skips,
+        so the lock of a worker that died reconciling cannot cost this start its
+        reconcile; while a live holder keeps renewing the lock past the wait, the
+        work is left to it. A ticket some process is closing right now is left too.
         """
         try:
             async with locks.held(
@@ -138,7 +143,7 @@ class Closing:
                 keys.reconcile_lock(self.ctx.tenant),
                 self._me,
                 ttl_ms=RECONCILE_LOCK_MS,
-                wait_s=0,
+                wait_s=RECONCILE_WAIT_S,
             ):
                 return await self._reconcile()
         except locks.Busy:

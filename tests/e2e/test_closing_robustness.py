@@ -245,3 +245,19 @@ async def test_two_workers_starting_together_reconcile_each_ticket_once(discord,
     deletes = [r for r in discord.requests if r == ("DELETE", f"/channels/{interrupted}")]
     assert len(deletes) == 1
     assert (await ticket_of(stack, world, kept)).state == "open"
+
+
+async def test_a_reconcile_lock_left_by_a_dead_worker_does_not_cost_the_next_start(discord, stack):
+    cast = await start(discord, stack)
+    world = cast.world
+    (vanished,) = await open_many(discord, stack, cast, 1)
+    await stack.runner.stop()
+    stack.runner = None
+    discord.delete_channel(vanished)
+    # A worker died reconciling: its lock stays until its TTL runs out.
+    cache = stack.backends.coordination.cache
+    await cache.set(keys.reconcile_lock(world.tenant), b"dead-worker", ttl_ms=500)
+    await stack.start()
+    # Start-up waited for the dead worker's lock and reconciled after it.
+    done = await closed(stack, world, 1)
+    assert done is not None and done.closed_by == "discord"
