@@ -6,6 +6,7 @@ import asyncio
 import copy
 from typing import Any
 
+import disnake
 import pytest
 
 from standalone.db.settings import SettingsRepository
@@ -423,3 +424,28 @@ async def test_a_dm_menu_over_several_servers_names_each_server(discord, stack):
     (ticket,) = await TicketRepository(stack.backends.db, world.tenant).tickets()
     assert ticket.guild_id == str(second.id)
     assert stack.backends.cipher.decrypt(ticket.topic) == "Where is my parcel?"
+
+
+async def test_who_sees_a_ticket_channel(discord, stack):
+    cast = await start(discord, stack)
+    world = cast.world
+    channel_id = await open_for(discord, cast)  # the added member gets an overwrite
+    view = disnake.Permissions(view_channel=True).value
+
+    def sees(user) -> bool:
+        return bool(discord.member_permissions(world.guild.id, user.id, channel_id) & view)
+
+    seen = {name: sees(user) for name, user in cast.everyone().items()}
+    # Manage Server alone does not open channels in Discord; admins act from outside
+    # (/force-close ticket:…) or hold Administrator.
+    assert seen == {
+        "creator": True,
+        "added member": True,
+        "other member": False,
+        "staff": True,
+        "other staff": False,
+        "admin": False,
+    }
+    administrator = discord.add_role(world.guild.id, name="Owners", permissions=1 << 3)
+    discord.set_member_roles(world.guild.id, cast.admin.id, [administrator.id])
+    assert sees(cast.admin)
