@@ -85,3 +85,23 @@ def close_feedback(tenant: str, guild_id: str, number: int, user_id: str) -> str
 def force_close(tenant: str, key: str) -> str:
     """Tickets a bulk /force-close listed, waiting for Confirm."""
     return f"{PREFIX}:{tenant}:force-close:{key}"
+
+
+def close_lock(tenant: str, guild_id: str, number: int) -> str:
+    """Held while one process runs a ticket's final close (transcript, DM, log entry)."""
+    return f"{PREFIX}:{tenant}:close-lock:{guild_id}:{number}"
+
+
+def reconcile_lock(tenant: str) -> str:
+    """Held by the one process that reconciles a tenant's tickets with Discord at start."""
+    return f"{PREFIX}:{tenant}:reconcile-lock"
+
+
+def question_lock(tenant: str, guild_id: str, category: str) -> str:
+    """Held while one question of a category is counted and saved, across processes."""
+    return f"{PREFIX}:{tenant}:question-lock:{guild_id}:{category}"
+
+
+def category_lock(tenant: str, guild_id: str) -> str:
+    """Held while a server's categories are counted and one is added, across processes."""
+    return f"{PREFIX}:{tenant}:category-lock:{guild_id}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,8 +21,9 @@ from disnake.interactions.base import Interaction
 from standalone import keys
 from standalone.db.feedback import FeedbackRepository
 from standalone.db.records import Category, Ticket, Timer
-from standalone.tickets import close_views, custom_ids
+from standalone.tickets import close_views, custom_ids, locks
 from standalone.tickets.access import require_ticket_access
+from standalone.tickets.checks import category_full
 from standalone.tickets.context import TicketContext
 from standalone.tickets.errors import TicketError
 from standalone.tickets.events import ChannelDelete, MemberRemove, decode
@@ -30,6 +32,7 @@ from standalone.tickets.replies import NO_PINGS, defer, reply
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 from standalone.tickets.staleness import STALE, timings
 from standalone.tickets.transcript import (
+    TranscriptAnswer,
     TranscriptEdit,
     TranscriptHeader,
     TranscriptMessage,
@@ -46,8 +49,25 @@ MEMBER_LEFT = "user left server"
 REOPEN_WINDOW = timedelta(days=7)
 # A retried reopen is recognised for as long as its interaction can be delivered again.
 REOPEN_MARK_TTL_MS = 15 * 60 * 1000
+REOPEN_LOCK_MS = 10_000
+REOPEN_WAIT_S = 5.0
+BUSY = "Many tickets are being opened right now; please try again."
 # Discord: "Cannot send messages to this user" (DMs closed).
 CANNOT_DM = 50007
+# Long enough for a transcript, a DM and a log entry; frees the lock of a dead worker.
+CLOSE_LOCK_MS = 60_000
+CLOSE_LOCK_WAIT_S = 10.0
+# Renewed after every ticket, so a worker that dies reconciling blocks the next start briefly.
+RECONCILE_LOCK_MS = 10_000
+# Longer than the lock lives unrenewed: a dead holder's lock always runs out first.
+RECONCILE_WAIT_S = 15.0
+
+
+class CloseBusy(TicketError):
+    """Another worker is closing this ticket right now."""
+
+    def __init__(self) -> None:
+        super().__init__("This ticket is being closed right now; try again in a moment.")
 
 
 def guild_and_number(arguments: list[str]) -> tuple[str, int]:
@@ -63,6 +83,8 @@ class Closing:
     def __init__(self, ctx: TicketContext) -> None:
         self.ctx = ctx
         self.feedback = FeedbackRepository(ctx.tickets.database, ctx.tenant)
+        # Tells this process's reconcile lock from those of other workers.
+        self._me = secrets.token_hex(8)
 
     def register(
         self, components: ComponentRouter, events: EventRouter, timers: TimerRouter
@@ -109,32 +131,63 @@ class Closing:
 
         One request at a time, so a tenant with many tickets does not flood Discord;
         a server the bot was removed from (403) is skipped. Returns how many closed.
+        Workers starting the tenant together take turns under the reconcile lock:
+        the next one finds closed what the first closed. It waits rather than skips,
+        so the lock of a worker that died reconciling cannot cost this start its
+        reconcile; while a live holder keeps renewing the lock past the wait, the
+        work is left to it. A ticket some process is closing right now is left too.
         """
+        try:
+            async with locks.held(
+                self.ctx.cache,
+                keys.reconcile_lock(self.ctx.tenant),
+                self._me,
+                ttl_ms=RECONCILE_LOCK_MS,
+                wait_s=RECONCILE_WAIT_S,
+            ):
+                return await self._reconcile()
+        except locks.Busy:
+            log.info("tenant %s is being reconciled by another worker", self.ctx.tenant)
+            return 0
+
+    async def _reconcile(self) -> int:
         closed = 0
         reachable: dict[str, bool] = {}
+        lock = keys.reconcile_lock(self.ctx.tenant)
         for ticket in await self.ctx.tickets.active():
+            if await self.ctx.cache.get(lock) == self._me.encode():
+                await self.ctx.cache.set(lock, self._me.encode(), ttl_ms=RECONCILE_LOCK_MS)
             if ticket.guild_id not in reachable:
                 reachable[ticket.guild_id] = await self._in_guild(ticket.guild_id)
             if not reachable[ticket.guild_id]:
                 continue
             try:
                 if ticket.state == "closing":
-                    await self.finish(ticket, ticket.closed_by, None)
-                    closed += 1
+                    if await self._finish_unless_busy(ticket, ticket.closed_by, None):
+                        closed += 1
                     continue
                 if ticket.channel_id is None:
                     continue  # an open that never made a channel: opening handles it
                 try:
                     await self.ctx.bot.http.get_channel(int(ticket.channel_id))
                 except disnake.NotFound:
-                    await self.finish(ticket, "discord", CHANNEL_DELETED)
-                    closed += 1
+                    if await self._finish_unless_busy(ticket, "discord", CHANNEL_DELETED):
+                        closed += 1
             except disnake.Forbidden:
                 reachable[ticket.guild_id] = False
                 log.info("guild %s is out of reach; its tickets stay as they are", ticket.guild_id)
             except disnake.HTTPException as exc:
                 log.warning("ticket %s#%s not reconciled: %s", ticket.guild_id, ticket.number, exc)
         return closed
+
+    async def _finish_unless_busy(
+        self, ticket: Ticket, closed_by: str | None, reason: str | None
+    ) -> bool:
+        try:
+            done = await self.finish(ticket, closed_by, reason, wait_s=0)
+        except CloseBusy:
+            return False
+        return done.state == "closed"
 
     async def _in_guild(self, guild_id: str) -> bool:
         """Whether the bot is (still) in a guild; a removed bot leaves its tickets alone."""
@@ -147,14 +200,40 @@ class Closing:
 
     # The final close
 
-    async def finish(self, ticket: Ticket, closed_by: str | None, reason: str | None) -> Ticket:
+    async def finish(
+        self,
+        ticket: Ticket,
+        closed_by: str | None,
+        reason: str | None,
+        *,
+        wait_s: float = CLOSE_LOCK_WAIT_S,
+    ) -> Ticket:
         """The final close, safe to run again: transcript, DM, log, channel removed, row closed.
 
         ``closed_by`` None means the bot closed it (a timer, a departure). A ticket
-        already ``closing`` keeps the closer and reason it was given first.
+        already ``closing`` keeps the closer and reason it was given first. One
+        process at a time closes a ticket: the DM and log entry are looked for
+        before they are sent, and two closes between the look and the send would
+        both send. Raises CloseBusy when another close holds it past ``wait_s``.
         """
         if ticket.state == "closed":
             return ticket
+        key = keys.close_lock(self.ctx.tenant, ticket.guild_id, ticket.number)
+        try:
+            # A holder of its own per call: two closes of one ticket in this process
+            # (a timer and a click) must exclude each other too.
+            async with locks.held(
+                self.ctx.cache, key, secrets.token_hex(8), ttl_ms=CLOSE_LOCK_MS, wait_s=wait_s
+            ):
+                # What the caller read may be stale: another close may have finished.
+                current = await self.ctx.tickets.get(ticket.guild_id, ticket.number)
+                if current is None or current.state == "closed":
+                    return current or ticket
+                return await self._finish(current, closed_by, reason)
+        except locks.Busy:
+            raise CloseBusy from None
+
+    async def _finish(self, ticket: Ticket, closed_by: str | None, reason: str | None) -> Ticket:
         if ticket.state != "closing":
             encrypted = self.ctx.cipher.encrypt(reason) if reason else None
             ticket = await self.ctx.tickets.mark_closing(ticket, closed_by or AUTOMATED, encrypted)
@@ -284,6 +363,10 @@ class Closing:
             if not m.external
         ]
         feedback = await self.feedback.get(ticket.guild_id, ticket.number)
+        answers = [
+            TranscriptAnswer(label=a.label, value=cipher.decrypt(a.value))
+            for a in await self.ctx.tickets.answers(ticket)
+        ]
         header = TranscriptHeader(
             guild_id=ticket.guild_id,
             number=ticket.number,
@@ -296,7 +379,9 @@ class Closing:
             reason=cipher.decrypt(ticket.close_reason) if ticket.close_reason else None,
             claimed_by=ticket.claimed_by,
             rating=feedback.rating if feedback else None,
+            comment=cipher.decrypt(feedback.comment) if feedback and feedback.comment else None,
             pinned=ticket.pinned_message_ids,
+            answers=answers,
         )
         key = keys.transcript(ticket.guild_id, ticket.number)
         await self.ctx.store.put(
@@ -377,6 +462,35 @@ class Closing:
                 f"Ticket #{ticket.number} closed more than {REOPEN_WINDOW.days} days ago and "
                 "can no longer be reopened. Please open a new ticket instead."
             )
+        # A reopened ticket counts against the limits like a new one, and is checked
+        # under the lock new tickets of its category are checked under.
+        lock = keys.open_lock(self.ctx.tenant, int(ticket.guild_id), ticket.category)
+        try:
+            async with locks.held(
+                self.ctx.cache, lock, str(inter.id), ttl_ms=REOPEN_LOCK_MS, wait_s=REOPEN_WAIT_S
+            ):
+                if category is not None:
+                    await self._check_room(ticket, category)
+                return await self._reopen(inter, ticket, mark)
+        except locks.Busy:
+            raise TicketError(
+                "Many tickets are being opened right now; please try again."
+            ) from None
+
+    async def _check_room(self, ticket: Ticket, category: Category) -> None:
+        total = await self.ctx.tickets.count_open_in_category(ticket.guild_id, category.key)
+        if total >= category.total_limit:
+            raise category_full(category)
+        mine = await self.ctx.tickets.count_active(ticket.guild_id, ticket.creator_id, category.key)
+        if mine >= category.member_limit:
+            raise TicketError(
+                f"Ticket #{ticket.number} cannot be reopened: <@{ticket.creator_id}> has "
+                f"{mine} open {category.name} ticket(s) and the limit is "
+                f"{category.member_limit}. Please close one first."
+            )
+
+    async def _reopen(self, inter: Interaction[Any], ticket: Ticket, mark: str) -> Ticket:
+        assert ticket.channel_id is not None
         await defer(inter)
         thread = int(ticket.channel_id)
         try:

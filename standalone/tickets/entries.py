@@ -10,7 +10,9 @@ from disnake.interactions.application_command import ApplicationCommandInteracti
 from disnake.interactions.base import Interaction
 
 from standalone.db.records import Category
+from standalone.db.settings import MAX_CATEGORIES
 from standalone.tickets import custom_ids, views
+from standalone.tickets.channel_categories import guild_categories_locked, made_category
 from standalone.tickets.commands import FeatureCog
 from standalone.tickets.context import TicketContext, is_admin, is_any_staff, mention_ok
 from standalone.tickets.errors import TicketError
@@ -162,22 +164,26 @@ class Entries:
         # A redelivered /panel continues from what the first delivery recorded.
         category = await repo.category_by_interaction(str(inter.id))
         if category is None:
-            category = await repo.save_category(
-                str(inter.guild_id),
-                name,
-                str(discord_category.id) if discord_category else None,
-                [str(staff_role.id)],
-                interaction_id=str(inter.id),
-            )
+            guild = str(inter.guild_id)
+            async with guild_categories_locked(self.ctx, guild, inter.id):
+                every = await self.ctx.settings.categories(guild)
+                taken = any(c.name.lower() == name.lower() for c in every)
+                if not taken and len(every) >= MAX_CATEGORIES:
+                    raise TicketError(
+                        f"A server can have at most {MAX_CATEGORIES} ticket categories; "
+                        "post a panel for existing ones with `categories`, or delete one."
+                    )
+                category = await repo.save_category(
+                    guild,
+                    name,
+                    str(discord_category.id) if discord_category else None,
+                    [str(staff_role.id)],
+                    interaction_id=str(inter.id),
+                )
         if category.discord_category is None:
             assert inter.guild_id is not None
-            created = await self.ctx.bot.http.create_channel(
-                inter.guild_id,
-                disnake.ChannelType.category.value,
-                name=name[:100],
-                reason="Ticket category",
-            )
-            category = await repo.set_category_channel(category, str(created["id"]))
+            channel = await made_category(self.ctx, inter.guild_id, category, inter.id)
+            category = await repo.set_category_channel(category, channel)
         return category
 
     # /new and the context menus
@@ -306,8 +312,21 @@ class Entries:
             description=event.content[:1000],
             colour=views.PRIMARY,
         )
-        menu = views.category_menu(choices, context.encode(), placeholder="Pick where to send it")
+        servers = await self._server_names({c.guild_id for c in choices})
+        menu = views.category_menu(
+            choices, context.encode(), placeholder="Pick where to send it", servers=servers
+        )
         await channel.send(embed=embed, components=[menu], allowed_mentions=NO_PINGS)
+
+    async def _server_names(self, guild_ids: set[str]) -> dict[str, str] | None:
+        """Names of the servers a DM menu offers, when it offers more than one."""
+        if len(guild_ids) < 2:
+            return None
+        names: dict[str, str] = {}
+        for guild_id in guild_ids:
+            guild = await self.ctx.bot.http.get_guild(int(guild_id), with_counts=False)
+            names[guild_id] = str(guild.get("name") or guild_id)
+        return names
 
     async def _categories_shared_with(self, user_id: int) -> list[Category]:
         found: list[Category] = []

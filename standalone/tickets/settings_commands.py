@@ -9,8 +9,11 @@ import disnake
 from disnake.ext import commands
 from disnake.interactions.application_command import ApplicationCommandInteraction
 
+from standalone import keys
 from standalone.db.records import Category, GuildSettings
 from standalone.db.settings import SettingsError
+from standalone.tickets import locks
+from standalone.tickets.channel_categories import guild_categories_locked, made_category
 from standalone.tickets.commands import FeatureCog
 from standalone.tickets.context import TicketContext, is_admin
 from standalone.tickets.durations import BadDuration, format_ms, parse_ms
@@ -20,6 +23,7 @@ from standalone.tickets.replies import reply
 _ROLE = re.compile(r"<@&(\d{1,20})>|(\d{5,20})")
 ADMIN_ONLY = disnake.Permissions(manage_guild=True)
 GUILD_ONLY = disnake.InteractionContextTypes(guild=True)
+QUESTION_LOCK_MS = 10_000
 
 
 def parse_roles(text: str, known: set[int]) -> list[str]:
@@ -162,17 +166,17 @@ class SettingsCommands(FeatureCog):
         made = await self.ctx.tickets.category_by_interaction(str(inter.id))
         if made is None:
             try:
-                made = await self.ctx.settings.create_category(
-                    guild, name.strip(), interaction_id=str(inter.id), **fields
-                )
+                # The count of a server's categories and the new row are two statements.
+                async with guild_categories_locked(self.ctx, guild, inter.id):
+                    made = await self.ctx.settings.create_category(
+                        guild, name.strip(), interaction_id=str(inter.id), **fields
+                    )
             except SettingsError as exc:
                 raise TicketError(f"Cannot add the category: {exc}.") from None
         if made.mode == "channel" and made.discord_category is None:
-            created = await self.ctx.bot.http.create_channel(
-                int(guild), disnake.ChannelType.category.value, name=made.name, reason="Tickets"
-            )
+            channel = await made_category(self.ctx, int(guild), made, inter.id)
             made = await self.ctx.settings.update_category(
-                guild, made.key, discord_category=str(created["id"])
+                guild, made.key, discord_category=channel
             )
         await reply(inter, "Category added.\n" + describe(made))
 
@@ -384,8 +388,6 @@ class SettingsCommands(FeatureCog):
     ) -> None:
         guild = await self._admin_guild(inter)
         current = await self._category(guild, category)
-        existing = await self.ctx.settings.questions(current.key)
-        same = next((q for q in existing if q.label.lower() == label.strip().lower()), None)
         choices = [o.strip() for o in (options or "").split(",") if o.strip()]
         if kind == "menu" and not choices:
             raise TicketError("A menu question needs options, comma-separated.")
@@ -398,14 +400,28 @@ class SettingsCommands(FeatureCog):
             "max_length": max_length,
             "placeholder": placeholder,
         }
-        if same is not None:
-            fields["key"] = same.key
+        # Counting the questions and adding one are two statements, and the database
+        # lets two adds at once both count four: the form would get six fields, which
+        # Discord refuses for every member. So one change per category at a time.
+        lock = keys.question_lock(self.ctx.tenant, guild, current.key)
         try:
-            saved = await self.ctx.settings.save_question(current.key, label.strip(), **fields)
+            async with locks.held(
+                self.ctx.cache, lock, str(inter.id), ttl_ms=QUESTION_LOCK_MS, wait_s=5.0
+            ):
+                existing = await self.ctx.settings.questions(current.key)
+                wanted = label.strip().lower()
+                same = next((q for q in existing if q.label.lower() == wanted), None)
+                if same is not None:
+                    fields["key"] = same.key
+                saved = await self.ctx.settings.save_question(current.key, label.strip(), **fields)
             if use_as_topic:
                 await self.ctx.settings.update_category(guild, current.key, custom_topic=saved.key)
         except SettingsError as exc:
             raise TicketError(f"Not saved: {exc}.") from None
+        except locks.Busy:
+            raise TicketError(
+                f"The questions of {current.name} are being changed right now; try again."
+            ) from None
         listed = await self.ctx.settings.questions(current.key)
         lines = [f"{n + 1}. {q.label} ({q.kind})" for n, q in enumerate(listed)]
         await reply(inter, f"Questions of {current.name}:\n" + "\n".join(lines))

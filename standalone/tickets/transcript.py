@@ -29,6 +29,9 @@ time{margin-left:8px;font-size:12px;color:#949ba4}
 .deleted .flag{color:#f23f43}
 details.edits{font-size:13px;color:#949ba4}
 details.edits .content{border-left:2px solid #4e5058;padding-left:8px;margin:2px 0}
+.answers{padding:8px 24px;border-bottom:1px solid #1f2023}
+.answers dt{font-size:12px;font-weight:600;color:#b5bac1;text-transform:uppercase}
+.answers dd{margin:0 0 8px}
 .mention{background:rgba(88,101,242,.3);color:#c9cdfb;border-radius:3px;padding:0 2px}
 """
 
@@ -54,6 +57,13 @@ class TranscriptMessage(msgspec.Struct, frozen=True, kw_only=True):
     message_id: str = ""
 
 
+class TranscriptAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """A question of the opening form and the member's answer (decrypted)."""
+
+    label: str
+    value: str
+
+
 class TranscriptHeader(msgspec.Struct, frozen=True, kw_only=True):
     """What the transcript says about the ticket."""
 
@@ -68,7 +78,18 @@ class TranscriptHeader(msgspec.Struct, frozen=True, kw_only=True):
     reason: str | None = None
     claimed_by: str | None = None
     rating: int | None = None
+    comment: str | None = None  # the creator's feedback
     pinned: list[str] = []  # message ids pinned when it closed
+    answers: list[TranscriptAnswer] = []
+
+
+def participants(messages: list[TranscriptMessage]) -> dict[str, str]:
+    """The people (not bots) who wrote in the ticket, id to name, in order of first message."""
+    found: dict[str, str] = {}
+    for message in messages:
+        if not message.author_bot:
+            found.setdefault(message.author_id, message.author_name)
+    return found
 
 
 _MENTION = re.compile(r"&lt;@!?(\d{1,20})&gt;")
@@ -121,7 +142,6 @@ def render_html(header: TranscriptHeader, messages: list[TranscriptMessage]) -> 
     pinned = set(header.pinned)
     body = "\n".join(_message(m, names, pinned) for m in messages)
     body = body or '<p class="empty">No messages.</p>'
-    reason = f"<p>Reason: {escape(header.reason)}</p>" if header.reason else ""
     topic = escape(header.topic) if header.topic else "(no topic)"
     creator = escape(names.get(header.creator_id, header.creator_id))
     closer = escape(names.get(header.closed_by, header.closed_by))
@@ -135,6 +155,32 @@ def render_html(header: TranscriptHeader, messages: list[TranscriptMessage]) -> 
         f"<p>Topic: {topic}</p>"
         f"<p>Opened by {creator} on {header.opened_at:%Y-%m-%d %H:%M} UTC; "
         f"closed by {closer} on {header.closed_at:%Y-%m-%d %H:%M} UTC</p>"
-        f"{reason}<p>{len(messages)} messages</p></header>"
-        f"<main>\n{body}\n</main></body></html>\n"
+        f"{_facts(header, names, messages)}<p>{len(messages)} messages</p></header>"
+        f"{_answers(header.answers)}<main>\n{body}\n</main></body></html>\n"
     )
+
+
+def _facts(
+    header: TranscriptHeader, names: dict[str, str], messages: list[TranscriptMessage]
+) -> str:
+    lines = []
+    if header.reason:
+        lines.append(f"Reason: {escape(header.reason)}")
+    claimer = names.get(header.claimed_by, header.claimed_by) if header.claimed_by else None
+    lines.append(f"Claimed by: {escape(claimer) if claimer else 'not claimed'}")
+    lines.append(f"Rating: {f'{header.rating}/5' if header.rating else 'not given'}")
+    if header.comment:
+        lines.append(f"Feedback: {escape(header.comment)}")
+    people = participants(messages)
+    if people:
+        lines.append("Participants: " + ", ".join(escape(name) for name in people.values()))
+    return "".join(f"<p>{line}</p>" for line in lines)
+
+
+def _answers(answers: list[TranscriptAnswer]) -> str:
+    if not answers:
+        return ""
+    pairs = "".join(
+        f'<dt>{escape(a.label)}</dt><dd class="content">{escape(a.value)}</dd>' for a in answers
+    )
+    return f'<section class="answers"><dl>{pairs}</dl></section>'

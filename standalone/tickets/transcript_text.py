@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from standalone.tickets.transcript import TranscriptHeader, TranscriptMessage
+from standalone.tickets.transcript import TranscriptHeader, TranscriptMessage, participants
 
 
-def _stamp(header: TranscriptHeader) -> list[str]:
+def _stamp(header: TranscriptHeader, messages: list[TranscriptMessage]) -> list[str]:
     closer = header.closed_by
     lines = [
         f"Ticket #{header.number} · {header.category}",
@@ -17,14 +17,26 @@ def _stamp(header: TranscriptHeader) -> list[str]:
         f"Claimed by: {header.claimed_by or 'not claimed'}",
         f"Rating: {f'{header.rating}/5' if header.rating else 'not given'}",
     ]
+    if header.comment:
+        lines.append(f"Feedback: {header.comment}")
+    people = participants(messages)
+    if people:
+        lines.append(
+            "Participants: " + ", ".join(f"{name} ({uid})" for uid, name in people.items())
+        )
     if header.pinned:
         lines.append(f"Pinned messages: {', '.join(header.pinned)}")
+    if header.answers:
+        lines.append("")
+        for answer in header.answers:
+            lines.append(f"Q: {answer.label}")
+            lines.extend(f"A: {line}" for line in answer.value.splitlines() or [""])
     return lines
 
 
 def render_text(header: TranscriptHeader, messages: list[TranscriptMessage]) -> str:
     """The transcript as numbered messages under a header; text is kept as written."""
-    lines = _stamp(header)
+    lines = _stamp(header, messages)
     lines.append(f"Messages: {len(messages)}")
     lines.append("")
     width = max(2, len(str(len(messages))))

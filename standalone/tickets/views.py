@@ -47,15 +47,26 @@ def panel_buttons(categories: list[Category], marker: str) -> list[Any]:
 
 
 def category_menu(
-    categories: list[Category], context: str = NO_CONTEXT, placeholder: str = "Pick a category"
+    categories: list[Category],
+    context: str = NO_CONTEXT,
+    placeholder: str = "Pick a category",
+    servers: dict[str, str] | None = None,
 ) -> StringSelect[None]:
-    """A menu of categories; the choice carries on with ``context``."""
+    """A menu of categories; the choice carries on with ``context``.
+
+    With ``servers`` (guild id to name) each label names its server too, for a DM
+    menu that offers the categories of several servers, whose names may repeat.
+    """
     return StringSelect(
         custom_id=custom_ids.make(custom_ids.PICK, context),
         placeholder=placeholder,
         options=[
             disnake.SelectOption(
-                label=category.name[:100],
+                label=(
+                    f"{category.name} · {servers.get(category.guild_id, category.guild_id)}"
+                    if servers
+                    else category.name
+                )[:100],
                 value=category.key,
                 description=(category.description or None) and category.description[:100],
                 emoji=category.emoji or None,

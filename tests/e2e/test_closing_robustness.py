@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from standalone import keys
@@ -220,3 +221,43 @@ async def test_pending_request_survives_a_restart_and_fires_once(discord, tmp_pa
     finally:
         await second.runner.stop()
         await second.backends.close()
+
+
+async def test_two_workers_starting_together_reconcile_each_ticket_once(discord, stack):
+    cast = await start(discord, stack)
+    world = cast.world
+    vanished, interrupted, kept = await open_many(discord, stack, cast, 3)
+    await stack.runner.stop()
+    stack.runner = None
+    repo = TicketRepository(stack.backends.db, world.tenant)
+    discord.delete_channel(vanished)
+    await repo.mark_closing(await ticket_of(stack, world, interrupted), str(cast.staff.id), None)
+
+    runners = [AioRunner(stack.config, stack.backends, instance=name) for name in "ab"]
+    try:
+        await asyncio.gather(*(runner.start() for runner in runners))
+        await eventually(lambda: closed(stack, world, 1))
+        await eventually(lambda: closed(stack, world, 2))
+    finally:
+        await asyncio.gather(*(runner.stop() for runner in runners))
+    # Both workers have finished starting: whatever either did is done.
+    assert len(dms(discord, world, cast.creator)) == 2
+    deletes = [r for r in discord.requests if r == ("DELETE", f"/channels/{interrupted}")]
+    assert len(deletes) == 1
+    assert (await ticket_of(stack, world, kept)).state == "open"
+
+
+async def test_a_reconcile_lock_left_by_a_dead_worker_does_not_cost_the_next_start(discord, stack):
+    cast = await start(discord, stack)
+    world = cast.world
+    (vanished,) = await open_many(discord, stack, cast, 1)
+    await stack.runner.stop()
+    stack.runner = None
+    discord.delete_channel(vanished)
+    # A worker died reconciling: its lock stays until its TTL runs out.
+    cache = stack.backends.coordination.cache
+    await cache.set(keys.reconcile_lock(world.tenant), b"dead-worker", ttl_ms=500)
+    await stack.start()
+    # Start-up waited for the dead worker's lock and reconciled after it.
+    done = await closed(stack, world, 1)
+    assert done is not None and done.closed_by == "discord"

@@ -11,6 +11,7 @@ import pytest
 
 from emulation.discord import Overwrite
 from emulation.discord import permissions as perms
+from standalone.db.settings import SettingsRepository
 from standalone.db.tickets import TicketRepository
 from tests.e2e.conftest import make_world
 from tests.e2e.flow import bot_messages, button
@@ -224,9 +225,7 @@ async def test_only_staff_can_post_a_create_for_user_prompt_even_with_a_made_up_
     assert len(bot_messages(discord, world, world.support.id)) == before
 
 
-async def _settings(stack, world):
-    from standalone.db.settings import SettingsRepository
-
+async def _settings(stack, world) -> SettingsRepository:
     return SettingsRepository(stack.backends.db, world.tenant)
 
 
@@ -283,3 +282,29 @@ async def test_a_category_create_retried_after_a_crash_finishes_the_category(
     assert billing.discord_category is not None
     made = discord.channel(int(billing.discord_category))
     assert made is not None and made.type == 4
+
+
+def category_channels(discord, world, name: str) -> list[Any]:
+    return [c for c in discord.channels(world.guild.id) if c.type == 4 and c.name == name]
+
+
+@pytest.mark.parametrize(
+    ("command", "role_option", "owner", "step"),
+    [
+        ("category create", "staff_roles", SettingsRepository, "update_category"),
+        ("panel", "staff_role", TicketRepository, "set_category_channel"),
+    ],
+)
+async def test_a_crash_after_discord_made_the_category_leaves_no_orphan(
+    discord, stack, world, monkeypatch, command, role_option, owner, step
+):
+    # An admin's own category of the same name, made earlier, is not the bot's to adopt.
+    theirs = discord.add_channel(world.guild.id, "Billing", type=4)
+    crashed = crash_once(monkeypatch, owner, step)
+    options = {"name": "Billing", role_option: str(world.staff_role.id)}
+    text = await admin_says(discord, world, command, options)
+    assert text.startswith(("Category added", "Panel posted")), text
+    assert crashed.is_set()
+    (billing,) = await (await _settings(stack, world)).categories(str(world.guild.id))
+    mine = [c for c in category_channels(discord, world, "Billing") if c.id != theirs.id]
+    assert [c.id for c in mine] == [int(billing.discord_category)]
