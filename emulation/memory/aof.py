@@ -250,16 +250,27 @@ class AppendOnlyFile:
     def _sync_every_second(self) -> None:
         while not self._closed.wait(1.0):
             with self._lock:
-                if self._dirty and self._fd >= 0:
-                    try:
-                        self.sync_fd(self._fd)
-                    except OSError as exc:
-                        if self._fault is None:
-                            log.error("%s: fsync failed, refusing changes: %s", self.path, exc)
-                        self._fault = exc
-                    else:
-                        self._dirty = False
-                        self._fault = None
+                if not self._dirty or self._fd < 0:
+                    continue
+                # A copy of the descriptor, synced outside the lock: an fsync can
+                # take a long time, and the event loop takes the lock to write.
+                try:
+                    fd = os.dup(self._fd)
+                except OSError:
+                    continue  # out of descriptors: try again next second
+                self._dirty = False
+            try:
+                self.sync_fd(fd)
+            except OSError as exc:
+                with self._lock:
+                    if self._fault is None:
+                        log.error("%s: fsync failed, refusing changes: %s", self.path, exc)
+                    self._fault = exc
+                    self._dirty = True
+            else:
+                self._fault = None
+            finally:
+                os.close(fd)
 
     # --- compaction ----------------------------------------------------------
 

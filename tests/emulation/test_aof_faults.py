@@ -225,6 +225,37 @@ async def test_a_failed_everysec_fsync_refuses_changes_until_one_succeeds(
     await again.close()
 
 
+async def test_a_slow_everysec_fsync_does_not_hold_up_changes(tmp_path: Path) -> None:
+    path = tmp_path / "c.aof"
+    coord = MemoryCoordination(aof_path=path, fsync="everysec")
+    aof = coord.aof
+    assert aof is not None
+    syncing, release = threading.Event(), threading.Event()
+    held_to_the_end = False
+
+    def slow_fsync(fd: int) -> None:
+        nonlocal held_to_the_end
+        if threading.current_thread() is not threading.main_thread():
+            syncing.set()
+            # Let go after a while even when the loop never gets to, so a
+            # regression fails below instead of hanging the suite.
+            held_to_the_end = not release.wait(10)
+        os.fsync(fd)
+
+    aof.sync_fd = slow_fsync
+    await coord.streams.append("s", b"first")
+    assert await asyncio.to_thread(syncing.wait, 10)
+    # The background fsync is under way: appends go on meanwhile.
+    for i in range(10):
+        await coord.streams.append("s", f"{i}".encode())
+    release.set()
+    assert not held_to_the_end
+    await coord.close()
+    again = MemoryCoordination(aof_path=path)
+    assert await again.streams.length("s") == 11
+    await again.close()
+
+
 async def test_a_blocked_reader_wakes_to_the_state_after_a_rollback(tmp_path: Path) -> None:
     coord = MemoryCoordination(aof_path=tmp_path / "c.aof", fsync="always")
     assert coord.aof is not None
