@@ -16,7 +16,8 @@ limit or window that is not positive, a negative ``maxlen``, ``block_ms`` or
 increment that leaves signed 64 bits, and a subscription to nothing.
 
 A change the ``memory`` or ``unix`` adapter cannot write to its append-only
-file raises ``PersistenceError`` and is not made (see ``emulation.memory.aof``).
+file raises ``PersistenceError`` and is not made (see ``emulation.memory.aof``);
+so does a write a Valkey refuses because it cannot persist it (MISCONF).
 """
 
 from __future__ import annotations
