@@ -349,3 +349,46 @@ def test_every_cut_through_the_last_record_keeps_all_the_complete_ones(tmp_path:
         assert list(aof.replay()) == records[:-1], cut
         aof.close()
         assert path.stat().st_size == len(whole) - last
+
+
+@pytest.mark.parametrize("where", ["snapshot", "switch"])
+async def test_a_failed_compaction_keeps_the_old_file_and_every_write(
+    tmp_path: Path, where: str
+) -> None:
+    path = tmp_path / "c.aof"
+    coord = MemoryCoordination(aof_path=path, fsync="no", aof_rewrite_min_bytes=4_000)
+    aof = coord.aof
+    assert aof is not None
+    failed = threading.Event()
+
+    def write(fd: int, data: memoryview) -> int:
+        # The snapshot is written in a worker thread, the rest in the loop's.
+        if where == "snapshot" and threading.current_thread() is not threading.main_thread():
+            failed.set()
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return os.write(fd, data)
+
+    def sync(fd: int) -> None:
+        # Under "no" only the switch to the compacted file syncs.
+        if where == "switch" and not failed.is_set():
+            failed.set()
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        os.fsync(fd)
+
+    aof.write_fd, aof.sync_fd = write, sync
+    await coord.streams.create_group("s", "g")
+    n = 0
+    while not failed.is_set() or aof.size < 4_000:
+        await coord.streams.append("s", f"entry {n}".encode() * 4)
+        n += 1
+        await asyncio.sleep(0)  # lets the compaction's completion run
+    await aof.wait_rewrite()
+    assert aof.rewrites == 0
+    assert not path.with_name(path.name + ".rewrite").exists()
+    for _ in range(10):
+        await coord.streams.append("s", b"after")
+        n += 1
+    await coord.close()
+    again = MemoryCoordination(aof_path=path)
+    assert await again.streams.length("s") == n
+    await again.close()
