@@ -341,8 +341,12 @@ class AppendOnlyFile:
             old, self._fd = self._fd, appender
             os.close(old)
             self._size = self._rewrite_base = os.fstat(appender).st_size
+            # Everything in the new file was synced above: an fsync that failed
+            # on the old one no longer holds changes back (nor would the syncer,
+            # with nothing dirty, ever retry it).
             self._dirty = False
             self._torn = False
+            self._fault = None
             self.rewrites += 1
         try:
             _fsync_dir(self.path)

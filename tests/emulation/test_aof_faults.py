@@ -392,3 +392,40 @@ async def test_a_failed_compaction_keeps_the_old_file_and_every_write(
     again = MemoryCoordination(aof_path=path)
     assert await again.streams.length("s") == n
     await again.close()
+
+
+async def test_a_compaction_synced_in_full_ends_a_failed_everysec_fsync(tmp_path: Path) -> None:
+    path = tmp_path / "c.aof"
+    coord = MemoryCoordination(aof_path=path, fsync="everysec", aof_rewrite_min_bytes=4_000)
+    aof = coord.aof
+    assert aof is not None
+    held = HeldWrite()
+    syncer_fails = True
+
+    def sync(fd: int) -> None:
+        if syncer_fails and threading.current_thread() is aof._syncer:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        os.fsync(fd)
+
+    aof.write_fd, aof.sync_fd = held, sync
+    n = 0
+    while not held.entered.is_set():
+        await coord.streams.append("s", f"entry {n}".encode() * 4)
+        n += 1
+        await asyncio.sleep(0)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while aof.fault is None:
+        assert loop.time() < deadline, "the background fsync never ran"
+        await asyncio.sleep(0.05)
+    with pytest.raises(PersistenceError):
+        await coord.streams.append("s", b"refused")
+    syncer_fails = False
+    held.release.set()
+    await aof.wait_rewrite()
+    assert aof.rewrites == 1
+    await coord.streams.append("s", b"accepted")
+    await coord.close()
+    again = MemoryCoordination(aof_path=path)
+    assert await again.streams.length("s") == n + 1
+    await again.close()
