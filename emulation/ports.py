@@ -28,10 +28,12 @@ from typing import Protocol
 import msgspec
 
 
-class PersistenceError(RuntimeError):
+class PersistenceError(OSError):
     """A change could not be written to the append-only file, so it was not made.
 
-    The state is as it was before the call; the call may be tried again.
+    The state is as it was before the call; the call may be tried again. An
+    ``OSError``, like the ``ConnectionError`` of an unreachable backend, so
+    callers that retry on a failing backend retry on this too.
     """
 
 
