@@ -79,6 +79,22 @@ def _decode(data: bytes) -> tuple[list[Record], int]:
     return records, offset
 
 
+class CorruptFileError(RuntimeError):
+    """The file is damaged before its end, not just torn by a crash: not loaded."""
+
+
+def _torn_tail(data: bytes, offset: int) -> bool:
+    """Whether the bad record at ``offset`` is what a crash leaves at the end of the file."""
+    if offset + _HEADER.size > len(data):
+        return True  # the header itself was cut short
+    (length, _) = _HEADER.unpack_from(data, offset)
+    if offset + _HEADER.size + length >= len(data):
+        # The last record: cut short, or its pages written out of order.
+        return True
+    # A file whose size grew before its data reached the disk reads as zeros.
+    return not data[offset:].strip(b"\0")
+
+
 def _open_append(path: Path) -> int:
     return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
@@ -139,12 +155,21 @@ class AppendOnlyFile:
     def replay(self) -> Iterator[Record]:
         """Yield every intact record, then open the file for appending.
 
-        A torn or corrupt tail (a crash mid-write) is cut off, as Valkey does
-        with ``aof-load-truncated``.
+        A torn last record (a crash mid-write) is cut off, as Valkey does with
+        ``aof-load-truncated``. A bad record with more records after it is not
+        a crash but a damaged file: ``CorruptFileError``, and the file is left
+        as it is, as Valkey refuses to load it.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = self.path.read_bytes() if self.path.exists() else b""
         records, offset = _decode(data)
+        if offset < len(data) and not _torn_tail(data, offset):
+            raise CorruptFileError(
+                f"{self.path}: the record at byte {offset} is damaged and "
+                f"{len(data) - offset} bytes follow it; the file was left as it is. "
+                f"Restore it, or cut it at byte {offset} to start from the "
+                f"{len(records)} records before the damage (losing those after it)"
+            )
         yield from records
         if offset < len(data):
             log.warning(

@@ -436,3 +436,31 @@ def test_serve_refuses_a_bad_fsync_policy(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "--fsync must be one of always, everysec, no" in done.stderr
     assert not os.path.exists(tmp_path / "s")
+
+
+def test_serve_refuses_a_damaged_append_only_file(tmp_path: Path) -> None:
+    import subprocess
+
+    from emulation.memory.aof import frame
+    from emulation.memory.records import Fence
+
+    aof = tmp_path / "c.aof"
+    bad = bytearray(frame(Fence("x", 2)))
+    bad[-1] ^= 0xFF
+    content = frame(Fence("x", 1)) + bytes(bad) + frame(Fence("x", 3))
+    aof.write_bytes(content)
+    socket = tmp_path / "s"
+    serve = ["emulation", "serve", "--socket", str(socket), "--aof", str(aof)]
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", *serve],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "is damaged" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert aof.read_bytes() == content
+    assert not socket.exists()
