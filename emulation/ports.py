@@ -14,6 +14,10 @@ argument, before changing anything (``emulation.arguments``): a TTL, count,
 limit or window that is not positive, a negative ``maxlen``, ``block_ms`` or
 ``min_idle_ms``, any of these above ``2**53 - 1``, a malformed stream id, an
 increment that leaves signed 64 bits, and a subscription to nothing.
+
+A change the ``memory`` or ``unix`` adapter cannot write to its append-only
+file raises ``PersistenceError`` and is not made (see ``emulation.memory.aof``);
+so does a write a Valkey refuses because it cannot persist it (MISCONF).
 """
 
 from __future__ import annotations
@@ -22,6 +26,15 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 import msgspec
+
+
+class PersistenceError(OSError):
+    """A change could not be written to the append-only file, so it was not made.
+
+    The state is as it was before the call; the call may be tried again. An
+    ``OSError``, like the ``ConnectionError`` of an unreachable backend, so
+    callers that retry on a failing backend retry on this too.
+    """
 
 
 class StreamEntry(msgspec.Struct, frozen=True):

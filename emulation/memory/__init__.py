@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from emulation.memory.aof import AppendOnlyFile, FsyncPolicy
@@ -36,7 +36,9 @@ class MemoryCoordination:
 
     With ``aof_path``, streams and leases are logged to that file under the
     ``fsync`` policy and rebuilt from it here. The cache, counters and pub/sub
-    stay volatile, as they are in a Valkey used as a cache.
+    stay volatile, as they are in a Valkey used as a cache. A change that cannot
+    be written raises ``PersistenceError``, and streams and leases are rebuilt
+    from the file as it was before it.
     """
 
     def __init__(
@@ -63,12 +65,20 @@ class MemoryCoordination:
             for record in self.aof.replay():
                 self._restore(record)
             self.aof.snapshot = self._snapshot
+            self.aof.rollback = self._rebuild
 
     def _restore(self, record: Record) -> None:
         if isinstance(record, LeaseTaken | LeaseRenewed | LeaseReleased | Fence):
             self._leases.restore(record)
         else:
             self._streams.restore(record)
+
+    def _rebuild(self, records: Iterable[Record]) -> None:
+        # Costs a replay of the whole file, but only when a write failed.
+        self._streams.clear()
+        self._leases.clear()
+        for record in records:
+            self._restore(record)
 
     def _snapshot(self) -> list[Record]:
         return [*self._streams.snapshot(), *self._leases.snapshot()]

@@ -7,6 +7,13 @@ or ``no`` (the kernel decides). The file is compacted in the background once it
 has doubled: a snapshot of the state goes to a new file in a worker thread,
 records logged meanwhile are appended to it, and it replaces the old one with an
 atomic rename.
+
+A write that fails (a full disk, EIO), or an fsync under ``always``, fails the
+change: the file is cut back to its last complete record, the owner rebuilds
+its state from the file (``rollback``) and ``PersistenceError`` is raised, so
+the state never runs ahead of the file. While the file cannot be cut back, or
+the ``everysec`` fsync fails, every change is refused the same way, as Valkey
+refuses writes after an AOF error, until the retry succeeds.
 """
 
 from __future__ import annotations
@@ -18,13 +25,14 @@ import os
 import struct
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Literal, get_args
 
 import msgspec
 
 from emulation.memory.records import Record
+from emulation.ports import PersistenceError
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +51,48 @@ def frame(record: Record) -> bytes:
     return _HEADER.pack(len(payload), zlib.crc32(payload)) + payload
 
 
-def _write_all(fd: int, data: bytes) -> None:
+Write = Callable[[int, memoryview], int]
+
+
+def _write_all(write: Write, fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        written = os.write(fd, view)
+        written = write(fd, view)
         view = view[written:]
+
+
+def _decode(data: bytes) -> tuple[list[Record], int]:
+    """The intact records at the start of ``data`` and where they end."""
+    records: list[Record] = []
+    offset = 0
+    while offset + _HEADER.size <= len(data):
+        length, crc = _HEADER.unpack_from(data, offset)
+        start, end = offset + _HEADER.size, offset + _HEADER.size + length
+        payload = data[start:end]
+        if end > len(data) or zlib.crc32(payload) != crc:
+            break
+        try:
+            records.append(_decoder.decode(payload))
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            break
+        offset = end
+    return records, offset
+
+
+class CorruptFileError(RuntimeError):
+    """The file is damaged before its end, not just torn by a crash: not loaded."""
+
+
+def _torn_tail(data: bytes, offset: int) -> bool:
+    """Whether the bad record at ``offset`` is what a crash leaves at the end of the file."""
+    if offset + _HEADER.size > len(data):
+        return True  # the header itself was cut short
+    (length, _) = _HEADER.unpack_from(data, offset)
+    if offset + _HEADER.size + length >= len(data):
+        # The last record: cut short, or its pages written out of order.
+        return True
+    # A file whose size grew before its data reached the disk reads as zeros.
+    return not data[offset:].strip(b"\0")
 
 
 def _open_append(path: Path) -> int:
@@ -79,6 +124,17 @@ class AppendOnlyFile:
         self.rewrite_min_bytes = rewrite_min_bytes
         # Set by the owner: every record needed to rebuild the state as it is now.
         self.snapshot: Callable[[], list[Record]] | None = None
+        # Set by the owner: drop the state and rebuild it from these records,
+        # after a failed write left the state ahead of the file.
+        self.rollback: Callable[[Iterable[Record]], None] | None = None
+        # The system calls that touch the file; tests wrap them to inject faults.
+        self.write_fd: Write = os.write
+        self.sync_fd: Callable[[int], None] = os.fsync
+        self.truncate_fd: Callable[[int, int], None] = os.ftruncate
+        # Why changes are refused until a retry succeeds: a tail that could not
+        # be cut back, or a failed everysec fsync.
+        self._fault: OSError | None = None
+        self._torn = False
         self._buffer: list[bytes] = []
         self._depth = 0
         self._fd = -1
@@ -99,24 +155,22 @@ class AppendOnlyFile:
     def replay(self) -> Iterator[Record]:
         """Yield every intact record, then open the file for appending.
 
-        A torn or corrupt tail (a crash mid-write) is cut off, as Valkey does
-        with ``aof-load-truncated``.
+        A torn last record (a crash mid-write) is cut off, as Valkey does with
+        ``aof-load-truncated``. A bad record with more records after it is not
+        a crash but a damaged file: ``CorruptFileError``, and the file is left
+        as it is, as Valkey refuses to load it.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = self.path.read_bytes() if self.path.exists() else b""
-        offset = 0
-        while offset + _HEADER.size <= len(data):
-            length, crc = _HEADER.unpack_from(data, offset)
-            start, end = offset + _HEADER.size, offset + _HEADER.size + length
-            payload = data[start:end]
-            if end > len(data) or zlib.crc32(payload) != crc:
-                break
-            try:
-                record = _decoder.decode(payload)
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                break
-            yield record
-            offset = end
+        records, offset = _decode(data)
+        if offset < len(data) and not _torn_tail(data, offset):
+            raise CorruptFileError(
+                f"{self.path}: the record at byte {offset} is damaged and "
+                f"{len(data) - offset} bytes follow it; the file was left as it is. "
+                f"Restore it, or cut it at byte {offset} to start from the "
+                f"{len(records)} records before the damage (losing those after it)"
+            )
+        yield from records
         if offset < len(data):
             log.warning(
                 "%s: cut off %d bytes of a torn or corrupt tail", self.path, len(data) - offset
@@ -150,7 +204,13 @@ class AppendOnlyFile:
             if self._depth == 0:
                 self.flush()
 
+    @property
+    def buffered(self) -> int:
+        """Records logged and not yet written (inside a ``batch``)."""
+        return len(self._buffer)
+
     def flush(self) -> None:
+        """Write what is buffered; on failure roll the owner back and raise ``PersistenceError``."""
         if not self._buffer:
             return
         if self._fd < 0:
@@ -158,11 +218,13 @@ class AppendOnlyFile:
         data = b"".join(self._buffer)
         self._buffer.clear()
         with self._lock:
-            _write_all(self._fd, data)
-            if self.fsync == "always":
-                os.fsync(self._fd)
-            else:
-                self._dirty = True
+            failure = self._write(data)
+        if failure is not None:
+            self._roll_back()
+            raise PersistenceError(
+                f"the append-only file {self.path} could not be written ({failure}); "
+                "the change was not made"
+            ) from failure
         self._size += len(data)
         self.bytes_logged += len(data)
         if self._rewriting is not None:
@@ -170,12 +232,70 @@ class AppendOnlyFile:
         elif self._size >= max(self.rewrite_min_bytes, 2 * self._rewrite_base):
             self._start_rewrite()
 
+    def _write(self, data: bytes) -> OSError | None:
+        """Append ``data`` whole or not at all; the error when not. Holds ``_lock``."""
+        try:
+            if self._torn:
+                self.truncate_fd(self._fd, self._size)
+                self._torn = False
+            if self._fault is not None:
+                raise OSError(self._fault.errno, f"an earlier fsync failed: {self._fault}")
+            _write_all(self.write_fd, self._fd, data)
+            if self.fsync == "always":
+                self.sync_fd(self._fd)
+            else:
+                self._dirty = True
+        except OSError as exc:
+            # Part of it may be in the file: new records after those bytes would
+            # be cut off with them at the next replay.
+            try:
+                self.truncate_fd(self._fd, self._size)
+            except OSError:
+                self._torn = True
+            return exc
+        return None
+
+    @property
+    def fault(self) -> OSError | None:
+        """The failed everysec fsync that makes changes refused, until one succeeds."""
+        return self._fault
+
+    def _roll_back(self) -> None:
+        if self.rollback is None:
+            return
+        try:
+            with open(self.path, "rb") as file:
+                records, _ = _decode(file.read(self._size))
+        except OSError:
+            # Without the file the state cannot be rebuilt: keep it, say so.
+            log.exception("%s: cannot read the file back to undo a failed write", self.path)
+            return
+        self.rollback(records)
+
     def _sync_every_second(self) -> None:
         while not self._closed.wait(1.0):
             with self._lock:
-                if self._dirty and self._fd >= 0:
-                    os.fsync(self._fd)
-                    self._dirty = False
+                if not self._dirty or self._fd < 0:
+                    continue
+                # A copy of the descriptor, synced outside the lock: an fsync can
+                # take a long time, and the event loop takes the lock to write.
+                try:
+                    fd = os.dup(self._fd)
+                except OSError:
+                    continue  # out of descriptors: try again next second
+                self._dirty = False
+            try:
+                self.sync_fd(fd)
+            except OSError as exc:
+                with self._lock:
+                    if self._fault is None:
+                        log.error("%s: fsync failed, refusing changes: %s", self.path, exc)
+                    self._fault = exc
+                    self._dirty = True
+            else:
+                self._fault = None
+            finally:
+                os.close(fd)
 
     # --- compaction ----------------------------------------------------------
 
@@ -196,36 +316,68 @@ class AppendOnlyFile:
         temp = self.path.with_name(self.path.name + ".rewrite")
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
-            _write_all(fd, b"".join(frame(record) for record in records))
+            _write_all(self.write_fd, fd, b"".join(frame(record) for record in records))
         except BaseException:
             os.close(fd)
+            temp.unlink(missing_ok=True)
             raise
         return fd, temp
 
     def _finish_rewrite(self, done: asyncio.Future[tuple[int, Path]]) -> None:
         tail, self._rewriting, self._rewrite_task = self._rewriting or [], None, None
         if done.cancelled() or done.exception() is not None:
-            log.error("%s: compaction failed: %r", self.path, done.exception())
+            self._rewrite_failed(done.exception() or asyncio.CancelledError())
             return
         fd, temp = done.result()
-        self._switch_to(fd, temp, tail)
+        try:
+            self._switch_to(fd, temp, tail)
+        except OSError as exc:
+            self._rewrite_failed(exc)
+
+    def _rewrite_failed(self, exc: BaseException) -> None:
+        log.error("%s: compaction failed, the old file stays: %r", self.path, exc)
+        # Try again once the file has doubled once more, not on every write.
+        self._rewrite_base = self._size
 
     def _switch_to(self, fd: int, temp: Path, tail: list[bytes]) -> None:
-        data = b"".join(tail)
-        _write_all(fd, data)
-        os.fsync(fd)
+        """Make the compacted file the one in use; on OSError the old one stays."""
+        try:
+            _write_all(self.write_fd, fd, b"".join(tail))
+            self.sync_fd(fd)
+            # Opened before the rename: no moment where the path is the new file
+            # and the records still go to the old one.
+            appender = _open_append(temp)
+        except OSError:
+            os.close(fd)
+            temp.unlink(missing_ok=True)
+            raise
         os.close(fd)
         with self._lock:
             if self._closed.is_set():
+                os.close(appender)
                 temp.unlink(missing_ok=True)
                 return
-            os.replace(temp, self.path)
-            _fsync_dir(self.path)
-            os.close(self._fd)
-            self._fd = _open_append(self.path)
-            self._size = self._rewrite_base = self.path.stat().st_size
+            try:
+                os.replace(temp, self.path)
+            except OSError:
+                os.close(appender)
+                temp.unlink(missing_ok=True)
+                raise
+            old, self._fd = self._fd, appender
+            os.close(old)
+            self._size = self._rewrite_base = os.fstat(appender).st_size
+            # Everything in the new file was synced above: an fsync that failed
+            # on the old one no longer holds changes back (nor would the syncer,
+            # with nothing dirty, ever retry it).
             self._dirty = False
+            self._torn = False
+            self._fault = None
             self.rewrites += 1
+        try:
+            _fsync_dir(self.path)
+        except OSError as exc:
+            # The file in use is right; only a machine crash could bring back the old name.
+            log.error("%s: cannot sync the folder after compaction: %s", self.path, exc)
 
     def rewrite(self) -> None:
         """Compact now, in this thread (tests and shutdown use it)."""
@@ -248,12 +400,16 @@ class AppendOnlyFile:
         """Write what is buffered, sync it and close the file."""
         if self._fd < 0:
             return
-        self.flush()
-        self._closed.set()
-        if self._syncer is not None:
-            self._syncer.join()
-        with self._lock:
-            if self.fsync != "no" or self._dirty:
-                os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = -1
+        try:
+            self.flush()
+        finally:
+            self._closed.set()
+            if self._syncer is not None:
+                self._syncer.join()
+            with self._lock:
+                try:
+                    if self.fsync != "no" or self._dirty:
+                        self.sync_fd(self._fd)
+                finally:
+                    os.close(self._fd)
+                    self._fd = -1

@@ -119,6 +119,11 @@ class MemoryLeases:
         else:
             self._last_token[record.name] = max(self._last_token.get(record.name, 0), record.token)
 
+    def clear(self) -> None:
+        """Forget every lease and token, before a rebuild from the append-only file."""
+        self._held.clear()
+        self._last_token.clear()
+
     def _mono_expiry(self, wall_ms: int) -> int:
         # A lease that ran out while the process was down stays expired.
         return now_ms(self._clock) + (wall_ms - int(self._wall_clock() * 1000))

@@ -317,6 +317,14 @@ class MemoryStreams:
         else:
             group.pel[record.id] = _Pending(record.consumer, at, record.deliveries)
 
+    def clear(self) -> None:
+        """Forget every stream, before a rebuild from the append-only file."""
+        for state in self._streams.values():
+            # Blocked readers wait on the old objects: wake them to look again.
+            if state.appended is not None:
+                state.appended.set()
+        self._streams.clear()
+
     def snapshot(self) -> list[Record]:
         """The records that rebuild every stream, group and pending entry as they are."""
         wall, now = self._wall_ms(), now_ms(self._clock)

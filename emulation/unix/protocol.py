@@ -14,6 +14,8 @@ import struct
 
 import msgspec
 
+from emulation.ports import PersistenceError
+
 MAX_FRAME = 16 << 20
 HEADER = struct.Struct(">I")
 
@@ -37,6 +39,7 @@ ERROR_KINDS: dict[str, type[Exception]] = {
     "ValueError": ValueError,
     "TypeError": TypeError,
     "ProtocolError": ProtocolError,
+    "PersistenceError": PersistenceError,
 }
 
 

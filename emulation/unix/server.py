@@ -5,6 +5,12 @@ connection is read in ``data_received``: every complete frame in a chunk is
 answered in one write, and under ``fsync always`` the chunk's changes are synced
 once before that write (group commit). Only a blocking group read and a
 subscription outlive the chunk, as tasks that answer by request id later.
+
+When the chunk's changes cannot be written, the state is rolled back to the
+file and every stream and lease request from the first change on is answered
+with ``PersistenceError``: those that changed something were undone, and those
+that only read may have seen what was undone. Cache, counter and pub/sub
+answers stand, as their state is not in the file.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import msgspec
 from emulation import arguments
 from emulation.memory import MemoryCoordination, MemorySubscription
 from emulation.memory.aof import FsyncPolicy
-from emulation.ports import LeaseInfo, PendingEntry, StreamEntry
+from emulation.ports import LeaseInfo, PendingEntry, PersistenceError, StreamEntry
 from emulation.unix import protocol as p
 
 log = logging.getLogger(__name__)
@@ -38,6 +44,21 @@ _DEFERRED = object()
 # A subscriber whose unread pushes pass this loses messages, like a Valkey client
 # over its pub/sub output buffer limit (which Valkey disconnects instead).
 PUSH_BUFFER_LIMIT = 8 << 20
+# Requests on the state the append-only file keeps.
+_PERSISTED = (
+    p.Append,
+    p.CreateGroup,
+    p.ReadGroup,
+    p.Ack,
+    p.Pending,
+    p.ClaimIdle,
+    p.Length,
+    p.DeadLetter,
+    p.Acquire,
+    p.Renew,
+    p.Release,
+    p.Holder,
+)
 
 
 def _now(coro: Coroutine[Any, Any, T]) -> T:
@@ -74,7 +95,7 @@ def _error(request_id: int, exc: BaseException | str, kind: str | None = None) -
 def _bad_request(payload: bytes, exc: Exception) -> bytes:
     try:
         raw = _any_decoder.decode(payload)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return _error(p.CONNECTION_ID, f"malformed frame: {exc}", "ProtocolError")
     if not (isinstance(raw, list) and len(raw) >= 2 and type(raw[1]) is int):
         return _error(p.CONNECTION_ID, "a request is [op, id, *args]", "ProtocolError")
@@ -123,55 +144,77 @@ class _Connection(asyncio.Protocol):
         buffer += data
         out: list[bytes] = []
         offset, size = 0, len(buffer)
-        with self.server.batch():
-            while True:
-                if self.skip:
-                    dropped = min(self.skip, size - offset)
-                    self.skip -= dropped
-                    offset += dropped
+        aof = self.server.coordination.aof
+        # With a file: (index in out, request id) of each stream and lease
+        # answer, and the index of the first answer whose request logged a change.
+        persisted: list[tuple[int, int]] = []
+        first_change: int | None = None
+        try:
+            with self.server.batch():
+                while True:
                     if self.skip:
+                        dropped = min(self.skip, size - offset)
+                        self.skip -= dropped
+                        offset += dropped
+                        if self.skip:
+                            break
+                    if size - offset < 4:
                         break
-                if size - offset < 4:
-                    break
-                (length,) = p.HEADER.unpack_from(buffer, offset)
-                if length > p.MAX_FRAME:
-                    # The frame is skipped unread; the connection stays usable after it.
-                    out.append(
-                        _error(
-                            p.CONNECTION_ID,
-                            f"frame of {length} bytes is over the {p.MAX_FRAME}-byte limit",
-                            "ProtocolError",
+                    (length,) = p.HEADER.unpack_from(buffer, offset)
+                    if length > p.MAX_FRAME:
+                        # The frame is skipped unread; the connection stays usable after it.
+                        out.append(
+                            _error(
+                                p.CONNECTION_ID,
+                                f"frame of {length} bytes is over the {p.MAX_FRAME}-byte limit",
+                                "ProtocolError",
+                            )
                         )
-                    )
-                    offset += 4
-                    self.skip = length
-                    continue
-                end = offset + 4 + length
-                if end > size:
-                    break
-                answer = self._handle(bytes(buffer[offset + 4 : end]))
-                if answer is not None:
-                    out.append(answer)
-                offset = end
+                        offset += 4
+                        self.skip = length
+                        continue
+                    end = offset + 4 + length
+                    if end > size:
+                        break
+                    payload = bytes(buffer[offset + 4 : end])
+                    offset = end
+                    if aof is None:
+                        answer = self._handle(payload)[1]
+                        if answer is not None:
+                            out.append(answer)
+                        continue
+                    logged = aof.buffered
+                    request, answer = self._handle(payload)
+                    if first_change is None and aof.buffered > logged:
+                        first_change = len(out)
+                    if isinstance(request, _PERSISTED) and answer is not None:
+                        persisted.append((len(out), request.id))
+                    if answer is not None:
+                        out.append(answer)
+        except PersistenceError as exc:
+            start = first_change or 0
+            for index, request_id in persisted:
+                if index >= start:
+                    out[index] = _error(request_id, exc)
         del buffer[:offset]
         if out and self.transport is not None:
             self.transport.write(b"".join(out))
 
-    def _handle(self, payload: bytes) -> bytes | None:
+    def _handle(self, payload: bytes) -> tuple[p.Request | None, bytes | None]:
         try:
             request = _decoder.decode(payload)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            return _bad_request(payload, exc)
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
+            return None, _bad_request(payload, exc)
         try:
             value = self.handlers[type(request)](self, request)
         except (LookupError, ValueError, TypeError) as exc:
-            return _error(request.id, exc)
+            return request, _error(request.id, exc)
         except Exception as exc:
             log.exception("request %r failed", request)
-            return _error(request.id, exc, "RemoteError")
+            return request, _error(request.id, exc)
         if value is _DEFERRED:
-            return None
-        return _answer(request.id, p.OK, value)
+            return request, None
+        return request, _answer(request.id, p.OK, value)
 
     def send(self, answer: bytes) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -182,6 +225,8 @@ class _Connection(asyncio.Protocol):
             try:
                 value = await coro
             except (LookupError, ValueError, TypeError) as exc:
+                self.send(_error(request_id, exc))
+            except PersistenceError as exc:
                 self.send(_error(request_id, exc))
             except Exception as exc:
                 # Answer anyway: the client waits for this id and would hang.

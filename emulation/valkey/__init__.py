@@ -3,7 +3,10 @@
 Stream entries keep their bytes in one field ``d``. Errors are those of the
 other adapters: a missing consumer group is a ``LookupError``, an argument the
 port refuses a ``ValueError`` raised here (``emulation.arguments``) before
-anything is sent, never Valkey's own ``ResponseError``.
+anything is sent, never Valkey's own ``ResponseError``. A Valkey that refuses
+writes because it cannot persist them (``MISCONF``: a failed AOF write or RDB
+save) raises ``PersistenceError``, as the other adapters do when their
+append-only file fails.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from redis.exceptions import ResponseError
 
 from emulation import arguments
 from emulation.mailbox import Mailbox
-from emulation.ports import LeaseInfo, Message, PendingEntry, StreamEntry
+from emulation.ports import LeaseInfo, Message, PendingEntry, PersistenceError, StreamEntry
 from emulation.valkey import scripts
 
 FIELD = b"d"
@@ -33,6 +36,30 @@ def _text(value: bytes | str) -> str:
 
 def _no_group(exc: ResponseError) -> bool:
     return str(exc).startswith("NOGROUP")
+
+
+def _not_persisted(exc: ResponseError) -> PersistenceError | None:
+    # "in", not "startswith": a pipeline prefixes the command's position.
+    if "MISCONF" not in str(exc):
+        return None
+    return PersistenceError(f"Valkey refused the change, it cannot persist it: {exc}")
+
+
+class _Client(aioredis.Redis):
+    """redis-py's client, with a refused write (MISCONF) raised as ``PersistenceError``.
+
+    Scripts run through ``execute_command`` too; the one pipeline (``incr``) maps it itself.
+    """
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        try:
+            # redis-py leaves execute_command unannotated.
+            return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        except ResponseError as exc:
+            refused = _not_persisted(exc)
+            if refused is None:
+                raise
+            raise refused from exc
 
 
 class ValkeyCache:
@@ -295,6 +322,9 @@ class ValkeyCounters:
                 pipe.incrby(key, by)
                 _, value = await pipe.execute()
         except ResponseError as exc:
+            refused = _not_persisted(exc)
+            if refused is not None:
+                raise refused from exc
             if "overflow" not in str(exc):
                 raise
             # The only argument Valkey can still refuse: the sum leaves 64 bits.
@@ -328,7 +358,7 @@ class ValkeyCoordination:
         pool = aioredis.BlockingConnectionPool.from_url(
             url, max_connections=MAX_CONNECTIONS, timeout=None
         )
-        return cls(aioredis.Redis(connection_pool=pool))
+        return cls(_Client(connection_pool=pool))
 
     async def ping(self) -> bool:
         return bool(await self.client.ping())

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from emulation.memory import MemoryCoordination
-from emulation.memory.aof import AppendOnlyFile, frame
+from emulation.memory.aof import AppendOnlyFile, CorruptFileError, frame
 from emulation.memory.records import Acked, Appended, Fence
 from emulation.memory.streams import TRIM_NODE
 
@@ -59,12 +59,39 @@ async def test_torn_tail_is_cut_off_and_the_rest_kept(tmp_path: Path) -> None:
     await third.close()
 
 
-async def test_a_corrupt_record_ends_the_replay_there(tmp_path: Path) -> None:
+async def test_a_damaged_record_with_records_after_it_is_refused_and_left_alone(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "c.aof"
     good = frame(Fence("lease", 7))
     bad = bytearray(frame(Fence("lease", 99)))
     bad[-1] ^= 0xFF
-    path.write_bytes(good + bytes(bad) + frame(Fence("lease", 100)))
+    content = good + bytes(bad) + frame(Fence("lease", 100))
+    path.write_bytes(content)
+    # Not a crash's torn tail: cutting here would lose the records after it.
+    with pytest.raises(CorruptFileError, match=f"record at byte {len(good)} is damaged"):
+        MemoryCoordination(aof_path=path)
+    assert path.read_bytes() == content
+
+
+async def test_a_damaged_last_record_is_cut_off(tmp_path: Path) -> None:
+    path = tmp_path / "c.aof"
+    good = frame(Fence("lease", 7))
+    # Whole in length but wrong in content: its pages reached the disk out of order.
+    bad = bytearray(frame(Fence("lease", 99)))
+    bad[-1] ^= 0xFF
+    path.write_bytes(good + bytes(bad))
+    coord = MemoryCoordination(aof_path=path)
+    assert path.stat().st_size == len(good)
+    assert await coord.leases.acquire("lease", "me", ttl_ms=1_000) == 8
+    await coord.close()
+
+
+async def test_a_zero_filled_tail_is_cut_off(tmp_path: Path) -> None:
+    path = tmp_path / "c.aof"
+    good = frame(Fence("lease", 7))
+    # The size grew, the data never came: what some filesystems show after a crash.
+    path.write_bytes(good + bytes(4096))
     coord = MemoryCoordination(aof_path=path)
     assert path.stat().st_size == len(good)
     assert await coord.leases.acquire("lease", "me", ttl_ms=1_000) == 8

@@ -105,12 +105,19 @@ def req(*parts: Any) -> bytes:
         (req("xadd", 10), 10, "bad arguments for 'xadd'"),
         (req("get", 11, "k", "extra", "args"), 11, "bad arguments for 'get'"),
         (req("mget", 12, ["a", 5]), 12, "bad arguments for 'mget'"),
+        # Nested past the decoder's recursion limit: once fatal to the connection.
+        pytest.param(
+            b"\x91" * 200_000 + b"\xc0", p.CONNECTION_ID, "malformed frame", id="deeply-nested"
+        ),
+        (req("get", 13, [[[[[[[[]]]]]]]]), 13, "bad arguments for 'get'"),
     ],
 )
 async def test_bad_requests_get_an_error_and_the_connection_keeps_working(
     served: CoordinationServer, payload: bytes, answer_id: int, message: str
 ) -> None:
     raw = await Raw.open(served.path)
+    other = UnixCoordination(served.path)
+    await other.cache.set("theirs", b"before")
     await raw.send(payload)
     got_id, status, (kind, text) = await raw.answer()
     assert (got_id, status, kind) == (answer_id, p.ERROR, "ProtocolError")
@@ -120,6 +127,8 @@ async def test_bad_requests_get_an_error_and_the_connection_keeps_working(
     assert await raw.answer() == [100, p.OK, None]
     assert await raw.answer() == [101, p.OK, b"v"]
     await raw.close()
+    assert await other.cache.get("theirs") == b"before"
+    await other.close()
 
 
 async def test_bad_values_get_the_error_the_adapter_raises(served: CoordinationServer) -> None:
@@ -427,3 +436,31 @@ def test_serve_refuses_a_bad_fsync_policy(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "--fsync must be one of always, everysec, no" in done.stderr
     assert not os.path.exists(tmp_path / "s")
+
+
+def test_serve_refuses_a_damaged_append_only_file(tmp_path: Path) -> None:
+    import subprocess
+
+    from emulation.memory.aof import frame
+    from emulation.memory.records import Fence
+
+    aof = tmp_path / "c.aof"
+    bad = bytearray(frame(Fence("x", 2)))
+    bad[-1] ^= 0xFF
+    content = frame(Fence("x", 1)) + bytes(bad) + frame(Fence("x", 3))
+    aof.write_bytes(content)
+    socket = tmp_path / "s"
+    serve = ["emulation", "serve", "--socket", str(socket), "--aof", str(aof)]
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", *serve],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "is damaged" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert aof.read_bytes() == content
+    assert not socket.exists()
