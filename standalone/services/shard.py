@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 ZLIB_SUFFIX = b"\x00\x00\xff\xff"
 # Close codes after which reconnecting cannot help (bad token, bad shard, bad intents).
 FATAL_CLOSE_CODES = {4004, 4010, 4011, 4012, 4013, 4014}
+# Discord ends the session when a client closes with 1000 or 1001; any other
+# code lets the next connection RESUME it.
+RESUMABLE_CLOSE = 4000
 
 
 class GatewayFatal(Exception):
@@ -107,6 +110,12 @@ class ShardConnection:
                 log.warning("shard %s: connection lost (%s); retrying", self.shard_id, exc)
                 await asyncio.sleep(backoff * (0.5 + random.random()))
                 backoff = min(backoff * 2, 30.0)
+            except Exception:
+                # The sink failed (the coordination server is away, say): the
+                # shard lives on and resumes, so the event is replayed, not lost.
+                log.exception("shard %s: could not hand an event on; resuming", self.shard_id)
+                await asyncio.sleep(backoff * (0.5 + random.random()))
+                backoff = min(backoff * 2, 30.0)
 
     async def stop(self) -> None:
         """Close the socket; ``run`` returns."""
@@ -144,6 +153,10 @@ class ShardConnection:
                         await self._identify_or_resume(ws)
                     elif not await self._handle(ws, frame):
                         break
+            except Exception:
+                # Any code but 1000/1001 keeps the session, so the RESUME replays.
+                await ws.close(code=RESUMABLE_CLOSE)
+                raise
             finally:
                 if heartbeat is not None:
                     heartbeat.cancel()
@@ -155,7 +168,6 @@ class ShardConnection:
     async def _handle(self, ws: aiohttp.ClientWebSocketResponse, frame: GatewayFrame) -> bool:
         """Act on one frame; False when the connection must be dropped."""
         if frame.op == 0:
-            self.seq = frame.s if frame.s is not None else self.seq
             if frame.t == "READY":
                 ready = msgspec.json.decode(frame.d, type=Ready)
                 self.session_id = ready.session_id
@@ -165,13 +177,16 @@ class ShardConnection:
                 self.ready.set()
             if frame.t is not None:
                 await self.sink(frame.t, frame.s or 0, bytes(frame.d))
+            # Counted only once handed on: if the hand-off fails, the connection
+            # drops and the RESUME from the last counted event replays this one.
+            self.seq = frame.s if frame.s is not None else self.seq
         elif frame.op == 1:
             await ws.send_str(msgspec.json.encode({"op": 1, "d": self.seq}).decode())
         elif frame.op == 11:
             self._acked = True
         elif frame.op == 7:
             log.info("shard %s: Discord asked to reconnect", self.shard_id)
-            await ws.close()
+            await ws.close(code=RESUMABLE_CLOSE)
             return False
         elif frame.op == 9:
             resumable = msgspec.json.decode(frame.d) is True
@@ -180,7 +195,7 @@ class ShardConnection:
                 self.seq = None
             # Discord asks for a 1-5 s pause before identifying again.
             await asyncio.sleep(0.2 if resumable else random.uniform(1, 5))
-            await ws.close()
+            await ws.close(code=RESUMABLE_CLOSE if resumable else 1000)
             return False
         return True
 
@@ -213,7 +228,7 @@ class ShardConnection:
                 # No ACK for the last beat: the connection is a zombie. Close it with a
                 # non-1000 code so the session can be resumed on a new one.
                 log.warning("shard %s: heartbeat not acknowledged; reconnecting", self.shard_id)
-                await ws.close(code=4000)
+                await ws.close(code=RESUMABLE_CLOSE)
                 return
             self._acked = False
             await ws.send_str(msgspec.json.encode({"op": 1, "d": self.seq}).decode())

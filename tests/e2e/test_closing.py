@@ -57,12 +57,6 @@ async def pending(stack, cast: Cast, channel_id):
     return (await ticket_of(stack, cast.world, channel_id)).close_request
 
 
-async def _request_dropped(stack, cast: Cast, channel_id, timers, ticket) -> bool:
-    if await pending(stack, cast, channel_id) is not None:
-        return False
-    return await timers.get(ticket.guild_id, ticket.number, "close_request") is None
-
-
 async def test_who_may_ask_and_who_may_answer(discord, stack):
     cast = await start(discord, stack)
     channel_id = await open_for(discord, cast)
@@ -124,14 +118,8 @@ async def test_reject_and_new_messages_cancel_the_pending_close(discord, stack):
     request = request_message(discord, cast.world, channel_id)
     await cast.world.actor(discord, cast.creator).send_message(channel_id, "wait, one more thing")
     await eventually(lambda: _gone(discord, request.id))
-<<<<<<< HEAD
-    # The prompt goes first (so a crash leaves the request to be cancelled again
-    # on redelivery), the record and the timer just after.
-    await eventually(lambda: _request_dropped(stack, cast, channel_id, timers, ticket))
-=======
     # The prompt goes first (a retry still knows which), the request and timer after.
     await eventually(lambda: _no_request(stack, cast, channel_id, timers, ticket))
->>>>>>> h6
     gone = await answer_text(
         await cast.world.actor(discord, cast.creator).click(
             opening_message(discord, cast.world, channel_id).id, "close:1"

@@ -10,6 +10,7 @@ import pytest
 
 from emulation.discord import FakeDiscord
 from emulation.memory import MemoryCoordination
+from emulation.ports import PersistenceError
 from standalone import keys
 from standalone.services.gateway import GatewayService
 from standalone.services.shard import GatewayFatal
@@ -137,3 +138,29 @@ async def test_a_zombie_connection_is_dropped_and_resumed(discord):
             while await coord.streams.length(keys.events("t1")) < 2:
                 await asyncio.sleep(0.01)
     assert len(discord.gateway.sessions_of(app.id)) == 1
+
+
+async def test_an_event_the_stream_refused_is_replayed_after_resuming(discord):
+    app, guild, member, channel = world(discord)
+    coord = MemoryCoordination()
+    real_append = coord.streams.append
+    refused: list[bytes] = []
+
+    async def append_refusing_once(stream, data, **kw):
+        if not refused and b"MESSAGE_CREATE" in data:
+            refused.append(data)
+            raise PersistenceError("the append-only file could not be written")
+        return await real_append(stream, data, **kw)
+
+    coord.streams.append = append_refusing_once  # type: ignore[method-assign]
+    async with running(service(discord, app, coord)):
+        await discord.actor(app.id, guild.id, member.id).send_message(channel.id, "kept")
+        async with asyncio.timeout(10):
+            while await coord.streams.length(keys.events("t1")) < 2:
+                await asyncio.sleep(0.01)
+        sessions = discord.gateway.sessions_of(app.id)
+        assert len(sessions) == 1 and sessions[0].resumes == 1  # resumed, not identified again
+    assert refused, "the first hand-off of the message was refused"
+    envelopes = await stream_types(coord)
+    assert [e.type for e in envelopes] == ["GUILD_CREATE", "MESSAGE_CREATE"]
+    assert msgspec.json.decode(envelopes[1].data)["content"] == "kept"
