@@ -128,6 +128,7 @@ def test_db_backup_and_restore_into_a_new_database(tmp_path):
     made = tickets("db", "backup", "--key", "_backups/first.tkb", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     assert "backed up 1 records" in made.stdout and "_backups/first.tkb" in made.stdout
+    assert "per-record" in made.stdout and "stop the bot first" in made.stderr
     assert "backing up" in made.stderr  # the progress bar
     assert (tmp_path / "data" / "objects" / "_backups" / "first.tkb").stat().st_size > 0
     listed = tickets("db", "list", cwd=tmp_path)
@@ -146,6 +147,7 @@ def test_db_backup_and_restore_into_a_new_database(tmp_path):
     assert "not empty: tenant (1)" in again.stderr and "--force" in again.stderr
     forced = tickets("db", "restore", "_backups/first.tkb", "--force", cwd=tmp_path, env=other)
     assert forced.returncode == 0, forced.stderr
+    assert "replaced are backed up to _backups/first.tkb.replaced-" in forced.stderr
 
     missing = tickets("db", "restore", "_backups/none.tkb", cwd=tmp_path, env=other)
     assert missing.returncode == 2
