@@ -11,6 +11,7 @@ import hashlib
 import os
 import subprocess
 import time
+import tracemalloc
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -372,6 +373,29 @@ async def test_puts_and_deletes_of_one_key_leave_a_whole_object_or_none(root: Pa
         await store.delete("a/doc")
     assert _visible_and_temp(root) == ([], [])
     assert not (root / "a").exists()
+
+
+async def test_streamed_puts_and_reads_hold_a_chunk_not_the_object(root: Path) -> None:
+    # 32 MiB through a 1 MiB block the source hands out again and again: only
+    # the file store's own buffering shows in the peak.
+    store = FileStore(root)
+    block = os.urandom(1 << 20)
+
+    async def source() -> AsyncIterator[bytes]:
+        for _ in range(32):
+            yield block
+
+    tracemalloc.start()
+    try:
+        await store.put("big", source())
+        digest = hashlib.sha256()
+        async for chunk in store.stream("big", chunk_size=256 * 1024):
+            digest.update(chunk)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert digest.hexdigest() == hashlib.sha256(block * 32).hexdigest()
+    assert peak < 4 << 20
 
 
 async def collect(chunks: AsyncIterator[bytes]) -> list[bytes]:
