@@ -20,7 +20,13 @@ from standalone.db.backup_format import End, Frame, compress, read_frames
 from standalone.db.connection import RESTORE_MARKER, interrupted_restore
 from storage import FileStore
 from storage.ports import DEFAULT_CONTENT_TYPE, Data
+from storage.requests import MIN_PART_SIZE
+from storage.s3 import S3Store
 from tests.standalone.db.test_backup import encoded, every_record, fresh
+from tests.storage import conftest as s3_fixtures
+from tests.storage.conftest import KEY_ID, REGION, SECRET, new_bucket, s3_store
+
+s3_endpoint = s3_fixtures.s3_endpoint  # the moto server on loopback
 
 PAD = "p" * 2000  # per record, so the rows outweigh everything else in memory
 ROWS = BATCH_ROWS * 12
@@ -32,7 +38,7 @@ async def _fill(db: Database, count: int = ROWS, *, random: bool = False) -> Non
             {
                 "name": f"n{i:06}",
                 "application_id": "1",
-                "token": os.urandom(64).hex() if random else PAD,
+                "token": os.urandom(1000).hex() if random else PAD,
             }
             for i in range(start, min(start + BATCH_ROWS, count))
         ]
@@ -330,3 +336,77 @@ async def test_a_format_1_backup_still_restores(tmp_path: Path) -> None:
         assert [r["name"] for r in await target.one("SELECT name FROM tenant;")] == ["x"]
     finally:
         await target.close()
+
+
+class AbortedMidUpload(S3Store):
+    """Once a part of the backup is up, another party aborts the upload."""
+
+    async def put(
+        self,
+        key: str,
+        data: Data,
+        *,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        assert not isinstance(data, bytes | bytearray | memoryview)
+        s3 = await self._s3()
+
+        async def aborting() -> AsyncIterator[bytes]:
+            sent = 0
+            async for chunk in data:
+                yield chunk
+                sent += len(chunk)
+                uploads = (await s3.list_multipart_uploads(Bucket=self.bucket)).get("Uploads")
+                if sent > self.part_size and uploads:
+                    for upload in uploads:
+                        await s3.abort_multipart_upload(
+                            Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
+
+        await super().put(key, aborting(), content_type=content_type, metadata=metadata)
+
+
+async def test_a_backup_to_s3_goes_up_in_parts_and_restores(
+    tmp_path: Path, s3_endpoint: str
+) -> None:
+    store = s3_store(s3_endpoint, new_bucket())
+    await store.create_bucket()
+    db = await open_database("mem://")
+    target = await fresh(tmp_path)
+    try:
+        await _fill(db, BATCH_ROWS * 12, random=True)  # about 6.5 MB gzip'd: two parts
+        await backup(db, store, "_backups/b")
+        assert (await store.head("_backups/b")).checksum.endswith("-2")  # multipart's ETag
+        await restore(target, store, "_backups/b")
+        assert await every_record(target) == await every_record(db)
+    finally:
+        await db.close()
+        await target.close()
+        await store.close()
+
+
+async def test_an_s3_error_mid_backup_leaves_no_object(tmp_path: Path, s3_endpoint: str) -> None:
+    store = AbortedMidUpload(
+        new_bucket(),
+        endpoint=s3_endpoint,
+        region=REGION,
+        path_style=True,
+        access_key_id=KEY_ID,
+        secret_access_key=SECRET,
+        part_size=MIN_PART_SIZE,
+    )
+    await store.create_bucket()
+    db = await open_database("mem://")
+    try:
+        await _fill(db, BATCH_ROWS * 12, random=True)
+        with pytest.raises(
+            BackupError, match=r"could not write the backup to s3://.*could not upload a part"
+        ):
+            await backup(db, store, "_backups/b")
+        assert await store.list() == []
+        s3 = await store._s3()
+        assert (await s3.list_multipart_uploads(Bucket=store.bucket)).get("Uploads", []) == []
+    finally:
+        await db.close()
+        await store.close()
