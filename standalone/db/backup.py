@@ -171,7 +171,9 @@ async def _export(
             # written since the count make the total grow, not the bar overflow.
             total = max(total, sum(done.values()))
             progress(sum(done.values()), total)
-    yield End(sum(done.values()), dict(done))
+    records = sum(done.values())
+    progress(records, records)  # fewer than counted when records went meanwhile
+    yield End(records, dict(done))
 
 
 async def backup(
