@@ -309,17 +309,26 @@ async def restore(
             replaced(saved)
     report = progress or (lambda done, total: None)
     report(0, header.records)
-    await db.run("UPSERT $marker SET key = $key;", {"marker": RESTORE_MARKER, "key": key})
+    if interrupted is None:
+        # Kept as it is otherwise: if this one fails too, the earlier is still what to finish.
+        await db.run("UPSERT $marker SET key = $key;", {"marker": RESTORE_MARKER, "key": key})
     touched = {*filled, *header.tables}
     try:
         await _empty(db, touched)
         # Checked again while reading: the object may have been replaced since.
         await _load(db, store, key, header, report)
     except BaseException as exc:
-        await _undo(db, store, touched, saved, key)
-        if isinstance(exc, DatabaseError | BackupError):
-            raise BackupError(f"restoring {key!r} failed, no record was changed: {exc}") from exc
-        raise
+        # A database an earlier restore left half-done stays marked: emptied
+        # now, it is still not what anyone backed up.
+        await _undo(db, store, touched, saved, key, unmark=interrupted is None)
+        if not isinstance(exc, DatabaseError | BackupError):
+            raise
+        if interrupted is not None:
+            raise BackupError(
+                f"restoring {key!r} failed: {exc}; the database is emptied and still "
+                "marked as half-restored"
+            ) from exc
+        raise BackupError(f"restoring {key!r} failed, no record was changed: {exc}") from exc
     await _unmark(db)
     report(header.records, header.records)
     await migrate(db)
@@ -327,14 +336,21 @@ async def restore(
 
 
 async def _undo(
-    db: Database, store: ObjectStore, touched: set[str], saved: str | None, key: str
+    db: Database,
+    store: ObjectStore,
+    touched: set[str],
+    saved: str | None,
+    key: str,
+    *,
+    unmark: bool,
 ) -> None:
     try:
         await _empty(db, touched)
         if saved is not None:
             old = await verify(store, saved)
             await _load(db, store, saved, old, lambda done, total: None)
-        await _unmark(db)
+        if unmark:
+            await _unmark(db)
     except (DatabaseError, BackupError, StorageError) as exc:
         where = f"; the records it replaced are in {saved!r}" if saved else ""
         raise BackupError(

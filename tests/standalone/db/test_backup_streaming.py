@@ -16,7 +16,7 @@ import pytest
 import storage.file
 from standalone.db import Database, DatabaseError, open_database
 from standalone.db.backup import BATCH_ROWS, BackupError, backup, restore
-from standalone.db.backup_format import End, Frame, compress, read_frames
+from standalone.db.backup_format import Batch, End, Frame, compress, read_frames
 from standalone.db.connection import RESTORE_MARKER, interrupted_restore
 from storage import FileStore
 from storage.ports import DEFAULT_CONTENT_TYPE, Data
@@ -410,3 +410,35 @@ async def test_an_s3_error_mid_backup_leaves_no_object(tmp_path: Path, s3_endpoi
     finally:
         await db.close()
         await store.close()
+
+
+async def test_a_frame_far_larger_than_its_compressed_bytes_is_read_whole(tmp_path: Path) -> None:
+    # 24 MiB of zeros gzip to a few KB: inflated a step at a time, all of it
+    # must still come out, to the last byte of the last frame.
+    store = FileStore(tmp_path / "objects")
+    big = Batch("tenant", bytes(24 << 20))
+
+    async def frames() -> AsyncIterator[Frame]:
+        yield big
+        yield End(0, {})
+
+    await store.put("zeros", compress(frames()))
+    assert (await store.head("zeros")).size < 100_000
+    assert [frame async for frame in read_frames(store, "zeros")] == [big, End(0, {})]
+
+
+async def test_a_failed_retry_of_a_killed_restore_leaves_the_database_marked(
+    tmp_path: Path,
+) -> None:
+    store = FileStore(tmp_path / "objects")
+    tenant = {"name": "a", "application_id": "1", "token": "x"}
+    ticket = {"tenant": "a", "guild_id": "1", "number": 1, "state": "bogus"}
+    await store.put("broken", encoded({"tenant": [tenant], "ticket": [ticket]}))
+    target = await fresh(tmp_path)
+    try:
+        await target.run("UPSERT $m SET key = 'earlier';", {"m": RESTORE_MARKER})
+        with pytest.raises(BackupError, match="still marked as half-restored"):
+            await restore(target, store, "broken", force=True)
+        assert await interrupted_restore(target) == "earlier"
+    finally:
+        await target.close()
