@@ -18,7 +18,7 @@ import typer
 from standalone.config import Config, ConfigError, load_config
 from standalone.crypto import CryptoError, load_cipher
 from standalone.db import Database, DatabaseError, open_database
-from standalone.db.backup import BackupError, Progress
+from standalone.db.backup import BackupError, Header, Progress
 from standalone.db.tenants import TenantError, TenantRepository
 from standalone.services.errors import StartupError
 from storage.ports import StorageError
@@ -274,19 +274,28 @@ def db_backup(
     settings = _config(config)
     key = key or f"{BACKUP_PREFIX}db-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}.tkb"
 
-    async def main() -> str:
+    async def main() -> Header:
         store = open_configured_store(settings)
         db = await _open_db(settings)
         try:
             with _progress_bar("backing up") as progress:
-                header = await backup(db, store, key, progress=progress)
-            return f"{header.records} records (schema version {header.schema_version})"
+                return await backup(db, store, key, progress=progress)
         finally:
             await db.close()
             await store.close()
 
-    summary = _run(main)
-    typer.echo(f"backed up {summary} to {key}")
+    header = _run(main)
+    typer.echo(
+        f"backed up {header.records} records (schema version {header.schema_version}, "
+        f"{header.consistency}) to {key}"
+    )
+    if header.consistency != "point-in-time":
+        typer.echo(
+            "note: this database keeps no versions, so a record written while the backup "
+            "ran may be in it as it was before or after; for a copy of one moment, stop "
+            "the bot first or use a surrealkv+versioned:// database",
+            err=True,
+        )
 
 
 @db_app.command("restore")
@@ -303,12 +312,17 @@ def db_restore(
 
     settings = _config(config)
 
+    def kept(saved: str) -> None:
+        typer.echo(f"the records being replaced are backed up to {saved}", err=True)
+
     async def main() -> int:
         store = open_configured_store(settings)
         db = await _open_db(settings, migrate_schema=False)
         try:
             with _progress_bar("restoring") as progress:
-                header = await restore(db, store, key, force=force, progress=progress)
+                header = await restore(
+                    db, store, key, force=force, progress=progress, replaced=kept
+                )
             return header.records
         finally:
             await db.close()
@@ -331,6 +345,7 @@ def db_list(config: ConfigOption = None) -> None:
             lines = []
             for key in await store.list(BACKUP_PREFIX):
                 info = await store.head(key)
+                # Counted when the backup started (exact for a point-in-time one).
                 records = info.metadata.get("records", "?")
                 lines.append(f"{key}\t{info.size} bytes\t{records} records\t{info.modified:%c}")
             return lines

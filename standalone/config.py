@@ -53,7 +53,7 @@ class DiscordConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class DatabaseConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """SurrealDB: embedded (surrealkv://, mem://) or a server (ws://, wss://)."""
+    """SurrealDB: embedded (surrealkv://, surrealkv+versioned://, mem://) or a server (ws://)."""
 
     url: str = "surrealkv://data/db"
     namespace: str = "tickets"
@@ -62,9 +62,13 @@ class DatabaseConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     password: str = ""
 
     def __post_init__(self) -> None:
-        _check_scheme("database.url", self.url, ("surrealkv", "mem", "memory", "ws", "wss"))
+        _check_scheme(
+            "database.url",
+            self.url,
+            ("surrealkv", "surrealkv+versioned", "mem", "memory", "ws", "wss"),
+        )
         parts = urlsplit(self.url)
-        if parts.scheme == "surrealkv" and not (parts.netloc + parts.path):
+        if parts.scheme in ("surrealkv", "surrealkv+versioned") and not (parts.netloc + parts.path):
             raise ValueError(f"database.url: {self.url!r} names no folder for the database")
 
 

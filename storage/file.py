@@ -118,6 +118,67 @@ def _walk_error(exc: OSError) -> None:
         raise exc
 
 
+def _take(path: Path) -> os.stat_result | None:
+    """Remove the object file at ``path``; what it was, or None if there was none.
+
+    It is renamed aside first, so the file removed is known exactly even when
+    a put renames a new version into place at the same moment.
+    """
+    try:
+        st = path.lstat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    aside = _temp_path(path)
+    try:
+        os.rename(path, aside)
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # removed by another delete meanwhile
+    taken = aside.lstat()
+    if not stat.S_ISREG(taken.st_mode):
+        # A folder made where the file was, since the lstat: not ours to remove.
+        os.rename(aside, path)
+        return None
+    aside.unlink()
+    return taken
+
+
+def _describes_a_live_file(path: Path, meta: _Meta) -> bool:
+    """True when ``meta`` is the sidecar of the object now at ``path`` or of a put
+    still writing it (whose temp file is in the same folder)."""
+    temps = [p for p in path.parent.iterdir() if p.name.startswith(TEMP_PREFIX)]
+    for candidate in (path, *temps):
+        with contextlib.suppress(FileNotFoundError):
+            if meta.describes(candidate.lstat()):
+                return True
+    return False
+
+
+def _drop_sidecar(path: Path, removed: os.stat_result) -> None:
+    # A put renames its sidecar in before its file. Between the two, the
+    # sidecar belongs to the coming version, not to the file just removed, and
+    # removing it would leave that version without its content type and
+    # metadata. So the sidecar is taken aside, read, and put back if so.
+    meta_path = _meta_path(path)
+    aside = _temp_path(path)
+    try:
+        os.rename(meta_path, aside)
+    except FileNotFoundError:
+        return
+    try:
+        meta: _Meta | None = msgspec.json.decode(aside.read_bytes(), type=_Meta)
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        meta = None
+    try:
+        if meta is not None and not meta.describes(removed) and _describes_a_live_file(path, meta):
+            # A sidecar put there meanwhile is newer still and stays.
+            with contextlib.suppress(FileExistsError):
+                os.link(aside, meta_path)
+    finally:
+        aside.unlink()
+
+
 async def _write_chunk(handle: Any, chunk: bytes) -> None:
     # One seam for every byte written, so tests can make the disk fill up.
     await handle.write(chunk)
@@ -211,7 +272,10 @@ class FileStore:
                 # The new sidecar names the new file, so it cannot pass for the old one's.
                 await asyncio.to_thread(_remove, meta_path)
                 raise
-            await asyncio.to_thread(_fsync_dir, path.parent)
+            # Gone means a delete of this key removed the new file and pruned the
+            # folder since the rename (it syncs what it prunes): the put happened.
+            with contextlib.suppress(FileNotFoundError):
+                await asyncio.to_thread(_fsync_dir, path.parent)
         finally:
             await asyncio.to_thread(_remove, meta_temp)
             await asyncio.to_thread(_remove, temp)
@@ -341,14 +405,10 @@ class FileStore:
     async def delete(self, key: str) -> bool:
         path = self._path(key)
         with self._faults("delete", key):
-            try:
-                await aiofiles.os.remove(path)
-            except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
-                if await aiofiles.os.path.isfile(path):
-                    raise
+            removed = await asyncio.to_thread(_take, path)
+            if removed is None:
                 return False
-            with contextlib.suppress(FileNotFoundError):
-                await aiofiles.os.remove(_meta_path(path))
+            await asyncio.to_thread(_drop_sidecar, path, removed)
             await asyncio.to_thread(self._prune, path.parent)
         return True
 

@@ -121,6 +121,17 @@ def test_demo_refuses_to_wipe_a_folder_it_did_not_make(tmp_path):
     assert (precious / "thesis.txt").read_text() == "years of work"
 
 
+def test_db_backup_of_a_versioned_database_is_point_in_time(tmp_path):
+    versioned = {"TICKETS__DATABASE__URL": "surrealkv+versioned://data/db"}
+    token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.abc.def"
+    added = tickets("tenants", "add", "support", "--token", token, cwd=tmp_path, env=versioned)
+    assert added.returncode == 0, added.stderr
+    made = tickets("db", "backup", "--key", "_backups/v.tkb", cwd=tmp_path, env=versioned)
+    assert made.returncode == 0, made.stderr
+    assert "backed up 1 records (schema version" in made.stdout
+    assert "point-in-time" in made.stdout and "stop the bot" not in made.stderr
+
+
 def test_db_backup_and_restore_into_a_new_database(tmp_path):
     token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.abc.def"
     assert tickets("tenants", "add", "support", "--token", token, cwd=tmp_path).returncode == 0
@@ -128,6 +139,7 @@ def test_db_backup_and_restore_into_a_new_database(tmp_path):
     made = tickets("db", "backup", "--key", "_backups/first.tkb", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     assert "backed up 1 records" in made.stdout and "_backups/first.tkb" in made.stdout
+    assert "per-record" in made.stdout and "stop the bot first" in made.stderr
     assert "backing up" in made.stderr  # the progress bar
     assert (tmp_path / "data" / "objects" / "_backups" / "first.tkb").stat().st_size > 0
     listed = tickets("db", "list", cwd=tmp_path)
@@ -146,6 +158,7 @@ def test_db_backup_and_restore_into_a_new_database(tmp_path):
     assert "not empty: tenant (1)" in again.stderr and "--force" in again.stderr
     forced = tickets("db", "restore", "_backups/first.tkb", "--force", cwd=tmp_path, env=other)
     assert forced.returncode == 0, forced.stderr
+    assert "replaced are backed up to _backups/first.tkb.replaced-" in forced.stderr
 
     missing = tickets("db", "restore", "_backups/none.tkb", cwd=tmp_path, env=other)
     assert missing.returncode == 2

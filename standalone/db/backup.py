@@ -1,80 +1,93 @@
 """Whole-database backups as one object on the storage port, and restores from them.
 
 Every table ``INFO FOR DB`` lists is exported, so tables added by later
-migrations are included without changes here. The object is gzip'd frames:
-a 4-byte length, then a msgpack ``Frame`` (header, batches of rows, end).
-Rows inside a batch are encoded with the SurrealDB SDK's own CBOR, which keeps
-every SurrealDB type (record ids, datetimes, durations, decimals) as it was.
+migrations are included without changes here. Both directions stream: the
+backup reads each table in pages of ``BATCH_ROWS`` records straight into a
+streamed put, the restore reads the object a chunk at a time and inserts a
+batch at a time, so memory stays bounded by one batch whatever the size of
+the database (the object format is in ``backup_format``).
+
+Consistency of a backup taken while the bot keeps writing (``Header.consistency``):
+
+* ``point-in-time`` when the engine keeps versions (``surrealkv+versioned://``):
+  every page is read ``VERSION`` the moment the backup started, so the backup
+  is exactly the database at that moment, across all tables.
+* ``per-record`` otherwise (``surrealkv://``, ``mem://``, ``ws://``): the
+  embedded engine has no client-side transactions, and one transaction over
+  the whole database would have to hold all of it in memory. Each page is
+  read in its own transaction, in record-id order. Every record is in the
+  backup at most once and whole, as it was at one moment during the backup;
+  a record that existed and did not change for the whole backup is in it
+  exactly; a record created, changed or deleted meanwhile may be in it in
+  its old state, its new state, or (created or deleted) not at all, so two
+  records changed together may disagree. With the bot stopped, this is a
+  point-in-time copy too.
 """
 
 from __future__ import annotations
 
-import re
-import zlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from surrealdb.data import cbor
+from surrealdb.cbor import CBORTag, undefined
 
-from standalone.db.connection import Database, DatabaseError
+from standalone.db.backup_format import (
+    CONTENT_TYPE,
+    FORMAT,
+    BackupError,
+    Batch,
+    End,
+    Frame,
+    Header,
+    Progress,
+    TableInfo,
+    batch,
+    check_table,
+    checked_frames,
+    compress,
+    rows_of,
+    verify,
+)
+from standalone.db.connection import (
+    RESTORE_MARKER,
+    Database,
+    DatabaseError,
+    interrupted_restore,
+)
 from standalone.db.migrations import LATEST, migrate, schema_version
 from storage.ports import ObjectStore, StorageError
 
-FORMAT = 1
-CONTENT_TYPE = "application/vnd.tickets.backup+gzip"
+__all__ = [
+    "BATCH_ROWS",
+    "BackupError",
+    "Header",
+    "Progress",
+    "TableInfo",
+    "backup",
+    "restore",
+    "verify",
+]
+
 BATCH_ROWS = 500
-# Far above any batch of BATCH_ROWS rows; a larger length means a damaged object.
-MAX_FRAME = 256 * 1024 * 1024
-_GZIP = 31  # zlib's wbits for the gzip container
-_TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
-# The migrations own this table; a restore sets it by migrating instead.
-_SKIPPED = {"schema_version"}
-
-Progress = Callable[[int, int], None]
-"""Called with (records done, records in all) as a backup or restore moves on."""
+# The migrations own schema_version (a restore sets it by migrating instead);
+# restore_state belongs to the restore itself.
+_SKIPPED = {"schema_version", "restore_state"}
+_RECORD_ID = 8  # SurrealDB's CBOR tags
+_RANGE = 49
+_EXCLUDED = 51
 
 
-class BackupError(Exception):
-    """A backup cannot be made or restored; the message says why."""
+def _after(table: str, last: Any) -> CBORTag:
+    """The records of ``table`` whose id sorts after ``last`` (all of them for None).
 
-
-class TableInfo(msgspec.Struct, frozen=True):
-    records: int
-    relation: bool = False
-
-
-class Header(msgspec.Struct, frozen=True, tag="header"):
-    format: int
-    schema_version: int
-    created_at: datetime
-    tables: dict[str, TableInfo]
-
-    @property
-    def records(self) -> int:
-        return sum(table.records for table in self.tables.values())
-
-
-class Batch(msgspec.Struct, frozen=True, tag="batch"):
-    table: str
-    rows: bytes  # SurrealDB CBOR of a list of records
-
-
-class End(msgspec.Struct, frozen=True, tag="end"):
-    records: int
-
-
-Frame = Header | Batch | End
-_encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(Frame)
-
-
-def _check_table(name: str) -> str:
-    # Table names are put into statements (INSERT cannot take a parameter there).
-    if not _TABLE.fullmatch(name):
-        raise BackupError(f"table name {name!r} is not a plain identifier; cannot back it up")
-    return name
+    A record-id range reads from the table's key order directly; ``WHERE id >``
+    would scan the table from its start for every page. The SDK has no way to
+    write an open bound, which SurrealDB takes as CBOR undefined.
+    """
+    start = undefined if last is None else CBORTag(_EXCLUDED, last)
+    return CBORTag(_RECORD_ID, [table, CBORTag(_RANGE, [start, undefined])])
 
 
 async def _tables(db: Database) -> dict[str, bool]:
@@ -87,171 +100,150 @@ async def _tables(db: Database) -> dict[str, bool]:
         text = str(definition).upper()
         if " AS SELECT " in text:
             continue  # a view: SurrealDB computes it from the other tables
-        tables[_check_table(name)] = "TYPE RELATION" in text
+        tables[check_table(name)] = "TYPE RELATION" in text
     return tables
 
 
-async def snapshot(db: Database) -> tuple[Header, dict[str, list[dict[str, Any]]]]:
-    """Every record of every table, read in one transaction so they agree with each other.
-
-    The embedded engine has no client-side transactions, so the whole read is
-    one ``BEGIN … COMMIT`` query and its answer is held in memory.
-    """
-    tables = await _tables(db)
-    names = list(tables)
-    # Only parameter names are formatted in; the table names travel as parameters.
-    selects = "".join(f"SELECT * FROM type::table($t{i});" for i in range(len(names)))  # noqa: S608
-    sql = "BEGIN TRANSACTION; SELECT VALUE version FROM schema_version:current;"
+async def _record_counts(
+    db: Database, tables: list[str], at: datetime | None = None
+) -> dict[str, int]:
+    if not tables:
+        return {}
+    # GROUP ALL counts inside the engine, without collecting the ids first.
+    count = "SELECT count() FROM type::table($t{}) GROUP ALL VERSION $at;"
+    if at is None:
+        count = "SELECT count() FROM type::table($t{}) GROUP ALL;"
     results = await db.run(
-        sql + selects + "COMMIT TRANSACTION;",
-        {f"t{i}": name for i, name in enumerate(names)},
+        "".join(count.format(i) for i in range(len(tables))),
+        {"at": at, **{f"t{i}": name for i, name in enumerate(tables)}},
     )
-    version = int(results[0][0]) if results and results[0] else 0
-    rows = {name: list(results[i + 1] or []) for i, name in enumerate(names)}
-    header = Header(
-        format=FORMAT,
-        schema_version=version,
-        created_at=datetime.now(UTC),
-        tables={name: TableInfo(len(rows[name]), tables[name]) for name in names},
-    )
-    return header, rows
+    return {
+        name: int(rows[0]["count"]) if rows else 0
+        for name, rows in zip(tables, results, strict=True)
+    }
 
 
-def _frames(header: Header, rows: dict[str, list[dict[str, Any]]]) -> Iterator[tuple[Frame, int]]:
-    """Each frame with the number of records in it."""
-    yield header, 0
-    for table, records in rows.items():
-        for start in range(0, len(records), BATCH_ROWS):
-            batch = records[start : start + BATCH_ROWS]
-            yield Batch(table, cbor.encode(batch)), len(batch)
-    yield End(header.records), 0
+async def _moment(db: Database) -> datetime | None:
+    """The time to read every page at, or None when the engine keeps no versions.
+
+    Only a versioned engine can say: the others ignore ``VERSION`` (mem://
+    answers with the records that have not changed since, surrealkv:// with
+    none), so probing with a query cannot tell them apart safely.
+    """
+    if not db.versioned:
+        return None
+    at: datetime = await db.one("RETURN time::now();")
+    return at
 
 
-async def _gzip(
-    frames: Iterator[tuple[Frame, int]], progress: Progress, total: int
-) -> AsyncIterator[bytes]:
-    compressor = zlib.compressobj(6, zlib.DEFLATED, _GZIP)
-    done = 0
-    for frame, records in frames:
-        body = _encoder.encode(frame)
-        if out := compressor.compress(len(body).to_bytes(4, "big") + body):
-            yield out
-        if records:
-            # The store asked for more, so what came before is on its way.
-            done += records
-            progress(done, total)
-    yield compressor.flush()
+async def _pages(db: Database, table: str, at: datetime | None) -> AsyncIterator[list[Any]]:
+    """The table in pages of BATCH_ROWS records, in record-id order."""
+    last: Any = None
+    while True:
+        if at is None:
+            sql = "SELECT * FROM $r LIMIT $n;"
+            variables = {"r": _after(table, last), "n": BATCH_ROWS}
+        else:
+            # Range reads ignore VERSION, and START with VERSION repeats records
+            # (SurrealDB 2), so a point-in-time page filters on the id instead,
+            # which costs a scan from the table's start per page.
+            where = "" if last is None else "WHERE id > $last"
+            sql = f"SELECT * FROM type::table($t) {where} LIMIT $n VERSION $at;"  # noqa: S608
+            variables = {"t": table, "last": last, "n": BATCH_ROWS, "at": at}
+        rows = await db.one(sql, variables)
+        if not rows:
+            return
+        yield rows
+        last = rows[-1]["id"] if at is not None else rows[-1]["id"].id
+
+
+async def _export(
+    db: Database, header: Header, at: datetime | None, progress: Progress, done: dict[str, int]
+) -> AsyncIterator[Frame]:
+    """The backup's frames; ``done`` counts each table's records as they go."""
+    yield header
+    total = header.records
+    for table in header.tables:
+        async for rows in _pages(db, table, at):
+            yield batch(table, rows)
+            done[table] = done.get(table, 0) + len(rows)
+            # The put asked for more, so what came before is on its way. Records
+            # written since the count make the total grow, not the bar overflow.
+            total = max(total, sum(done.values()))
+            progress(sum(done.values()), total)
+    records = sum(done.values())
+    progress(records, records)  # fewer than counted when records went meanwhile
+    yield End(records, dict(done))
 
 
 async def backup(
     db: Database, store: ObjectStore, key: str, *, progress: Progress | None = None
 ) -> Header:
-    """Write a consistent export of the whole database to ``key``; returns its header."""
-    header, rows = await snapshot(db)
+    """Stream an export of the whole database to ``key``; returns its header.
+
+    The returned header has each table's exact count. See the module's
+    docstring for how consistent the export is while writes go on.
+    """
+    tables = await _tables(db)
+    at = await _moment(db)
+    version = await db.one("SELECT VALUE version FROM schema_version:current;")
+    estimate = await _record_counts(db, list(tables), at)
+    header = Header(
+        format=FORMAT,
+        schema_version=int(version[0]) if version else 0,
+        created_at=datetime.now(UTC),
+        tables={name: TableInfo(estimate[name], relation) for name, relation in tables.items()},
+        consistency="per-record" if at is None else "point-in-time",
+    )
     report = progress or (lambda done, total: None)
     report(0, header.records)
+    done: dict[str, int] = {}
     try:
         await store.put(
             key,
-            _gzip(_frames(header, rows), report, header.records),
+            compress(_export(db, header, at, report, done)),
             content_type=CONTENT_TYPE,
-            metadata={
-                "schema-version": str(header.schema_version),
-                "records": str(header.records),
-            },
+            # Known before the first byte, as S3 needs it: exact for a
+            # point-in-time backup, the count at the start otherwise.
+            metadata={"schema-version": str(header.schema_version), "records": str(header.records)},
         )
     except StorageError as exc:
         raise BackupError(f"could not write the backup to {store.locate(key)}: {exc}") from exc
-    return header
+    except DatabaseError as exc:
+        raise BackupError(f"could not read the database, nothing was written: {exc}") from exc
+    return msgspec.structs.replace(
+        header, tables={name: TableInfo(done.get(name, 0), tables[name]) for name in tables}
+    )
 
 
-async def _read_frames(store: ObjectStore, key: str) -> AsyncIterator[Frame]:
-    decompressor = zlib.decompressobj(_GZIP)
-    buffer = bytearray()
-    try:
-        async for chunk in store.stream(key):
-            buffer += decompressor.decompress(chunk)
-            while len(buffer) >= 4:
-                size = int.from_bytes(buffer[:4], "big")
-                if size > MAX_FRAME:
-                    raise BackupError(f"{key!r} is damaged (a frame claims {size} bytes)")
-                if len(buffer) < 4 + size:
-                    break
-                yield _decoder.decode(bytes(buffer[4 : 4 + size]))
-                del buffer[: 4 + size]
-    except zlib.error as exc:
-        raise BackupError(f"{key!r} is not a backup or is damaged: {exc}") from None
-    except msgspec.DecodeError as exc:
-        raise BackupError(f"{key!r} is damaged: {exc}") from None
-    except StorageError as exc:
-        raise BackupError(f"could not read the backup {key!r}: {exc}") from exc
-    if not decompressor.eof or buffer:
-        raise BackupError(f"{key!r} is cut short: it ends in the middle of the backup")
+async def _unmark(db: Database) -> None:
+    # The whole table, so a restored database lists no table the backup had not.
+    await db.run("REMOVE TABLE IF EXISTS restore_state;")
 
 
-def _rows(batch: Batch, key: str) -> list[dict[str, Any]]:
-    try:
-        rows = cbor.decode(batch.rows)
-    except Exception as exc:
-        raise BackupError(f"{key!r} is damaged: rows of {batch.table!r}: {exc}") from None
-    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-        raise BackupError(f"{key!r} is damaged: rows of {batch.table!r} are not records")
-    return rows
+async def _empty(db: Database, tables: set[str]) -> None:
+    # One DELETE per table: each is one transaction in the engine, which
+    # holds the keys it removes, never the records in Python.
+    for name in sorted(tables):
+        await db.run(f"DELETE {check_table(name)};")
 
 
-async def _checked_frames(store: ObjectStore, key: str) -> AsyncIterator[Frame]:
-    """The backup's frames, each checked against the header before it is yielded.
-
-    The last check (the record counts) comes after the last batch, so a reader
-    that acts on batches must undo them when this raises.
-    """
-    header: Header | None = None
-    seen: dict[str, int] = {}
-    ended = False
-    async for frame in _read_frames(store, key):
-        if header is None:
-            if not isinstance(frame, Header):
-                raise BackupError(f"{key!r} does not start with a backup header")
-            if frame.format != FORMAT:
-                raise BackupError(f"{key!r} is backup format {frame.format}; this is {FORMAT}")
-            # Every name goes into statements, the clean-up after a failure included.
-            for name in frame.tables:
-                _check_table(name)
-            header = frame
-        elif ended or isinstance(frame, Header):
-            raise BackupError(f"{key!r} is damaged: data after its end")
-        elif isinstance(frame, Batch):
-            if frame.table not in header.tables:
-                raise BackupError(f"{key!r} is damaged: rows of an unlisted table")
-            seen[frame.table] = seen.get(frame.table, 0) + len(_rows(frame, key))
-        else:
-            ended = True
-            expected = {name: t.records for name, t in header.tables.items() if t.records}
-            if frame.records != header.records or seen != expected:
-                raise BackupError(f"{key!r} is damaged: its record counts do not add up")
-        yield frame
-    if header is None or not ended:
-        raise BackupError(f"{key!r} is cut short: it ends in the middle of the backup")
-
-
-async def verify(store: ObjectStore, key: str) -> Header:
-    """Read the whole backup and check it is complete; returns its header."""
-    header: Header | None = None
-    async for frame in _checked_frames(store, key):
-        if isinstance(frame, Header):
-            header = frame
-    assert header is not None  # _checked_frames raises for a backup without one
-    return header
-
-
-async def _record_counts(db: Database) -> dict[str, int]:
-    tables = list(await _tables(db))
-    count = "RETURN count(SELECT id FROM type::table($t{}));"
-    counts = "".join(count.format(i) for i in range(len(tables)))
-    if not tables:
-        return {}
-    results = await db.run(counts, {f"t{i}": name for i, name in enumerate(tables)})
-    return {name: int(n or 0) for name, n in zip(tables, results, strict=True)}
+async def _load(
+    db: Database, store: ObjectStore, key: str, header: Header, progress: Progress
+) -> None:
+    """Insert the backup's records a batch at a time, checking them as they come."""
+    done = 0
+    async for frame in checked_frames(store, key):
+        if isinstance(frame, Header) and frame.created_at != header.created_at:
+            raise BackupError(f"{key!r} was replaced while it was being restored")
+        if not isinstance(frame, Batch):
+            continue
+        rows = rows_of(frame, key)
+        insert = "INSERT RELATION INTO" if header.tables[frame.table].relation else "INSERT INTO"
+        await db.run(f"{insert} {check_table(frame.table)} $rows;", {"rows": rows})
+        done += len(rows)
+        if done < header.records:
+            progress(done, header.records)  # the last step is when all is checked
 
 
 async def restore(
@@ -261,6 +253,7 @@ async def restore(
     *,
     force: bool = False,
     progress: Progress | None = None,
+    replaced: Callable[[str], None] | None = None,
 ) -> Header:
     """Load the backup at ``key`` into ``db``, which must be empty unless ``force``.
 
@@ -268,11 +261,15 @@ async def restore(
     at the backup's schema version, then the newer migrations run over them,
     so a backup from an older release restores into a newer one.
 
-    The old records are deleted and the backup's inserted in one transaction,
-    so when loading fails (or is interrupted) every record stays as it was,
-    a forced restore's old ones included. Like ``snapshot``, this holds every
-    row in memory and sends them in one query: the embedded engine has no
-    client-side transactions.
+    Records go in a batch at a time, so readers of the database meanwhile see
+    them arrive. When loading fails or is interrupted, what was loaded is
+    removed again, and a forced restore first backs the records it replaces
+    up to ``<key>.replaced-<UTC time>`` (told to ``replaced``, and kept) and
+    loads them back from there: the database ends as it was, at most
+    migrated up to the backup's version.
+    A restore killed outright leaves a marker that makes open_database and
+    the next restore refuse the half-restored database until a forced
+    restore replaces it.
     """
     header = await verify(store, key)
     if header.schema_version > LATEST:
@@ -282,7 +279,13 @@ async def restore(
         )
     await migrate(db, up_to=0)  # only makes sure the version table exists
     current = await schema_version(db)
-    filled = {name: n for name, n in (await _record_counts(db)).items() if n}
+    interrupted = await interrupted_restore(db)
+    filled = {n: c for n, c in (await _record_counts(db, list(await _tables(db)))).items() if c}
+    if interrupted is not None and not force:
+        raise BackupError(
+            f"a restore of {interrupted!r} was interrupted and left part of it in the "
+            "database; pass --force to replace its records"
+        )
     if filled and not force:
         listed = ", ".join(f"{name} ({n})" for name, n in sorted(filled.items()))
         raise BackupError(
@@ -294,34 +297,63 @@ async def restore(
             f"{header.schema_version}; restore into a new, empty database so the "
             "migrations can bring the restored records up to date"
         )
-    # Outside the transaction: migrations are made to run over live records,
-    # so a failed restore leaves the old records at most migrated, never lost.
+    # Migrations are made to run over live records, so a failed restore
+    # leaves the old records at most migrated, never lost.
     await migrate(db, up_to=header.schema_version)
+    saved: str | None = None
+    if filled and interrupted is None:
+        # After the migration, so loading them back needs no migration of its own.
+        saved = f"{key}.replaced-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
+        await backup(db, store, saved)
+        if replaced is not None:
+            replaced(saved)
     report = progress or (lambda done, total: None)
     report(0, header.records)
-    # The backup's tables are emptied too: a record written since the count
-    # above must not clash with a restored one.
-    statements = [f"DELETE {_check_table(name)};" for name in sorted({*filled, *header.tables})]
-    batches: dict[str, list[dict[str, Any]]] = {}
-    done = 0
+    if interrupted is None:
+        # Kept as it is otherwise: if this one fails too, the earlier is still what to finish.
+        await db.run("UPSERT $marker SET key = $key;", {"marker": RESTORE_MARKER, "key": key})
+    touched = {*filled, *header.tables}
     try:
+        await _empty(db, touched)
         # Checked again while reading: the object may have been replaced since.
-        async for frame in _checked_frames(store, key):
-            if isinstance(frame, Header) and frame != header:
-                raise BackupError(f"{key!r} was replaced while it was being restored")
-            if not isinstance(frame, Batch):
-                continue
-            relation = header.tables[frame.table].relation
-            insert = "INSERT RELATION INTO" if relation else "INSERT INTO"
-            name = f"rows{len(batches)}"
-            batches[name] = _rows(frame, key)
-            statements.append(f"{insert} {_check_table(frame.table)} ${name};")
-            done += len(batches[name])
-            if done < header.records:
-                report(done, header.records)  # the last step is the commit below
-        await db.run("BEGIN TRANSACTION;" + "".join(statements) + "COMMIT TRANSACTION;", batches)
-    except (DatabaseError, BackupError) as exc:
+        await _load(db, store, key, header, report)
+    except BaseException as exc:
+        # A database an earlier restore left half-done stays marked: emptied
+        # now, it is still not what anyone backed up.
+        await _undo(db, store, touched, saved, key, unmark=interrupted is None)
+        if not isinstance(exc, DatabaseError | BackupError):
+            raise
+        if interrupted is not None:
+            raise BackupError(
+                f"restoring {key!r} failed: {exc}; the database is emptied and still "
+                "marked as half-restored"
+            ) from exc
         raise BackupError(f"restoring {key!r} failed, no record was changed: {exc}") from exc
+    await _unmark(db)
     report(header.records, header.records)
     await migrate(db)
     return header
+
+
+async def _undo(
+    db: Database,
+    store: ObjectStore,
+    touched: set[str],
+    saved: str | None,
+    key: str,
+    *,
+    unmark: bool,
+) -> None:
+    try:
+        await _empty(db, touched)
+        if saved is not None:
+            old = await verify(store, saved)
+            await _load(db, store, saved, old, lambda done, total: None)
+        if unmark:
+            await _unmark(db)
+    except (DatabaseError, BackupError, StorageError) as exc:
+        where = f"; the records it replaced are in {saved!r}" if saved else ""
+        raise BackupError(
+            f"restoring {key!r} failed and so did putting the database back: {exc}. "
+            f"It holds part of the backup{where}; restore again with --force"
+        ) from exc

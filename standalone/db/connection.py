@@ -1,4 +1,9 @@
-"""One SurrealDB connection, embedded (``surrealkv://``, ``mem://``) or remote (``ws://``)."""
+"""One SurrealDB connection, embedded (``surrealkv://``, ``mem://``) or remote (``ws://``).
+
+``surrealkv+versioned://`` keeps every version of every record, which lets
+``tickets db backup`` read the whole database as of one moment while the bot
+writes on (at the cost of the disk the old versions take).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from surrealdb import AsyncSurreal
+from surrealdb import AsyncSurreal, RecordID
 
 from standalone.db.migrations import migrate
+
+# Set by a restore while it loads records (standalone/db/backup.py); one still
+# there after the restore's process is gone means the database is half-restored.
+RESTORE_MARKER = RecordID("restore_state", "current")
 
 
 class DatabaseError(Exception):
@@ -20,8 +29,11 @@ class DatabaseError(Exception):
 class Database:
     """Runs SurrealQL and returns each statement's result; raises on any failed one."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, *, versioned: bool = False) -> None:
         self._client = client
+        # True when the engine keeps old versions (``surrealkv+versioned://``),
+        # so ``SELECT … VERSION`` reads the past; other engines ignore VERSION.
+        self.versioned = versioned
 
     async def run(self, sql: str, variables: Mapping[str, Any] | None = None) -> list[Any]:
         """Run one or more statements; returns the result of each, in order.
@@ -60,9 +72,23 @@ class Database:
         gc.collect()
 
 
+async def interrupted_restore(db: Database) -> str | None:
+    """The backup key of a restore that stopped before it finished or undid itself."""
+    keys = await db.one("SELECT VALUE key FROM $marker;", {"marker": RESTORE_MARKER})
+    return str(keys[0]) if keys else None
+
+
+async def _refuse_half_restored(db: Database) -> None:
+    if (key := await interrupted_restore(db)) is not None:
+        raise DatabaseError(
+            f"a restore of {key!r} was interrupted and left part of it in the "
+            f"database; finish it with 'tickets db restore {key} --force'"
+        )
+
+
 def _prepare_embedded_path(url: str) -> None:
     parts = urlsplit(url)
-    if parts.scheme == "surrealkv":
+    if parts.scheme in ("surrealkv", "surrealkv+versioned"):
         path = Path((parts.netloc + parts.path) if parts.netloc else parts.path)
         path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -87,10 +113,11 @@ async def open_database(
     if username:
         await client.signin({"username": username, "password": password})
     await client.use(namespace, database)
-    db = Database(client)
+    db = Database(client, versioned=urlsplit(url).scheme == "surrealkv+versioned")
     if not migrate_schema:
         return db
     try:
+        await _refuse_half_restored(db)
         await migrate(db)
     except BaseException:
         await db.close()

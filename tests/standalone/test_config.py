@@ -12,6 +12,12 @@ def test_defaults_are_the_embedded_setup(tmp_path, monkeypatch):
     assert config.coordination.url == "memory://"
 
 
+def test_a_versioned_database_is_accepted(tmp_path):
+    # It lets a backup read the whole database as of one moment.
+    environ = {"TICKETS__DATABASE__URL": "surrealkv+versioned://data/db"}
+    assert load_config(environ=environ).database.url == "surrealkv+versioned://data/db"
+
+
 def test_file_then_environment(tmp_path):
     path = tmp_path / "tickets.toml"
     path.write_text('[discord]\napi_base = "http://127.0.0.1:9/api/v10"\n[worker]\nbatch = 4\n')
@@ -35,6 +41,7 @@ def test_environment_token_wins_over_the_file(tmp_path):
     [
         ({"TICKETS__DATABASE__URL": "postgres://x"}, "database.url"),
         ({"TICKETS__DATABASE__URL": "surrealkv://"}, "database.url"),
+        ({"TICKETS__DATABASE__URL": "surrealkv+versioned://"}, "database.url"),
         ({"TICKETS__STORAGE__URL": "file://"}, "storage.url"),
         ({"TICKETS__STORAGE__URL": "s4://bucket"}, "storage.url"),
         ({"TICKETS__STORAGE__URL": "s3://Bucket_1"}, "storage.url"),

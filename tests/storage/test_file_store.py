@@ -11,6 +11,7 @@ import hashlib
 import os
 import subprocess
 import time
+import tracemalloc
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -298,6 +299,105 @@ async def test_puts_and_deletes_in_one_folder_do_not_trip_over_each_other(root: 
     assert not (root / "a").exists()
 
 
+async def test_a_delete_between_a_puts_rename_and_its_folder_sync_is_no_failed_put(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A put of a key and a delete of it, from another process: the put renamed
+    # its file into place, the delete removed it and pruned the folder, and only
+    # then did the put sync the folder. The put had succeeded; it must say so.
+    store = FileStore(root)
+    real_fsync_dir = storage.file._fsync_dir
+    deleted: list[bool] = []
+
+    def deleted_meanwhile(directory: Path) -> None:
+        if not deleted and (root / "a" / "b" / "doc").is_file():
+            deleted.append(asyncio.run(FileStore(root).delete("a/b/doc")))
+        real_fsync_dir(directory)
+
+    monkeypatch.setattr(storage.file, "_fsync_dir", deleted_meanwhile)
+    await store.put("a/b/doc", b"x", content_type="text/plain")
+    assert deleted == [True]
+    assert await store.exists("a/b/doc") is False
+    assert not (root / "a").exists()
+    await store.put("a/b/doc", b"again")
+    assert await store.get("a/b/doc") == b"again"
+
+
+async def test_a_delete_between_a_puts_two_renames_keeps_the_new_versions_metadata(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The put renamed its sidecar into place, then a delete (another process)
+    # removed the old file, then the put renamed its new file into place. The
+    # new version is the object now; the delete must not have taken its sidecar.
+    store = FileStore(root)
+    await store.put("t/doc", b"old", content_type="text/plain", metadata={"v": "1"})
+    real_replace = os.replace
+    deleted: list[bool] = []
+
+    def delete_between(src: str | Path, dst: str | Path) -> None:
+        real_replace(src, dst)
+        if not deleted and str(dst).endswith(storage.file.META_SUFFIX):
+            deleted.append(asyncio.run(FileStore(root).delete("t/doc")))
+
+    monkeypatch.setattr(os, "replace", delete_between)
+    await store.put("t/doc", b"<p>new</p>", content_type="text/html", metadata={"v": "2"})
+    monkeypatch.undo()
+    assert deleted == [True]
+    info = await store.head("t/doc")
+    assert (info.content_type, info.metadata) == ("text/html", {"v": "2"})
+    assert info.checksum == hashlib.sha256(b"<p>new</p>").hexdigest()
+    assert _visible_and_temp(root)[1] == []
+    assert await store.delete("t/doc") is True
+    assert not (root / "t").exists()  # no sidecar left behind to keep the folder
+
+
+async def test_puts_and_deletes_of_one_key_leave_a_whole_object_or_none(root: Path) -> None:
+    # Neither may fail, and whatever is left is one put's bytes with that put's
+    # metadata, in a folder that goes once the object does.
+    store = FileStore(root)
+
+    async def putter(n: int) -> None:
+        for i in range(60):
+            await store.put("a/doc", f"{n}-{i}".encode(), metadata={"v": f"{n}-{i}"})
+
+    async def deleter() -> None:
+        for _ in range(60):
+            await store.delete("a/doc")
+
+    await asyncio.gather(putter(1), putter(2), deleter(), deleter())
+    await store.put("a/doc", b"last", metadata={"v": "last"})
+    await asyncio.gather(putter(3), deleter())
+    if await store.exists("a/doc"):
+        info = await store.head("a/doc")
+        assert info.metadata == {"v": (await store.get("a/doc")).decode()}
+        await store.delete("a/doc")
+    assert _visible_and_temp(root) == ([], [])
+    assert not (root / "a").exists()
+
+
+async def test_streamed_puts_and_reads_hold_a_chunk_not_the_object(root: Path) -> None:
+    # 32 MiB through a 1 MiB block the source hands out again and again: only
+    # the file store's own buffering shows in the peak.
+    store = FileStore(root)
+    block = os.urandom(1 << 20)
+
+    async def source() -> AsyncIterator[bytes]:
+        for _ in range(32):
+            yield block
+
+    tracemalloc.start()
+    try:
+        await store.put("big", source())
+        digest = hashlib.sha256()
+        async for chunk in store.stream("big", chunk_size=256 * 1024):
+            digest.update(chunk)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert digest.hexdigest() == hashlib.sha256(block * 32).hexdigest()
+    assert peak < 4 << 20
+
+
 async def collect(chunks: AsyncIterator[bytes]) -> list[bytes]:
     return [chunk async for chunk in chunks]
 
@@ -353,10 +453,15 @@ async def test_read_faults_are_storage_errors_not_raw_os_errors(
         patch.setattr(storage.file.aiofiles.os, "stat", refusing)
         with pytest.raises(StorageError, match=r"could not look up 't/doc'.*Permission denied"):
             await store.head("t/doc")
+
+    def refused(*args: object, **kw: object) -> None:
+        raise _fault(errno.EACCES)
+
     with monkeypatch.context() as patch:
-        patch.setattr(storage.file.aiofiles.os, "remove", refusing)
+        patch.setattr(os, "rename", refused)  # a delete moves the file aside first
         with pytest.raises(StorageError, match=r"could not delete 't/doc'.*Permission denied"):
             await store.delete("t/doc")
+    assert await store.get("t/doc") == b"bytes"  # still there
 
     def unreadable_folder(path: object) -> object:
         raise _fault(errno.EIO)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,20 +12,29 @@ from cryptography.fernet import Fernet
 
 from standalone.crypto import Cipher
 from standalone.db import Database, open_database
-from standalone.db.backup import (
-    BATCH_ROWS,
-    BackupError,
-    Header,
-    TableInfo,
-    _frames,
-    _gzip,
-    backup,
-    restore,
-)
+from standalone.db.backup import BATCH_ROWS, BackupError, Header, TableInfo, backup, restore
+from standalone.db.backup_format import FORMAT, End, Frame, batch, compress
 from standalone.db.migrations import LATEST
 from standalone.db.tenants import TenantRepository
 from standalone.db.tickets import TicketRepository
 from storage import FileStore
+
+
+def encoded(
+    rows: dict[str, list[dict[str, Any]]], *, header: Header | None = None, fmt: int = FORMAT
+) -> AsyncIterator[bytes]:
+    """A backup object of ``rows`` (counted in the end frame, or in format 1 the header)."""
+    header = header or _tables_of(rows, fmt)
+
+    async def frames() -> AsyncIterator[Frame]:
+        yield header
+        for table, records in rows.items():
+            for start in range(0, len(records), BATCH_ROWS):
+                yield batch(table, records[start : start + BATCH_ROWS])
+        counts = {table: len(records) for table, records in rows.items() if records}
+        yield End(sum(counts.values()), counts if fmt >= 2 else None)
+
+    return compress(frames())
 
 
 async def populate(db: Database) -> None:
@@ -195,14 +205,8 @@ async def test_a_failing_insert_leaves_no_half_restore(tmp_path: Path, store: Fi
     # A well-formed backup whose second table breaks the schema (state is not allowed).
     tenant = {"name": "a", "application_id": "1", "token": "x", "created_at": datetime.now(UTC)}
     ticket = {"tenant": "a", "guild_id": "1", "number": 1, "state": "bogus"}
-    header = Header(
-        format=1,
-        schema_version=LATEST,
-        created_at=datetime.now(UTC),
-        tables={"tenant": TableInfo(1), "ticket": TableInfo(1)},
-    )
     rows = {"tenant": [tenant], "ticket": [ticket]}
-    await store.put("broken", _gzip(_frames(header, rows), lambda *p: None, 2))
+    await store.put("broken", encoded(rows))
     target = await fresh(tmp_path)
     try:
         with pytest.raises(BackupError, match="no record was changed"):
@@ -220,7 +224,7 @@ async def test_a_failing_forced_restore_keeps_the_old_records(
     tenant = {"name": "a", "application_id": "1", "token": "x", "created_at": datetime.now(UTC)}
     ticket = {"tenant": "a", "guild_id": "1", "number": 1, "state": "bogus"}
     rows = {"tenant": [tenant], "ticket": [ticket]}
-    await store.put("broken", _gzip(_frames(_tables_of(rows), rows), lambda *p: None, 2))
+    await store.put("broken", encoded(rows))
     before = await every_record(source)
     with pytest.raises(BackupError, match="no record was changed"):
         await restore(source, store, "broken", force=True)
@@ -231,9 +235,9 @@ async def test_a_failing_forced_restore_keeps_the_old_records(
     assert await every_record(source) == before
 
 
-def _tables_of(rows: dict[str, list[dict[str, Any]]]) -> Header:
+def _tables_of(rows: dict[str, list[dict[str, Any]]], fmt: int = FORMAT) -> Header:
     return Header(
-        format=1,
+        format=fmt,
         schema_version=LATEST,
         created_at=datetime.now(UTC),
         tables={name: TableInfo(len(records)) for name, records in rows.items()},
@@ -250,7 +254,7 @@ async def test_a_table_name_that_is_no_identifier_is_refused_before_anything_is_
 ) -> None:
     tenant = {"name": "a", "application_id": "1", "token": "x", "created_at": datetime.now(UTC)}
     rows = {"tenant": [tenant], "x; REMOVE TABLE tenant": [{"v": 1}]}
-    await store.put("odd", _gzip(_frames(_tables_of(rows), rows), lambda *p: None, 2))
+    await store.put("odd", encoded(rows))
     target = await fresh(tmp_path)
     try:
         with pytest.raises(BackupError, match="not a plain identifier"):
@@ -285,8 +289,7 @@ async def test_a_backup_replaced_after_its_check_is_not_half_restored(
     await backup(source, store, "good")
     tenant = {"name": "z", "application_id": "1", "token": "x", "created_at": datetime.now(UTC)}
     rows = {"tenant": [tenant], "unlisted": [{"v": 1}]}
-    header = _tables_of({"tenant": [tenant]})
-    await store.put("other", _gzip(_frames(header, rows), lambda *p: None, 1))
+    await store.put("other", encoded(rows, header=_tables_of({"tenant": [tenant]})))
     target = await fresh(tmp_path)
     try:
         with pytest.raises(BackupError, match="no record was changed"):
