@@ -279,7 +279,9 @@ def db_backup(
         db = await _open_db(settings)
         try:
             with _progress_bar("backing up") as progress:
-                return await backup(db, store, key, progress=progress)
+                # An embedded file is locked to this process: nothing else writes.
+                quiesced = db.locked_to_this_process
+                return await backup(db, store, key, progress=progress, quiesced=quiesced)
         finally:
             await db.close()
             await store.close()
@@ -291,9 +293,9 @@ def db_backup(
     )
     if header.consistency != "point-in-time":
         typer.echo(
-            "note: this database keeps no versions, so a record written while the backup "
-            "ran may be in it as it was before or after; for a copy of one moment, stop "
-            "the bot first or use a surrealkv+versioned:// database",
+            "note: this database server keeps no versions, so a record written while the "
+            "backup ran may be in it as it was before or after; for a copy of one moment, "
+            "stop the bot first",
             err=True,
         )
 

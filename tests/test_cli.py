@@ -139,7 +139,8 @@ def test_db_backup_and_restore_into_a_new_database(tmp_path):
     made = tickets("db", "backup", "--key", "_backups/first.tkb", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     assert "backed up 1 records" in made.stdout and "_backups/first.tkb" in made.stdout
-    assert "per-record" in made.stdout and "stop the bot first" in made.stderr
+    # No other process can open the embedded file meanwhile: a copy of one moment.
+    assert "point-in-time" in made.stdout and "stop the bot" not in made.stderr
     assert "backing up" in made.stderr  # the progress bar
     assert (tmp_path / "data" / "objects" / "_backups" / "first.tkb").stat().st_size > 0
     listed = tickets("db", "list", cwd=tmp_path)
@@ -163,3 +164,48 @@ def test_db_backup_and_restore_into_a_new_database(tmp_path):
     missing = tickets("db", "restore", "_backups/none.tkb", cwd=tmp_path, env=other)
     assert missing.returncode == 2
     assert "could not read the backup '_backups/none.tkb'" in missing.stderr
+
+
+HOLD_DATABASE = """
+import asyncio, sys
+from standalone.db import open_database
+
+async def main():
+    db = await open_database(sys.argv[1])
+    print("open", flush=True)
+    sys.stdin.readline()
+    await db.close()
+
+asyncio.run(main())
+"""
+
+
+def test_db_commands_refuse_a_database_another_process_has_open(tmp_path):
+    token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.abc.def"
+    assert tickets("tenants", "add", "support", "--token", token, cwd=tmp_path).returncode == 0
+    made = tickets("db", "backup", "--key", "_backups/b.tkb", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    environ = {**os.environ, "PYTHONPATH": str(ROOT)}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_DATABASE, f"surrealkv://{tmp_path}/data/db"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=environ,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        for args in (("db", "backup"), ("db", "restore", "_backups/b.tkb", "--force")):
+            refused = tickets(*args, cwd=tmp_path)
+            assert refused.returncode == 2, refused.stderr
+            assert f"is open in process {holder.pid}" in refused.stderr
+            assert "stop that process first" in refused.stderr
+        listed = tickets("tenants", "list", cwd=tmp_path)
+        assert listed.returncode == 2 and "is open in process" in listed.stderr
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    # Once that process is gone, the lock goes with it and the data is untouched.
+    assert tickets("tenants", "list", cwd=tmp_path).stdout.startswith("support\t")

@@ -21,7 +21,9 @@ Consistency of a backup taken while the bot keeps writing (``Header.consistency`
   exactly; a record created, changed or deleted meanwhile may be in it in
   its old state, its new state, or (created or deleted) not at all, so two
   records changed together may disagree. With the bot stopped, this is a
-  point-in-time copy too.
+  point-in-time copy too; ``tickets db backup`` on an embedded file database
+  is always that, since no other process can open the file meanwhile
+  (``standalone/db/file_lock.py``).
 """
 
 from __future__ import annotations
@@ -177,12 +179,20 @@ async def _export(
 
 
 async def backup(
-    db: Database, store: ObjectStore, key: str, *, progress: Progress | None = None
+    db: Database,
+    store: ObjectStore,
+    key: str,
+    *,
+    progress: Progress | None = None,
+    quiesced: bool = False,
 ) -> Header:
     """Stream an export of the whole database to ``key``; returns its header.
 
     The returned header has each table's exact count. See the module's
     docstring for how consistent the export is while writes go on.
+    ``quiesced`` is the caller's word that nothing writes meanwhile (the CLI
+    on an embedded database, which no other process can open), which makes
+    any export one of a single moment.
     """
     tables = await _tables(db)
     at = await _moment(db)
@@ -193,7 +203,7 @@ async def backup(
         schema_version=int(version[0]) if version else 0,
         created_at=datetime.now(UTC),
         tables={name: TableInfo(estimate[name], relation) for name, relation in tables.items()},
-        consistency="per-record" if at is None else "point-in-time",
+        consistency="point-in-time" if at is not None or quiesced else "per-record",
     )
     report = progress or (lambda done, total: None)
     report(0, header.records)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from surrealdb import AsyncSurreal, RecordID
 
+from standalone.db import file_lock
 from standalone.db.migrations import migrate
 
 # Set by a restore while it loads records (standalone/db/backup.py); one still
@@ -29,11 +30,17 @@ class DatabaseError(Exception):
 class Database:
     """Runs SurrealQL and returns each statement's result; raises on any failed one."""
 
-    def __init__(self, client: Any, *, versioned: bool = False) -> None:
+    def __init__(self, client: Any, *, versioned: bool = False, lock: Path | None = None) -> None:
         self._client = client
+        self._lock = lock
         # True when the engine keeps old versions (``surrealkv+versioned://``),
         # so ``SELECT … VERSION`` reads the past; other engines ignore VERSION.
         self.versioned = versioned
+
+    @property
+    def locked_to_this_process(self) -> bool:
+        """True for an embedded file database, which no other process can write."""
+        return self._lock is not None
 
     async def run(self, sql: str, variables: Mapping[str, Any] | None = None) -> list[Any]:
         """Run one or more statements; returns the result of each, in order.
@@ -70,6 +77,9 @@ class Database:
         # (seen as SIGABRT after SIGTERM). Free them now, while Python is alive.
         self._client = None
         gc.collect()
+        if self._lock is not None:
+            file_lock.release(self._lock)
+            self._lock = None
 
 
 async def interrupted_restore(db: Database) -> str | None:
@@ -86,11 +96,13 @@ async def _refuse_half_restored(db: Database) -> None:
         )
 
 
-def _prepare_embedded_path(url: str) -> None:
+def _embedded_path(url: str) -> Path | None:
     parts = urlsplit(url)
-    if parts.scheme in ("surrealkv", "surrealkv+versioned"):
-        path = Path((parts.netloc + parts.path) if parts.netloc else parts.path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+    if parts.scheme not in ("surrealkv", "surrealkv+versioned"):
+        return None
+    path = Path((parts.netloc + parts.path) if parts.netloc else parts.path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 async def open_database(
@@ -107,13 +119,22 @@ async def open_database(
     ``migrate_schema=False`` leaves the schema as it is (a restore picks the
     version it needs itself).
     """
-    _prepare_embedded_path(url)
-    client = AsyncSurreal(url)
-    await client.connect()  # type: ignore[call-arg]  # the embedded client needs no url here
-    if username:
-        await client.signin({"username": username, "password": password})
-    await client.use(namespace, database)
-    db = Database(client, versioned=urlsplit(url).scheme == "surrealkv+versioned")
+    embedded = _embedded_path(url)
+    try:
+        lock = file_lock.acquire(embedded) if embedded is not None else None
+    except file_lock.DatabaseInUse as exc:
+        raise DatabaseError(str(exc)) from None
+    try:
+        client = AsyncSurreal(url)
+        await client.connect()  # type: ignore[call-arg]  # the embedded client needs no url here
+        if username:
+            await client.signin({"username": username, "password": password})
+        await client.use(namespace, database)
+    except BaseException:
+        if lock is not None:
+            file_lock.release(lock)
+        raise
+    db = Database(client, versioned=urlsplit(url).scheme == "surrealkv+versioned", lock=lock)
     if not migrate_schema:
         return db
     try:
