@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -57,7 +58,8 @@ async def test_opens_in_one_process_share_the_lock_until_the_last_closes(tmp_pat
     first = await open_database(url)
     second = await open_database(url)
     await first.close()
-    child = subprocess.run(
+    child = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-c", HOLD, url],
         capture_output=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -71,4 +73,3 @@ async def test_opens_in_one_process_share_the_lock_until_the_last_closes(tmp_pat
     child = hold(url)
     child.kill()
     child.wait(timeout=30)
-
