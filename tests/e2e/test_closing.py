@@ -124,14 +124,9 @@ async def test_reject_and_new_messages_cancel_the_pending_close(discord, stack):
     request = request_message(discord, cast.world, channel_id)
     await cast.world.actor(discord, cast.creator).send_message(channel_id, "wait, one more thing")
     await eventually(lambda: _gone(discord, request.id))
-<<<<<<< HEAD
     # The prompt goes first (so a crash leaves the request to be cancelled again
     # on redelivery), the record and the timer just after.
     await eventually(lambda: _request_dropped(stack, cast, channel_id, timers, ticket))
-=======
-    # The prompt goes first (a retry still knows which), the request and timer after.
-    await eventually(lambda: _no_request(stack, cast, channel_id, timers, ticket))
->>>>>>> h6
     gone = await answer_text(
         await cast.world.actor(discord, cast.creator).click(
             opening_message(discord, cast.world, channel_id).id, "close:1"
@@ -146,13 +141,6 @@ async def test_reject_and_new_messages_cancel_the_pending_close(discord, stack):
 
 async def _gone(discord, message_id):
     return message_id not in discord.world.messages
-
-
-async def _no_request(stack, cast, channel_id, timers, ticket):
-    return (
-        await pending(stack, cast, channel_id) is None
-        and await timers.get(ticket.guild_id, ticket.number, "close_request") is None
-    )
 
 
 async def test_unanswered_request_closes_as_the_requester_with_their_reason(discord, stack):
