@@ -465,6 +465,9 @@ class Closing:
         # A reopened ticket counts against the limits like a new one, and is checked
         # under the lock new tickets of its category are checked under.
         lock = keys.open_lock(self.ctx.tenant, int(ticket.guild_id), ticket.category)
+        # Answered before the wait: Discord drops an interaction unanswered for 3 s,
+        # and the lock may be held by opens for longer than that.
+        await defer(inter)
         try:
             async with locks.held(
                 self.ctx.cache, lock, str(inter.id), ttl_ms=REOPEN_LOCK_MS, wait_s=REOPEN_WAIT_S
