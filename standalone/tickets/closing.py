@@ -135,7 +135,8 @@ class Closing:
         the next one finds closed what the first closed. It waits rather than skips,
         so the lock of a worker that died reconciling cannot cost this start its
         reconcile; while a live holder keeps renewing the lock past the wait, the
-        work is left to it. A ticket some process is closing right now is left too.
+        work is left to it. A ticket whose close lock outlives one TTL is being closed
+        by a live process (a dead one's lock runs out), and is left to it.
         """
         try:
             async with locks.held(
