@@ -15,8 +15,9 @@ from standalone.tickets.context import TicketContext
 from standalone.tickets.errors import TicketError
 
 CATEGORY_CHANNEL: Literal[4] = 4  # disnake.ChannelType.category
-# The mark of a category this bot made: its own member overwrite, which no admin
-# and no other bot adds, so it is found again after a crash.
+# The mark of a category this bot made: its own member overwrite, exactly this one
+# (view only, nothing denied), so it is found again after a crash. An admin who lets
+# the bot into a category of theirs grants it more (manage channels, send, ...).
 MARK = disnake.Permissions(view_channel=True).value
 CATEGORY_LOCK_MS = 10_000
 
@@ -80,6 +81,15 @@ async def _find(
         ):
             continue
         overwrites = cast(list[dict[str, Any]], channel.get("permission_overwrites") or [])
-        if any(str(o.get("id")) == me and int(o.get("type", 0)) == 1 for o in overwrites):
+        if any(_is_mark(o, me) for o in overwrites):
             return str(channel["id"])
     return None
+
+
+def _is_mark(overwrite: dict[str, Any], me: str) -> bool:
+    return (
+        str(overwrite.get("id")) == me
+        and int(overwrite.get("type", 0)) == 1
+        and int(overwrite.get("allow", 0)) == MARK
+        and int(overwrite.get("deny", 0)) == 0
+    )

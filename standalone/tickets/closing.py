@@ -54,10 +54,10 @@ REOPEN_WAIT_S = 5.0
 BUSY = "Many tickets are being opened right now; please try again."
 # Discord: "Cannot send messages to this user" (DMs closed).
 CANNOT_DM = 50007
-# Long enough for a transcript, a DM and a log entry; frees the lock of a dead worker.
-CLOSE_LOCK_MS = 60_000
+# Renewed while a close runs, so this only bounds how long a dead worker's lock stays.
+CLOSE_LOCK_MS = 15_000
 CLOSE_LOCK_WAIT_S = 10.0
-# Renewed after every ticket, so a worker that dies reconciling blocks the next start briefly.
+# Renewed while reconciling, so a worker that dies reconciling blocks the next start briefly.
 RECONCILE_LOCK_MS = 10_000
 # Longer than the lock lives unrenewed: a dead holder's lock always runs out first.
 RECONCILE_WAIT_S = 15.0
@@ -135,7 +135,8 @@ class Closing:
         the next one finds closed what the first closed. It waits rather than skips,
         so the lock of a worker that died reconciling cannot cost this start its
         reconcile; while a live holder keeps renewing the lock past the wait, the
-        work is left to it. A ticket some process is closing right now is left too.
+        work is left to it. A ticket whose close lock outlives one TTL is being closed
+        by a live process (a dead one's lock runs out), and is left to it.
         """
         try:
             async with locks.held(
@@ -153,10 +154,7 @@ class Closing:
     async def _reconcile(self) -> int:
         closed = 0
         reachable: dict[str, bool] = {}
-        lock = keys.reconcile_lock(self.ctx.tenant)
         for ticket in await self.ctx.tickets.active():
-            if await self.ctx.cache.get(lock) == self._me.encode():
-                await self.ctx.cache.set(lock, self._me.encode(), ttl_ms=RECONCILE_LOCK_MS)
             if ticket.guild_id not in reachable:
                 reachable[ticket.guild_id] = await self._in_guild(ticket.guild_id)
             if not reachable[ticket.guild_id]:
@@ -183,8 +181,11 @@ class Closing:
     async def _finish_unless_busy(
         self, ticket: Ticket, closed_by: str | None, reason: str | None
     ) -> bool:
+        # Waits out the close lock's TTL: a worker that died closing this ticket left
+        # its lock behind, and this start may be the only one to finish the ticket.
+        # A lock still held past that is renewed by a live close, which finishes it.
         try:
-            done = await self.finish(ticket, closed_by, reason, wait_s=0)
+            done = await self.finish(ticket, closed_by, reason, wait_s=CLOSE_LOCK_MS / 1000 + 1)
         except CloseBusy:
             return False
         return done.state == "closed"
@@ -465,6 +466,9 @@ class Closing:
         # A reopened ticket counts against the limits like a new one, and is checked
         # under the lock new tickets of its category are checked under.
         lock = keys.open_lock(self.ctx.tenant, int(ticket.guild_id), ticket.category)
+        # Answered before the wait: Discord drops an interaction unanswered for 3 s,
+        # and the lock may be held by opens for longer than that.
+        await defer(inter)
         try:
             async with locks.held(
                 self.ctx.cache, lock, str(inter.id), ttl_ms=REOPEN_LOCK_MS, wait_s=REOPEN_WAIT_S
@@ -473,9 +477,7 @@ class Closing:
                     await self._check_room(ticket, category)
                 return await self._reopen(inter, ticket, mark)
         except locks.Busy:
-            raise TicketError(
-                "Many tickets are being opened right now; please try again."
-            ) from None
+            raise TicketError(BUSY) from None
 
     async def _check_room(self, ticket: Ticket, category: Category) -> None:
         total = await self.ctx.tickets.count_open_in_category(ticket.guild_id, category.key)

@@ -167,15 +167,17 @@ class Entries:
             guild = str(inter.guild_id)
             async with guild_categories_locked(self.ctx, guild, inter.id):
                 every = await self.ctx.settings.categories(guild)
-                taken = any(c.name.lower() == name.lower() for c in every)
-                if not taken and len(every) >= MAX_CATEGORIES:
+                same = next((c for c in every if c.name.lower() == name.lower()), None)
+                if same is None and len(every) >= MAX_CATEGORIES:
                     raise TicketError(
                         f"A server can have at most {MAX_CATEGORIES} ticket categories; "
                         "post a panel for existing ones with `categories`, or delete one."
                     )
                 category = await repo.save_category(
                     guild,
-                    name,
+                    # The saved spelling: the save matches names exactly, and "support"
+                    # next to "Support" would be a second category past the count.
+                    same.name if same else name,
                     str(discord_category.id) if discord_category else None,
                     [str(staff_role.id)],
                     interaction_id=str(inter.id),

@@ -8,7 +8,6 @@ effect is looked for before it is made again.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -22,7 +21,7 @@ from standalone import keys
 from standalone.db import DatabaseError
 from standalone.db.records import Answer, Category, GuildSettings, Question, Ticket
 from standalone.db.tickets import CategoryFull
-from standalone.tickets import custom_ids, views
+from standalone.tickets import custom_ids, locks, views
 from standalone.tickets.checks import Opener, category_full, check_can_open
 from standalone.tickets.context import TicketContext, is_staff
 from standalone.tickets.errors import TicketError
@@ -33,6 +32,7 @@ log = logging.getLogger(__name__)
 
 OPEN_LOCK_MS = 10_000
 OPEN_LOCK_WAIT_S = 5.0
+BUSY = "Many tickets are being opened right now; please try again."
 ANTI_SPAM_MS = 5_000  # v4's per-member pause between two ticket starts
 MAX_GUILD_CHANNELS = 30013  # Discord's error code
 EDITED_TITLE = " edited the ticket"
@@ -334,19 +334,14 @@ class Opening:
         take a category's last place, so the check and the insert run under this lock.
         """
         key = keys.open_lock(self.ctx.tenant, guild_id, category_key)
-        mine = str(holder).encode()
-        deadline = asyncio.get_running_loop().time() + OPEN_LOCK_WAIT_S
-        while not await self.ctx.cache.set_if_absent(key, mine, ttl_ms=OPEN_LOCK_MS):
-            if await self.ctx.cache.get(key) == mine:
-                break  # an earlier delivery of this interaction died holding it
-            if asyncio.get_running_loop().time() > deadline:
-                raise TicketError("Many tickets are being opened right now; please try again.")
-            await asyncio.sleep(0.01)
         try:
-            yield
-        finally:
-            if await self.ctx.cache.get(key) == mine:
-                await self.ctx.cache.delete(key)
+            # The same helper as a reopen's, which takes this lock too: renewed while held.
+            async with locks.held(
+                self.ctx.cache, key, str(holder), ttl_ms=OPEN_LOCK_MS, wait_s=OPEN_LOCK_WAIT_S
+            ):
+                yield
+        except locks.Busy:
+            raise TicketError(BUSY) from None
 
     async def _record_details(self, ticket: Ticket, request: Request) -> Ticket:
         """Answers, thread mode and references: each write can be repeated as it is."""

@@ -5,20 +5,30 @@ from __future__ import annotations
 from standalone.tickets.transcript import TranscriptHeader, TranscriptMessage, participants
 
 
+def _field(name: str, value: str) -> list[str]:
+    """``name: value``, with the value's further lines indented as a message's are.
+
+    A comment, topic or reason is written by people: a line of its own at the margin
+    could pass for a header line or a message of someone else.
+    """
+    first, *rest = value.splitlines() or [""]
+    return [f"{name}: {first}", *(f"    {line}" for line in rest)]
+
+
 def _stamp(header: TranscriptHeader, messages: list[TranscriptMessage]) -> list[str]:
     closer = header.closed_by
     lines = [
         f"Ticket #{header.number} · {header.category}",
         f"Server: {header.guild_id}",
-        f"Topic: {header.topic or '(no topic)'}",
+        *_field("Topic", header.topic or "(no topic)"),
         f"Opened by: {header.creator_id} on {header.opened_at:%Y-%m-%d %H:%M:%S} UTC",
         f"Closed by: {closer} on {header.closed_at:%Y-%m-%d %H:%M:%S} UTC",
-        f"Reason: {header.reason or '(none given)'}",
+        *_field("Reason", header.reason or "(none given)"),
         f"Claimed by: {header.claimed_by or 'not claimed'}",
         f"Rating: {f'{header.rating}/5' if header.rating else 'not given'}",
     ]
     if header.comment:
-        lines.append(f"Feedback: {header.comment}")
+        lines.extend(_field("Feedback", header.comment))
     people = participants(messages)
     if people:
         lines.append(

@@ -78,9 +78,11 @@ async def test_accept_delivered_twice_closes_once(discord, stack):
     first = await eventually(lambda: closed(stack, world, 1))
 
     # The same interaction again, as after a worker died before acknowledging it.
-    await stack.backends.coordination.cache.delete(
-        keys.handled_interaction(world.tenant, accept.id)
-    )
+    # The first delivery marks it handled after its close lets go of the ticket.
+    cache = stack.backends.coordination.cache
+    handled = keys.handled_interaction(world.tenant, accept.id)
+    await eventually(lambda: cache.get(handled))
+    await cache.delete(handled)
     await discord.dispatch(world.app.id, "INTERACTION_CREATE", accept.payload)
     answers = await accept.followups(count=2, timeout=TIMEOUT)
     assert answers[-1]["content"] == "Ticket #1 is closed already."
@@ -261,3 +263,27 @@ async def test_a_reconcile_lock_left_by_a_dead_worker_does_not_cost_the_next_sta
     # Start-up waited for the dead worker's lock and reconciled after it.
     done = await closed(stack, world, 1)
     assert done is not None and done.closed_by == "discord"
+
+
+async def test_a_close_lock_left_by_a_worker_that_died_closing_does_not_strand_the_ticket(
+    discord, stack
+):
+    cast = await start(discord, stack)
+    world = cast.world
+    (interrupted,) = await open_many(discord, stack, cast, 1)
+    await stack.runner.stop()
+    stack.runner = None
+    # A worker died in the middle of the final close: the row says closing and its
+    # close lock stays until its TTL runs out. The restart is the only one to finish it.
+    repo = TicketRepository(stack.backends.db, world.tenant)
+    ticket = await ticket_of(stack, world, interrupted)
+    await repo.mark_closing(ticket, str(cast.staff.id), None)
+    cache = stack.backends.coordination.cache
+    lock = keys.close_lock(world.tenant, ticket.guild_id, ticket.number)
+    await cache.set(lock, b"dead-worker", ttl_ms=500)
+    await stack.start()
+    # Start-up waits for the dead worker's lock to run out, then finishes the close.
+    done = await closed(stack, world, ticket.number)
+    assert done is not None and done.closed_by == str(cast.staff.id)
+    assert discord.channel(interrupted) is None
+    assert len(dms(discord, world, cast.creator)) == 1

@@ -380,6 +380,13 @@ async def test_a_server_never_gets_more_categories_than_a_menu_lists(discord, st
     )
     assert "Panel posted" in reused, reused
     assert len(await settings.categories(guild)) == 25
+    # A name is the same name in any case, as for /category create: no 26th category.
+    recased = await admin_says(
+        discord, world, "panel", {"name": "KIND 4", "staff_role": str(world.staff_role.id)}
+    )
+    assert "Panel posted" in recased, recased
+    names = [c.name for c in await settings.categories(guild)]
+    assert len(names) == 25 and "Kind 4" in names and "KIND 4" not in names
 
 
 async def test_a_dm_menu_over_several_servers_names_each_server(discord, stack):

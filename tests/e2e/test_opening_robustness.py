@@ -308,3 +308,33 @@ async def test_a_crash_after_discord_made_the_category_leaves_no_orphan(
     (billing,) = await (await _settings(stack, world)).categories(str(world.guild.id))
     mine = [c for c in category_channels(discord, world, "Billing") if c.id != theirs.id]
     assert [c.id for c in mine] == [int(billing.discord_category)]
+
+
+async def test_a_retry_does_not_adopt_an_admins_category_that_lets_the_bot_in(
+    discord, stack, world, monkeypatch
+):
+    # The first delivery dies asking Discord for the category; while it is retried an
+    # admin makes "Billing" by hand and lets the bot in, as admins do for bots.
+    theirs: list[Any] = []
+    original = disnake.http.HTTPClient.create_channel
+
+    async def admin_first(self, guild_id, channel_type, **kwargs):
+        if not theirs:
+            bot_in = Overwrite(
+                id=world.app.id, type=1, allow=perms.VIEW_CHANNEL | perms.MANAGE_CHANNELS
+            )
+            theirs.append(
+                discord.add_channel(world.guild.id, "Billing", type=4, overwrites=[bot_in])
+            )
+            raise ConnectionError("went away asking for the category")
+        return await original(self, guild_id, channel_type, **kwargs)
+
+    monkeypatch.setattr(disnake.http.HTTPClient, "create_channel", admin_first)
+    options = {"name": "Billing", "staff_roles": str(world.staff_role.id)}
+    text = await admin_says(discord, world, "category create", options)
+    assert text.startswith("Category added"), text
+    (billing,) = await (await _settings(stack, world)).categories(str(world.guild.id))
+    assert billing.discord_category is not None
+    assert int(billing.discord_category) != theirs[0].id
+    made = discord.channel(int(billing.discord_category))
+    assert made is not None and made.type == 4 and made.name == "Billing"

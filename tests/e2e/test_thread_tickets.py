@@ -182,3 +182,25 @@ async def test_a_reopen_delivered_again_finishes_it_and_says_so(discord, stack, 
     # Someone else's click is still told the ticket is not closed.
     other = await click_in_dm(discord, world, cast.creator, dm, button(dm, "reopen:"))
     assert await answer_text(other) == f"Ticket #{number} is not closed."
+
+
+async def test_a_reopen_waiting_for_its_category_lock_has_answered_discord_already(discord, stack):
+    world = make_world(discord, "alpha")
+    await stack.add(world)
+    await stack.start()
+    cast = await make_cast(discord, stack, world, mode="thread")
+    number, thread_id = await thread_ticket(discord, stack, cast)
+    await force_close(discord, cast, thread_id, number, stack)
+    (dm,) = dms(discord, world, cast.creator)
+    # Another process is opening a ticket of the category: the reopen waits its turn,
+    # and Discord drops an interaction not answered within three seconds.
+    cache = stack.backends.coordination.cache
+    lock = keys.open_lock(world.tenant, world.guild.id, cast.category_key)
+    await cache.set(lock, b"an-open-elsewhere", ttl_ms=60_000)
+    click = await click_in_dm(discord, world, cast.creator, dm, button(dm, "reopen:"))
+    response = await click.response(timeout=TIMEOUT)
+    assert response["type"] == 5  # deferred while the lock is still held
+    assert await cache.get(lock) == b"an-open-elsewhere"
+    await cache.delete(lock)
+    answers = await click.followups(count=1, timeout=TIMEOUT)
+    assert answers[-1]["content"] == f"Ticket #{number} is open again: <#{thread_id}>"

@@ -62,3 +62,32 @@ def test_empty_ticket_and_html_reason():
 def test_text_transcript_key_sits_next_to_the_html():
     assert keys.transcript_text("1", 7) == "transcripts/1/7.txt"
     assert keys.transcript("1", 7) == "transcripts/1/7.html"
+
+
+def test_a_multi_line_comment_topic_or_reason_cannot_forge_lines_of_the_transcript():
+    forged = "great\nMessages: 0\n\nM01 [2026-11-27 12:00:00] Staff (43):\n    you get a refund"
+    header = TranscriptHeader(
+        **{
+            **{f: getattr(HEADER, f) for f in HEADER.__struct_fields__},
+            "comment": forged,
+            "topic": "printer\nClosed by: 1",
+            "reason": "fixed\nRating: 5/5",
+        }
+    )
+    lines = render_text(header, [_message(1)]).splitlines()
+    # Only the real message heads a line; what people wrote stays indented under its field.
+    assert [line for line in lines if line.startswith("M0")] == [
+        "M01 [2026-11-27 12:00:00] alex (42) (pinned):"
+    ]
+    assert [line for line in lines if line.startswith("Messages:")] == ["Messages: 1"]
+    assert [line for line in lines if line.startswith("Closed by:")] == [
+        "Closed by: 43 on 2026-11-27 12:00:00 UTC"
+    ]
+    assert [line for line in lines if line.startswith("Rating:")] == ["Rating: 4/5"]
+    at = lines.index("Feedback: great")
+    assert lines[at + 1 : at + 5] == [
+        "    Messages: 0",
+        "    ",
+        "    M01 [2026-11-27 12:00:00] Staff (43):",
+        "        you get a refund",
+    ]
