@@ -4,6 +4,13 @@ Not ``fnmatch``: Valkey negates a class with ``^`` (``!`` is an ordinary
 character), lets a backslash escape the next character inside and outside a
 class, and accepts reversed ranges (``[z-a]``). A subscriber must match the
 same channels here as it would on Valkey.
+
+Valkey compares bytes, not characters: a channel is matched as its UTF-8 bytes,
+so ``?`` takes one byte of an ``é`` and a class holds the bytes of its members.
+Its range ends are C ``char``s, signed on the x86-64 and the Valkey these tests
+run against, so a byte from 0x80 up sorts below every ASCII one. And its loop
+never starts on an empty name: only the empty pattern matches the empty channel,
+``*`` does not.
 """
 
 from __future__ import annotations
@@ -11,34 +18,44 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+_ALL_BYTES = frozenset(range(256))
 
-def _class(pattern: str, i: int) -> tuple[str, int]:
+
+def _signed(byte: int) -> int:
+    return byte - 256 if byte >= 128 else byte
+
+
+def _byte_class(members: set[int]) -> bytes:
+    if not members:
+        return b"(?!)"
+    return b"[" + b"".join(re.escape(bytes([b])) for b in sorted(members)) + b"]"
+
+
+def _class(pattern: bytes, i: int) -> tuple[bytes, int]:
     """The regex for the class starting after ``[`` at ``i``, and where it ends."""
     n = len(pattern)
-    negate = i < n and pattern[i] == "^"
+    negate = i < n and pattern[i] == ord("^")
     if negate:
         i += 1
-    parts: list[str] = []
+    members: set[int] = set()
     while i < n:
         c = pattern[i]
-        if c == "\\" and i + 1 < n:
-            parts.append(re.escape(pattern[i + 1]))
+        if c == ord("\\") and i + 1 < n:
+            members.add(pattern[i + 1])
             i += 2
-        elif c == "]":
+        elif c == ord("]"):
             i += 1
             break
-        elif i + 2 < n and pattern[i + 1] == "-":
+        elif i + 2 < n and pattern[i + 1] == ord("-"):
             # Like Valkey, the end of a range may be a "]" ("[a-]" runs to "]").
-            low, high = sorted((c, pattern[i + 2]))
-            parts.append(f"{re.escape(low)}-{re.escape(high)}")
+            low, high = sorted((_signed(c), _signed(pattern[i + 2])))
+            members.update(b for b in _ALL_BYTES if low <= _signed(b) <= high)
             i += 3
         else:
-            parts.append(re.escape(c))
+            members.add(c)
             i += 1
     # An unclosed class ends with the pattern, as in Valkey.
-    if not parts:
-        return ("." if negate else "(?!)"), i
-    return f"[{'^' if negate else ''}{''.join(parts)}]", i
+    return _byte_class(set(_ALL_BYTES - members) if negate else members), i
 
 
 class Glob:
@@ -52,16 +69,19 @@ class Glob:
     once: the time is at most the name's length times the pattern's.
     """
 
-    def __init__(self, pieces: list[list[str]], starred: bool) -> None:
-        def compiled(tokens: list[str]) -> tuple[re.Pattern[str], int]:
-            return re.compile("".join(tokens), re.DOTALL), len(tokens)
+    def __init__(self, pieces: list[list[bytes]], starred: bool, empty: bool) -> None:
+        def compiled(tokens: list[bytes]) -> tuple[re.Pattern[bytes], int]:
+            return re.compile(b"".join(tokens), re.DOTALL), len(tokens)
 
         self._head = compiled(pieces[0])
         self._starred = starred
+        self._empty = empty
         self._tail = compiled(pieces[-1]) if starred else None
         self._middle = [compiled(piece) for piece in pieces[1:-1]]
 
-    def matches(self, name: str) -> bool:
+    def matches(self, name: bytes) -> bool:
+        if not name:
+            return self._empty
         head, head_len = self._head
         if self._tail is None:
             return head.fullmatch(name) is not None
@@ -80,34 +100,40 @@ class Glob:
         return True
 
 
+def _bytes(text: str) -> bytes:
+    # surrogatepass: a name no Valkey client could send still gets an answer.
+    return text.encode("utf-8", "surrogatepass")
+
+
 @lru_cache(maxsize=1024)
 def compile_glob(pattern: str) -> Glob:
     """The matcher for exactly the names Valkey's glob ``pattern`` matches."""
-    # Each token matches one character; a run of stars splits the pieces.
-    pieces: list[list[str]] = [[]]
-    i, n = 0, len(pattern)
+    raw = _bytes(pattern)
+    # Each token matches one byte; a run of stars splits the pieces.
+    pieces: list[list[bytes]] = [[]]
+    i, n = 0, len(raw)
     while i < n:
-        c = pattern[i]
-        if c == "*":
-            while i < n and pattern[i] == "*":
+        c = raw[i]
+        if c == ord("*"):
+            while i < n and raw[i] == ord("*"):
                 i += 1
             pieces.append([])
             continue
-        if c == "?":
-            pieces[-1].append(".")
-        elif c == "[":
-            part, i = _class(pattern, i + 1)
+        if c == ord("?"):
+            pieces[-1].append(b".")
+        elif c == ord("["):
+            part, i = _class(raw, i + 1)
             pieces[-1].append(part)
             continue
-        elif c == "\\" and i + 1 < n:
+        elif c == ord("\\") and i + 1 < n:
             i += 1
-            pieces[-1].append(re.escape(pattern[i]))
+            pieces[-1].append(re.escape(raw[i : i + 1]))
         else:
-            pieces[-1].append(re.escape(c))
+            pieces[-1].append(re.escape(raw[i : i + 1]))
         i += 1
-    return Glob(pieces, starred=len(pieces) > 1)
+    return Glob(pieces, starred=len(pieces) > 1, empty=not raw)
 
 
 def glob_match(pattern: str, name: str) -> bool:
     """True when ``name`` matches the Valkey glob ``pattern``."""
-    return compile_glob(pattern).matches(name)
+    return compile_glob(pattern).matches(_bytes(name))

@@ -668,6 +668,13 @@ async def test_pubsub_pattern_subscription(coord: Harness) -> None:
         # Ranges, reversed ranges, ? and *.
         ("[c-a]r", ["ar", "br", "cr"], ["dr"]),
         ("h?l*o", ["hello", "hxl!o", "halo"], ["hlo", "hellx"]),
+        # Valkey matches bytes: ? and a class take one byte of a two-byte é.
+        ("?x", ["ax"], ["éx"]),
+        ("??x", ["éx"], ["ax"]),
+        ("[^a]x", [], ["éx"]),
+        ("[é]x", [], ["éx"]),
+        # Range ends are signed chars: 0xe2, the first byte of €, is below "a".
+        ("[a-é]??", ["€"], []),
     ],
 )
 async def test_pubsub_patterns_follow_valkey_glob(
@@ -679,6 +686,13 @@ async def test_pubsub_patterns_follow_valkey_glob(
         assert await pubsub.publish(prefix + channel, b"m") == 1, channel
     for channel in misses:
         assert await pubsub.publish(prefix + channel, b"m") == 0, channel
+    await sub.close()
+
+
+async def test_pubsub_star_does_not_match_the_empty_channel(coord: Harness) -> None:
+    # Valkey's matcher never starts on an empty name: only "" matches "".
+    sub = await coord.coord.pubsub.subscribe(patterns=["*", "**"])
+    assert await coord.coord.pubsub.publish("", b"m") == 0
     await sub.close()
 
 

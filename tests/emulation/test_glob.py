@@ -9,27 +9,28 @@ from emulation.memory import MemoryCoordination
 from emulation.memory.glob import _class, glob_match
 
 
-def _regex_oracle(pattern: str) -> re.Pattern[str]:
+def _regex_oracle(text: str) -> re.Pattern[bytes]:
     """The straightforward translation, one ``.*`` per star: right, but it backtracks."""
-    out: list[str] = []
+    pattern = text.encode()
+    out: list[bytes] = []
     i, n = 0, len(pattern)
     while i < n:
-        c = pattern[i]
-        if c == "*":
-            out.append(".*")
-        elif c == "?":
-            out.append(".")
-        elif c == "[":
+        c = pattern[i : i + 1]
+        if c == b"*":
+            out.append(b".*")
+        elif c == b"?":
+            out.append(b".")
+        elif c == b"[":
             part, i = _class(pattern, i + 1)
             out.append(part)
             continue
-        elif c == "\\" and i + 1 < n:
+        elif c == b"\\" and i + 1 < n:
             i += 1
-            out.append(re.escape(pattern[i]))
+            out.append(re.escape(pattern[i : i + 1]))
         else:
             out.append(re.escape(c))
         i += 1
-    return re.compile("".join(out), re.DOTALL)
+    return re.compile(b"".join(out), re.DOTALL)
 
 
 def test_matches_what_the_plain_translation_matches() -> None:
@@ -39,7 +40,8 @@ def test_matches_what_the_plain_translation_matches() -> None:
         oracle = _regex_oracle(pattern)
         for _ in range(10):
             name = "".join(rng.choice("ab-^]\\") for _ in range(rng.randint(0, 10)))
-            expected = oracle.fullmatch(name) is not None
+            # Valkey's loop never starts on an empty name (see the glob module).
+            expected = oracle.fullmatch(name.encode()) is not None and bool(name or not pattern)
             assert glob_match(pattern, name) is expected, (pattern, name)
 
 
