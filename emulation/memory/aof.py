@@ -12,8 +12,9 @@ A write that fails (a full disk, EIO), or an fsync under ``always``, fails the
 change: the file is cut back to its last complete record, the owner rebuilds
 its state from the file (``rollback``) and ``PersistenceError`` is raised, so
 the state never runs ahead of the file. While the file cannot be cut back, or
-the ``everysec`` fsync fails, every change is refused the same way, as Valkey
-refuses writes after an AOF error, until the retry succeeds.
+read back to undo the change, or the ``everysec`` fsync fails, every change is
+refused the same way, as Valkey refuses writes after an AOF error, until the
+retry succeeds.
 """
 
 from __future__ import annotations
@@ -95,6 +96,11 @@ def _torn_tail(data: bytes, offset: int) -> bool:
     return not data[offset:].strip(b"\0")
 
 
+def _read_head(path: Path, size: int) -> bytes:
+    with open(path, "rb") as file:
+        return file.read(size)
+
+
 def _open_append(path: Path) -> int:
     return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
@@ -131,10 +137,14 @@ class AppendOnlyFile:
         self.write_fd: Write = os.write
         self.sync_fd: Callable[[int], None] = os.fsync
         self.truncate_fd: Callable[[int, int], None] = os.ftruncate
+        self.read_file: Callable[[Path, int], bytes] = _read_head
         # Why changes are refused until a retry succeeds: a tail that could not
         # be cut back, or a failed everysec fsync.
         self._fault: OSError | None = None
         self._torn = False
+        # The state holds a change the file does not: a failed write whose
+        # rollback could not read the file back.
+        self._ahead = False
         self._buffer: list[bytes] = []
         self._depth = 0
         self._fd = -1
@@ -217,8 +227,15 @@ class AppendOnlyFile:
             raise RuntimeError("the append-only file is not open: call replay() first")
         data = b"".join(self._buffer)
         self._buffer.clear()
-        with self._lock:
-            failure = self._write(data)
+        if self._ahead:
+            # Writing now would make the file agree with a change its caller was
+            # told had failed (a lease renewed on a token the file never gave).
+            failure: OSError | None = OSError(
+                "an earlier failed write could not be undone in memory yet"
+            )
+        else:
+            with self._lock:
+                failure = self._write(data)
         if failure is not None:
             self._roll_back()
             raise PersistenceError(
@@ -264,12 +281,14 @@ class AppendOnlyFile:
         if self.rollback is None:
             return
         try:
-            with open(self.path, "rb") as file:
-                records, _ = _decode(file.read(self._size))
+            records, _ = _decode(self.read_file(self.path, self._size))
         except OSError:
-            # Without the file the state cannot be rebuilt: keep it, say so.
+            # Without the file the state cannot be rebuilt: it stays ahead of the
+            # file, and every change is refused until a retry of this succeeds.
             log.exception("%s: cannot read the file back to undo a failed write", self.path)
+            self._ahead = True
             return
+        self._ahead = False
         self.rollback(records)
 
     def _sync_every_second(self) -> None:
@@ -384,6 +403,11 @@ class AppendOnlyFile:
         if self.snapshot is None:
             raise RuntimeError("no snapshot source to compact from")
         self.flush()
+        if self._ahead:
+            self._roll_back()
+            if self._ahead:
+                # A snapshot now would persist the change that was refused.
+                raise PersistenceError(f"{self.path}: the state is ahead of the file")
         fd, temp = self._write_snapshot(self.snapshot())
         self._switch_to(fd, temp, [])
 

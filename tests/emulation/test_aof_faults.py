@@ -8,6 +8,7 @@ partial write really leaves half a record there, as a full disk does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import threading
@@ -188,6 +189,46 @@ async def test_a_tail_that_cannot_be_cut_back_refuses_changes_until_it_can(
     again = MemoryCoordination(aof_path=path)
     assert await state(again) == after
     assert await again.streams.length("s") == 5
+    await again.close()
+
+
+async def test_a_rollback_that_cannot_read_the_file_refuses_changes_until_it_can(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "c.aof"
+    coord = MemoryCoordination(aof_path=path, fsync="always")
+    aof = coord.aof
+    assert aof is not None
+    leases = coord.leases
+    assert await leases.acquire("L", "a", ttl_ms=60_000) == 1
+    assert await leases.release("L", "a") is True
+    fault = broken_disk(aof)
+    fault.armed = True
+    readable = False
+
+    def read_file(file: Path, size: int) -> bytes:
+        if not readable:
+            raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+        return file.read_bytes()[:size]
+
+    aof.read_file = read_file
+    with pytest.raises(PersistenceError):
+        await leases.acquire("L", "b", ttl_ms=60_000)
+    # The disk and the descriptors are back. Until memory is rebuilt from the
+    # file, b still "holds" token 2 there: a retry must not renew it unseen.
+    fault.armed = False
+    readable = True
+    token = None
+    for _ in range(2):
+        with contextlib.suppress(PersistenceError):
+            token = await leases.acquire("L", "b", ttl_ms=60_000)
+            break
+    assert token == 2
+    await coord.close()
+    # Whatever b was handed, the file must hand it out no second time.
+    again = MemoryCoordination(aof_path=path, fsync="always")
+    holder = await again.leases.holder("L")
+    assert holder is not None and (holder.owner, holder.token) == ("b", 2)
     await again.close()
 
 
