@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
 
@@ -38,9 +39,14 @@ def _no_group(exc: ResponseError) -> bool:
     return str(exc).startswith("NOGROUP")
 
 
+# The error code starts the reply; redis-py puts a pipeline's failing command
+# (its key and arguments) before it. Anywhere else "MISCONF" is data: a NOGROUP
+# error quotes the stream's name.
+_MISCONF = re.compile(r"^MISCONF |of pipeline caused error: \(?['\"]?MISCONF ")
+
+
 def _not_persisted(exc: ResponseError) -> PersistenceError | None:
-    # "in", not "startswith": a pipeline prefixes the command's position.
-    if "MISCONF" not in str(exc):
+    if _MISCONF.search(str(exc)) is None:
         return None
     return PersistenceError(f"Valkey refused the change, it cannot persist it: {exc}")
 

@@ -333,6 +333,16 @@ async def test_read_group_without_group_raises(coord: Harness) -> None:
         await streams.read_group(s, "nope", "c")
 
 
+async def test_a_missing_group_on_a_stream_named_like_an_error_is_still_missing(
+    coord: Harness,
+) -> None:
+    # Valkey's NOGROUP error quotes the name: it is data, not a refused write.
+    streams, s = coord.coord.streams, coord.key("MISCONF x")
+    await streams.append(s, b"x")
+    with pytest.raises(LookupError):
+        await streams.read_group(s, "nope", "c")
+
+
 async def test_two_consumers_never_share_an_entry(coord: Harness) -> None:
     streams, s = coord.coord.streams, coord.key("s")
     await streams.create_group(s, "g")
