@@ -142,6 +142,9 @@ class AppendOnlyFile:
         # be cut back, or a failed everysec fsync.
         self._fault: OSError | None = None
         self._torn = False
+        # Bumped when a compaction switches files, under _lock: the syncer tells
+        # the file it synced from the one in use.
+        self._generation = 0
         # The state holds a change the file does not: a failed write whose
         # rollback could not read the file back.
         self._ahead = False
@@ -303,14 +306,19 @@ class AppendOnlyFile:
                 except OSError:
                     continue  # out of descriptors: try again next second
                 self._dirty = False
+                generation = self._generation
             try:
                 self.sync_fd(fd)
             except OSError as exc:
                 with self._lock:
-                    if self._fault is None:
-                        log.error("%s: fsync failed, refusing changes: %s", self.path, exc)
-                    self._fault = exc
-                    self._dirty = True
+                    # A compaction replaced the file meanwhile with one synced in
+                    # full: this one's failure loses nothing and must not refuse
+                    # changes to the new one.
+                    if self._generation == generation:
+                        if self._fault is None:
+                            log.error("%s: fsync failed, refusing changes: %s", self.path, exc)
+                        self._fault = exc
+                        self._dirty = True
             else:
                 self._fault = None
             finally:
@@ -391,6 +399,7 @@ class AppendOnlyFile:
             self._dirty = False
             self._torn = False
             self._fault = None
+            self._generation += 1
             self.rewrites += 1
         try:
             _fsync_dir(self.path)

@@ -437,6 +437,51 @@ async def test_a_failed_compaction_keeps_the_old_file_and_every_write(
     await again.close()
 
 
+async def test_a_failed_fsync_of_a_file_compaction_replaced_refuses_nothing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "c.aof"
+    coord = MemoryCoordination(aof_path=path, fsync="everysec")
+    aof = coord.aof
+    assert aof is not None
+    calls = 0
+    entered = [threading.Event(), threading.Event()]
+    release = [threading.Event(), threading.Event()]
+
+    def sync(fd: int) -> None:
+        nonlocal calls
+        if threading.current_thread() is not aof._syncer:
+            os.fsync(fd)
+            return
+        call, calls = calls, calls + 1
+        if call < 2:
+            entered[call].set()
+            # Bounded, so a regression fails below instead of hanging.
+            release[call].wait(10)
+        if call == 0:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        os.fsync(fd)
+
+    aof.sync_fd = sync
+    await coord.streams.append("s", b"old file")
+    # The background fsync holds a copy of the old file's descriptor ...
+    assert await asyncio.to_thread(entered[0].wait, 10)
+    # ... while a compaction replaces that file with one synced in full.
+    aof.rewrite()
+    await coord.streams.append("s", b"new file")
+    release[0].set()  # the old file's fsync fails now
+    # The syncer has dealt with that failure once it is in its next fsync.
+    assert await asyncio.to_thread(entered[1].wait, 10)
+    try:
+        await coord.streams.append("s", b"accepted")
+    finally:
+        release[1].set()
+    await coord.close()
+    again = MemoryCoordination(aof_path=path)
+    assert await again.streams.length("s") == 3
+    await again.close()
+
+
 async def test_a_compaction_synced_in_full_ends_a_failed_everysec_fsync(tmp_path: Path) -> None:
     path = tmp_path / "c.aof"
     coord = MemoryCoordination(aof_path=path, fsync="everysec", aof_rewrite_min_bytes=4_000)
