@@ -84,14 +84,49 @@ class CorruptFileError(RuntimeError):
     """The file is damaged before its end, not just torn by a crash: not loaded."""
 
 
+# Every payload is a msgpack array of 2 to 7 items whose first is a 1-letter tag.
+_PAYLOAD_START = range(0x92, 0x98)
+_TAG = 0xA1
+
+
+def _record_at(data: bytes, at: int) -> bool:
+    length, crc = _HEADER.unpack_from(data, at)
+    end = at + _HEADER.size + length
+    if end > len(data):
+        return False
+    payload = memoryview(data)[at + _HEADER.size : end]
+    if zlib.crc32(payload) != crc:
+        return False
+    try:
+        _decoder.decode(payload)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return False
+    return True
+
+
+def _record_follows(data: bytes, start: int) -> bool:
+    """Whether a whole, valid record begins anywhere from ``start`` on."""
+    # Candidates are found by the tag's marker byte, so the scan runs at C speed
+    # and only plausible headers are checksummed.
+    marker = data.find(_TAG, start + _HEADER.size + 1)
+    while marker >= 0:
+        at = marker - _HEADER.size - 1
+        if data[marker - 1] in _PAYLOAD_START and _record_at(data, at):
+            return True
+        marker = data.find(_TAG, marker + 1)
+    return False
+
+
 def _torn_tail(data: bytes, offset: int) -> bool:
     """Whether the bad record at ``offset`` is what a crash leaves at the end of the file."""
     if offset + _HEADER.size > len(data):
         return True  # the header itself was cut short
     (length, _) = _HEADER.unpack_from(data, offset)
     if offset + _HEADER.size + length >= len(data):
-        # The last record: cut short, or its pages written out of order.
-        return True
+        # The last record: cut short, or its pages written out of order. Unless
+        # its length is what was damaged (one high bit is enough to point past
+        # the end): then whole records still follow it.
+        return not _record_follows(data, offset + 1)
     # A file whose size grew before its data reached the disk reads as zeros.
     return not data[offset:].strip(b"\0")
 

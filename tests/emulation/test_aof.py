@@ -74,6 +74,25 @@ async def test_a_damaged_record_with_records_after_it_is_refused_and_left_alone(
     assert path.read_bytes() == content
 
 
+@pytest.mark.parametrize("byte", [0, 1])
+async def test_a_record_whose_length_was_damaged_past_the_end_is_refused(
+    tmp_path: Path, byte: int
+) -> None:
+    path = tmp_path / "c.aof"
+    good = frame(Fence("lease", 7))
+    # A flipped high bit in the length: the record seems to run past the end,
+    # as a torn last one does, but the records after it are whole.
+    bad = bytearray(frame(Fence("lease", 99)))
+    bad[byte] ^= 0x40
+    rest = b"".join(frame(Fence("lease", 100 + i)) for i in range(50))
+    content = good + bytes(bad) + rest
+    path.write_bytes(content)
+    # Cut off as torn, the tokens up to 149 would be handed out again.
+    with pytest.raises(CorruptFileError, match=f"record at byte {len(good)} is damaged"):
+        MemoryCoordination(aof_path=path)
+    assert path.read_bytes() == content
+
+
 async def test_a_damaged_last_record_is_cut_off(tmp_path: Path) -> None:
     path = tmp_path / "c.aof"
     good = frame(Fence("lease", 7))
