@@ -122,7 +122,7 @@ async def open_database(
     embedded = _embedded_path(url)
     try:
         lock = file_lock.acquire(embedded) if embedded is not None else None
-    except file_lock.DatabaseInUse as exc:
+    except file_lock.LockError as exc:
         raise DatabaseError(str(exc)) from None
     try:
         client = AsyncSurreal(url)
