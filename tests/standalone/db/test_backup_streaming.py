@@ -506,3 +506,31 @@ async def test_a_page_of_large_records_is_split_into_frames_a_reader_takes(
     finally:
         await db.close()
         await target.close()
+
+
+async def test_a_restore_cancelled_mid_load_leaves_nothing_behind(tmp_path: Path) -> None:
+    # Ctrl-C during `tickets db restore` cancels it between batches. The engine
+    # went on with the insert the cancel interrupted, after the undo had
+    # emptied the table and dropped the marker: 500 records stayed, unmarked.
+    store = FileStore(tmp_path / "objects")
+    source = await open_database("mem://")
+    target = await fresh(tmp_path)
+    try:
+        await _fill(source, BATCH_ROWS * 3)
+        await backup(source, store, "b")
+        restoring: asyncio.Task[Any] | None = None
+
+        def cancel_after_the_first_batch(done: int, total: int) -> None:
+            if done >= BATCH_ROWS and restoring is not None:
+                restoring.cancel()
+
+        restoring = asyncio.create_task(
+            restore(target, store, "b", progress=cancel_after_the_first_batch)
+        )
+        with pytest.raises(asyncio.CancelledError):
+            await restoring
+        assert await interrupted_restore(target) is None
+        assert await target.one("SELECT * FROM tenant;") == []
+    finally:
+        await source.close()
+        await target.close()
