@@ -45,7 +45,7 @@ from standalone.db.backup_format import (
     Header,
     Progress,
     TableInfo,
-    batch,
+    batches,
     check_table,
     checked_frames,
     compress,
@@ -167,7 +167,8 @@ async def _export(
     total = header.records
     for table in header.tables:
         async for rows in _pages(db, table, at):
-            yield batch(table, rows)
+            for part in batches(table, rows):
+                yield part
             done[table] = done.get(table, 0) + len(rows)
             # The put asked for more, so what came before is on its way. Records
             # written since the count make the total grow, not the bar overflow.
@@ -282,6 +283,13 @@ async def restore(
     restore replaces it.
     """
     header = await verify(store, key)
+    if reserved := sorted(set(header.tables) & _SKIPPED):
+        # Loading them would overwrite the schema version the migrations go by,
+        # or drop the marker that flags a half-done restore while loading.
+        raise BackupError(
+            f"{key!r} lists {', '.join(reserved)}, which a restore sets itself; "
+            "it was not made by 'tickets db backup'"
+        )
     if header.schema_version > LATEST:
         raise BackupError(
             f"the backup is at schema version {header.schema_version}, newer than this "

@@ -27,8 +27,13 @@ from storage.ports import ObjectStore, StorageError
 FORMAT = 2
 READABLE_FORMATS = frozenset({1, 2})
 CONTENT_TYPE = "application/vnd.tickets.backup+gzip"
-# Far above any batch of rows; a larger length means a damaged object.
-MAX_FRAME = 256 * 1024 * 1024
+# A batch whose rows encode larger than this is split (down to one record),
+# so a frame only outgrows it for a single huge record.
+BATCH_BYTES = 16 * 1024 * 1024
+# A reader buffers a whole frame before decoding it, so this bounds the memory
+# a small hostile object (gigabytes of zeros gzip to kilobytes) can take.
+MAX_FRAME = 64 * 1024 * 1024
+_FRAME_OVERHEAD = 1024  # the Batch struct and the table name around the rows
 # Bytes inflated per step, so a small chunk of a damaged (or hostile) object
 # cannot expand into gigabytes at once.
 _INFLATE_STEP = 1024 * 1024
@@ -90,6 +95,22 @@ def batch(table: str, rows: list[dict[str, Any]]) -> Batch:
     return Batch(table, cbor.encode(rows))
 
 
+def batches(table: str, rows: list[dict[str, Any]]) -> list[Batch]:
+    """``rows`` as one batch, or split into halves until each is under BATCH_BYTES."""
+    whole = batch(table, rows)
+    if len(whole.rows) <= BATCH_BYTES:
+        return [whole]
+    if len(rows) == 1:
+        if len(whole.rows) + _FRAME_OVERHEAD > MAX_FRAME:
+            raise BackupError(
+                f"a record of {table!r} ({rows[0].get('id')}) is {len(whole.rows)} bytes, "
+                f"more than a backup frame holds ({MAX_FRAME})"
+            )
+        return [whole]
+    middle = len(rows) // 2
+    return batches(table, rows[:middle]) + batches(table, rows[middle:])
+
+
 def rows_of(frame: Batch, key: str) -> list[dict[str, Any]]:
     try:
         rows = cbor.decode(frame.rows)
@@ -135,8 +156,11 @@ async def read_frames(store: ObjectStore, key: str) -> AsyncIterator[Frame]:
                     raise BackupError(f"{key!r} is damaged (a frame claims {size} bytes)")
                 if len(buffer) < 4 + size:
                     break
-                yield _decoder.decode(bytes(buffer[4 : 4 + size]))
+                # Decoded in place: a copy would double what a frame costs.
+                with memoryview(buffer) as view, view[4 : 4 + size] as body:
+                    frame = _decoder.decode(body)
                 del buffer[: 4 + size]
+                yield frame
     except zlib.error as exc:
         raise BackupError(f"{key!r} is not a backup or is damaged: {exc}") from None
     except msgspec.DecodeError as exc:

@@ -7,6 +7,7 @@ writes on (at the cost of the disk the old versions take).
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import Mapping
 from pathlib import Path
@@ -48,7 +49,17 @@ class Database:
         A failed statement inside ``BEGIN … COMMIT`` cancels the whole
         transaction, and the first real error is raised.
         """
-        raw = await self._client.query_raw(sql, dict(variables or {}))
+        call = asyncio.ensure_future(self._client.query_raw(sql, dict(variables or {})))
+        try:
+            raw = await asyncio.shield(call)
+        except asyncio.CancelledError:
+            # The engine runs a statement it was handed to its end even when the
+            # caller is cancelled; what the caller does next (a restore undoing
+            # its inserts) must come after it, not race it.
+            await asyncio.wait([call])
+            if not call.cancelled():
+                call.exception()  # retrieved: the cancellation is what is reported
+            raise
         if "error" in raw:
             raise DatabaseError(str(raw["error"].get("message", raw["error"])))
         results: list[Any] = []
@@ -122,7 +133,7 @@ async def open_database(
     embedded = _embedded_path(url)
     try:
         lock = file_lock.acquire(embedded) if embedded is not None else None
-    except file_lock.DatabaseInUse as exc:
+    except file_lock.LockError as exc:
         raise DatabaseError(str(exc)) from None
     try:
         client = AsyncSurreal(url)

@@ -16,7 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-class DatabaseInUse(Exception):
+class LockError(Exception):
+    """The lock beside an embedded database cannot be taken; the message says why."""
+
+
+class DatabaseInUse(LockError):
     """Another process has this embedded database open."""
 
 
@@ -35,11 +39,15 @@ def lock_path(database: Path) -> Path:
 
 def acquire(database: Path) -> Path:
     """Take (or share, within this process) the lock of ``database``; returns its key."""
-    path = lock_path(database).resolve()
+    # Resolved first, so a symlink to the folder finds the same lock as the folder.
+    path = lock_path(database.resolve())
     if (held := _held.get(path)) is not None:
         held.users += 1
         return path
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise LockError(f"cannot open {path} to lock the database {database}: {exc}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -54,8 +62,13 @@ def acquire(database: Path) -> Path:
     except BaseException:
         os.close(fd)
         raise
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+    except OSError as exc:
+        # Not kept half-taken: an fd nobody tracks would hold the lock until exit.
+        os.close(fd)
+        raise LockError(f"cannot write {path} to lock the database {database}: {exc}") from None
     _held[path] = _Held(fd, 1)
     return path
 

@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from surrealdb import RecordID
 
 from standalone.crypto import Cipher
 from standalone.db import Database, open_database
 from standalone.db.backup import BATCH_ROWS, BackupError, Header, TableInfo, backup, restore
 from standalone.db.backup_format import FORMAT, End, Frame, batch, compress
+from standalone.db.connection import interrupted_restore
 from standalone.db.migrations import LATEST
 from standalone.db.tenants import TenantRepository
 from standalone.db.tickets import TicketRepository
@@ -315,5 +317,25 @@ async def test_an_interrupted_restore_keeps_nothing(
         with pytest.raises(KeyboardInterrupt):
             await restore(target, store, "b", progress=interrupt)
         await _assert_empty(target)
+    finally:
+        await target.close()
+
+
+@pytest.mark.parametrize("reserved", ["schema_version", "restore_state"])
+async def test_a_backup_listing_a_table_the_restore_owns_is_refused(
+    tmp_path: Path, store: FileStore, reserved: str
+) -> None:
+    # Loaded, schema_version:current would say version 1 and the migrations would
+    # run again over the restored schema; restore_state would be emptied, and with
+    # it the marker that flags a restore killed half-way.
+    tenant = {"name": "a", "application_id": "1", "token": "x", "created_at": datetime.now(UTC)}
+    own = {"id": RecordID(reserved, "current"), "version": 1, "key": "k"}
+    await store.put("odd", encoded({"tenant": [tenant], reserved: [own]}))
+    target = await fresh(tmp_path)
+    try:
+        with pytest.raises(BackupError, match=rf"lists {reserved}, which a restore sets itself"):
+            await restore(target, store, "odd")
+        await _assert_empty(target)
+        assert await interrupted_restore(target) is None
     finally:
         await target.close()

@@ -7,6 +7,7 @@ import asyncio
 import errno
 import os
 import tracemalloc
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,15 @@ import pytest
 import storage.file
 from standalone.db import Database, DatabaseError, open_database
 from standalone.db.backup import BATCH_ROWS, BackupError, backup, restore
-from standalone.db.backup_format import Batch, End, Frame, compress, read_frames
+from standalone.db.backup_format import (
+    BATCH_BYTES,
+    MAX_FRAME,
+    Batch,
+    End,
+    Frame,
+    compress,
+    read_frames,
+)
 from standalone.db.connection import RESTORE_MARKER, interrupted_restore
 from storage import FileStore
 from storage.ports import DEFAULT_CONTENT_TYPE, Data
@@ -441,4 +450,87 @@ async def test_a_failed_retry_of_a_killed_restore_leaves_the_database_marked(
             await restore(target, store, "broken", force=True)
         assert await interrupted_restore(target) == "earlier"
     finally:
+        await target.close()
+
+
+def _claiming(size: int) -> bytes:
+    """A gzip object whose one frame claims ``size`` bytes and has them, all zeros."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [packer.compress(size.to_bytes(4, "big"))]
+    zeros = bytes(1 << 20)
+    parts += [packer.compress(zeros) for _ in range(size >> 20)]
+    return b"".join([*parts, packer.flush()])
+
+
+async def test_a_small_object_cannot_make_a_restore_hold_much_memory(tmp_path: Path) -> None:
+    # 100 MiB of zeros gzip to 100 KB. The first release read up to 256 MiB of
+    # them into one frame and copied it twice before it could tell: 793 MiB
+    # traced for a 255 KB object.
+    store = FileStore(tmp_path / "objects")
+    await store.put("claims-more", _claiming(100 << 20))
+    await store.put("claims-most", _claiming(MAX_FRAME))
+    assert (await store.head("claims-more")).size < 200_000
+
+    async def read(key: str) -> None:
+        with pytest.raises(BackupError, match="is damaged"):
+            async for _ in read_frames(store, key):
+                pass
+
+    assert await _peak(read("claims-more")) < 16 << 20  # refused by its length
+    assert await _peak(read("claims-most")) < MAX_FRAME * 3 // 2  # decoded in place
+
+
+async def test_a_page_of_large_records_is_split_into_frames_a_reader_takes(
+    tmp_path: Path,
+) -> None:
+    # 500 records of 40 KB are 20 MB in one page; a frame stays under BATCH_BYTES
+    # so a reader's limit on frames (MAX_FRAME) never refuses a real backup.
+    store = FileStore(tmp_path / "objects")
+    db = await open_database("mem://")
+    target = await fresh(tmp_path)
+    try:
+        rows = [
+            {"name": f"n{i:04}", "application_id": "1", "token": "t" * 40_000}
+            for i in range(BATCH_ROWS)
+        ]
+        await db.run("INSERT INTO tenant $rows;", {"rows": rows})
+        await backup(db, store, "large")
+        sizes = [
+            len(frame.rows)
+            async for frame in read_frames(store, "large")
+            if isinstance(frame, Batch)
+        ]
+        assert len(sizes) > 1 and max(sizes) <= BATCH_BYTES
+        await restore(target, store, "large")
+        assert await every_record(target) == await every_record(db)
+    finally:
+        await db.close()
+        await target.close()
+
+
+async def test_a_restore_cancelled_mid_load_leaves_nothing_behind(tmp_path: Path) -> None:
+    # Ctrl-C during `tickets db restore` cancels it between batches. The engine
+    # went on with the insert the cancel interrupted, after the undo had
+    # emptied the table and dropped the marker: 500 records stayed, unmarked.
+    store = FileStore(tmp_path / "objects")
+    source = await open_database("mem://")
+    target = await fresh(tmp_path)
+    try:
+        await _fill(source, BATCH_ROWS * 3)
+        await backup(source, store, "b")
+        restoring: asyncio.Task[Any] | None = None
+
+        def cancel_after_the_first_batch(done: int, total: int) -> None:
+            if done >= BATCH_ROWS and restoring is not None:
+                restoring.cancel()
+
+        restoring = asyncio.create_task(
+            restore(target, store, "b", progress=cancel_after_the_first_batch)
+        )
+        with pytest.raises(asyncio.CancelledError):
+            await restoring
+        assert await interrupted_restore(target) is None
+        assert await target.one("SELECT * FROM tenant;") == []
+    finally:
+        await source.close()
         await target.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -73,3 +74,40 @@ async def test_opens_in_one_process_share_the_lock_until_the_last_closes(tmp_pat
     child = hold(url)
     child.kill()
     child.wait(timeout=30)
+
+
+async def test_a_symlink_to_the_folder_finds_the_same_lock(tmp_path):
+    # A data folder is often reached by a link (/srv/data -> /mnt/disk/data);
+    # the lock beside the link was another lock, and two engines ran on one folder.
+    child = hold(f"surrealkv://{tmp_path}/db")
+    try:
+        (tmp_path / "alias").symlink_to(tmp_path / "db", target_is_directory=True)
+        with pytest.raises(DatabaseError, match=rf"is open in process {child.pid}"):
+            await open_database(f"surrealkv://{tmp_path}/alias")
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+
+
+def _open_fds_to(path: Path) -> list[str]:
+    fds = Path("/proc/self/fd")
+    targets = []
+    for fd in fds.iterdir():
+        with contextlib.suppress(OSError):
+            targets.append(os.readlink(fd))
+    return [t for t in targets if t.startswith(str(path))]
+
+
+@pytest.mark.parametrize("odd", ["directory", "fifo"])
+async def test_a_lock_file_that_cannot_be_used_is_a_clear_error_and_holds_nothing(tmp_path, odd):
+    # A directory cannot be opened for writing; a FIFO opens and locks but cannot
+    # take the pid. Either was an OSError out of open_database, and the FIFO's
+    # descriptor stayed open, holding the lock until the process exited.
+    lock = lock_path(tmp_path / "db")
+    if odd == "directory":
+        lock.mkdir()
+    else:
+        os.mkfifo(lock)
+    with pytest.raises(DatabaseError, match=rf"cannot (open|write) {lock} to lock the database"):
+        await open_database(f"surrealkv://{tmp_path}/db")
+    assert _open_fds_to(lock) == []
