@@ -174,7 +174,9 @@ async def _valkey_harness(tmp: Path) -> AsyncIterator[Harness]:
         await harness.coord.close()
         return await connect_coordination(VALKEY_URL)
 
-    harness = Harness(coord, _ns(), advance, restart, slack_ms=100, trim_slack=100)
+    # Real time: a garbage collection or a busy CI machine can pause the test for a
+    # good part of a second between a write and the check of its TTL.
+    harness = Harness(coord, _ns(), advance, restart, slack_ms=300, trim_slack=100)
     try:
         yield harness
     finally:
@@ -384,7 +386,9 @@ async def test_pending_reports_consumer_idle_time_and_deliveries(coord: Harness)
     assert [p.consumer for p in pending] == ["c1", "c1", "c2", "c2"]
     assert all(p.deliveries == 1 for p in pending)
     assert all(p.idle_ms >= 400 for p in pending[:2])
-    assert all(100 <= p.idle_ms < 400 for p in pending[2:])
+    assert all(p.idle_ms >= 100 for p in pending[2:])
+    # Read 300 ms apart; compared with each other, a slow machine's delays cancel out.
+    assert min(p.idle_ms for p in pending[:2]) - max(p.idle_ms for p in pending[2:]) >= 299
     assert len(await streams.pending(s, "g", count=3)) == 3
 
 
