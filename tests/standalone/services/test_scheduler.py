@@ -57,7 +57,7 @@ def scheduler(timers, coordination, jobs, owner="a", settings=FAST) -> Scheduler
     )
 
 
-async def until(check, timeout=5.0):
+async def until(check, timeout=30.0):
     async with asyncio.timeout(timeout):
         while not check():
             await asyncio.sleep(0.01)

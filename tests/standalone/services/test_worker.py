@@ -42,7 +42,7 @@ def envelope(seq: int, channel: str = "c1") -> bytes:
 SETTINGS = WorkerConfig(redeliver_after_ms=50, claim_interval_ms=20, batch=8, max_deliveries=3)
 
 
-async def run_until(condition, *workers, timeout=5.0):
+async def run_until(condition, *workers, timeout=30.0):
     """Run the workers until ``condition()`` (sync or async) holds."""
     tasks = [asyncio.create_task(w.run()) for w in workers]
     try:
