@@ -222,7 +222,8 @@ async def test_a_client_that_sends_half_a_frame_and_vanishes_hurts_nobody(
 async def test_many_requests_in_flight_on_one_connection(served: CoordinationServer) -> None:
     client = UnixCoordination(served.path)
     await client.streams.create_group("s", "g")
-    blocked = asyncio.create_task(client.streams.read_group("s", "g", "c", block_ms=5_000))
+    # Blocks for longer than the 500 requests can take on a busy machine.
+    blocked = asyncio.create_task(client.streams.read_group("s", "g", "c", block_ms=120_000))
 
     async def one(i: int) -> bytes | None:
         await client.cache.set(f"k{i}", str(i).encode())
@@ -233,7 +234,7 @@ async def test_many_requests_in_flight_on_one_connection(served: CoordinationSer
     assert results == [str(i).encode() for i in range(500)]
     assert not blocked.done()
     entry_id = await client.streams.append("s", b"wake")
-    assert [e.id for e in await asyncio.wait_for(blocked, 2)] == [entry_id]
+    assert [e.id for e in await asyncio.wait_for(blocked, 30)] == [entry_id]
     await client.close()
 
 
@@ -250,11 +251,11 @@ async def test_client_reconnects_after_the_server_restarts(tmp_path: Path) -> No
     # The cache was in memory only; the connection and the subscription come back.
     assert await client.cache.get("k") is None
     publisher = UnixCoordination(path)
-    deadline = asyncio.get_running_loop().time() + 5
+    deadline = asyncio.get_running_loop().time() + 30
     while await publisher.pubsub.publish("news", b"again") == 0:
         assert asyncio.get_running_loop().time() < deadline, "subscription never came back"
         await asyncio.sleep(0.02)
-    message = await asyncio.wait_for(anext(aiter(sub)), 2)
+    message = await asyncio.wait_for(anext(aiter(sub)), 30)
     assert message.data == b"again"
     await sub.close()
     await publisher.close()
