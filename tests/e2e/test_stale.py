@@ -227,8 +227,10 @@ async def test_restart_in_the_middle_of_a_pending_auto_close_fires_it_once(tmp_p
     backends = await open_backends(config)
     stack = Stack(config, backends)
     try:
+        # Due in an hour: the runner surely stops before it (2.5 s did not on a loaded
+        # machine); the test moves it to now while the bot is down.
         world, channel_id, repo = await setup_ticket(
-            discord, stack, stale_after_ms=200, auto_close_ms=2_500
+            discord, stack, stale_after_ms=200, auto_close_ms=HOUR_MS
         )
         await eventually(lambda: _warnings(discord, world, channel_id))
         timers = TimerRepository(backends.db, world.tenant)
@@ -241,6 +243,9 @@ async def test_restart_in_the_middle_of_a_pending_auto_close_fires_it_once(tmp_p
     assert discord.channel(channel_id) is not None  # stopped before the close was due
 
     backends = await open_backends(config)
+    timers = TimerRepository(backends.db, world.tenant)
+    assert await timers.get(pending.guild_id, 1, "auto_close") == pending
+    pending = await timers.schedule(pending.guild_id, 1, "auto_close", ticket.created_at)
     runner = AioRunner(config, backends, instance="second")
     try:
         await runner.start()
