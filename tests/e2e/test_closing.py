@@ -118,8 +118,9 @@ async def test_reject_and_new_messages_cancel_the_pending_close(discord, stack):
     request = request_message(discord, cast.world, channel_id)
     await cast.world.actor(discord, cast.creator).send_message(channel_id, "wait, one more thing")
     await eventually(lambda: _gone(discord, request.id))
+    # The prompt goes first, then the request, then its timer: wait for the last.
+    await eventually(lambda: _no_timer(timers, ticket, "close_request"))
     assert await pending(stack, cast, channel_id) is None
-    assert await timers.get(ticket.guild_id, ticket.number, "close_request") is None
     gone = await answer_text(
         await cast.world.actor(discord, cast.creator).click(
             opening_message(discord, cast.world, channel_id).id, "close:1"
@@ -134,6 +135,10 @@ async def test_reject_and_new_messages_cancel_the_pending_close(discord, stack):
 
 async def _gone(discord, message_id):
     return message_id not in discord.world.messages
+
+
+async def _no_timer(timers, ticket, kind):
+    return await timers.get(ticket.guild_id, ticket.number, kind) is None
 
 
 async def test_unanswered_request_closes_as_the_requester_with_their_reason(discord, stack):
