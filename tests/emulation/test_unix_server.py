@@ -75,7 +75,7 @@ class Raw:
         await self.writer.drain()
 
     async def answer(self) -> list[Any]:
-        header = await asyncio.wait_for(self.reader.readexactly(4), 5)
+        header = await asyncio.wait_for(self.reader.readexactly(4), 30)
         (length,) = p.HEADER.unpack(header)
         decoded = msgspec.msgpack.decode(await self.reader.readexactly(length))
         assert isinstance(decoded, list)
@@ -187,7 +187,7 @@ async def test_a_waiting_request_that_fails_still_gets_an_answer(
     client = UnixCoordination(served.path)
     await client.streams.create_group("s", "g")
     with pytest.raises(p.RemoteError, match="broken while waiting"):
-        await asyncio.wait_for(client.streams.read_group("s", "g", "c", block_ms=1_000), 5)
+        await asyncio.wait_for(client.streams.read_group("s", "g", "c", block_ms=1_000), 30)
     assert await client.cache.get("k") is None
     await client.close()
 
@@ -273,7 +273,7 @@ async def test_connection_lost_while_subscribing_is_a_connection_error(tmp_path:
     flaky = await asyncio.start_unix_server(hang_up, str(path))
     client = UnixCoordination(path, reconnect_timeout_s=0.2)
     with pytest.raises(ConnectionError, match="while subscribing"):
-        await asyncio.wait_for(client.pubsub.subscribe(channels=["c"]), 5)
+        await asyncio.wait_for(client.pubsub.subscribe(channels=["c"]), 30)
     flaky.close()
     await flaky.wait_closed()
     await client.close()
