@@ -79,9 +79,12 @@ async def test_accept_delivered_twice_closes_once(discord, stack):
     first = await eventually(lambda: closed(stack, world, 1))
 
     # The same interaction again, as after a worker died before acknowledging it.
-    await stack.backends.coordination.cache.delete(
-        keys.handled_interaction(world.tenant, accept.id)
-    )
+    # The handler marks it handled after the close: wait for that, or the mark comes
+    # back after the delete and the redelivery is skipped.
+    handled = keys.handled_interaction(world.tenant, accept.id)
+    cache = stack.backends.coordination.cache
+    await eventually(lambda: cache.get(handled))
+    await cache.delete(handled)
     await discord.dispatch(world.app.id, "INTERACTION_CREATE", accept.payload)
     answers = await accept.followups(count=2, timeout=TIMEOUT)
     assert answers[-1]["content"] == "Ticket #1 is closed already."
