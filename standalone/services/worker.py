@@ -76,6 +76,10 @@ class Worker:
         self.after_handle = after_handle
         self.stream = keys.events(handler.tenant)
         self.handled = 0
+        # Entries of the batch in hand: a handler slower than redeliver_after_ms leaves
+        # them idle in the stream, and the claim loop must not run them a second time
+        # alongside (or, for the ones waiting behind it, ahead of) this one.
+        self._in_hand: set[str] = set()
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -121,6 +125,8 @@ class Worker:
             for entry in entries:
                 if self._stopping.is_set():
                     return
+                if entry.id in self._in_hand:
+                    continue
                 log.info("redelivering %s (delivery %s)", entry.id, entry.deliveries)
                 if not await self.process(entry):
                     break  # keep the order: what follows waits for this one
@@ -136,9 +142,15 @@ class Worker:
         for entry in entries:
             envelope = _decode(entry)
             groups.setdefault(_partition(entry, envelope), []).append((entry, envelope))
-        async with asyncio.TaskGroup() as group_tasks:
-            for group in groups.values():
-                group_tasks.create_task(self._in_order(group))
+        ids = [entry.id for entry in entries]
+        self._in_hand.update(ids)
+        try:
+            async with asyncio.TaskGroup() as group_tasks:
+                for group in groups.values():
+                    group_tasks.create_task(self._in_order(group))
+        finally:
+            # What failed, or waited behind a failure, is left to the claim loop.
+            self._in_hand.difference_update(ids)
 
     async def _in_order(self, entries: list[tuple[StreamEntry, Envelope | None]]) -> None:
         for entry, envelope in entries:

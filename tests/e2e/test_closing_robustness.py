@@ -28,6 +28,8 @@ from tests.e2e.flow import bot_messages, button
 from tests.e2e.test_closing import SENT, click_close, start
 from tests.e2e.test_force_close import open_many
 
+HOUR_MS = 3_600_000
+
 
 async def test_a_member_leaving_closes_their_open_tickets(discord, stack):
     cast = await start(discord, stack)
@@ -192,8 +194,9 @@ async def test_pending_request_survives_a_restart_and_fires_once(discord, tmp_pa
     try:
         await first.add(world)
         await first.start()
-        # Long enough that the first runner stops before the request is due.
-        cast = await make_cast(discord, first, world, auto_close_ms=2_500)
+        # Due in an hour: the first runner surely stops before it (2.5 s did not on a
+        # loaded machine); the test moves it to now once the second runner is up.
+        cast = await make_cast(discord, first, world, auto_close_ms=HOUR_MS)
         channel_id = await open_for(discord, cast)
         assert SENT in await click_close(discord, cast, cast.staff, channel_id)
         ticket = await ticket_of(first, world, channel_id)
@@ -209,6 +212,11 @@ async def test_pending_request_survives_a_restart_and_fires_once(discord, tmp_pa
         await second.runner.start()
         pending = await ticket_of(second, world, channel_id)
         assert pending.close_request is not None  # kept in the database, not in memory
+        timers = TimerRepository(second.backends.db, world.tenant)
+        timer = await timers.get(pending.guild_id, pending.number, "close_request")
+        assert timer is not None
+        # The hour passes while the bot is down.
+        await timers.schedule(pending.guild_id, pending.number, "close_request", pending.created_at)
         # The restarted runner's own scheduler fires it.
         done = await eventually(lambda: closed(second, world, 1))
         assert done.closed_by == str(cast.staff.id)

@@ -91,3 +91,43 @@ async def test_crash_in_the_middle_of_opening_resumes_without_duplicates(
     assert crashed.is_set()
     ticket = await _single_open_ticket(discord, stack, world)
     assert len(answers) == 1 and str(ticket.channel_id) in answers[0]["content"]
+
+
+async def test_a_handler_slower_than_redelivery_is_not_run_twice_at_once(
+    discord, stack, monkeypatch
+):
+    # Seen on a loaded machine: the only worker's claim loop took the modal submit it
+    # was still handling (idle past redeliver_after_ms, 300 ms here) and ran it again;
+    # the second run found the first one's row and told the member they already had a
+    # ticket.
+    world = make_world(discord, "alpha")
+    await stack.add(world)
+    await stack.start()
+    panel = await post_panel(discord, world)
+    form = await request_form(discord, world, panel, world.member)
+    original = TicketRepository.create
+    runs: list[str] = []
+    release = asyncio.Event()
+
+    async def slow_create(self, *args, **kwargs):
+        runs.append(args[3])  # the interaction id
+        await release.wait()
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(TicketRepository, "create", slow_create)
+    submit = await submit_topic(discord, world, form, world.member, "slow to record")
+    stream = keys.events(world.tenant)
+    streams = stack.backends.coordination.streams
+
+    async def claimed_twice_or_run_twice():
+        pending = await streams.pending(stream, keys.WORKER_GROUP)
+        return len(runs) > 1 or any(p.deliveries >= 3 for p in pending)
+
+    await eventually(claimed_twice_or_run_twice)
+    assert len(runs) == 1
+    release.set()
+    answers = await submit.followups(count=1, timeout=TIMEOUT)
+    ticket = await _single_open_ticket(discord, stack, world)
+    assert len(answers) == 1 and str(ticket.channel_id) in answers[0]["content"]
+    await eventually(lambda: _no_pending(stack, stream))
+    assert len(runs) == 1

@@ -75,7 +75,7 @@ class Raw:
         await self.writer.drain()
 
     async def answer(self) -> list[Any]:
-        header = await asyncio.wait_for(self.reader.readexactly(4), 5)
+        header = await asyncio.wait_for(self.reader.readexactly(4), 30)
         (length,) = p.HEADER.unpack(header)
         decoded = msgspec.msgpack.decode(await self.reader.readexactly(length))
         assert isinstance(decoded, list)
@@ -196,7 +196,7 @@ async def test_a_waiting_request_that_fails_still_gets_an_answer(
     client = UnixCoordination(served.path)
     await client.streams.create_group("s", "g")
     with pytest.raises(p.RemoteError, match="broken while waiting"):
-        await asyncio.wait_for(client.streams.read_group("s", "g", "c", block_ms=1_000), 5)
+        await asyncio.wait_for(client.streams.read_group("s", "g", "c", block_ms=1_000), 30)
     assert await client.cache.get("k") is None
     await client.close()
 
@@ -231,7 +231,8 @@ async def test_a_client_that_sends_half_a_frame_and_vanishes_hurts_nobody(
 async def test_many_requests_in_flight_on_one_connection(served: CoordinationServer) -> None:
     client = UnixCoordination(served.path)
     await client.streams.create_group("s", "g")
-    blocked = asyncio.create_task(client.streams.read_group("s", "g", "c", block_ms=5_000))
+    # Blocks for longer than the 500 requests can take on a busy machine.
+    blocked = asyncio.create_task(client.streams.read_group("s", "g", "c", block_ms=120_000))
 
     async def one(i: int) -> bytes | None:
         await client.cache.set(f"k{i}", str(i).encode())
@@ -242,7 +243,7 @@ async def test_many_requests_in_flight_on_one_connection(served: CoordinationSer
     assert results == [str(i).encode() for i in range(500)]
     assert not blocked.done()
     entry_id = await client.streams.append("s", b"wake")
-    assert [e.id for e in await asyncio.wait_for(blocked, 2)] == [entry_id]
+    assert [e.id for e in await asyncio.wait_for(blocked, 30)] == [entry_id]
     await client.close()
 
 
@@ -259,11 +260,11 @@ async def test_client_reconnects_after_the_server_restarts(tmp_path: Path) -> No
     # The cache was in memory only; the connection and the subscription come back.
     assert await client.cache.get("k") is None
     publisher = UnixCoordination(path)
-    deadline = asyncio.get_running_loop().time() + 5
+    deadline = asyncio.get_running_loop().time() + 30
     while await publisher.pubsub.publish("news", b"again") == 0:
         assert asyncio.get_running_loop().time() < deadline, "subscription never came back"
         await asyncio.sleep(0.02)
-    message = await asyncio.wait_for(anext(aiter(sub)), 2)
+    message = await asyncio.wait_for(anext(aiter(sub)), 30)
     assert message.data == b"again"
     await sub.close()
     await publisher.close()
@@ -281,7 +282,7 @@ async def test_connection_lost_while_subscribing_is_a_connection_error(tmp_path:
     flaky = await asyncio.start_unix_server(hang_up, str(path))
     client = UnixCoordination(path, reconnect_timeout_s=0.2)
     with pytest.raises(ConnectionError, match="while subscribing"):
-        await asyncio.wait_for(client.pubsub.subscribe(channels=["c"]), 5)
+        await asyncio.wait_for(client.pubsub.subscribe(channels=["c"]), 30)
     flaky.close()
     await flaky.wait_closed()
     await client.close()

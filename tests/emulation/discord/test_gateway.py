@@ -18,7 +18,7 @@ from emulation.discord import FakeDiscord
 
 from .conftest import Setup
 
-TIMEOUT = 10
+TIMEOUT = 30
 
 
 @asynccontextmanager

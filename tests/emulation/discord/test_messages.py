@@ -185,7 +185,7 @@ async def test_a_pin_is_announced_once_by_a_system_message(fd: FakeDiscord, setu
         await gw.send(2, {"token": setup.app.token, "intents": GUILDS | GUILD_MESSAGES})
         await gw.until("GUILD_CREATE")
         await call("PUT", pin, channel_id=setup.general.id, message_id=note.id, expect=204)
-        created = (await asyncio.wait_for(gw.until("MESSAGE_CREATE"), 5))["d"]
+        created = (await asyncio.wait_for(gw.until("MESSAGE_CREATE"), 30))["d"]
         # Discord's "X pinned a message": type 6, by the pinner, pointing at the pin.
         assert created["type"] == 6 and created["author"]["id"] == str(setup.app.bot_user.id)
         assert created["message_reference"] == {

@@ -57,7 +57,7 @@ def scheduler(timers, coordination, jobs, owner="a", settings=FAST) -> Scheduler
     )
 
 
-async def until(check, timeout=5.0):
+async def until(check, timeout=30.0):
     async with asyncio.timeout(timeout):
         while not check():
             await asyncio.sleep(0.01)
@@ -121,7 +121,11 @@ async def test_a_kind_nobody_handles_is_kept(timers, coordination):
 
 async def test_only_the_lease_holder_fires_and_the_other_takes_over(timers, coordination):
     jobs = Jobs()
-    first, second = (scheduler(timers, coordination, jobs, owner) for owner in ("a", "b"))
+    # A lease that outlives any stall of a loaded machine: with 200 ms, a loop paused
+    # that long lets "b" take the expired lease before "a" renews it. Stopping hands
+    # the lease over at once.
+    settings = SchedulerConfig(interval_ms=20, hold_ms=300, lease_ttl_ms=30_000)
+    first, second = (scheduler(timers, coordination, jobs, owner, settings) for owner in ("a", "b"))
     first_task = await running(first)
     await until(lambda: first.leading)
     second_task = await running(second)

@@ -42,7 +42,7 @@ def envelope(seq: int, channel: str = "c1") -> bytes:
 SETTINGS = WorkerConfig(redeliver_after_ms=50, claim_interval_ms=20, batch=8, max_deliveries=3)
 
 
-async def run_until(condition, *workers, timeout=5.0):
+async def run_until(condition, *workers, timeout=30.0):
     """Run the workers until ``condition()`` (sync or async) holds."""
     tasks = [asyncio.create_task(w.run()) for w in workers]
     try:
@@ -150,3 +150,66 @@ async def test_a_failed_entry_holds_back_its_channel_but_not_others():
     order = [msgspec.json.decode(d)["n"] for _, d in handler.seen]
     assert order.index(3) == 0  # channel b went ahead
     assert [n for n in order if n != 3] == [1, 2, 4]  # channel a kept its order
+
+
+class HeldUp(Recorder):
+    """Takes longer than ``redeliver_after_ms``: every handling waits to be released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started: list[int] = []
+        self.release = asyncio.Event()
+
+    async def handle(self, envelope: Envelope) -> None:
+        self.started.append(envelope.seq)
+        await self.release.wait()
+        await super().handle(envelope)
+
+
+class ClaimsSeen:
+    """The worker's streams, noting what each claim_idle call returned."""
+
+    def __init__(self, streams) -> None:
+        self._streams = streams
+        self.claimed: list[list[str]] = []
+
+    def __getattr__(self, name):
+        return getattr(self._streams, name)
+
+    async def claim_idle(self, *args, **kwargs):
+        entries = await self._streams.claim_idle(*args, **kwargs)
+        self.claimed.append([e.id for e in entries])
+        return entries
+
+
+async def test_a_slow_entry_is_not_taken_again_by_the_worker_handling_it():
+    # A handler slower than redeliver_after_ms (a loaded machine, Discord's rate
+    # limits) left its entry idle in the stream; the worker's own claim loop took it
+    # and ran it a second time alongside the first, and ran the channel's next entry
+    # before it.
+    coord = MemoryCoordination()
+    stream = keys.events(TENANT)
+    ids = [await coord.streams.append(stream, envelope(n)) for n in (1, 2)]
+    handler = HeldUp()
+    streams = ClaimsSeen(coord.streams)
+    worker = Worker(handler=handler, streams=streams, consumer="w1", settings=SETTINGS)
+    task = asyncio.create_task(worker.run())
+    try:
+        async with asyncio.timeout(30):
+            # Until the claim loop found both entries idle and went round once more,
+            # or started one of them a second time.
+            while not (
+                len(handler.started) > 1 or any(set(c) == set(ids) for c in streams.claimed[:-1])
+            ):
+                await asyncio.sleep(0.01)
+        assert handler.started == [1]
+        handler.release.set()
+        async with asyncio.timeout(30):
+            while await coord.streams.pending(stream, keys.WORKER_GROUP):
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert handler.started == [1, 2]
+    assert [msgspec.json.decode(d)["n"] for _, d in handler.seen] == [1, 2]
+    assert await coord.streams.length(keys.dead_letters(TENANT)) == 0
