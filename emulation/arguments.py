@@ -80,6 +80,16 @@ def stream_ids(ids: Iterable[str]) -> list[tuple[int, int]]:
     return [parse_stream_id(i) for i in ids]
 
 
+def distinct_stream_ids(ids: Iterable[str]) -> list[tuple[int, int]]:
+    """Parse every id first, as ``stream_ids``; each id once, in the order given.
+
+    A bare string is refused: iterated, ``"1-0"`` would read as three ids.
+    """
+    if isinstance(ids, str):
+        raise TypeError("ids is a sequence of stream ids, not a string")
+    return list(dict.fromkeys(stream_ids(ids)))
+
+
 def group_start(start: str) -> None:
     """``create_group`` starts at ``"$"`` or at a stream id."""
     if start != "$":

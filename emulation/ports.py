@@ -135,6 +135,18 @@ class Streams(Protocol):
         ``min_idle_ms`` is refused (Valkey would read it as 0).
         """
 
+    async def touch(self, stream: str, group: str, consumer: str, ids: Sequence[str]) -> list[str]:
+        """Reset the idle time of entries pending to ``consumer``, so none is claimed.
+
+        A consumer still handling entries calls it more often than others claim,
+        so a slow handler's entries are not run a second time by another
+        consumer. The delivery count stays as it is. Returns the ids touched,
+        each once, in the order given: an id not pending, or pending to another
+        consumer, is left alone and not returned; one whose data was trimmed
+        leaves the PEL, as ``claim_idle`` drops it. ``XCLAIM ... 0 JUSTID``
+        limited to the consumer's own entries.
+        """
+
     async def length(self, stream: str) -> int:
         """Number of entries kept in the stream."""
 

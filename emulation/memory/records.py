@@ -46,6 +46,18 @@ class Claimed(msgspec.Struct, array_like=True, tag="c"):
     wall_ms: int
 
 
+class Touched(msgspec.Struct, array_like=True, tag="h"):
+    """Entries still held by ``consumer``: idle from ``wall_ms`` again; ``dropped`` were
+    trimmed and left the PEL."""
+
+    stream: str
+    group: str
+    consumer: str
+    ids: list[RawId]
+    dropped: list[RawId]
+    wall_ms: int
+
+
 class Acked(msgspec.Struct, array_like=True, tag="k"):
     stream: str
     group: str
@@ -93,6 +105,8 @@ class Fence(msgspec.Struct, array_like=True, tag="F"):
     token: int
 
 
-StreamRecord = Appended | GroupCreated | Delivered | Claimed | Acked | StreamTip | PendingState
+StreamRecord = (
+    Appended | GroupCreated | Delivered | Claimed | Touched | Acked | StreamTip | PendingState
+)
 LeaseRecord = LeaseTaken | LeaseRenewed | LeaseReleased | Fence
 Record = StreamRecord | LeaseRecord

@@ -22,6 +22,7 @@ from emulation.memory.records import (
     Record,
     StreamRecord,
     StreamTip,
+    Touched,
 )
 from emulation.ports import PendingEntry, StreamEntry
 
@@ -254,6 +255,32 @@ class MemoryStreams:
             self._aof.log(Claimed(stream, group, consumer, claimed_ids, trimmed, self._wall_ms()))
         return claimed
 
+    async def touch(self, stream: str, group: str, consumer: str, ids: Sequence[str]) -> list[str]:
+        wanted = arguments.distinct_stream_ids(ids)
+        if not wanted:
+            return []
+        state, group_state = self._group(stream, group)
+        now = now_ms(self._clock)
+        touched: list[_Id] = []
+        trimmed: list[_Id] = []
+        for entry_id in wanted:
+            entry = group_state.pel.get(entry_id)
+            if entry is None or entry.consumer != consumer:
+                continue
+            # As XCLAIM does: an entry whose data was trimmed away leaves the PEL.
+            if entry_id not in state.data:
+                trimmed.append(entry_id)
+                continue
+            entry.delivered_at = now
+            touched.append(entry_id)
+        for entry_id in trimmed:
+            del group_state.pel[entry_id]
+        if (touched or trimmed) and self._aof is not None:
+            # Logged like a claim, or a restart would bring the entry back idle
+            # since its delivery and let another consumer take it at once.
+            self._aof.log(Touched(stream, group, consumer, touched, trimmed, self._wall_ms()))
+        return [format_id(i) for i in touched]
+
     async def length(self, stream: str) -> int:
         state = self._streams.get(stream)
         return 0 if state is None else len(state.ids)
@@ -297,7 +324,7 @@ class MemoryStreams:
         else:
             self._restore_delivery(record)
 
-    def _restore_delivery(self, record: Delivered | Claimed | PendingState) -> None:
+    def _restore_delivery(self, record: Delivered | Claimed | Touched | PendingState) -> None:
         _, group = self._group(record.stream, record.group)
         # The monotonic clock restarted with the process: rebuild each delivery
         # time from how long ago it happened by the wall clock.
@@ -314,6 +341,13 @@ class MemoryStreams:
                 if pending is not None:
                     pending.consumer, pending.delivered_at = record.consumer, at
                     pending.deliveries += 1
+        elif isinstance(record, Touched):
+            for entry_id in record.dropped:
+                group.pel.pop(entry_id, None)
+            for entry_id in record.ids:
+                pending = group.pel.get(entry_id)
+                if pending is not None and pending.consumer == record.consumer:
+                    pending.delivered_at = at
         else:
             group.pel[record.id] = _Pending(record.consumer, at, record.deliveries)
 

@@ -3,8 +3,9 @@
 One connection carries every request; each waits on its own future, so any
 number can be in flight. When the connection drops, the next request
 reconnects. A request that was in flight when it dropped is sent again only
-when repeating it is harmless (reads, ``set``, lease acquire and renew, a group
-read, whose entries would otherwise just stay pending until claimed); the others
+when repeating it is harmless (reads, ``set``, lease acquire and renew, a
+stream touch, a group read, whose entries would otherwise just stay pending
+until claimed); the others
 raise ``ConnectionError``, since the server may or may not have applied them.
 Subscriptions are made again on the new connection.
 """
@@ -360,6 +361,11 @@ class UnixStreams:
         self, stream: str, group: str, consumer: str, *, min_idle_ms: int, count: int = 10
     ) -> list[StreamEntry]:
         return _entries(await self._call("xclaim", stream, group, consumer, min_idle_ms, count))
+
+    async def touch(self, stream: str, group: str, consumer: str, ids: Sequence[str]) -> list[str]:
+        # Checked here too: a string would go out as a list of its characters.
+        arguments.distinct_stream_ids(ids)
+        return await self._call("xtouch", stream, group, consumer, list(ids), retry=True)  # type: ignore[no-any-return]
 
     async def length(self, stream: str) -> int:
         return await self._call("xlen", stream, retry=True)  # type: ignore[no-any-return]

@@ -117,6 +117,13 @@ class ClaimIdle(_Op, tag="xclaim"):
     count: int = 10
 
 
+class Touch(_Op, tag="xtouch"):
+    stream: str
+    group: str
+    consumer: str
+    ids: list[str]
+
+
 class Length(_Op, tag="xlen"):
     stream: str
 
@@ -211,6 +218,7 @@ Request = (
     | Ack
     | Pending
     | ClaimIdle
+    | Touch
     | Length
     | DeadLetter
     | Acquire

@@ -52,6 +52,7 @@ _PERSISTED = (
     p.Ack,
     p.Pending,
     p.ClaimIdle,
+    p.Touch,
     p.Length,
     p.DeadLetter,
     p.Acquire,
@@ -329,6 +330,7 @@ def _handlers(coord: MemoryCoordination) -> dict[type, Handler]:
                 )
             )
         ),
+        p.Touch: lambda c, r: _now(streams.touch(r.stream, r.group, r.consumer, r.ids)),
         p.Length: lambda c, r: _now(streams.length(r.stream)),
         p.DeadLetter: lambda c, r: _now(
             streams.dead_letter(r.stream, r.group, r.entry_id, r.dead_stream, maxlen=r.maxlen)

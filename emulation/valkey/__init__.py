@@ -102,6 +102,7 @@ class ValkeyStreams:
         self._r = client
         self._claim = client.register_script(scripts.CLAIM_IDLE)
         self._dead = client.register_script(scripts.DEAD_LETTER)
+        self._touch = client.register_script(scripts.TOUCH)
 
     async def append(self, stream: str, data: bytes, *, maxlen: int | None = None) -> str:
         if maxlen is not None:
@@ -184,6 +185,18 @@ class ValkeyStreams:
                 raise LookupError(f"no consumer group {group!r} on stream {stream!r}") from None
             raise
         return [StreamEntry(_text(i), data, int(n)) for i, data, n in rows]
+
+    async def touch(self, stream: str, group: str, consumer: str, ids: Sequence[str]) -> list[str]:
+        wanted = [f"{ms}-{seq}" for ms, seq in arguments.distinct_stream_ids(ids)]
+        if not wanted:
+            return []
+        try:
+            touched = await self._touch(keys=[stream], args=[group, consumer, *wanted])
+        except ResponseError as exc:
+            if "NOGROUP" in str(exc):
+                raise LookupError(f"no consumer group {group!r} on stream {stream!r}") from None
+            raise
+        return [_text(i) for i in touched]
 
     async def length(self, stream: str) -> int:
         return int(await self._r.xlen(stream))

@@ -70,6 +70,28 @@ until cursor == '0-0' or taken >= want
 return out
 """
 
+# XCLAIM with min-idle 0 and JUSTID resets an entry's idle time without counting a
+# delivery, but would take an entry from any consumer: only those XPENDING shows
+# pending to ARGV[2] are passed on. XCLAIM drops from the PEL, and does not
+# return, an entry whose data was trimmed. Ids go to XCLAIM in chunks, as Lua's
+# unpack is bounded by its stack.
+TOUCH = """
+local mine = {}
+for i = 3, #ARGV do
+  local info = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if #info > 0 and info[1][2] == ARGV[2] then table.insert(mine, ARGV[i]) end
+end
+local out = {}
+for first = 1, #mine, 1000 do
+  local args = {KEYS[1], ARGV[1], ARGV[2], 0}
+  for i = first, math.min(first + 999, #mine) do table.insert(args, mine[i]) end
+  table.insert(args, 'JUSTID')
+  local touched = redis.call('XCLAIM', unpack(args))
+  for _, id in ipairs(touched) do table.insert(out, id) end
+end
+return out
+"""
+
 DEAD_LETTER = """
 local info = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
 if #info == 0 then return false end

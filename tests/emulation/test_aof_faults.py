@@ -93,6 +93,7 @@ async def test_a_failed_write_changes_nothing_and_says_why(tmp_path: Path, parti
         lambda: streams.read_group("s", "g", "c", count=1),
         lambda: streams.ack("s", "g", [last_id]),
         lambda: streams.claim_idle("s", "g", "other", min_idle_ms=0),
+        lambda: streams.touch("s", "g", "c", [last_id]),
         lambda: streams.dead_letter("s", "g", last_id, "dead"),
         lambda: streams.create_group("s", "new"),
         lambda: leases.release("lease", "me"),

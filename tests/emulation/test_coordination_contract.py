@@ -478,6 +478,71 @@ async def test_claim_idle_drops_trimmed_entries_before_they_are_idle(coord: Harn
     assert old.id not in [p.id for p in await streams.pending(s, "g")]
 
 
+async def test_a_touched_entry_is_not_claimed_until_idle_again(coord: Harness) -> None:
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g")
+    await streams.append(s, b"slow")
+    [entry] = await streams.read_group(s, "g", "busy")
+    await coord.advance(1_000 + coord.slack_ms)
+    # Idle long enough to be claimed; the touch says its holder still works on it.
+    assert await streams.touch(s, "g", "busy", [entry.id]) == [entry.id]
+    assert await streams.claim_idle(s, "g", "other", min_idle_ms=1_000) == []
+    [held] = await streams.pending(s, "g")
+    assert (held.consumer, held.deliveries) == ("busy", 1)
+    assert held.idle_ms < 1_000
+    await coord.advance(1_000 + coord.slack_ms)
+    # A touch is not a delivery: the claim is the second one.
+    claimed = await streams.claim_idle(s, "g", "other", min_idle_ms=1_000)
+    assert [(e.id, e.deliveries) for e in claimed] == [(entry.id, 2)]
+
+
+async def test_touch_leaves_other_consumers_entries_and_unknown_ids_alone(coord: Harness) -> None:
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g")
+    ids = [await streams.append(s, f"{i}".encode()) for i in range(4)]
+    mine = await streams.read_group(s, "g", "me", count=2)
+    theirs = await streams.read_group(s, "g", "them", count=1)
+    never_read = ids[3]
+    await streams.ack(s, "g", [mine[1].id])
+    await coord.advance(1_000 + coord.slack_ms)
+    asked = [theirs[0].id, mine[1].id, "1-0", never_read, mine[0].id, mine[0].id]
+    # Not "them"'s entry, not the acknowledged one, not unknown or never-read ids;
+    # the one still ours, once.
+    assert await streams.touch(s, "g", "me", asked) == [mine[0].id]
+    pending = {p.id: p for p in await streams.pending(s, "g")}
+    assert pending[theirs[0].id].consumer == "them"
+    assert pending[theirs[0].id].idle_ms >= 1_000
+    assert pending[mine[0].id].idle_ms < 1_000
+    assert set(pending) == {mine[0].id, theirs[0].id}
+    # Their entry is still theirs to lose to an idle claim; ours is not idle.
+    claimed = await streams.claim_idle(s, "g", "other", min_idle_ms=1_000)
+    assert [(e.id, e.deliveries) for e in claimed] == [(theirs[0].id, 2)]
+    assert await streams.touch(s, "g", "me", []) == []
+
+
+async def test_touch_drops_a_trimmed_entry_like_a_claim(coord: Harness) -> None:
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g")
+    await streams.append(s, b"old")
+    [old] = await streams.read_group(s, "g", "me")
+    for i in range(3 + 2 * coord.trim_slack):
+        await streams.append(s, f"new{i}".encode(), maxlen=1)
+    assert await streams.touch(s, "g", "me", [old.id]) == []
+    assert old.id not in [p.id for p in await streams.pending(s, "g")]
+
+
+async def test_touch_without_group_raises(coord: Harness) -> None:
+    with pytest.raises(LookupError):
+        await coord.coord.streams.touch(coord.key("nothing"), "g", "c", ["1-0"])
+
+
+async def test_touch_refuses_a_string_of_ids(coord: Harness) -> None:
+    streams, s = coord.coord.streams, coord.key("s")
+    await streams.create_group(s, "g")
+    with pytest.raises(TypeError, match="not a string"):
+        await streams.touch(s, "g", "c", "1-0")
+
+
 async def test_cancelled_blocking_read_takes_nothing(coord: Harness) -> None:
     # A reader that gave up (cancelled, timed out) must not have later entries
     # handed to it: they would sit pending until someone claims them.
@@ -961,6 +1026,16 @@ _invalid(
     "count is out of range",
 )
 _invalid(
+    "touch bad id",
+    lambda c, k: c.streams.touch(f"{k}:s", "g", "c", ["0-1", "1-x"]),
+    "malformed stream id '1-x'",
+)
+_invalid(
+    "touch id past 64 bits",
+    lambda c, k: c.streams.touch(f"{k}:s", "g", "c", [f"{2**64}-0"]),
+    "malformed stream id",
+)
+_invalid(
     "dead_letter bad id",
     lambda c, k: c.streams.dead_letter(f"{k}:s", "g", "1-x", f"{k}:dead"),
     "malformed stream id '1-x'",
@@ -1102,6 +1177,24 @@ async def test_pending_entries_survive_a_restart(coord: Harness) -> None:
     assert [e.id for e in await streams.read_group(s, "g", "alive")] == [ids[3]]
     later = await streams.append(s, b"after")
     assert _id(later) > _id(ids[-1])
+
+
+async def test_a_touch_survives_a_restart(coord: Harness) -> None:
+    s = coord.key("s")
+    streams = coord.coord.streams
+    await streams.create_group(s, "g")
+    await streams.append(s, b"slow")
+    [entry] = await streams.read_group(s, "g", "busy")
+    await coord.advance(1_000 + coord.slack_ms)
+    assert await streams.touch(s, "g", "busy", [entry.id]) == [entry.id]
+    streams = (await coord.restarted()).streams
+    [held] = await streams.pending(s, "g")
+    assert (held.consumer, held.deliveries) == ("busy", 1)
+    # Replayed without the touch, it would be idle since its delivery and taken here.
+    assert await streams.claim_idle(s, "g", "other", min_idle_ms=1_000) == []
+    await coord.advance(1_000 + coord.slack_ms)
+    claimed = await streams.claim_idle(s, "g", "other", min_idle_ms=1_000)
+    assert [(e.id, e.deliveries) for e in claimed] == [(entry.id, 2)]
 
 
 async def test_expired_lease_stays_expired_across_a_restart(coord: Harness) -> None:
