@@ -2,7 +2,9 @@
 
 At-least-once: an entry is acknowledged only after its handler finished, so the
 entries a dead worker held are claimed by another one and handled again; the
-handlers are idempotent, so that costs nothing but time.
+handlers are idempotent, so that costs nothing but time. While a worker handles
+entries it touches them every third of ``redeliver_after_ms``, so a slow handler's
+entries never look idle and are not run a second time by another worker.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Protocol
 
 import msgspec
@@ -76,9 +78,10 @@ class Worker:
         self.after_handle = after_handle
         self.stream = keys.events(handler.tenant)
         self.handled = 0
-        # Entries of the batch in hand: a handler slower than redeliver_after_ms leaves
-        # them idle in the stream, and the claim loop must not run them a second time
-        # alongside (or, for the ones waiting behind it, ahead of) this one.
+        # Entries of the batch in hand. They are touched while handled, but a pause
+        # longer than redeliver_after_ms (a stalled loop) can still leave them idle,
+        # and the claim loop must not run them a second time alongside (or, for the
+        # ones waiting behind it, ahead of) this one.
         self._in_hand: set[str] = set()
         self._stopping = asyncio.Event()
 
@@ -122,14 +125,44 @@ class Worker:
                 min_idle_ms=self.settings.redeliver_after_ms,
                 count=self.settings.batch,
             )
-            for entry in entries:
-                if self._stopping.is_set():
-                    return
-                if entry.id in self._in_hand:
-                    continue
-                log.info("redelivering %s (delivery %s)", entry.id, entry.deliveries)
-                if not await self.process(entry):
-                    break  # keep the order: what follows waits for this one
+            entries = [entry for entry in entries if entry.id not in self._in_hand]
+            if not entries:
+                continue
+            # The ones waiting behind the first are held too, or another worker
+            # would claim them meanwhile and run them ahead of it.
+            async with self._holding([entry.id for entry in entries]):
+                for entry in entries:
+                    if self._stopping.is_set():
+                        return
+                    log.info("redelivering %s (delivery %s)", entry.id, entry.deliveries)
+                    if not await self.process(entry):
+                        break  # keep the order: what follows waits for this one
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, ids: Sequence[str]) -> AsyncIterator[None]:
+        """Keep ``ids`` from going idle (and being claimed elsewhere) while inside."""
+        toucher = asyncio.create_task(self._touch_loop(ids))
+        try:
+            yield
+        finally:
+            toucher.cancel()
+            # Not awaited with suppress(CancelledError): that would swallow a
+            # cancellation of this task arriving meanwhile.
+            await asyncio.wait([toucher])
+
+    async def _touch_loop(self, ids: Sequence[str]) -> None:
+        held = list(ids)
+        interval = self.settings.redeliver_after_ms / 3 / 1000
+        while held:
+            await asyncio.sleep(interval)
+            try:
+                # What is not returned was acknowledged, dead-lettered, trimmed or
+                # (after a pause longer than redeliver_after_ms) claimed by another
+                # worker: touching it again could not help.
+                held = await self.streams.touch(self.stream, keys.WORKER_GROUP, self.consumer, held)
+            except Exception:
+                # A backend that fails now may answer by the next touch, in time.
+                log.exception("could not hold %d entries in hand; trying again", len(held))
 
     async def process_batch(self, entries: list[StreamEntry]) -> None:
         """Handle entries of one channel in stream order, different channels at once.
@@ -145,7 +178,7 @@ class Worker:
         ids = [entry.id for entry in entries]
         self._in_hand.update(ids)
         try:
-            async with asyncio.TaskGroup() as group_tasks:
+            async with self._holding(ids), asyncio.TaskGroup() as group_tasks:
                 for group in groups.values():
                     group_tasks.create_task(self._in_order(group))
         finally:

@@ -172,6 +172,8 @@ class ClaimsSeen:
     def __init__(self, streams) -> None:
         self._streams = streams
         self.claimed: list[list[str]] = []
+        # Loop time of each claim_idle call, as it returned.
+        self.at: list[float] = []
 
     def __getattr__(self, name):
         return getattr(self._streams, name)
@@ -179,7 +181,15 @@ class ClaimsSeen:
     async def claim_idle(self, *args, **kwargs):
         entries = await self._streams.claim_idle(*args, **kwargs)
         self.claimed.append([e.id for e in entries])
+        self.at.append(asyncio.get_running_loop().time())
         return entries
+
+
+class TouchesLost(ClaimsSeen):
+    """As if every touch came too late: a loop stalled past redeliver_after_ms."""
+
+    async def touch(self, stream, group, consumer, ids):
+        return list(ids)
 
 
 async def test_a_slow_entry_is_not_taken_again_by_the_worker_handling_it():
@@ -191,7 +201,8 @@ async def test_a_slow_entry_is_not_taken_again_by_the_worker_handling_it():
     stream = keys.events(TENANT)
     ids = [await coord.streams.append(stream, envelope(n)) for n in (1, 2)]
     handler = HeldUp()
-    streams = ClaimsSeen(coord.streams)
+    # Touches keep the entries from going idle at all; this is the guard behind them.
+    streams = TouchesLost(coord.streams)
     worker = Worker(handler=handler, streams=streams, consumer="w1", settings=SETTINGS)
     task = asyncio.create_task(worker.run())
     try:
@@ -213,3 +224,105 @@ async def test_a_slow_entry_is_not_taken_again_by_the_worker_handling_it():
     assert handler.started == [1, 2]
     assert [msgspec.json.decode(d)["n"] for _, d in handler.seen] == [1, 2]
     assert await coord.streams.length(keys.dead_letters(TENANT)) == 0
+
+
+class SlowOne(Recorder):
+    """Takes 3x redeliver_after_ms on one event, and until every worker's claim loop
+    has looked for idle entries after that."""
+
+    def __init__(self, slow_seq: int, hold_s: float, claims: list[ClaimsSeen]) -> None:
+        super().__init__()
+        self.slow_seq = slow_seq
+        self.hold_s = hold_s
+        self.claims = claims
+        self.started: list[int] = []
+
+    async def handle(self, envelope: Envelope) -> None:
+        self.started.append(envelope.seq)
+        if envelope.seq == self.slow_seq:
+            loop = asyncio.get_running_loop()
+            until = loop.time() + self.hold_s
+            while loop.time() < until or not all(c.at and c.at[-1] > until for c in self.claims):
+                await asyncio.sleep(0.01)
+        await super().handle(envelope)
+
+
+async def test_a_slow_entry_is_not_taken_by_another_worker():
+    # A handler slower than redeliver_after_ms left its entry idle in the stream, and
+    # another worker's claim loop took it and ran it a second time at once: two
+    # ticket channels for one slow open, a DM sent twice. The worker now touches what
+    # it holds, so the entry never looks idle.
+    settings = WorkerConfig(redeliver_after_ms=300, claim_interval_ms=20, batch=8, max_deliveries=3)
+    coord = MemoryCoordination()
+    stream = keys.events(TENANT)
+    slow = await coord.streams.append(stream, envelope(1, "a"))
+    await coord.streams.append(stream, envelope(2, "b"))
+    behind = await coord.streams.append(stream, envelope(3, "a"))
+    claims = [ClaimsSeen(coord.streams), ClaimsSeen(coord.streams)]
+    handler = SlowOne(1, 3 * settings.redeliver_after_ms / 1000, claims)
+    workers = [
+        Worker(handler=handler, streams=c, consumer=f"w{n}", settings=settings)
+        for n, c in enumerate(claims)
+    ]
+
+    async def all_done():
+        return len(handler.seen) == 3 and not await coord.streams.pending(stream, keys.WORKER_GROUP)
+
+    await run_until(all_done, *workers)
+    assert handler.started.count(1) == 1
+    assert sorted(handler.started) == [1, 2, 3]
+    order = [msgspec.json.decode(d)["n"] for _, d in handler.seen]
+    assert order.index(1) < order.index(3)
+    # Neither the other worker nor the holder's own claim loop ever took it, nor the
+    # entry waiting behind it.
+    assert not any({slow, behind} & set(ids) for c in claims for ids in c.claimed)
+    assert sum(w.handled for w in workers) == 3
+    assert await coord.streams.length(keys.dead_letters(TENANT)) == 0
+
+
+async def test_a_cancelled_worker_stops_holding_its_entries():
+    # The touches stop with the worker: what it held goes idle and to another one.
+    coord = MemoryCoordination()
+    stream = keys.events(TENANT)
+    await coord.streams.append(stream, envelope(1))
+    held_up = HeldUp()
+    first = Worker(handler=held_up, streams=coord.streams, consumer="w1", settings=SETTINGS)
+    task = asyncio.create_task(first.run())
+    async with asyncio.timeout(30):
+        while not held_up.started:
+            await asyncio.sleep(0.01)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+    handler = Recorder()
+    second = Worker(handler=handler, streams=coord.streams, consumer="w2", settings=SETTINGS)
+    await run_until(lambda: len(handler.seen) == 1, second)
+    assert await coord.streams.pending(stream, keys.WORKER_GROUP) == []
+
+
+class FailsSlowly(Recorder):
+    """Fails after longer than redeliver_after_ms, the first time only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = 0
+
+    async def handle(self, envelope: Envelope) -> None:
+        self.started += 1
+        if self.started == 1:
+            await asyncio.sleep(2 * SETTINGS.redeliver_after_ms / 1000)
+            raise RuntimeError("gave up")
+        await super().handle(envelope)
+
+
+async def test_a_failed_batch_stops_holding_its_entries():
+    # After a failure the entry is left for a claim; a touch still running would
+    # keep it from ever looking idle.
+    coord = MemoryCoordination()
+    stream = keys.events(TENANT)
+    await coord.streams.append(stream, envelope(1))
+    handler = FailsSlowly()
+    worker = Worker(handler=handler, streams=coord.streams, consumer="w1", settings=SETTINGS)
+    await run_until(lambda: len(handler.seen) == 1, worker)
+    assert handler.started == 2
+    assert await coord.streams.pending(stream, keys.WORKER_GROUP) == []
