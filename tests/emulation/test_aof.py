@@ -190,3 +190,40 @@ def test_records_are_replayed_in_order(tmp_path: Path) -> None:
     aof = AppendOnlyFile(path, "no")
     assert list(aof.replay()) == records
     aof.close()
+
+
+class SteppedClock:
+    """Monotonic seconds moved by the test; ``wall`` moves with it."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def wall(self) -> float:
+        return 1_700_000_000.0 + self.now
+
+
+@pytest.mark.parametrize("compact", [False, True])
+async def test_a_touch_comes_back_with_its_time(tmp_path: Path, compact: bool) -> None:
+    path, clock = tmp_path / "c.aof", SteppedClock()
+
+    def open_file() -> MemoryCoordination:
+        return MemoryCoordination(aof_path=path, fsync="no", clock=clock, wall_clock=clock.wall)
+
+    coord = open_file()
+    ids = await fill(coord, 2)
+    await coord.streams.read_group("s", "g", "busy", count=2)
+    clock.now += 5
+    assert await coord.streams.touch("s", "g", "busy", ids[:1]) == ids[:1]
+    if compact:
+        assert coord.aof is not None
+        coord.aof.rewrite()
+    await coord.close()
+    clock.now += 1
+    again = open_file()
+    pending = {p.id: p for p in await again.streams.pending("s", "g")}
+    assert (pending[ids[0]].idle_ms, pending[ids[0]].deliveries) == (1_000, 1)
+    assert (pending[ids[1]].idle_ms, pending[ids[1]].deliveries) == (6_000, 1)
+    await again.close()
