@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,14 +14,6 @@ from tests.e2e.conftest import TIMEOUT, Stack, World
 from tests.e2e.flow import bot_messages, button, open_ticket, post_panel
 
 VIEW_SEND = (1 << 10) | (1 << 11) | (1 << 16)
-
-
-async def eventually(check: Any, timeout: float = TIMEOUT) -> Any:
-    """Poll an async check until it returns something truthy."""
-    async with asyncio.timeout(timeout):
-        while not (result := await check()):
-            await asyncio.sleep(0.02)
-        return result
 
 
 async def answer_text(inter: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,16 @@ from standalone.services.aio import AioRunner, Backends, open_backends
 
 # Only a broken flow waits this long, so it is generous: CI shares 2 cores with other jobs.
 TIMEOUT = 30.0
+
+
+async def eventually(check: Any, timeout: float = TIMEOUT) -> Any:
+    """Poll an async check until it returns something truthy; returns that."""
+    async with asyncio.timeout(timeout):
+        while not (result := await check()):
+            await asyncio.sleep(0.02)
+        return result
+
+
 MANAGE_GUILD = 1 << 5
 
 

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from emulation.discord.models import Attachment
 from standalone import keys
 from standalone.db.archive import ArchiveRepository
 from standalone.db.settings import SettingsRepository
 from standalone.db.tickets import TicketRepository
 from storage.scoped import ScopedStore
-from tests.e2e.conftest import TIMEOUT, make_world
+from tests.e2e.conftest import eventually, make_world
 from tests.e2e.flow import close_with_approval, open_ticket, post_panel
-
-
-async def eventually(check, timeout: float = TIMEOUT):
-    async with asyncio.timeout(timeout):
-        while not (result := await check()):
-            await asyncio.sleep(0.02)
-        return result
 
 
 async def test_edits_and_deletions_are_kept_and_shown(discord, stack):

@@ -6,9 +6,8 @@ import pytest
 
 from standalone import keys
 from standalone.db.tickets import TicketRepository
-from tests.e2e.conftest import TIMEOUT, make_world
+from tests.e2e.conftest import TIMEOUT, eventually, make_world
 from tests.e2e.flow import open_ticket, post_panel
-from tests.e2e.test_ticket_flow import eventually
 
 MALFORMED = [
     {"type": 3, "id": "1"},  # a click without data, member, token, message

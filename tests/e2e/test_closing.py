@@ -11,7 +11,6 @@ from tests.e2e.closing_flow import (
     answer_text,
     closed,
     dms,
-    eventually,
     make_cast,
     no_timers,
     open_for,
@@ -19,7 +18,7 @@ from tests.e2e.closing_flow import (
     request_message,
     ticket_of,
 )
-from tests.e2e.conftest import TIMEOUT, make_world
+from tests.e2e.conftest import TIMEOUT, eventually, make_world
 from tests.e2e.flow import bot_messages, button
 
 SENT = "close request was sent"

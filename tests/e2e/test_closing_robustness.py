@@ -16,14 +16,13 @@ from tests.e2e.closing_flow import (
     answer_text,
     closed,
     dms,
-    eventually,
     make_cast,
     no_timers,
     open_for,
     request_message,
     ticket_of,
 )
-from tests.e2e.conftest import TIMEOUT, Stack, make_world
+from tests.e2e.conftest import TIMEOUT, Stack, eventually, make_world
 from tests.e2e.flow import bot_messages, button
 from tests.e2e.test_closing import SENT, click_close, start
 from tests.e2e.test_force_close import open_many

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from standalone.db.feedback import FeedbackRepository
-from tests.e2e.closing_flow import answer_text, closed, dms, eventually, open_for, request_message
-from tests.e2e.conftest import TIMEOUT
+from tests.e2e.closing_flow import answer_text, closed, dms, open_for, request_message
+from tests.e2e.conftest import TIMEOUT, eventually
 from tests.e2e.forge import submit_raw
 from tests.e2e.test_closing import SENT, answer, click_close, slash_close, start
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from standalone import keys
 from standalone.db.settings import SettingsRepository
-from tests.e2e.closing_flow import answer_text, closed, eventually, open_for, ticket_of
-from tests.e2e.conftest import MANAGE_GUILD, TIMEOUT
+from tests.e2e.closing_flow import answer_text, closed, open_for, ticket_of
+from tests.e2e.conftest import MANAGE_GUILD, TIMEOUT, eventually
 from tests.e2e.test_closing import start
 
 REFUSED = "Only staff of this ticket's category can force-close it."

@@ -17,13 +17,12 @@ from tests.e2e.closing_flow import (
     answer_text,
     closed,
     dms,
-    eventually,
     make_cast,
     open_for,
     request_message,
     ticket_of,
 )
-from tests.e2e.conftest import TIMEOUT, make_world
+from tests.e2e.conftest import TIMEOUT, eventually, make_world
 from tests.e2e.flow import bot_messages, button, components, open_ticket
 from tests.e2e.forge import COMPONENT, click_in_dm
 from tests.e2e.test_closing import SENT, click_close, start

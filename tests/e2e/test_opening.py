@@ -11,7 +11,7 @@ import pytest
 
 from standalone.db.settings import SettingsRepository
 from standalone.db.tickets import TicketRepository
-from tests.e2e.conftest import TIMEOUT, make_world
+from tests.e2e.conftest import TIMEOUT, eventually, make_world
 from tests.e2e.flow import bot_messages, button, components
 
 VIEW = disnake.Permissions(view_channel=True).value
@@ -25,13 +25,6 @@ async def said(inter: Any) -> str:
     assert response["type"] == 5, response
     followups = await inter.followups(count=1, timeout=TIMEOUT)
     return str(followups[-1]["content"])
-
-
-async def eventually(check, timeout: float = TIMEOUT):
-    async with asyncio.timeout(timeout):
-        while not (result := await check()):
-            await asyncio.sleep(0.02)
-        return result
 
 
 def field_ids(modal: dict[str, Any]) -> list[str]:

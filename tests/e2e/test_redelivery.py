@@ -8,9 +8,8 @@ import pytest
 
 from standalone import keys
 from standalone.db.tickets import TicketRepository
-from tests.e2e.conftest import TIMEOUT, make_world
+from tests.e2e.conftest import TIMEOUT, eventually, make_world
 from tests.e2e.flow import bot_messages, post_panel, request_form, submit_topic
-from tests.e2e.test_ticket_flow import eventually
 
 
 class WorkerDied(Exception):

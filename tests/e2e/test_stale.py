@@ -17,19 +17,12 @@ from standalone.db.tickets import TicketRepository
 from standalone.db.timers import TimerRepository
 from standalone.services.aio import AioRunner, open_backends
 from storage.scoped import ScopedStore
-from tests.e2e.conftest import TIMEOUT, Stack, World, make_world
+from tests.e2e.conftest import TIMEOUT, Stack, World, eventually, make_world
 from tests.e2e.flow import bot_messages, open_ticket, post_panel
 
 FAST = SchedulerConfig(interval_ms=30, hold_ms=5_000, lease_ttl_ms=3_000)
 HOUR = timedelta(hours=1)
 HOUR_MS = 3_600_000
-
-
-async def eventually(check, timeout: float = TIMEOUT):
-    async with asyncio.timeout(timeout):
-        while not (result := await check()):
-            await asyncio.sleep(0.02)
-        return result
 
 
 def warnings(discord: FakeDiscord, world: World, channel_id: int) -> list:

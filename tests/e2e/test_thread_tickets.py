@@ -8,8 +8,8 @@ from standalone import keys
 from standalone.db.settings import SettingsRepository
 from standalone.db.tickets import TicketRepository
 from standalone.db.timers import TimerRepository
-from tests.e2e.closing_flow import answer_text, closed, dms, eventually, make_cast
-from tests.e2e.conftest import TIMEOUT, make_world
+from tests.e2e.closing_flow import answer_text, closed, dms, make_cast
+from tests.e2e.conftest import TIMEOUT, eventually, make_world
 from tests.e2e.flow import bot_messages, button
 from tests.e2e.forge import click_in_dm
 

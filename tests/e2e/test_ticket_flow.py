@@ -8,7 +8,7 @@ import disnake
 
 from standalone.db.tickets import TicketRepository
 from storage.scoped import ScopedStore
-from tests.e2e.conftest import TIMEOUT, Stack, World, make_world
+from tests.e2e.conftest import TIMEOUT, Stack, World, eventually, make_world
 from tests.e2e.flow import (
     bot_messages,
     button,
@@ -19,14 +19,6 @@ from tests.e2e.flow import (
 )
 
 VIEW = disnake.Permissions(view_channel=True).value
-
-
-async def eventually(check, timeout: float = TIMEOUT):
-    """Poll an async check until it returns something truthy."""
-    async with asyncio.timeout(timeout):
-        while not (result := await check()):
-            await asyncio.sleep(0.02)
-        return result
 
 
 async def play_full_ticket(discord, stack: Stack, world: World) -> None:
