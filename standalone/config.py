@@ -163,6 +163,26 @@ class SchedulerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ValueError("scheduler.lease_ttl_ms must be longer than scheduler.interval_ms")
 
 
+class GatewayConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """How gateway instances share the shards of each bot."""
+
+    # 0: the number Discord recommends (GET /gateway/bot).
+    shard_count: int = 0
+    # A dead gateway's shards are taken over this long after its last renewal.
+    lease_ttl_ms: int = 15_000
+    # How often an instance looks for shards nobody holds.
+    acquire_interval_ms: int = 1_000
+
+    def __post_init__(self) -> None:
+        if self.shard_count < 0:
+            raise ValueError("gateway.shard_count must be 0 (Discord's number) or more")
+        for name in ("lease_ttl_ms", "acquire_interval_ms"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"gateway.{name} must be greater than 0")
+        if self.lease_ttl_ms < 300:
+            raise ValueError("gateway.lease_ttl_ms must be at least 300")
+
+
 class SecurityConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Where the key that encrypts tokens and ticket content at rest comes from."""
 
@@ -189,6 +209,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     coordination: CoordinationConfig = msgspec.field(default_factory=CoordinationConfig)
     worker: WorkerConfig = msgspec.field(default_factory=WorkerConfig)
     scheduler: SchedulerConfig = msgspec.field(default_factory=SchedulerConfig)
+    gateway: GatewayConfig = msgspec.field(default_factory=GatewayConfig)
     security: SecurityConfig = msgspec.field(default_factory=SecurityConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
 

@@ -32,6 +32,31 @@ def shard_lease(tenant: str, shard: int) -> str:
     return f"{PREFIX}:{tenant}:shard:{shard}"
 
 
+def shard_session(tenant: str, shard: int) -> str:
+    """A shard's gateway session (id, sequence, resume URL), so a takeover can RESUME it."""
+    return f"{PREFIX}:{tenant}:shard-session:{shard}"
+
+
+def identify_bucket(tenant: str, bucket: int) -> str:
+    """Counts IDENTIFYs of one ``max_concurrency`` bucket (one per 5 s), across instances."""
+    return f"{PREFIX}:{tenant}:identify:{bucket}"
+
+
+def session_starts(tenant: str) -> str:
+    """IDENTIFYs made since Discord last reported ``session_start_limit``, across instances."""
+    return f"{PREFIX}:{tenant}:session-starts"
+
+
+def session_budget(tenant: str) -> str:
+    """``session_start_limit.remaining`` as the first instance of the window saw it."""
+    return f"{PREFIX}:{tenant}:session-budget"
+
+
+def gateway_drain(instance: str) -> str:
+    """The pub/sub channel on which one gateway instance is asked to hand its shards over."""
+    return f"{PREFIX}:gateway:drain:{instance}"
+
+
 def scheduler_lease(tenant: str) -> str:
     """The lease that makes one scheduler the one firing a tenant's timers."""
     return f"{PREFIX}:{tenant}:scheduler"

@@ -1,7 +1,9 @@
-"""The all-in-one runner: every service of every tenant as asyncio tasks in one process.
+"""The runner of services: every service of every tenant as asyncio tasks in one process.
 
 This is also the composition root: the only place that turns configuration into
-adapters and hands them to services.
+adapters and hands them to services. ``tickets run`` runs all three services
+here; ``tickets serve gateway|worker|scheduler`` runs one of them per process
+through the same ``AioRunner``, so both modes build services the same way.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from emulation.connect import connect_coordination, parse_coordination_url
 from emulation.memory import MemoryCoordination
 from emulation.ports import Coordination
 from emulation.unix import CoordinationServer
+from standalone import keys
 from standalone.config import Config
 from standalone.crypto import Cipher, load_cipher
 from standalone.db import Database, open_database
@@ -33,6 +36,7 @@ from standalone.services.scheduler import Scheduler
 from standalone.services.shard import GatewayFatal
 from standalone.services.worker import Worker
 from standalone.tenant_app import TenantApp
+from standalone.wire import decode_drain
 from storage.connect import open_store
 from storage.file import FileStore
 from storage.ports import ObjectStore, StorageError
@@ -156,6 +160,11 @@ async def open_backends(config: Config) -> Backends:
     return Backends(db=db, store=store, coordination=coordination, cipher=cipher, server=server)
 
 
+def default_instance() -> str:
+    """This process's name among instances: host and process id."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
 class AioRunner:
     """Gateway, worker and scheduler services for every tenant, in this process."""
 
@@ -170,7 +179,10 @@ class AioRunner:
         self.config = config
         self.backends = backends
         self.services = tuple(services)
-        self.instance = instance or f"{socket.gethostname()}-{os.getpid()}"
+        self.instance = instance or default_instance()
+        # Alone in this process, workers leave the stream to the other workers on
+        # stop; alongside the gateways they empty it first (the gateways stopped).
+        self.alone = "gateway" not in self.services
         self.apps: dict[str, TenantApp] = {}
         self.gateways: dict[str, GatewayService] = {}
         self.workers: list[Worker] = []
@@ -239,6 +251,7 @@ class AioRunner:
             instance=self.instance,
             gateway_url=self.config.discord.gateway_url,
             compress=self.config.discord.compress,
+            settings=self.config.gateway,
         )
         self.gateways[name] = gateway
         started = asyncio.Event()
@@ -308,7 +321,10 @@ class AioRunner:
             scheduler.stop()
         await self._settle(self.scheduler_tasks, STOP_GRACE_S)
         for worker in self.workers:
-            worker.stop()
+            if self.alone:
+                worker.leave()
+            else:
+                worker.stop()
         # In-flight handlers finish; what is left after the grace period stays
         # pending in the stream and is redelivered after a restart.
         await self._settle(list(self.worker_tasks.values()), STOP_GRACE_S)
@@ -328,12 +344,36 @@ class AioRunner:
             task.cancel()
         await asyncio.wait(running)
 
+    async def _drain_requested(self) -> None:
+        """Return when ``tickets gateway drain`` names this instance."""
+        channel = keys.gateway_drain(self.instance)
+        while True:
+            try:
+                subscription = await self.backends.coordination.pubsub.subscribe([channel])
+                try:
+                    async for message in subscription:
+                        try:
+                            request = decode_drain(message.data)
+                        except (msgspec.DecodeError, msgspec.ValidationError):
+                            log.warning("ignored a malformed drain request on %s", channel)
+                            continue
+                        if request.instance == self.instance:
+                            log.info("drain requested: handing every shard over")
+                            return
+                finally:
+                    await subscription.close()
+            except (OSError, ConnectionError) as exc:
+                # The shards run on meanwhile; only the drain request waits.
+                log.warning("cannot listen for drain requests (%s); trying again", exc)
+            await asyncio.sleep(1)
+
     async def run_until_signal(self) -> None:
-        """Run until SIGINT or SIGTERM, then shut down cleanly."""
+        """Run until SIGINT, SIGTERM or (gateways) a drain request, then shut down cleanly."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        drain = asyncio.create_task(self._drain_requested()) if "gateway" in self.services else None
         try:
             await self.start()
             # Runs until a signal, or until every service has ended by itself.
@@ -341,11 +381,16 @@ class AioRunner:
                 asyncio.create_task(stop.wait()),
                 asyncio.create_task(asyncio.wait(self._tasks)),
             ]
+            if drain is not None:
+                waiters.append(drain)
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
             await asyncio.wait(waiters)
         finally:
+            if drain is not None and not drain.done():
+                drain.cancel()
+                await asyncio.wait([drain])
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
             await self.stop()

@@ -1,4 +1,11 @@
-"""The gateway service: owns shards through leases and streams their events to workers."""
+"""The gateway service: owns shards through leases and streams their events to workers.
+
+Every instance tries to take each shard's lease and runs the shards it holds;
+the lease is renewed while the shard runs, and the shard stops at once when it
+is lost. A shard's session (id, sequence, resume URL) is saved after each event
+reached the stream, so whoever takes the shard over next RESUMEs it and Discord
+replays what came after, instead of a new IDENTIFY that would lose it.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +13,19 @@ import asyncio
 import contextlib
 import functools
 import logging
+from typing import Any
 
 import aiohttp
 import msgspec
 
 from emulation.ports import Coordination
 from standalone import keys
-from standalone.services.shard import GatewayFatal, ShardConnection
-from standalone.wire import Envelope, encode_envelope
+from standalone.config import GatewayConfig
+from standalone.services.identify import IdentifyLimits, SessionStartLimit
+from standalone.services.shard import GatewayFatal, ShardConnection, ShardLost
+from standalone.services.shard_sessions import ShardSessions
+from standalone.tracing import new_traceparent
+from standalone.wire import Envelope, ShardSession, encode_envelope
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +49,6 @@ FORWARDED_EVENTS = frozenset(
 # developer portal (departures close tickets; the archive needs message text).
 INTENTS = (1 << 0) | (1 << 1) | (1 << 9) | (1 << 12) | (1 << 15)
 STREAM_MAXLEN = 100_000
-LEASE_TTL_MS = 15_000
 
 
 class GatewayInfo(msgspec.Struct):
@@ -45,10 +56,20 @@ class GatewayInfo(msgspec.Struct):
 
     url: str
     shards: int = 1
+    session_start_limit: SessionStartLimit = msgspec.field(default_factory=SessionStartLimit)
+
+
+class _Held(msgspec.Struct, kw_only=True, dict=False):
+    """A shard this instance runs, with the fencing token of its lease."""
+
+    connection: ShardConnection
+    lease: str
+    token: int
+    lost: bool = False
 
 
 class GatewayService:
-    """Runs every shard of one tenant whose lease this instance can take."""
+    """Runs every shard of one tenant whose lease this instance holds, and takes free ones."""
 
     def __init__(
         self,
@@ -60,6 +81,7 @@ class GatewayService:
         instance: str,
         gateway_url: str = "",
         compress: bool = True,
+        settings: GatewayConfig | None = None,
     ) -> None:
         self.tenant = tenant
         self.token = token
@@ -68,8 +90,15 @@ class GatewayService:
         self.instance = instance
         self.gateway_url = gateway_url
         self.compress = compress
-        self.shards: list[ShardConnection] = []
-        self._session: aiohttp.ClientSession | None = None
+        self.settings = settings or GatewayConfig()
+        self.sessions = ShardSessions(coordination.cache, tenant)
+        self.held: dict[int, _Held] = {}
+        self._stopping = asyncio.Event()
+
+    @property
+    def shards(self) -> list[ShardConnection]:
+        """The shards running here now."""
+        return [held.connection for held in self.held.values()]
 
     async def _gateway_info(self, session: aiohttp.ClientSession) -> GatewayInfo:
         async with session.get(
@@ -83,75 +112,212 @@ class GatewayService:
     async def _forward(self, shard: int, event: str, seq: int, data: bytes) -> None:
         if event not in FORWARDED_EVENTS:
             return
-        envelope = Envelope(tenant=self.tenant, shard=shard, seq=seq, type=event, data=data)
+        envelope = Envelope(
+            tenant=self.tenant,
+            shard=shard,
+            seq=seq,
+            type=event,
+            data=data,
+            trace=new_traceparent(),
+        )
         await self.coordination.streams.append(
             keys.events(self.tenant), encode_envelope(envelope), maxlen=STREAM_MAXLEN
         )
 
     async def run(self, started: asyncio.Event | None = None) -> None:
-        """Connect every shard this instance holds; returns when they all stop."""
+        """Run held shards and keep taking free ones until ``stop``.
+
+        ``started`` is set once the shards taken in the first round are READY
+        (at once when another instance holds them all).
+        """
         async with aiohttp.ClientSession() as session:
-            self._session = session
             info = await self._gateway_info(session)
-            url = self.gateway_url or info.url
-            shards: list[tuple[ShardConnection, str]] = []
-            for shard_id in range(info.shards):
-                lease = keys.shard_lease(self.tenant, shard_id)
-                if (
-                    await self.coordination.leases.acquire(
-                        lease, self.instance, ttl_ms=LEASE_TTL_MS
-                    )
-                    is None
-                ):
-                    log.info("tenant %s shard %s is run elsewhere", self.tenant, shard_id)
-                    continue
-                shard = ShardConnection(
-                    token=self.token,
-                    shard_id=shard_id,
-                    shard_count=info.shards,
-                    gateway_url=url,
-                    intents=INTENTS,
-                    sink=functools.partial(self._forward, shard_id),
-                    session=session,
-                    compress=self.compress,
-                )
-                self.shards.append(shard)
-                shards.append((shard, lease))
-            signal = asyncio.create_task(self._signal_ready(started))
             try:
                 async with asyncio.TaskGroup() as group:
-                    for shard, lease in shards:
-                        group.create_task(self._run_shard(shard, lease))
-            finally:
-                signal.cancel()
-                await asyncio.wait([signal])
+                    await self._take_shards(group, session, info, started)
+            except BaseExceptionGroup as failed:
+                # One shard's fatal error (a revoked token, say) ends them all; say which.
+                raise failed.exceptions[0] from None
+
+    async def _take_shards(
+        self,
+        group: asyncio.TaskGroup,
+        session: aiohttp.ClientSession,
+        info: GatewayInfo,
+        started: asyncio.Event | None,
+    ) -> None:
+        count = self.settings.shard_count or info.shards
+        url = self.gateway_url or info.url
+        limits = IdentifyLimits(self.coordination, self.tenant, info.session_start_limit)
+        first_round = True
+        while not self._stopping.is_set():
+            for shard_id in range(count):
+                if self._stopping.is_set():
+                    break
+                if shard_id in self.held:
+                    continue
+                try:
+                    await self._try_take(group, session, shard_id, count, url, limits)
+                except (OSError, ConnectionError) as exc:
+                    # A lease taken meanwhile lapses by itself; the next round retries.
+                    log.warning("tenant %s shard %s: %s", self.tenant, shard_id, exc)
+            if first_round:
+                group.create_task(self._signal_ready(started))
+                first_round = False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._stopping.wait(), self.settings.acquire_interval_ms / 1000
+                )
+
+    async def _try_take(
+        self,
+        group: asyncio.TaskGroup,
+        session: aiohttp.ClientSession,
+        shard_id: int,
+        count: int,
+        url: str,
+        limits: IdentifyLimits,
+    ) -> None:
+        lease = keys.shard_lease(self.tenant, shard_id)
+        token = await self.coordination.leases.acquire(
+            lease, self.instance, ttl_ms=self.settings.lease_ttl_ms
+        )
+        if token is None:
+            return
+        saved = await self.sessions.load(shard_id)
+        # Written at once with our token, so a former owner still writing is fenced off.
+        await self.sessions.save(
+            shard_id,
+            ShardSession(
+                token=token,
+                session_id=saved.session_id if saved else None,
+                seq=saved.seq if saved else None,
+                resume_url=saved.resume_url if saved else None,
+            ),
+        )
+        connection = ShardConnection(
+            token=self.token,
+            shard_id=shard_id,
+            shard_count=count,
+            gateway_url=url,
+            intents=INTENTS,
+            sink=functools.partial(self._forward, shard_id),
+            session=session,
+            compress=self.compress,
+            session_id=saved.session_id if saved else None,
+            seq=saved.seq if saved else None,
+            resume_url=saved.resume_url if saved else None,
+        )
+        held = _Held(connection=connection, lease=lease, token=token)
+        connection.before_connect = functools.partial(self._before_connect, held, limits)
+        connection.on_state = functools.partial(self._save, held)
+        self.held[shard_id] = held
+        log.info(
+            "tenant %s shard %s taken by %s (token %s, %s)",
+            self.tenant,
+            shard_id,
+            self.instance,
+            token,
+            "resuming" if connection.session_id else "identifying",
+        )
+        group.create_task(self._run_shard(held), name=f"shard:{self.tenant}:{shard_id}")
 
     async def _signal_ready(self, started: asyncio.Event | None) -> None:
-        await asyncio.gather(*(shard.ready.wait() for shard in self.shards))
-        if started is not None:
+        ready: asyncio.Future[Any] = asyncio.ensure_future(
+            asyncio.gather(*(s.ready.wait() for s in self.shards))
+        )
+        stopping: asyncio.Future[Any] = asyncio.ensure_future(self._stopping.wait())
+        # A stop before READY must not leave this task holding the task group open.
+        await asyncio.wait([ready, stopping], return_when=asyncio.FIRST_COMPLETED)
+        for waiter in (ready, stopping):
+            waiter.cancel()
+        await asyncio.wait([ready, stopping])
+        if started is not None and not self._stopping.is_set():
             started.set()
 
-    async def _run_shard(self, shard: ShardConnection, lease: str) -> None:
-        renew = asyncio.create_task(self._keep_lease(shard, lease))
+    async def _before_connect(self, held: _Held, limits: IdentifyLimits, resuming: bool) -> None:
+        shard = held.connection
+        # A reconnect after the lease lapsed (a long pause) would take the session
+        # from its new owner.
+        if not await self.coordination.leases.renew(
+            held.lease, self.instance, ttl_ms=self.settings.lease_ttl_ms
+        ):
+            held.lost = True
+            raise ShardLost(f"tenant {self.tenant} shard {shard.shard_id}: lease lost")
+        if not resuming:
+            await limits.wait_turn(shard.shard_id, lambda: self._stopping.is_set() or held.lost)
+
+    async def _save(self, held: _Held) -> None:
+        shard = held.connection
+        try:
+            await self.sessions.save(
+                shard.shard_id,
+                ShardSession(
+                    token=held.token,
+                    session_id=shard.session_id,
+                    seq=shard.seq,
+                    resume_url=shard.resume_url,
+                ),
+            )
+        except ShardLost:
+            held.lost = True
+            raise
+
+    async def _run_shard(self, held: _Held) -> None:
+        shard = held.connection
+        renew = asyncio.create_task(self._keep_lease(held))
         try:
             await shard.run()
+        except ShardLost as exc:
+            log.warning("%s; stopped here", exc)
         finally:
             renew.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renew
             await shard.stop()
-            await self.coordination.leases.release(lease, self.instance)
+            del self.held[shard.shard_id]
+            if not held.lost:
+                await self._hand_over(held)
 
-    async def _keep_lease(self, shard: ShardConnection, lease: str) -> None:
+    async def _hand_over(self, held: _Held) -> None:
+        """Publish the final session and free the lease, so another instance RESUMEs."""
+        shard = held.connection
+        try:
+            await self._save(held)
+            await self.coordination.leases.release(held.lease, self.instance)
+        except ShardLost:
+            return
+        except (OSError, ConnectionError) as exc:
+            # The lease then lapses by itself and the session saved last is resumed.
+            log.warning(
+                "tenant %s shard %s: hand-over failed: %s", self.tenant, shard.shard_id, exc
+            )
+            return
+        log.info("tenant %s shard %s handed over at seq %s", self.tenant, shard.shard_id, shard.seq)
+
+    async def _keep_lease(self, held: _Held) -> None:
+        ttl = self.settings.lease_ttl_ms
+        loop = asyncio.get_running_loop()
+        renewed = loop.time()
         while True:
-            await asyncio.sleep(LEASE_TTL_MS / 3000)
-            if not await self.coordination.leases.renew(lease, self.instance, ttl_ms=LEASE_TTL_MS):
-                # Another instance owns the shard now: two sockets for one shard would
-                # deliver every event twice.
-                log.warning("tenant %s lost the lease of shard %s", self.tenant, shard.shard_id)
-                await shard.stop()
+            await asyncio.sleep(ttl / 3000)
+            try:
+                ours = await self.coordination.leases.renew(held.lease, self.instance, ttl_ms=ttl)
+            except (OSError, ConnectionError) as exc:
+                # Unknown whether it is still ours: past the TTL it may not be.
+                log.warning("tenant %s: cannot renew %s: %s", self.tenant, held.lease, exc)
+                ours = loop.time() - renewed < ttl / 1000 * 0.8
+            else:
+                renewed = loop.time()
+            if not ours:
+                # Another instance may own the shard now: two sockets for one shard
+                # would deliver every event twice.
+                log.warning("tenant %s lost %s; stopping the shard", self.tenant, held.lease)
+                held.lost = True
+                await held.connection.stop()
                 return
 
     async def stop(self) -> None:
-        """Disconnect every shard."""
-        await asyncio.gather(*(shard.stop() for shard in self.shards))
+        """Hand every shard over: stop reading, save the session, release the lease."""
+        self._stopping.set()
+        await asyncio.gather(*(held.connection.stop() for held in list(self.held.values())))

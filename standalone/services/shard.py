@@ -30,6 +30,10 @@ class GatewayFatal(Exception):
     """Discord refused this shard for good (for example an invalid token)."""
 
 
+class ShardLost(Exception):
+    """This instance no longer owns the shard: another one runs it now."""
+
+
 class GatewayFrame(msgspec.Struct):
     """A gateway message; ``d`` stays raw so dispatch data is forwarded untouched."""
 
@@ -55,6 +59,11 @@ class Ready(msgspec.Struct):
 _frame_decoder = msgspec.json.Decoder(GatewayFrame)
 
 Sink = Callable[[str, int, bytes], Awaitable[None]]
+# Called before each connection with True when it will RESUME; may wait (identify
+# limits) or raise ShardLost.
+BeforeConnect = Callable[[bool], Awaitable[None]]
+# Called whenever the session id or the counted sequence changed.
+OnState = Callable[[], Awaitable[None]]
 
 
 def gateway_address(base: str, *, compress: bool) -> str:
@@ -80,6 +89,11 @@ class ShardConnection:
         sink: Sink,
         session: aiohttp.ClientSession,
         compress: bool = True,
+        session_id: str | None = None,
+        seq: int | None = None,
+        resume_url: str | None = None,
+        before_connect: BeforeConnect | None = None,
+        on_state: OnState | None = None,
     ) -> None:
         self.token = token
         self.shard_id = shard_id
@@ -89,9 +103,12 @@ class ShardConnection:
         self.sink = sink
         self.session = session
         self.compress = compress
-        self.session_id: str | None = None
-        self.resume_url: str | None = None
-        self.seq: int | None = None
+        # Given when another instance ran the session before: the first connection RESUMEs.
+        self.session_id = session_id
+        self.resume_url = resume_url
+        self.seq = seq
+        self.before_connect = before_connect
+        self.on_state = on_state
         self.ready = asyncio.Event()
         self._stopping = False
         self._acked = True
@@ -104,7 +121,7 @@ class ShardConnection:
             try:
                 await self._session_once()
                 backoff = 1.0
-            except GatewayFatal:
+            except (GatewayFatal, ShardLost):
                 raise
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 log.warning("shard %s: connection lost (%s); retrying", self.shard_id, exc)
@@ -118,12 +135,17 @@ class ShardConnection:
                 backoff = min(backoff * 2, 30.0)
 
     async def stop(self) -> None:
-        """Close the socket; ``run`` returns."""
+        """Close the socket, keeping the session resumable; ``run`` returns."""
         self._stopping = True
         if self._ws is not None:
-            await self._ws.close()
+            # Not 1000: the instance that takes the shard over RESUMEs this session.
+            await self._ws.close(code=RESUMABLE_CLOSE)
 
     async def _session_once(self) -> None:
+        if self.before_connect is not None:
+            await self.before_connect(self.session_id is not None)
+        if self._stopping:
+            return
         base = self.resume_url if self.session_id and self.resume_url else self.gateway_url
         inflator = zlib.decompressobj()
         buffer = bytearray()
@@ -179,7 +201,10 @@ class ShardConnection:
                 await self.sink(frame.t, frame.s or 0, bytes(frame.d))
             # Counted only once handed on: if the hand-off fails, the connection
             # drops and the RESUME from the last counted event replays this one.
-            self.seq = frame.s if frame.s is not None else self.seq
+            if frame.s is not None:
+                self.seq = frame.s
+                if self.on_state is not None:
+                    await self.on_state()
         elif frame.op == 1:
             await ws.send_str(msgspec.json.encode({"op": 1, "d": self.seq}).decode())
         elif frame.op == 11:
@@ -193,6 +218,8 @@ class ShardConnection:
             if not resumable:
                 self.session_id = self.resume_url = None
                 self.seq = None
+                if self.on_state is not None:
+                    await self.on_state()
             # Discord asks for a 1-5 s pause before identifying again.
             await asyncio.sleep(0.2 if resumable else random.uniform(1, 5))
             await ws.close(code=RESUMABLE_CLOSE if resumable else 1000)

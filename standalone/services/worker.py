@@ -21,6 +21,7 @@ from emulation.ports import StreamEntry, Streams
 from standalone import keys
 from standalone.config import WorkerConfig
 from standalone.discord_bridge import MalformedEvent
+from standalone.tracing import current as current_trace
 from standalone.wire import Envelope, decode_envelope
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class Worker:
         # ones waiting behind it, ahead of) this one.
         self._in_hand: set[str] = set()
         self._stopping = asyncio.Event()
+        self._leaving = False
 
     async def run(self) -> None:
         """Consume until cancelled."""
@@ -102,6 +104,8 @@ class Worker:
                     await self.process_batch(entries)
                 elif self._stopping.is_set():
                     break
+                if self._leaving:
+                    break
         finally:
             claimer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -113,6 +117,15 @@ class Worker:
         Call it once nothing appends any more (the gateways stopped): with the
         in-process stream, what is left unread when the process ends is lost.
         """
+        self._stopping.set()
+
+    def leave(self) -> None:
+        """Finish the batch in hand, then return from ``run``; the rest is for others.
+
+        For a worker process among several: the stream goes on filling while the
+        other workers run, so waiting for it to empty could take forever.
+        """
+        self._leaving = True
         self._stopping.set()
 
     async def _claim_loop(self) -> None:
@@ -206,6 +219,7 @@ class Worker:
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                 await self._dead_letter(entry, f"not an event envelope: {exc}")
                 return True
+        restore = current_trace.set(envelope.trace)
         try:
             await self.handler.handle(envelope)
         except MalformedEvent as exc:
@@ -214,6 +228,8 @@ class Worker:
         except Exception:
             log.exception("event %s failed; it will be retried", entry.id)
             return False
+        finally:
+            current_trace.reset(restore)
         if self.after_handle is not None:
             await self.after_handle(envelope)
         await self.streams.ack(self.stream, keys.WORKER_GROUP, [entry.id])

@@ -102,9 +102,9 @@ async def test_a_shard_runs_only_where_its_lease_is_held(discord):
         holder = await coord.leases.holder(keys.shard_lease("t1", 0))
         assert holder is not None and holder.owner == "gw-1"
         second = service(discord, app, coord, instance="gw-2")
-        await asyncio.wait_for(second.run(), 30)  # nothing to run: returns at once
-        assert second.shards == []
-        assert len(discord.gateway.sessions_of(app.id)) == 1
+        async with running(second):  # ready at once: it holds nothing
+            assert second.shards == []
+            assert len(discord.gateway.sessions_of(app.id)) == 1
     assert await coord.leases.holder(keys.shard_lease("t1", 0)) is None  # released on stop
 
 

@@ -1,0 +1,25 @@
+"""Trace context: a W3C ``traceparent`` per gateway event, carried into the worker's logs.
+
+Full OpenTelemetry comes later; until then the id ties log lines to an event.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import secrets
+
+current: contextvars.ContextVar[str] = contextvars.ContextVar("traceparent", default="")
+
+
+def new_traceparent() -> str:
+    """A fresh sampled ``traceparent``: version 00, random trace and span ids."""
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+
+
+class TraceFilter(logging.Filter):
+    """Adds ``traceparent`` to every record (empty outside an event), for the log format."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.traceparent = current.get()
+        return True
