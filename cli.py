@@ -15,7 +15,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from standalone import cli_serve
+from standalone import cli_db, cli_serve
 from standalone.config import Config, ConfigError, load_config
 from standalone.crypto import CryptoError, load_cipher
 from standalone.db import Database, DatabaseError, open_database
@@ -27,8 +27,9 @@ from storage.ports import StorageError
 app = typer.Typer(help="A standalone, multi-tenant ticket bot for Discord.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Bots (tenants) served by this deployment.", no_args_is_help=True)
 app.add_typer(tenants_app, name="tenants")
-db_app = typer.Typer(help="Back up and restore the database.", no_args_is_help=True)
+db_app = typer.Typer(help="Back up, restore and serve the database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+db_app.command("serve")(cli_db.serve)
 emulation_app = typer.Typer(
     help="The Valkey stand-in, shared by local processes over a Unix socket.",
     no_args_is_help=True,

@@ -18,6 +18,7 @@ import msgspec
 
 from emulation.connect import parse_coordination_url
 from emulation.memory.aof import FsyncPolicy
+from standalone.db.listen import parse_listen
 from storage.connect import parse_store_url
 
 ENV_PREFIX = "TICKETS__"
@@ -53,13 +54,21 @@ class DiscordConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class DatabaseConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """SurrealDB: embedded (surrealkv://, surrealkv+versioned://, mem://) or a server (ws://)."""
+    """SurrealDB: embedded (surrealkv://, surrealkv+versioned://, mem://) or a server (ws://).
+
+    With ``serve`` and an embedded ``url``, ``tickets run`` also serves that
+    database at ``ws://`` + ``listen`` (as ``tickets db serve`` does), so other
+    local processes share it with ``url = "ws://…"``; both sides sign in with
+    ``username`` and ``password``.
+    """
 
     url: str = "surrealkv://data/db"
     namespace: str = "tickets"
     database: str = "main"
     username: str = ""
     password: str = ""
+    serve: bool = False
+    listen: str = ""  # host:port, for example 127.0.0.1:8000
 
     def __post_init__(self) -> None:
         _check_scheme(
@@ -70,6 +79,21 @@ class DatabaseConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         parts = urlsplit(self.url)
         if parts.scheme in ("surrealkv", "surrealkv+versioned") and not (parts.netloc + parts.path):
             raise ValueError(f"database.url: {self.url!r} names no folder for the database")
+        if self.listen:
+            try:
+                parse_listen(self.listen)
+            except ValueError as exc:
+                raise ValueError(f"database.listen: {exc}") from None
+        if self.serve:
+            if parts.scheme in ("ws", "wss"):
+                raise ValueError("database.serve: only an embedded database.url can be served here")
+            if not self.listen:
+                raise ValueError("database.serve: set database.listen (for example 127.0.0.1:8000)")
+            if not (self.username and self.password):
+                raise ValueError(
+                    "database.serve: set database.username and database.password; "
+                    "the server refuses anyone without them"
+                )
 
 
 class StorageConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from surrealdb import AsyncSurreal, RecordID
+from surrealdb import AsyncEmbeddedSurrealConnection, AsyncSurreal, RecordID
 
 from standalone.db import file_lock
 from standalone.db.migrations import migrate
@@ -43,6 +43,17 @@ class Database:
         """True for an embedded file database, which no other process can write."""
         return self._lock is not None
 
+    @property
+    def engine(self) -> Any | None:
+        """The embedded engine handle (CBOR request in, CBOR response out); None on ws://.
+
+        A database server in this process must share it: a second engine on the
+        same folder would see other data.
+        """
+        if isinstance(self._client, AsyncEmbeddedSurrealConnection):
+            return self._client._db
+        return None
+
     async def run(self, sql: str, variables: Mapping[str, Any] | None = None) -> list[Any]:
         """Run one or more statements; returns the result of each, in order.
 
@@ -60,6 +71,10 @@ class Database:
             if not call.cancelled():
                 call.exception()  # retrieved: the cancellation is what is reported
             raise
+        except RuntimeError as exc:
+            # The embedded engine raises what a server answers as an RPC error
+            # (a statement that does not parse, say): both are the same failure.
+            raise DatabaseError(str(exc)) from None
         if "error" in raw:
             raise DatabaseError(str(raw["error"].get("message", raw["error"])))
         results: list[Any] = []

@@ -28,6 +28,8 @@ from standalone import keys
 from standalone.config import Config
 from standalone.crypto import Cipher, load_cipher
 from standalone.db import Database, open_database
+from standalone.db.listen import is_loopback, parse_listen
+from standalone.db.server import Credentials, DatabaseServer
 from standalone.db.tenants import TenantRepository
 from standalone.discord_bridge import point_at
 from standalone.services.errors import StartupError
@@ -70,6 +72,8 @@ class Backends(msgspec.Struct, frozen=True, kw_only=True, dict=False):
     cipher: Cipher
     # The unix:// server this process runs for the others (coordination.serve).
     server: CoordinationServer | None = None
+    # The ws:// server sharing this process's embedded database (database.serve).
+    db_server: DatabaseServer | None = None
 
     async def close(self) -> None:
         """Close whatever holds a connection or a file."""
@@ -77,6 +81,8 @@ class Backends(msgspec.Struct, frozen=True, kw_only=True, dict=False):
         await self.store.close()
         if self.server is not None:
             await self.server.close()
+        if self.db_server is not None:
+            await self.db_server.close()
         await self.db.close()
 
 
@@ -131,6 +137,29 @@ async def serve_coordination(config: Config) -> CoordinationServer | None:
     return server
 
 
+async def serve_database(config: Config, db: Database) -> DatabaseServer | None:
+    """Serve this process's embedded database at ws://listen when the configuration says so."""
+    settings = config.database
+    if not settings.serve:
+        return None
+    assert db.engine is not None  # the configuration allows serve with embedded URLs only
+    host, port = parse_listen(settings.listen)
+    server = DatabaseServer(
+        db.engine,
+        namespace=settings.namespace,
+        database=settings.database,
+        credentials=Credentials(username=settings.username, password=settings.password),
+    )
+    try:
+        await server.start(host, port)
+    except OSError as exc:
+        raise StartupError(f"database.serve: cannot listen on {settings.listen}: {exc}") from None
+    if not is_loopback(host):
+        log.warning("database.serve on %s: queries and passwords cross the network in clear", host)
+    log.info("serving the database at %s", server.url)
+    return server
+
+
 async def open_backends(config: Config) -> Backends:
     """Open database, storage and coordination as configured."""
     cipher = load_cipher(config.security.key_file)
@@ -142,7 +171,9 @@ async def open_backends(config: Config) -> Backends:
         password=config.database.password,
     )
     server: CoordinationServer | None = None
+    db_server: DatabaseServer | None = None
     try:
+        db_server = await serve_database(config, db)
         store = open_configured_store(config)
         if isinstance(store, FileStore):
             await sweep_temp_files(store)
@@ -155,9 +186,18 @@ async def open_backends(config: Config) -> Backends:
     except BaseException:
         if server is not None:
             await server.close()
+        if db_server is not None:
+            await db_server.close()
         await db.close()
         raise
-    return Backends(db=db, store=store, coordination=coordination, cipher=cipher, server=server)
+    return Backends(
+        db=db,
+        store=store,
+        coordination=coordination,
+        cipher=cipher,
+        server=server,
+        db_server=db_server,
+    )
 
 
 def default_instance() -> str:
