@@ -183,7 +183,13 @@ class ShardConnection:
                 if heartbeat is not None:
                     heartbeat.cancel()
                 self._ws = None
+                if not ws.closed:
+                    # Leaving the block would close with 1000, which ends the session
+                    # (a stop() racing this loop included): keep it resumable.
+                    await ws.close(code=RESUMABLE_CLOSE)
         code = ws.close_code
+        if not self._stopping:
+            log.info("shard %s: connection closed (%s)", self.shard_id, code)
         if code in FATAL_CLOSE_CODES:
             raise GatewayFatal(f"shard {self.shard_id}: Discord closed the gateway with {code}")
 
@@ -215,6 +221,7 @@ class ShardConnection:
             return False
         elif frame.op == 9:
             resumable = msgspec.json.decode(frame.d) is True
+            log.info("shard %s: session invalidated (resumable: %s)", self.shard_id, resumable)
             if not resumable:
                 self.session_id = self.resume_url = None
                 self.seq = None
@@ -228,6 +235,11 @@ class ShardConnection:
 
     async def _identify_or_resume(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         payload: dict[str, Any]
+        log.info(
+            "shard %s: %s",
+            self.shard_id,
+            f"resuming at seq {self.seq}" if self.session_id else "identifying",
+        )
         if self.session_id is not None:
             payload = {
                 "op": 6,

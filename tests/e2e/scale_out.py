@@ -30,6 +30,8 @@ from tests.e2e.conftest import MANAGE_GUILD, eventually
 ROOT = Path(__file__).resolve().parent.parent.parent
 SHARDS = 2
 LEASE_TTL_MS = 2_000
+DB_USER = "tickets"
+DB_PASSWORD = "local-test-password"
 
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:
@@ -41,14 +43,63 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
+class DatabaseProcess:
+    """``tickets db serve``: the one process holding the embedded database, for all."""
+
+    def __init__(self, config: Path, folder: Path) -> None:
+        self.config = config
+        self.folder = folder
+        self.process: asyncio.subprocess.Process | None = None
+        self.url = ""
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "cli",
+            "db",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--config",
+            str(self.config),
+            cwd=self.config.parent,
+            env=child_env({"TICKETS__DATABASE__URL": f"surrealkv://{self.folder}"}),
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert self.process.stderr is not None
+        # "serving surrealkv://… at ws://127.0.0.1:PORT" once it listens.
+        seen = b""
+        async with asyncio.timeout(60):
+            while b" at ws://" not in (line := await self.process.stderr.readline()):
+                seen += line
+                assert line, f"tickets db serve ended: {seen.decode(errors='replace')}"
+        self.url = line.decode().strip().rsplit(" at ", 1)[1]
+        # Nobody reads its log from here on: let it go nowhere rather than fill a pipe.
+        self._drain = asyncio.create_task(self._discard(self.process.stderr))
+
+    @staticmethod
+    async def _discard(stream: asyncio.StreamReader) -> None:
+        while await stream.read(65536):
+            pass
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), 20)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
+
 class ServiceProcess:
     """One ``tickets serve SERVICE`` process; its output goes to a log file."""
 
-    def __init__(self, service: str, instance: str, config: Path, database_url: str) -> None:
+    def __init__(self, service: str, instance: str, config: Path) -> None:
         self.service = service
         self.instance = instance
         self.config = config
-        self.database_url = database_url
         self.log_path = config.parent / f"{instance}.log"
         self.process: asyncio.subprocess.Process | None = None
         self.killed = False
@@ -66,7 +117,7 @@ class ServiceProcess:
                 "--instance",
                 self.instance,
                 cwd=self.config.parent,
-                env=child_env({"TICKETS__DATABASE__URL": self.database_url}),
+                env=child_env({}),
                 stdout=log,
                 stderr=log,
             )
@@ -118,6 +169,7 @@ class Deployment:
     places: list[Place] = field(default_factory=list)
     processes: list[ServiceProcess] = field(default_factory=list)
     coordination: Coordination | None = None
+    database: DatabaseProcess | None = None
     sent: list[FakeInteraction] = field(default_factory=list)
 
     @property
@@ -136,10 +188,35 @@ class Deployment:
             self.discord.install(self.app.id, guild.id)
             self.places.append(Place(guild, staff, channel))
             seen.add(shard_of(guild.id, SHARDS))
+        self._write_config("mem://")
+        # One database for every process, through the local database server.
+        self.database = DatabaseProcess(self.config, self.tmp / "db")
+        await self.database.start()
+        self._write_config(self.database.url)
+        db = await open_database(
+            self.database.url,
+            namespace="tickets",
+            database="main",
+            username=DB_USER,
+            password=DB_PASSWORD,
+        )
+        try:
+            cipher = load_cipher(self.tmp / "secret.key")
+            await TenantRepository(db, cipher).add(self.tenant, self.app.token, str(self.app.id))
+        finally:
+            await db.close()
+        self.coordination = await connect_coordination(self.coordination_url)
+
+    def _write_config(self, database_url: str) -> None:
         self.config.write_text(
             f"""
 [discord]
 api_base = "{self.discord.api_base}"
+
+[database]
+url = "{database_url}"
+username = "{DB_USER}"
+password = "{DB_PASSWORD}"
 
 [storage]
 url = "file://{self.tmp / "objects"}"
@@ -163,24 +240,9 @@ level = "INFO"
 """,
             encoding="utf-8",
         )
-        self.coordination = await connect_coordination(self.coordination_url)
-
-    async def _database_with_tenant(self, name: str) -> str:
-        # Each process has its own embedded database (one folder is locked to one
-        # process) holding the same tenant; the coordination backend is what they share.
-        url = f"surrealkv://{self.tmp / 'db' / name}"
-        db = await open_database(url, namespace="tickets", database="main")
-        try:
-            cipher = load_cipher(self.tmp / "secret.key")
-            await TenantRepository(db, cipher).add(self.tenant, self.app.token, str(self.app.id))
-        finally:
-            await db.close()
-        return url
 
     async def start(self, service: str, instance: str) -> ServiceProcess:
-        process = ServiceProcess(
-            service, instance, self.config, await self._database_with_tenant(instance)
-        )
+        process = ServiceProcess(service, instance, self.config)
         self.processes.append(process)
         await process.start()
         return process
@@ -279,3 +341,5 @@ level = "INFO"
                 if found:
                     await client.delete(*found)
             await self.coordination.close()
+        if self.database is not None:
+            await self.database.stop()

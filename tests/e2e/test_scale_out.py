@@ -56,8 +56,8 @@ async def deployment(
     async for url in backend(tmp_path):
         # A fresh tenant keeps a shared Redis's other runs out of this one.
         built = Deployment(discord, tmp_path, url, f"t{uuid.uuid4().hex[:8]}")
-        await built.prepare()
         try:
+            await built.prepare()
             yield built
         finally:
             await built.close()
