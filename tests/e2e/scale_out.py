@@ -260,7 +260,17 @@ level = "INFO"
         return {s.shard_id for s in self.discord.gateway.sessions_of(self.app.id) if s.conn}
 
     def resumes(self) -> int:
-        return sum(s.resumes for s in self.discord.gateway.sessions_of(self.app.id))
+        """Successful RESUMEs of the bot, counted by the stand-in."""
+        return self.discord.gateway.resumes[self.app.id]
+
+    def identifies(self) -> int:
+        """Admitted IDENTIFYs of the bot, counted by the stand-in."""
+        return self.discord.gateway.identifies[self.app.id]
+
+    def assert_limits_kept(self) -> None:
+        """No IDENTIFY came too fast for its bucket, and the start budget never ran out."""
+        assert self.discord.gateway.identify_refusals[self.app.id] == 0
+        assert self.discord.gateway.token_resets[self.app.id] == 0
 
     async def until_held_by(self, instance: str, timeout: float = 60) -> None:
         """Every shard leased to ``instance`` and connected at the stand-in."""

@@ -113,6 +113,16 @@ async def under_load(deployment: Deployment, interactions: int) -> asyncio.Event
     return stop
 
 
+async def under_load_more(deployment: Deployment, more: int) -> None:
+    """Wait until the running stream sent ``more`` interactions."""
+    target = len(deployment.sent) + more
+
+    async def sent_enough() -> bool:
+        return len(deployment.sent) >= target
+
+    await eventually(sent_enough)
+
+
 async def settle(deployment: Deployment, stop: asyncio.Event, more: int) -> None:
     """Let ``more`` interactions through after the fault, then stop the stream."""
     target = len(deployment.sent) + more
@@ -129,7 +139,7 @@ async def test_draining_a_gateway_hands_its_shards_over_without_loss(
     deployment: Deployment,
 ) -> None:
     first, second = await start_two_and_two(deployment)
-    starts = deployment.app.session_starts_remaining
+    identifies = deployment.identifies()
     stop = await under_load(deployment, 20)
 
     code, output = await drain(deployment, first)
@@ -143,8 +153,9 @@ async def test_draining_a_gateway_hands_its_shards_over_without_loss(
     assert all(inter.delivered for inter in deployment.sent)
     deployment.assert_each_handled_once(deployment.sent)
     # The sessions moved: RESUMEd by the other instance, never IDENTIFYd again.
-    assert deployment.app.session_starts_remaining == starts
+    assert deployment.identifies() == identifies == SHARDS
     assert deployment.resumes() >= SHARDS
+    deployment.assert_limits_kept()
     assert "handed over" in drained.log()
 
     # SIGTERM: the others finish what they hold and exit cleanly.
@@ -162,7 +173,7 @@ async def test_drain_names_an_instance_that_is_not_there(deployment: Deployment)
 
 async def test_a_killed_gateway_s_shards_resume_on_the_other(deployment: Deployment) -> None:
     first, second = await start_two_and_two(deployment)
-    starts = deployment.app.session_starts_remaining
+    identifies = deployment.identifies()
     resumes = deployment.resumes()
     stop = await under_load(deployment, 20)
 
@@ -176,4 +187,56 @@ async def test_a_killed_gateway_s_shards_resume_on_the_other(deployment: Deploym
     await deployment.until_all_answered(deployment.sent)
     assert all(inter.delivered for inter in deployment.sent)
     deployment.assert_each_handled_once(deployment.sent)
-    assert deployment.app.session_starts_remaining == starts
+    assert deployment.identifies() == identifies == SHARDS
+    deployment.assert_limits_kept()
+
+
+async def test_socket_drops_reconnects_and_invalid_sessions_under_load_lose_nothing(
+    deployment: Deployment,
+) -> None:
+    await start_two_and_two(deployment)
+    app = deployment.app.id
+    discord = deployment.discord
+    stop = await under_load(deployment, 10)
+
+    async def resumed_after(before: int) -> None:
+        async def check() -> bool:
+            deployment.fail_if_exited()
+            return deployment.resumes() >= before + SHARDS and deployment.connected_shards() == set(
+                range(SHARDS)
+            )
+
+        await eventually(check)
+        await under_load_more(deployment, 10)
+
+    before = deployment.resumes()
+    assert discord.drop_socket(app) == SHARDS
+    await resumed_after(before)
+
+    before = deployment.resumes()
+    assert await discord.reconnect(app) == SHARDS
+    await resumed_after(before)
+
+    before = deployment.resumes()
+    assert discord.invalidate_session(app, resumable=True) == SHARDS
+    await resumed_after(before)
+
+    # Not resumable: the sessions end, and what Discord sends meanwhile goes to no
+    # session at all (``delivered`` 0), as it would on Discord; a new IDENTIFY per shard.
+    identifies = deployment.identifies()
+    assert discord.invalidate_session(app, resumable=False) == SHARDS
+
+    async def identified() -> bool:
+        deployment.fail_if_exited()
+        return deployment.identifies() >= identifies + SHARDS and deployment.connected_shards() == (
+            set(range(SHARDS))
+        )
+
+    await eventually(identified)
+    await settle(deployment, stop, 20)
+
+    delivered = [inter for inter in deployment.sent if inter.delivered]
+    assert len(delivered) >= 60
+    await deployment.until_all_answered(delivered)
+    deployment.assert_each_handled_once(delivered)
+    deployment.assert_limits_kept()
