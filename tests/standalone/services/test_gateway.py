@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 
 import msgspec
 import pytest
@@ -73,6 +74,9 @@ async def test_forwards_only_needed_events_with_envelopes(discord):
     envelopes = await stream_types(coord)
     assert [e.type for e in envelopes] == ["GUILD_CREATE", "MESSAGE_CREATE"]
     assert all(e.tenant == "t1" and e.shard == 0 for e in envelopes)
+    # Each event starts its own trace, as a W3C traceparent.
+    assert all(re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-01", e.trace) for e in envelopes)
+    assert len({e.trace for e in envelopes}) == len(envelopes)
     assert envelopes[0].seq < envelopes[1].seq
     assert msgspec.json.decode(envelopes[1].data)["content"] == "hi"
 

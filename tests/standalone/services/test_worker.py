@@ -1,4 +1,5 @@
 import asyncio
+import logging
 
 import msgspec
 import pytest
@@ -8,6 +9,8 @@ from standalone import keys
 from standalone.config import WorkerConfig
 from standalone.discord_bridge import MalformedEvent
 from standalone.services.worker import Worker
+from standalone.tracing import TraceFilter
+from standalone.tracing import current as current_trace
 from standalone.wire import Envelope, encode_envelope
 
 TENANT = "t1"
@@ -325,4 +328,55 @@ async def test_a_failed_batch_stops_holding_its_entries():
     worker = Worker(handler=handler, streams=coord.streams, consumer="w1", settings=SETTINGS)
     await run_until(lambda: len(handler.seen) == 1, worker)
     assert handler.started == 2
+    assert await coord.streams.pending(stream, keys.WORKER_GROUP) == []
+
+
+class TraceSeen(Recorder):
+    """Records the trace context its log lines would carry while handling."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.traces: list[str] = []
+
+    async def handle(self, envelope: Envelope) -> None:
+        self.traces.append(current_trace.get())
+        await super().handle(envelope)
+
+
+async def test_the_event_s_traceparent_is_in_the_log_context_while_handled():
+    coord = MemoryCoordination()
+    stream = keys.events(TENANT)
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    data = msgspec.json.encode({"channel_id": "c1"})
+    await coord.streams.append(
+        stream,
+        encode_envelope(
+            Envelope(tenant=TENANT, shard=0, seq=1, type="MESSAGE_CREATE", data=data, trace=parent)
+        ),
+    )
+    handler = TraceSeen()
+    worker = Worker(handler=handler, streams=coord.streams, consumer="w1", settings=SETTINGS)
+    await run_until(lambda: handler.seen, worker)
+    assert handler.traces == [parent]
+    assert current_trace.get() == ""  # and gone once the handler returned
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)
+    assert TraceFilter().filter(record) and record.traceparent == ""
+
+
+async def test_leave_finishes_the_batch_in_hand_and_leaves_the_rest():
+    coord = MemoryCoordination()
+    stream = keys.events(TENANT)
+    for n in range(40):
+        await coord.streams.append(stream, envelope(n, channel=f"c{n}"))
+    handler = Recorder()
+    worker = Worker(
+        handler=handler,
+        streams=coord.streams,
+        consumer="w1",
+        settings=WorkerConfig(redeliver_after_ms=60_000, claim_interval_ms=20, batch=8),
+    )
+    worker.leave()
+    await asyncio.wait_for(worker.run(), 30)
+    # One batch taken, handled and acknowledged; the rest is for the other workers.
+    assert len(handler.seen) == 8
     assert await coord.streams.pending(stream, keys.WORKER_GROUP) == []
