@@ -43,6 +43,10 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def guild_count(by_shard: dict[int, list[Place]]) -> int:
+    return sum(len(places) for places in by_shard.values())
+
+
 class DatabaseProcess:
     """``tickets db serve``: the one process holding the embedded database, for all."""
 
@@ -179,15 +183,17 @@ class Deployment:
     async def prepare(self) -> None:
         """A bot with SHARDS shards and a guild on each, and the config every process reads."""
         self.app = self.discord.add_application(name="Tickets", shard_count=SHARDS)
-        seen: set[int] = set()
-        while len(seen) < SHARDS:
-            guild = self.discord.add_guild(name=f"Server {len(self.places)}")
+        by_shard: dict[int, list[Place]] = {shard: [] for shard in range(SHARDS)}
+        while min(len(places) for places in by_shard.values()) < 2:
+            guild = self.discord.add_guild(name=f"Server {guild_count(by_shard)}")
             role = self.discord.add_role(guild.id, name="Staff", permissions=MANAGE_GUILD)
             staff = self.discord.add_member(guild.id, username=f"sam{guild.id}", roles=[role.id])
             channel = self.discord.add_channel(guild.id, name="support")
             self.discord.install(self.app.id, guild.id)
-            self.places.append(Place(guild, staff, channel))
-            seen.add(shard_of(guild.id, SHARDS))
+            by_shard[shard_of(guild.id, SHARDS)].append(Place(guild, staff, channel))
+        # Taken in turn, so the load reaches every shard alike.
+        for row in zip(*by_shard.values(), strict=False):
+            self.places.extend(row)
         self._write_config("mem://")
         # One database for every process, through the local database server.
         self.database = DatabaseProcess(self.config, self.tmp / "db")
