@@ -158,11 +158,14 @@ async def test_draining_a_gateway_hands_its_shards_over_without_loss(
     deployment.assert_limits_kept()
     assert "handed over" in drained.log()
 
-    # SIGTERM: the others finish what they hold and exit cleanly.
+    # SIGTERM: the others finish what they hold, hand their shards over and exit cleanly.
     for process in deployment.processes:
         if process.running:
             assert await process.terminate() == 0, process.log()[-4000:]
     assert not deployment.connected_shards()
+    assert await deployment.holders() == [None] * SHARDS
+    # Closed with 4000, not 1000: the sessions stay for whoever starts next to RESUME.
+    assert len(deployment.discord.gateway.sessions_of(deployment.app.id)) == SHARDS
 
 
 async def test_drain_names_an_instance_that_is_not_there(deployment: Deployment) -> None:

@@ -61,6 +61,10 @@ def test_environment_token_wins_over_the_file(tmp_path):
         ({"TICKETS__WORKER__BATCH": "many"}, "worker.batch"),
         ({"TICKETS__WORKER__BATCH": "0"}, "worker.batch"),
         ({"TICKETS__DISCORD__GATEWAY_URL": "http://x"}, "discord.gateway_url"),
+        ({"TICKETS__GATEWAY__SHARD_COUNT": "-1"}, "gateway.shard_count"),
+        ({"TICKETS__GATEWAY__LEASE_TTL_MS": "0"}, "gateway.lease_ttl_ms"),
+        ({"TICKETS__GATEWAY__LEASE_TTL_MS": "100"}, "gateway.lease_ttl_ms"),
+        ({"TICKETS__GATEWAY__ACQUIRE_INTERVAL_MS": "0"}, "gateway.acquire_interval_ms"),
         ({"TICKETS__LOGGING__LEVEL": "LOUD"}, "logging.level"),
         ({"TICKETS__DATABASE__PASSWROD": "x"}, "database.passwrod"),
         ({"TICKETS__NOPE__X": "1"}, "nope"),
@@ -117,3 +121,12 @@ def test_s3_storage_from_the_environment(tmp_path, monkeypatch):
     )
     assert config.storage.url.startswith("s3://tickets/prod")
     assert (config.storage.access_key_id, config.storage.secret_access_key) == ("id", "secret")
+
+
+def test_gateway_settings_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = load_config(
+        environ={"TICKETS__GATEWAY__SHARD_COUNT": "4", "TICKETS__GATEWAY__LEASE_TTL_MS": "2000"}
+    )
+    assert (config.gateway.shard_count, config.gateway.lease_ttl_ms) == (4, 2000)
+    assert load_config(environ={}).gateway.shard_count == 0  # Discord's number
