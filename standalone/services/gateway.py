@@ -186,7 +186,7 @@ class GatewayService:
             return
         saved = await self.sessions.load(shard_id)
         # Written at once with our token, so a former owner still writing is fenced off.
-        await self.sessions.save(
+        await self.sessions.take_over(
             shard_id,
             ShardSession(
                 token=token,
@@ -221,6 +221,9 @@ class GatewayService:
             "resuming" if connection.session_id else "identifying",
         )
         group.create_task(self._run_shard(held), name=f"shard:{self.tenant}:{shard_id}")
+        if self._stopping.is_set():
+            # stop() came while the lease was being taken and did not see this shard.
+            await connection.stop()
 
     async def _signal_ready(self, started: asyncio.Event | None) -> None:
         ready: asyncio.Future[Any] = asyncio.ensure_future(

@@ -32,6 +32,25 @@ class ShardSessions:
             log.warning("tenant %s shard %s: unreadable saved session", self.tenant, shard)
             return None
 
+    async def take_over(self, shard: int, session: ShardSession) -> None:
+        """Store ``session`` as the new lease holder's, whatever token is stored.
+
+        The lease is ours, so a larger stored token can only come from before the
+        backend started its tokens afresh (a restart without persistence); a
+        writer of that era still alive gets ShardLost as soon as the lease it
+        renews turns out to be ours.
+        """
+        stored = await self.load(shard)
+        if stored is not None and stored.token > session.token:
+            log.warning(
+                "tenant %s shard %s: saved token %s above the lease's %s; lease tokens restarted",
+                self.tenant,
+                shard,
+                stored.token,
+                session.token,
+            )
+        await self.cache.set(keys.shard_session(self.tenant, shard), encode_session(session))
+
     async def save(self, shard: int, session: ShardSession) -> None:
         """Store ``session``; raises ShardLost when a newer lease holder has written.
 

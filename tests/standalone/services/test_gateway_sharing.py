@@ -160,3 +160,12 @@ async def test_instances_together_keep_the_session_start_budget(discord, caplog)
         assert discord.gateway.identifies[app.id] == 1
     # Going past the budget would have made Discord reset the bot's token.
     assert discord.gateway.token_resets[app.id] == 0
+
+
+async def test_the_new_lease_holder_writes_over_a_token_from_before_a_restart():
+    # A backend restarted without persistence starts lease tokens at 1 again.
+    sessions = ShardSessions(MemoryCoordination().cache, "t1")
+    await sessions.save(0, ShardSession(token=7, session_id="old", seq=3))
+    await sessions.take_over(0, ShardSession(token=1, session_id="old", seq=3))
+    await sessions.save(0, ShardSession(token=1, session_id="old", seq=4))
+    assert await sessions.load(0) == ShardSession(token=1, session_id="old", seq=4)
