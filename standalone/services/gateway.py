@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-from typing import Any
 
 import aiohttp
 import msgspec
@@ -127,8 +126,8 @@ class GatewayService:
     async def run(self, started: asyncio.Event | None = None) -> None:
         """Run held shards and keep taking free ones until ``stop``.
 
-        ``started`` is set once the shards taken in the first round are READY
-        (at once when another instance holds them all).
+        ``started`` is set once a shard taken in the first round is READY (at
+        once when another instance holds them all).
         """
         async with aiohttp.ClientSession() as session:
             info = await self._gateway_info(session)
@@ -226,15 +225,16 @@ class GatewayService:
             await connection.stop()
 
     async def _signal_ready(self, started: asyncio.Event | None) -> None:
-        ready: asyncio.Future[Any] = asyncio.ensure_future(
-            asyncio.gather(*(s.ready.wait() for s in self.shards))
-        )
-        stopping: asyncio.Future[Any] = asyncio.ensure_future(self._stopping.wait())
-        # A stop before READY must not leave this task holding the task group open.
-        await asyncio.wait([ready, stopping], return_when=asyncio.FIRST_COMPLETED)
-        for waiter in (ready, stopping):
+        # One READY shows the token and the gateway work; waiting for every shard
+        # would take 5 s per shard of a bucket, past any start-up timeout.
+        waiters = [asyncio.ensure_future(s.ready.wait()) for s in self.shards]
+        waiters.append(asyncio.ensure_future(self._stopping.wait()))
+        if len(waiters) > 1:
+            # A stop before READY must not leave this task holding the task group open.
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
             waiter.cancel()
-        await asyncio.wait([ready, stopping])
+        await asyncio.wait(waiters)
         if started is not None and not self._stopping.is_set():
             started.set()
 
