@@ -266,7 +266,7 @@ class FakeDiscord:
         """
         return self.gateway.invalidate_session(app_id, shard_id, resumable=resumable)
 
-    async def close_gateway(
+    def close_gateway(
         self,
         app_id: int,
         code: int,
@@ -278,9 +278,10 @@ class FakeDiscord:
         """Close the app's live sockets with ``code`` (4000, 4004, 4009, 4011, 4014, ...).
 
         Whether the session stays resumable follows the code (see the class docstring);
-        ``keep_session`` overrides it. Returns how many sockets were closed.
+        ``keep_session`` overrides it. Returns how many sockets are being closed; it
+        does not wait for the clients to answer the close.
         """
-        return await self.gateway.close_sessions(
+        return self.gateway.close_sessions(
             app_id, code, shard_id, reason=reason, keep_session=keep_session
         )
 

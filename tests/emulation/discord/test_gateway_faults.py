@@ -105,7 +105,7 @@ async def test_close_codes_decide_whether_the_session_survives(
     async with raw_gateway(fd) as gw:
         ready = await gw.identify(setup.app.token)
         seq = await last_seq(gw, fd, setup.app, setup.guild)
-        assert await fd.close_gateway(setup.app.id, code, reason="test") == 1
+        assert fd.close_gateway(setup.app.id, code, reason="test") == 1
         assert await gw.closed() == code
     async with raw_gateway(fd) as gw:
         if resumable:
@@ -120,7 +120,7 @@ async def test_keep_session_overrides_the_code(fd: FakeDiscord, setup: Setup):
     async with raw_gateway(fd) as gw:
         ready = await gw.identify(setup.app.token)
         seq = await last_seq(gw, fd, setup.app, setup.guild)
-        await fd.close_gateway(setup.app.id, 4009, keep_session=True)
+        fd.close_gateway(setup.app.id, 4009, keep_session=True)
         assert await gw.closed() == 4009
     async with raw_gateway(fd) as gw:
         frames = await resume_events(gw, setup.app.token, ready["session_id"], seq)
