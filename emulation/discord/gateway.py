@@ -366,7 +366,7 @@ class GatewayHub:
             if (
                 session is not None
                 and not conn.closed_by_server
-                and ws.close_code in (1000, 1001)
+                and conn.client_close_code in (1000, 1001)
                 and session.conn in (None, conn)
             ):
                 # Discord: a client closing with 1000 or 1001 ends its session.

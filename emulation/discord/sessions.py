@@ -46,6 +46,8 @@ class Connection:
         self._transport = transport
         # Set when the stand-in ended the socket: only a client's own 1000/1001 ends the session.
         self.closed_by_server = False
+        # The code of the client's close frame; None while open or when the TCP just ended.
+        self.client_close_code: int | None = None
         self._zlib = zlib.compressobj() if compress else None
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._writer = asyncio.create_task(self._write())
@@ -74,6 +76,9 @@ class Connection:
             if receive.cancelled():
                 continue
             msg = receive.result()
+            if msg.type is WSMsgType.CLOSE:
+                # ws.close_code is not it: aiohttp overwrites it with its own reply.
+                self.client_close_code = int(msg.data)
             if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
                 return
             yield msg
