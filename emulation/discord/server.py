@@ -100,6 +100,7 @@ class FakeDiscord:
     async def stop(self) -> None:
         await self.gateway.close()
         await self.http_interactions.close()
+        self.faults.release()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
