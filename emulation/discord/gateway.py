@@ -171,7 +171,7 @@ class GatewayHub:
         return len(live)
 
     def invalidate_session(
-        self, app_id: int, shard_id: int | None = None, *, resumable: bool = False
+        self, app_id: int, shard_id: int | None = None, resumable: bool = False
     ) -> int:
         """Op 9 INVALID_SESSION to the app's sessions; returns how many were affected.
 

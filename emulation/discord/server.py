@@ -259,7 +259,7 @@ class FakeDiscord:
         return await self.gateway.reconnect(app_id, shard_id)
 
     def invalidate_session(
-        self, app_id: int, shard_id: int | None = None, *, resumable: bool = False
+        self, app_id: int, shard_id: int | None = None, resumable: bool = False
     ) -> int:
         """Op 9 INVALID_SESSION to the app's sessions (all shards, or one); returns how many.
 
