@@ -56,6 +56,7 @@ class RestFaults:
         self.rules: list[FaultRule] = []
         self.injected: list[InjectedFault] = []
         self._random = random.Random(seed)
+        self._released = asyncio.Event()
 
     def seed(self, seed: int) -> None:
         self._random = random.Random(seed)
@@ -79,6 +80,11 @@ class RestFaults:
         """Remove every rule; counts stay (see ``reset_counts``)."""
         self.rules.clear()
 
+    def release(self) -> None:
+        """Let every delayed call through now (the server is stopping)."""
+        self._released.set()
+        self._released = asyncio.Event()
+
     def reset_counts(self) -> None:
         self.injected.clear()
 
@@ -97,7 +103,8 @@ class RestFaults:
             return await handler(request)
         if rule.status is None:
             self.injected.append(InjectedFault(request.method, path, "delay"))
-            await asyncio.sleep(rule.delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._released.wait(), rule.delay)
             return await handler(request)
         self.injected.append(InjectedFault(request.method, path, str(rule.status)))
         if rule.after:

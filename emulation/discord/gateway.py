@@ -167,11 +167,11 @@ class GatewayHub:
                 await asyncio.wait_for(session.detached.wait(), timeout)
             except TimeoutError:
                 if session.conn is not None:
-                    await session.conn.close(UNKNOWN_ERROR, "reconnect")
+                    session.conn.request_close(UNKNOWN_ERROR, "reconnect")
         return len(live)
 
     def invalidate_session(
-        self, app_id: int, shard_id: int | None = None, *, resumable: bool = False
+        self, app_id: int, shard_id: int | None = None, resumable: bool = False
     ) -> int:
         """Op 9 INVALID_SESSION to the app's sessions; returns how many were affected.
 
@@ -186,7 +186,7 @@ class GatewayHub:
                 self._end(session)
         return len(affected)
 
-    async def close_sessions(
+    def close_sessions(
         self,
         app_id: int,
         code: int,
@@ -198,16 +198,16 @@ class GatewayHub:
         """Close the app's live sockets with ``code``; returns how many were closed.
 
         The session survives (for RESUME) unless ``code`` is in ``SESSION_ENDING_CODES``;
-        ``keep_session`` overrides that.
+        ``keep_session`` overrides that. The close frames go out as soon as each socket's
+        reader gets to it; this does not wait for the clients' replies.
         """
         live = self._live(app_id, shard_id)
         keep = code not in SESSION_ENDING_CODES if keep_session is None else keep_session
         for session in live:
-            conn = session.conn
-            assert conn is not None
+            assert session.conn is not None
+            session.conn.request_close(code, reason)
             if not keep:
                 self._end(session)
-            await conn.close(code, reason)
         return len(live)
 
     def drop_socket(self, app_id: int, shard_id: int | None = None) -> int:
@@ -351,7 +351,7 @@ class GatewayHub:
         conn.send_json({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
         session: Session | None = None
         try:
-            async for msg in ws:
+            async for msg in conn.messages():
                 if msg.type != WSMsgType.TEXT:
                     await conn.close(DECODE_ERROR, "Error while decoding payload.")
                     break
@@ -366,7 +366,7 @@ class GatewayHub:
             if (
                 session is not None
                 and not conn.closed_by_server
-                and ws.close_code in (1000, 1001)
+                and conn.client_close_code in (1000, 1001)
                 and session.conn in (None, conn)
             ):
                 # Discord: a client closing with 1000 or 1001 ends its session.
@@ -471,8 +471,8 @@ class GatewayHub:
         self.world.reset_token(app)
         for session in self.sessions_of(app.id):
             self._end(session)
-            if session.conn is not None:
-                await session.conn.close(AUTHENTICATION_FAILED, "Authentication failed.")
+            if session.conn is not None and session.conn is not conn:
+                session.conn.request_close(AUTHENTICATION_FAILED, "Authentication failed.")
         await conn.close(AUTHENTICATION_FAILED, "Authentication failed.")
 
     def _ready(self, app: App, session: Session, guilds: list[Any]) -> JSON:
@@ -517,7 +517,7 @@ class GatewayHub:
             # The old socket is taken over, as on Discord.
             old = session.conn
             session.detach(old)
-            asyncio.create_task(old.close(4000, "session resumed elsewhere"))  # noqa: RUF006
+            old.request_close(UNKNOWN_ERROR, "session resumed elsewhere")
         # Replay and attach in one synchronous step, so no event slips in between.
         for number, frame in session.buffer:
             if number > seq:

@@ -100,6 +100,7 @@ class FakeDiscord:
     async def stop(self) -> None:
         await self.gateway.close()
         await self.http_interactions.close()
+        self.faults.release()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -258,7 +259,7 @@ class FakeDiscord:
         return await self.gateway.reconnect(app_id, shard_id)
 
     def invalidate_session(
-        self, app_id: int, shard_id: int | None = None, *, resumable: bool = False
+        self, app_id: int, shard_id: int | None = None, resumable: bool = False
     ) -> int:
         """Op 9 INVALID_SESSION to the app's sessions (all shards, or one); returns how many.
 
@@ -266,7 +267,7 @@ class FakeDiscord:
         """
         return self.gateway.invalidate_session(app_id, shard_id, resumable=resumable)
 
-    async def close_gateway(
+    def close_gateway(
         self,
         app_id: int,
         code: int,
@@ -278,9 +279,10 @@ class FakeDiscord:
         """Close the app's live sockets with ``code`` (4000, 4004, 4009, 4011, 4014, ...).
 
         Whether the session stays resumable follows the code (see the class docstring);
-        ``keep_session`` overrides it. Returns how many sockets were closed.
+        ``keep_session`` overrides it. Returns how many sockets are being closed; it
+        does not wait for the clients to answer the close.
         """
-        return await self.gateway.close_sessions(
+        return self.gateway.close_sessions(
             app_id, code, shard_id, reason=reason, keep_session=keep_session
         )
 

@@ -12,11 +12,13 @@ import asyncio
 import contextlib
 import secrets
 import zlib
+from asyncio import FIRST_COMPLETED
 from collections import deque
+from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-from aiohttp import web
+from aiohttp import WSMessage, WSMsgType, web
 
 from .models import JSON, App
 
@@ -44,9 +46,48 @@ class Connection:
         self._transport = transport
         # Set when the stand-in ended the socket: only a client's own 1000/1001 ends the session.
         self.closed_by_server = False
+        # The code of the client's close frame; None while open or when the TCP just ended.
+        self.client_close_code: int | None = None
         self._zlib = zlib.compressobj() if compress else None
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._writer = asyncio.create_task(self._write())
+        self._close_request: asyncio.Future[tuple[int, str]] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+    async def messages(self) -> AsyncIterator[WSMessage]:
+        """The client's frames until the socket ends; carries out a ``request_close``.
+
+        Closing from the socket's own task matters: aiohttp cuts the transport at once
+        when another task closes a socket that is being read, so the client's close reply
+        fails and it sees 1006 instead of the code. From here the handshake completes.
+        """
+        while not self.ws.closed:
+            if self._close_request.done():
+                await self.close(*self._close_request.result())
+                return
+            receive = asyncio.ensure_future(self.ws.receive())
+            waiters: set[asyncio.Future[Any]] = {receive, self._close_request}
+            await asyncio.wait(waiters, return_when=FIRST_COMPLETED)
+            if not receive.done():
+                receive.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await receive
+            if receive.cancelled():
+                continue
+            msg = receive.result()
+            if msg.type is WSMsgType.CLOSE:
+                # ws.close_code is not it: aiohttp overwrites it with its own reply.
+                self.client_close_code = int(msg.data)
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                return
+            yield msg
+
+    def request_close(self, code: int, reason: str = "") -> None:
+        """Close from another task: the socket's reader does it (see ``messages``)."""
+        self.closed_by_server = True
+        if not self._close_request.done():
+            self._close_request.set_result((code, reason))
 
     def send(self, frame: bytes) -> None:
         self._queue.put_nowait(frame)
@@ -72,7 +113,10 @@ class Connection:
             self._writer.cancel()
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Flush what is queued (so a client sees e.g. op 9 before the close), then close."""
+        """Flush what is queued (so a client sees e.g. op 9 before the close), then close.
+
+        Call it from the socket's own task, or at shutdown; else use ``request_close``.
+        """
         self.closed_by_server = True
         self._queue.put_nowait(None)
         with contextlib.suppress(Exception):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import disnake
 import pytest
 
 from emulation.discord import App, FakeDiscord, Guild
 
 from .conftest import Setup
 from .gateway_client import TIMEOUT, RawGateway, raw_gateway
+from .test_gateway import make_bot, running
 
 
 async def eventually(condition: Any) -> None:
@@ -105,7 +107,7 @@ async def test_close_codes_decide_whether_the_session_survives(
     async with raw_gateway(fd) as gw:
         ready = await gw.identify(setup.app.token)
         seq = await last_seq(gw, fd, setup.app, setup.guild)
-        assert await fd.close_gateway(setup.app.id, code, reason="test") == 1
+        assert fd.close_gateway(setup.app.id, code, reason="test") == 1
         assert await gw.closed() == code
     async with raw_gateway(fd) as gw:
         if resumable:
@@ -120,7 +122,7 @@ async def test_keep_session_overrides_the_code(fd: FakeDiscord, setup: Setup):
     async with raw_gateway(fd) as gw:
         ready = await gw.identify(setup.app.token)
         seq = await last_seq(gw, fd, setup.app, setup.guild)
-        await fd.close_gateway(setup.app.id, 4009, keep_session=True)
+        fd.close_gateway(setup.app.id, 4009, keep_session=True)
         assert await gw.closed() == 4009
     async with raw_gateway(fd) as gw:
         frames = await resume_events(gw, setup.app.token, ready["session_id"], seq)
@@ -196,3 +198,36 @@ async def test_reconnect_replays_each_shard_its_own_events_in_order(fd: FakeDisc
         assert [s for _, s, _ in frames] == list(range(seq + 1, seq + 7))
     assert fd.gateway.resumes[app.id] == 2
     assert fd.gateway.identifies[app.id] == 2
+
+
+# -- an unchanged disnake bot against the same faults -----------------------------------------
+
+
+async def test_disnake_resumes_after_a_drop_and_identifies_after_op_9(
+    fd: FakeDiscord, setup: Setup
+):
+    bot = make_bot()
+    seen: list[str] = []
+
+    async def on_message(message: disnake.Message) -> None:
+        seen.append(message.content)
+
+    bot.add_listener(on_message)
+    actor = fd.actor(setup.app.id, setup.guild.id, setup.alice.id)
+    async with running(fd, bot, setup.app.token) as parse_failures:
+        (session,) = fd.gateway.sessions_of(setup.app.id)
+        fd.gateway.hold_connections()
+        assert fd.drop_socket(setup.app.id) == 1
+        await eventually(lambda: session.conn is None)
+        await actor.send_message(setup.general.id, "while cut off")
+        fd.gateway.release_connections()
+        await eventually(lambda: seen == ["while cut off"])
+        assert fd.gateway.resumes[setup.app.id] == 1
+
+        assert fd.invalidate_session(setup.app.id) == 1
+        await eventually(lambda: fd.gateway.identifies[setup.app.id] == 2)
+        await eventually(lambda: any(s.conn for s in fd.gateway.sessions_of(setup.app.id)))
+        await actor.send_message(setup.general.id, "after op 9")
+        await eventually(lambda: seen == ["while cut off", "after op 9"])
+    assert parse_failures == []
+    assert fd.server_errors == []
