@@ -183,15 +183,12 @@ class ShardConnection:
                 if not ws.closed:
                     # A close asked for by another task (heartbeat, stop) ends the read
                     # loop first, and aiohttp sends the close frame of whoever closes
-                    # first: say here whether the session should survive.
-                    await ws.close(code=1000 if self._stopping else RESUMABLE_CLOSE)
+                    # first; leaving the block would send 1000, which ends the session.
+                    # A stop keeps it too: it is a hand-over, and the next owner RESUMEs.
+                    await ws.close(code=RESUMABLE_CLOSE)
                 if heartbeat is not None:
                     heartbeat.cancel()
                 self._ws = None
-                if not ws.closed:
-                    # Leaving the block would close with 1000, which ends the session
-                    # (a stop() racing this loop included): keep it resumable.
-                    await ws.close(code=RESUMABLE_CLOSE)
         code = ws.close_code
         if not self._stopping:
             log.info("shard %s: connection closed (%s)", self.shard_id, code)

@@ -141,7 +141,7 @@ async def test_a_zombie_connection_is_dropped_and_resumed(discord):
         async with asyncio.timeout(30):
             while await coord.streams.length(keys.events("t1")) < 2:
                 await asyncio.sleep(0.01)
-        # Resumed, never identified again (a clean stop then ends the session).
+        # Resumed, never identified again.
         assert len(discord.gateway.sessions_of(app.id)) == 1
     assert discord.gateway.identifies[app.id] == 1
 
