@@ -71,9 +71,10 @@ class Database:
             if not call.cancelled():
                 call.exception()  # retrieved: the cancellation is what is reported
             raise
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError) as exc:
             # The embedded engine raises what a server answers as an RPC error
-            # (a statement that does not parse, say): both are the same failure.
+            # (a statement that does not parse, a value it cannot read): both are
+            # the same failure.
             raise DatabaseError(str(exc)) from None
         if "error" in raw:
             raise DatabaseError(str(raw["error"].get("message", raw["error"])))

@@ -33,7 +33,6 @@ from typing import Any, Protocol
 import msgspec
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
-from websockets.frames import CloseCode
 from websockets.http11 import Request as HttpRequest
 from websockets.http11 import Response as HttpResponse
 from websockets.typing import Subprotocol
@@ -57,7 +56,8 @@ class Engine(Protocol):
     """The embedded SurrealDB: one RPC request in CBOR, its response in CBOR."""
 
     def execute(self, cbor_request: bytes) -> Awaitable[bytes]:
-        """Run one request; raises ``RuntimeError`` with SurrealDB's message when it fails."""
+        """Run one request; raises ``RuntimeError`` (or ``ValueError`` for a request it
+        cannot read) with SurrealDB's message when it fails."""
         ...
 
 
@@ -167,6 +167,7 @@ class DatabaseServer:
             self._connection,
             host,
             port,
+            # A client offering no "cbor" is refused at the handshake (HTTP 400).
             subprotocols=[_CBOR],
             max_size=self.max_frame,
             # Loopback traffic: deflating it would only cost CPU.
@@ -198,9 +199,6 @@ class DatabaseServer:
         return connection.respond(HTTPStatus.NOT_FOUND, "Not Found: the RPC is at /rpc\n")
 
     async def _connection(self, ws: ServerConnection) -> None:
-        if ws.subprotocol != _CBOR:
-            await ws.close(CloseCode.PROTOCOL_ERROR, "this server speaks the cbor subprotocol only")
-            return
         session = _Session()
         slots = asyncio.Semaphore(self.max_in_flight)
         try:
@@ -316,7 +314,8 @@ class DatabaseServer:
     async def _execute(self, frame: bytes) -> bytes:
         try:
             return await self.engine.execute(frame)
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError) as exc:
+            # SurrealDB's refusal, or a request value the engine cannot read.
             raise Refused(rpc.INTERNAL, str(exc)) from None
 
     async def _version(self, ws: ServerConnection, request: rpc.Request) -> None:

@@ -16,7 +16,7 @@ from standalone.db import Database, open_database
 from standalone.db.server import Credentials, DatabaseServer
 
 USER = "tickets"
-PASSWORD = "correct horse battery staple"  # noqa: S105
+PASSWORD = "correct horse battery staple"
 
 
 @asynccontextmanager
