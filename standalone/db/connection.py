@@ -123,6 +123,9 @@ async def _refuse_half_restored(db: Database) -> None:
         )
 
 
+_EMBEDDED_SCHEMES = ("mem", "memory", "surrealkv", "surrealkv+versioned", "file")
+
+
 def _embedded_path(url: str) -> Path | None:
     parts = urlsplit(url)
     if parts.scheme not in ("surrealkv", "surrealkv+versioned"):
@@ -154,7 +157,9 @@ async def open_database(
     try:
         client = AsyncSurreal(url)
         await client.connect()  # type: ignore[call-arg]  # the embedded client needs no url here
-        if username:
+        # An embedded engine has no users (this process is root); the credentials are
+        # a server's, which this process may be serving (database.serve).
+        if username and urlsplit(url).scheme not in _EMBEDDED_SCHEMES:
             await client.signin({"username": username, "password": password})
         await client.use(namespace, database)
     except BaseException:
