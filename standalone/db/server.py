@@ -50,6 +50,8 @@ DEFAULT_MAX_IN_FLIGHT = 32
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _CBOR = Subprotocol("cbor")
+# A request for the engine: its whole answer frame, or ``Refused``.
+_Work = Callable[[], Awaitable[bytes]]
 
 
 class Engine(Protocol):
@@ -207,15 +209,21 @@ class DatabaseServer:
                     error = Refused(rpc.PARSE_ERROR, "send CBOR in binary frames, not text")
                     await _send(ws, rpc.encode_error(None, error))
                     continue
-                query = await self._read(ws, session, frame)
-                if query is not None:
+                work = await self._read(ws, session, frame)
+                if work is not None:
                     await slots.acquire()
-                    self._spawn(self._answer(ws, query), slots.release)
+                    self._spawn(self._answer(ws, *work), slots.release)
         except ConnectionClosed:
             pass
 
-    async def _read(self, ws: ServerConnection, session: _Session, frame: bytes) -> _Query | None:
-        """Answer a frame that changes or reads only the session; return a query to run."""
+    async def _read(
+        self, ws: ServerConnection, session: _Session, frame: bytes
+    ) -> tuple[rpc.RequestId, _Work] | None:
+        """Answer a frame that changes or reads only the session; return engine work to run.
+
+        The session is read here, in frame order: a query sent after a ``use``
+        runs where that ``use`` said, however the engine calls interleave.
+        """
         try:
             request = rpc.parse_request(frame)
         except Refused as exc:
@@ -229,10 +237,11 @@ class DatabaseServer:
                     "server; use BEGIN and COMMIT in the query",
                 )
             if request.method == "query":
-                return self._query(session, request, frame)
+                query = self._query(session, request, frame)
+                return request.id, lambda: self._run(query)
             if request.method == "version":
-                self._spawn(self._version(ws, request), lambda: None)
-                return None
+                version = rpc.encode_request(request.id, "version", [])
+                return request.id, lambda: self._execute(version)
             handler = self._local.get(request.method)
             if handler is None:
                 raise Refused(
@@ -284,14 +293,14 @@ class DatabaseServer:
 
         task.add_done_callback(finished)
 
-    async def _answer(self, ws: ServerConnection, query: _Query) -> None:
+    async def _answer(self, ws: ServerConnection, request_id: rpc.RequestId, work: _Work) -> None:
         try:
-            response = await self._run(query)
+            response = await work()
         except Refused as exc:
-            response = rpc.encode_error(query.id, exc)
+            response = rpc.encode_error(request_id, exc)
         except Exception:
-            log.exception("database server: a query failed unexpectedly")
-            response = rpc.encode_error(query.id, Refused(rpc.INTERNAL, "internal server error"))
+            log.exception("database server: a request failed unexpectedly")
+            response = rpc.encode_error(request_id, Refused(rpc.INTERNAL, "internal server error"))
         # A client that left meanwhile gets nothing; its query ran to its end regardless.
         await _send(ws, response)
 
@@ -317,13 +326,6 @@ class DatabaseServer:
         except (RuntimeError, ValueError) as exc:
             # SurrealDB's refusal, or a request value the engine cannot read.
             raise Refused(rpc.INTERNAL, str(exc)) from None
-
-    async def _version(self, ws: ServerConnection, request: rpc.Request) -> None:
-        try:
-            response = await self._execute(rpc.encode_request(request.id, "version", []))
-        except Refused as exc:
-            response = rpc.encode_error(request.id, exc)
-        await _send(ws, response)
 
     def _ping(self, session: _Session, request: rpc.Request) -> None:
         return None

@@ -133,6 +133,21 @@ async def test_a_session_signed_out_is_refused_again(server: DatabaseServer) -> 
         assert "result" in await call(ws, request("invalidate"))
         answer = await call(ws, request("query", "RETURN 1", {}))
         assert answer["error"]["code"] == rpc.NOT_ALLOWED
+        await signed_in(ws)
+        assert await call(ws, request("info")) == {"id": "r1", "result": None}
+        assert "result" in await call(ws, request("reset"))
+        answer = await call(ws, request("info"))
+        assert answer["error"]["code"] == rpc.NOT_ALLOWED
+        assert "result" in await call(ws, request("signin", {"user": USER, "pass": PASSWORD}))
+        answer = await call(ws, request("query", "RETURN 1", {}))  # reset forgot the database
+        assert "Specify a namespace" in answer["error"]["message"]
+
+
+async def test_ping_and_version_need_no_sign_in(server: DatabaseServer) -> None:
+    async with raw(server.url) as ws:
+        assert await call(ws, request("ping")) == {"id": "r1", "result": None}
+        version = await call(ws, request("version", id=7))
+        assert version["id"] == 7 and version["result"].startswith("surrealdb-")
 
 
 async def test_sessions_keep_their_own_namespace_database_and_variables(
