@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import logging
 import re
@@ -76,9 +77,10 @@ class Credentials(msgspec.Struct, frozen=True, kw_only=True):
     def match(self, username: Any, password: Any) -> bool:
         if not isinstance(username, str) or not isinstance(password, str):
             return False
-        # Both compared, always: how long a refusal takes tells nothing.
-        user_ok = hmac.compare_digest(username.encode(), self.username.encode())
-        pass_ok = hmac.compare_digest(password.encode(), self.password.encode())
+        # Digests of equal length, both compared, always: how long a refusal takes
+        # tells nothing about either value, not even its length.
+        user_ok = hmac.compare_digest(_digest(username), _digest(self.username))
+        pass_ok = hmac.compare_digest(_digest(password), _digest(self.password))
         return user_ok & pass_ok
 
 
@@ -370,6 +372,10 @@ class DatabaseServer:
 
     def _info(self, session: _Session, request: rpc.Request) -> None:
         return None  # the one user is a root user, which has no record
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
 
 
 def _not_signed_in() -> Refused:

@@ -24,7 +24,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.frames import CloseCode
 
 from standalone.db import Database, DatabaseError, open_database, rpc
-from standalone.db.server import DatabaseServer
+from standalone.db.server import Credentials, DatabaseServer
 from tests.e2e.conftest import eventually
 from tests.standalone.db.conftest import PASSWORD, USER, serving
 
@@ -178,6 +178,30 @@ async def test_sessions_keep_their_own_namespace_database_and_variables(
         assert "result" in await call(first, request("unset", "colour"))
         answer = await call(first, request("query", "RETURN $colour", {}))
         assert answer["result"][0]["result"] is None
+
+
+async def test_values_come_back_the_same_from_another_namespace(server: DatabaseServer) -> None:
+    # There the server decodes the engine's answer (to drop its USE) and encodes it again.
+    home = await client(server)
+    away = await client(server, namespace="elsewhere", database="other", migrate_schema=False)
+    sql = (
+        "RETURN [time::now(), 90m, <decimal>'1.50', <uuid>'0192b6f0-0000-7000-8000-000000000001',"
+        " NONE, NULL, ticket:abc, <bytes>'ab', {a: [1, 2.5, 'x', true]}];"
+    )
+    try:
+        here, there = await home.one(sql), await away.one(sql)
+        assert there[1:] == here[1:]
+        assert [type(value) for value in there] == [type(value) for value in here]
+    finally:
+        await away.close()
+        await home.close()
+
+
+def test_credentials_cannot_be_empty() -> None:
+    with pytest.raises(ValueError, match="username and a password"):
+        Credentials(username="bot", password="")
+    assert Credentials(username="bot", password="pw").match("bot", "pw")
+    assert not Credentials(username="bot", password="pw").match("bot", None)
 
 
 async def test_many_clients_at_once_each_with_queries_in_flight(server: DatabaseServer) -> None:
