@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_FRAME = 16 << 20
 # Queries one connection may have running at once; its next frame waits for a slot.
 DEFAULT_MAX_IN_FLIGHT = 32
+# How long closing waits for the queries under way.
+DEFAULT_CLOSE_GRACE_S = 10.0
 # Namespace and database names put in a USE statement: nothing that could end it.
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -138,7 +140,7 @@ class DatabaseServer:
         max_frame: int = DEFAULT_MAX_FRAME,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
-        self.engine = engine
+        self._engine: Engine | None = engine
         # The pair the engine handle was set to; queries there need no USE.
         self.home = (namespace, database)
         self.credentials = credentials
@@ -180,14 +182,28 @@ class DatabaseServer:
         )
         self.host, self.port = self._server.sockets[0].getsockname()[:2]
 
-    async def close(self) -> None:
-        """Stop listening, close every connection, and let running queries finish."""
+    async def close(self, grace: float = DEFAULT_CLOSE_GRACE_S) -> None:
+        """Stop listening, close every connection, and let running queries finish.
+
+        A query still running after ``grace`` seconds (a client's ``sleep(1h)``)
+        is cancelled, which the engine takes as an abort (its transaction rolls
+        back). It cannot be left running: an engine call that ends after Python
+        has shut down aborts the process.
+        """
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
-        while self._calls:
-            await asyncio.wait(list(self._calls))
+        if self._calls:
+            _, running = await asyncio.wait(list(self._calls), timeout=grace)
+            if running:
+                log.warning("database server: cancelling %d queries still running", len(running))
+                for task in running:
+                    task.cancel()
+                await asyncio.wait(running)
+        # Let go of the engine, so the database's close can free it while Python
+        # is alive (freed during interpreter shutdown, the engine aborts the process).
+        self._engine = None
 
     async def __aenter__(self) -> DatabaseServer:
         return self
@@ -324,7 +340,9 @@ class DatabaseServer:
 
     async def _execute(self, frame: bytes) -> bytes:
         try:
-            return await self.engine.execute(frame)
+            if self._engine is None:
+                raise Refused(rpc.INTERNAL, "the database server is closed")
+            return await self._engine.execute(frame)
         except (RuntimeError, ValueError) as exc:
             # SurrealDB's refusal, or a request value the engine cannot read.
             raise Refused(rpc.INTERNAL, str(exc)) from None

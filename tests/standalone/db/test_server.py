@@ -344,3 +344,16 @@ async def test_closing_the_server_lets_running_queries_finish(tmp_path: Path) ->
         assert await db.one("SELECT VALUE id FROM done;") == [RecordID("done", 1)]
     finally:
         await db.close()
+
+
+async def test_closing_the_server_cancels_a_query_that_outlasts_the_grace(tmp_path: Path) -> None:
+    async with serving(tmp_path / "db") as running, raw(running.url) as ws:
+        await signed_in(ws)
+        await ws.send(request("query", "BEGIN; CREATE late:1; RETURN sleep(60s); COMMIT;", {}))
+        assert "result" in await call(ws, request("ping", id="p"))
+        await running.close(grace=0.1)
+    db = await open_database(f"surrealkv://{tmp_path / 'db'}")
+    try:
+        assert await db.one("SELECT * FROM late;") == []  # rolled back, not half-written
+    finally:
+        await db.close()
