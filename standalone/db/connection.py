@@ -71,9 +71,10 @@ class Database:
             if not call.cancelled():
                 call.exception()  # retrieved: the cancellation is what is reported
             raise
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError) as exc:
             # The embedded engine raises what a server answers as an RPC error
-            # (a statement that does not parse, say): both are the same failure.
+            # (a statement that does not parse, a value it cannot read): both are
+            # the same failure.
             raise DatabaseError(str(exc)) from None
         if "error" in raw:
             raise DatabaseError(str(raw["error"].get("message", raw["error"])))
@@ -122,6 +123,9 @@ async def _refuse_half_restored(db: Database) -> None:
         )
 
 
+_EMBEDDED_SCHEMES = ("mem", "memory", "surrealkv", "surrealkv+versioned", "file")
+
+
 def _embedded_path(url: str) -> Path | None:
     parts = urlsplit(url)
     if parts.scheme not in ("surrealkv", "surrealkv+versioned"):
@@ -153,7 +157,9 @@ async def open_database(
     try:
         client = AsyncSurreal(url)
         await client.connect()  # type: ignore[call-arg]  # the embedded client needs no url here
-        if username:
+        # An embedded engine has no users (this process is root); the credentials are
+        # a server's, which this process may be serving (database.serve).
+        if username and urlsplit(url).scheme not in _EMBEDDED_SCHEMES:
             await client.signin({"username": username, "password": password})
         await client.use(namespace, database)
     except BaseException:

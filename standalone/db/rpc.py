@@ -8,10 +8,12 @@ would from a SurrealDB server.
 
 from __future__ import annotations
 
+from io import BytesIO
 from typing import Any
 
 import msgspec
-from surrealdb.data.cbor import decode, encode
+from surrealdb.cbor import CBORDecoder
+from surrealdb.data.cbor import decode, encode, tag_decoder
 
 # JSON-RPC codes, as SurrealDB uses them; the SDK maps each to an error kind.
 PARSE_ERROR = -32700  # not CBOR
@@ -24,8 +26,12 @@ INTERNAL = -32000  # the engine refused the statement (parse error, …)
 RequestId = str | int | None
 
 
-class Request(msgspec.Struct, kw_only=True):
-    """One decoded request frame; ``params`` keep the SDK's value types."""
+class Request(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One decoded request frame; ``params`` keep the SDK's value types.
+
+    Unknown fields are refused: the server forwards a frame to the engine as it
+    came, so nothing in it may be something the server did not look at.
+    """
 
     method: str
     id: RequestId = None
@@ -67,7 +73,7 @@ class Refused(Exception):
 def parse_request(frame: bytes) -> Request:
     """Decode one frame; raises ``Refused`` for anything that is not a request."""
     try:
-        data = decode(frame)
+        data = _decode_whole(frame)
     except Exception as exc:  # the codec raises many kinds on garbage; all mean the same
         raise Refused(PARSE_ERROR, f"Parse error: the frame is not valid CBOR ({exc})") from None
     try:
@@ -76,10 +82,18 @@ def parse_request(frame: bytes) -> Request:
         raise Refused(INVALID_REQUEST, f"Invalid request: {exc}") from None
 
 
+def _decode_whole(frame: bytes) -> Any:
+    with BytesIO(frame) as stream:
+        data = CBORDecoder(stream, tag_hook=tag_decoder).decode()
+        if stream.tell() != len(frame):
+            raise ValueError("bytes after the request")
+    return data
+
+
 def request_id(frame: bytes) -> RequestId:
     """The id of a frame that is not a valid request, if one can be read, to answer it."""
     try:
-        data = decode(frame)
+        data = _decode_whole(frame)
     except Exception:  # garbage has no id to answer
         return None
     value = data.get("id") if isinstance(data, dict) else None

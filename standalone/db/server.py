@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import logging
 import re
@@ -33,7 +34,6 @@ from typing import Any, Protocol
 import msgspec
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
-from websockets.frames import CloseCode
 from websockets.http11 import Request as HttpRequest
 from websockets.http11 import Response as HttpResponse
 from websockets.typing import Subprotocol
@@ -47,17 +47,22 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_FRAME = 16 << 20
 # Queries one connection may have running at once; its next frame waits for a slot.
 DEFAULT_MAX_IN_FLIGHT = 32
+# How long closing waits for the queries under way.
+DEFAULT_CLOSE_GRACE_S = 10.0
 # Namespace and database names put in a USE statement: nothing that could end it.
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _CBOR = Subprotocol("cbor")
+# A request for the engine: its whole answer frame, or ``Refused``.
+_Work = Callable[[], Awaitable[bytes]]
 
 
 class Engine(Protocol):
     """The embedded SurrealDB: one RPC request in CBOR, its response in CBOR."""
 
     def execute(self, cbor_request: bytes) -> Awaitable[bytes]:
-        """Run one request; raises ``RuntimeError`` with SurrealDB's message when it fails."""
+        """Run one request; raises ``RuntimeError`` (or ``ValueError`` for a request it
+        cannot read) with SurrealDB's message when it fails."""
         ...
 
 
@@ -74,9 +79,10 @@ class Credentials(msgspec.Struct, frozen=True, kw_only=True):
     def match(self, username: Any, password: Any) -> bool:
         if not isinstance(username, str) or not isinstance(password, str):
             return False
-        # Both compared, always: how long a refusal takes tells nothing.
-        user_ok = hmac.compare_digest(username.encode(), self.username.encode())
-        pass_ok = hmac.compare_digest(password.encode(), self.password.encode())
+        # Digests of equal length, both compared, always: how long a refusal takes
+        # tells nothing about either value, not even its length.
+        user_ok = hmac.compare_digest(_digest(username), _digest(self.username))
+        pass_ok = hmac.compare_digest(_digest(password), _digest(self.password))
         return user_ok & pass_ok
 
 
@@ -134,7 +140,7 @@ class DatabaseServer:
         max_frame: int = DEFAULT_MAX_FRAME,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
-        self.engine = engine
+        self._engine: Engine | None = engine
         # The pair the engine handle was set to; queries there need no USE.
         self.home = (namespace, database)
         self.credentials = credentials
@@ -167,6 +173,7 @@ class DatabaseServer:
             self._connection,
             host,
             port,
+            # A client offering no "cbor" is refused at the handshake (HTTP 400).
             subprotocols=[_CBOR],
             max_size=self.max_frame,
             # Loopback traffic: deflating it would only cost CPU.
@@ -175,14 +182,28 @@ class DatabaseServer:
         )
         self.host, self.port = self._server.sockets[0].getsockname()[:2]
 
-    async def close(self) -> None:
-        """Stop listening, close every connection, and let running queries finish."""
+    async def close(self, grace: float = DEFAULT_CLOSE_GRACE_S) -> None:
+        """Stop listening, close every connection, and let running queries finish.
+
+        A query still running after ``grace`` seconds (a client's ``sleep(1h)``)
+        is cancelled, which the engine takes as an abort (its transaction rolls
+        back). It cannot be left running: an engine call that ends after Python
+        has shut down aborts the process.
+        """
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
-        while self._calls:
-            await asyncio.wait(list(self._calls))
+        if self._calls:
+            _, running = await asyncio.wait(list(self._calls), timeout=grace)
+            if running:
+                log.warning("database server: cancelling %d queries still running", len(running))
+                for task in running:
+                    task.cancel()
+                await asyncio.wait(running)
+        # Let go of the engine, so the database's close can free it while Python
+        # is alive (freed during interpreter shutdown, the engine aborts the process).
+        self._engine = None
 
     async def __aenter__(self) -> DatabaseServer:
         return self
@@ -198,9 +219,6 @@ class DatabaseServer:
         return connection.respond(HTTPStatus.NOT_FOUND, "Not Found: the RPC is at /rpc\n")
 
     async def _connection(self, ws: ServerConnection) -> None:
-        if ws.subprotocol != _CBOR:
-            await ws.close(CloseCode.PROTOCOL_ERROR, "this server speaks the cbor subprotocol only")
-            return
         session = _Session()
         slots = asyncio.Semaphore(self.max_in_flight)
         try:
@@ -209,15 +227,21 @@ class DatabaseServer:
                     error = Refused(rpc.PARSE_ERROR, "send CBOR in binary frames, not text")
                     await _send(ws, rpc.encode_error(None, error))
                     continue
-                query = await self._read(ws, session, frame)
-                if query is not None:
+                work = await self._read(ws, session, frame)
+                if work is not None:
                     await slots.acquire()
-                    self._spawn(self._answer(ws, query), slots.release)
+                    self._spawn(self._answer(ws, *work), slots.release)
         except ConnectionClosed:
             pass
 
-    async def _read(self, ws: ServerConnection, session: _Session, frame: bytes) -> _Query | None:
-        """Answer a frame that changes or reads only the session; return a query to run."""
+    async def _read(
+        self, ws: ServerConnection, session: _Session, frame: bytes
+    ) -> tuple[rpc.RequestId, _Work] | None:
+        """Answer a frame that changes or reads only the session; return engine work to run.
+
+        The session is read here, in frame order: a query sent after a ``use``
+        runs where that ``use`` said, however the engine calls interleave.
+        """
         try:
             request = rpc.parse_request(frame)
         except Refused as exc:
@@ -231,10 +255,11 @@ class DatabaseServer:
                     "server; use BEGIN and COMMIT in the query",
                 )
             if request.method == "query":
-                return self._query(session, request, frame)
+                query = self._query(session, request, frame)
+                return request.id, lambda: self._run(query)
             if request.method == "version":
-                self._spawn(self._version(ws, request), lambda: None)
-                return None
+                version = rpc.encode_request(request.id, "version", [])
+                return request.id, lambda: self._execute(version)
             handler = self._local.get(request.method)
             if handler is None:
                 raise Refused(
@@ -286,14 +311,14 @@ class DatabaseServer:
 
         task.add_done_callback(finished)
 
-    async def _answer(self, ws: ServerConnection, query: _Query) -> None:
+    async def _answer(self, ws: ServerConnection, request_id: rpc.RequestId, work: _Work) -> None:
         try:
-            response = await self._run(query)
+            response = await work()
         except Refused as exc:
-            response = rpc.encode_error(query.id, exc)
+            response = rpc.encode_error(request_id, exc)
         except Exception:
-            log.exception("database server: a query failed unexpectedly")
-            response = rpc.encode_error(query.id, Refused(rpc.INTERNAL, "internal server error"))
+            log.exception("database server: a request failed unexpectedly")
+            response = rpc.encode_error(request_id, Refused(rpc.INTERNAL, "internal server error"))
         # A client that left meanwhile gets nothing; its query ran to its end regardless.
         await _send(ws, response)
 
@@ -315,16 +340,12 @@ class DatabaseServer:
 
     async def _execute(self, frame: bytes) -> bytes:
         try:
-            return await self.engine.execute(frame)
-        except RuntimeError as exc:
+            if self._engine is None:
+                raise Refused(rpc.INTERNAL, "the database server is closed")
+            return await self._engine.execute(frame)
+        except (RuntimeError, ValueError) as exc:
+            # SurrealDB's refusal, or a request value the engine cannot read.
             raise Refused(rpc.INTERNAL, str(exc)) from None
-
-    async def _version(self, ws: ServerConnection, request: rpc.Request) -> None:
-        try:
-            response = await self._execute(rpc.encode_request(request.id, "version", []))
-        except Refused as exc:
-            response = rpc.encode_error(request.id, exc)
-        await _send(ws, response)
 
     def _ping(self, session: _Session, request: rpc.Request) -> None:
         return None
@@ -369,6 +390,10 @@ class DatabaseServer:
 
     def _info(self, session: _Session, request: rpc.Request) -> None:
         return None  # the one user is a root user, which has no record
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
 
 
 def _not_signed_in() -> Refused:
