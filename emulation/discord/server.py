@@ -26,6 +26,7 @@ from .models import (
     Role,
     User,
 )
+from .ratelimits import RateLimiter
 from .rest import RestApi
 from .state import TEXT, World
 
@@ -41,6 +42,7 @@ class FakeDiscord:
         self.world = World()
         self.gateway = GatewayHub(self.world, lambda: self.gateway_url)
         self.rest = RestApi(self.world, lambda: self.gateway_url)
+        self.ratelimits = RateLimiter()  # enforced; ``ratelimits.configure`` sets limits
         self.url = ""
         self._runner: web.AppRunner | None = None
 
@@ -48,6 +50,7 @@ class FakeDiscord:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         app = web.Application(client_max_size=32 * 1024 * 1024)
+        self.ratelimits.install(app)  # outside the REST middleware: a 429 skips it
         self.rest.install(app, InteractionRoutes(self.world).routes())
         app.router.add_get("/gateway", self.gateway.handle)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
