@@ -1,0 +1,178 @@
+"""The interceptor: a REST proxy to Discord for every tenant, under one shared limiter.
+
+Callers (workers) send Discord API calls as they would to Discord, with two
+headers: the shared secret and the tenant. The interceptor sends them on with
+that tenant's bot token, which it reads from the database: workers need not
+pass tokens over the wire, and a caller holding the secret can only spend the
+tokens of tenants this deployment serves, not relay arbitrary ones. The
+limiter's keys then name the tenant, never a token.
+
+Answers go back as Discord gave them, without the ``X-RateLimit-*`` headers:
+the interceptor does the waiting, so a caller's own limiter (disnake's) must
+not pause on a bucket other callers emptied.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from typing import Protocol
+
+import aiohttp
+import msgspec
+from aiohttp import web
+from yarl import URL
+
+from standalone.interceptor.limiter import Limiter
+from standalone.interceptor.middleware import RateLimitMiddleware, RetryPolicy
+from standalone.interceptor.routes import BadPath, api_path, route_of
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Tickets-Interceptor-Secret"  # noqa: S105 (a header name)
+TENANT_HEADER = "X-Tickets-Tenant"
+# What a caller may set on the call to Discord; Authorization is the interceptor's.
+_FORWARDED = ("Content-Type", "X-Audit-Log-Reason", "User-Agent", "Accept")
+_NOT_RETURNED = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-length",
+        "content-encoding",
+        "set-cookie",
+    }
+)
+TOKEN_CACHE_S = 60.0
+
+
+class TokenSource(Protocol):
+    """Where the interceptor finds a tenant's bot token."""
+
+    async def token(self, tenant: str) -> str | None:
+        """The tenant's token, or None when no such tenant is served."""
+
+
+class CachedTokens:
+    """Tokens from a source, kept in memory for a minute: one lookup per tenant, not per call."""
+
+    def __init__(self, source: TokenSource, ttl_s: float = TOKEN_CACHE_S) -> None:
+        self.source = source
+        self.ttl_s = ttl_s
+        self._known: dict[str, tuple[float, str | None]] = {}
+
+    async def token(self, tenant: str) -> str | None:
+        now = time.monotonic()
+        hit = self._known.get(tenant)
+        if hit is not None and now - hit[0] < self.ttl_s:
+            return hit[1]
+        token = await self.source.token(tenant)
+        self._known[tenant] = (now, token)
+        return token
+
+
+class _Error(msgspec.Struct):
+    message: str
+    code: int = 0
+
+
+class Interceptor:
+    """The proxy's request handling; ``application`` makes the aiohttp app."""
+
+    def __init__(
+        self,
+        *,
+        api_base: str,
+        secret: str,
+        tokens: TokenSource,
+        limiter: Limiter,
+        retry: RetryPolicy | None = None,
+        max_body_bytes: int = 26 * 1024 * 1024,
+    ) -> None:
+        if not secret:
+            raise ValueError("the interceptor needs a shared secret")
+        self.api_base = api_base.rstrip("/")
+        self._secret = secret.encode()
+        self.tokens = tokens
+        self.limiter = limiter
+        self.retry = retry or RetryPolicy()
+        self.max_body_bytes = max_body_bytes
+        self._middlewares: dict[str, RateLimitMiddleware] = {}
+        self._session: aiohttp.ClientSession | None = None
+
+    def application(self) -> web.Application:
+        app = web.Application(client_max_size=self.max_body_bytes)
+        app.router.add_route("*", "/{path:.*}", self.handle)
+        app.on_startup.append(self._open)
+        app.on_cleanup.append(self._close)
+        return app
+
+    async def _open(self, _: web.Application) -> None:
+        self._session = aiohttp.ClientSession(auto_decompress=True)
+
+    async def _close(self, _: web.Application) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if not self._authorized(request):
+            return _error(401, "401: Unauthorized")
+        tenant = request.headers.get(TENANT_HEADER, "")
+        if not tenant:
+            return _error(400, f"the {TENANT_HEADER} header names no tenant")
+        raw = request.rel_url
+        try:
+            path = api_path(raw.raw_path)
+        except BadPath as exc:
+            return _error(400, str(exc))
+        token = await self.tokens.token(tenant)
+        if token is None:
+            return _error(403, f"tenant {tenant!r} is not served here")
+        body = await request.read()  # over max_body_bytes: aiohttp answers 413
+        headers = {name: request.headers[name] for name in _FORWARDED if name in request.headers}
+        headers["Authorization"] = f"Bot {token}"
+        query = f"?{raw.raw_query_string}" if raw.raw_query_string else ""
+        url = URL(f"{self.api_base}{path}{query}", encoded=True)
+        assert self._session is not None, "the app was not started"
+        try:
+            async with self._session.request(
+                request.method,
+                url,
+                data=body or None,
+                headers=headers,
+                allow_redirects=False,
+                middlewares=(self._middleware(tenant),),
+            ) as upstream:
+                data = await upstream.read()
+                returned = {
+                    name: value
+                    for name, value in upstream.headers.items()
+                    if name.lower() not in _NOT_RETURNED
+                    and not name.lower().startswith("x-ratelimit-")
+                }
+                return web.Response(status=upstream.status, body=data, headers=returned)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # The template, not the path: a webhook path holds an interaction token.
+            template = route_of(request.method, path).template
+            log.warning("tenant %s: %s %s failed: %r", tenant, request.method, template, exc)
+            return _error(502, "Discord could not be reached")
+
+    def _authorized(self, request: web.Request) -> bool:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        return hmac.compare_digest(given, self._secret)
+
+    def _middleware(self, tenant: str) -> RateLimitMiddleware:
+        middleware = self._middlewares.get(tenant)
+        if middleware is None:
+            middleware = RateLimitMiddleware(self.limiter, tenant, self.retry)
+            self._middlewares[tenant] = middleware
+        return middleware
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.Response(
+        status=status,
+        body=msgspec.json.encode(_Error(message=message)),
+        content_type="application/json",
+    )
