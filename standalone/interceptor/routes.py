@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from urllib.parse import unquote
 
 import msgspec
 
@@ -45,8 +46,10 @@ def api_path(path: str) -> str:
     if match is None:
         raise BadPath("the path must start with /api/v<version>/")
     rest = path[match.end() :]
-    segments = rest.strip("/").split("/")
-    if not rest.strip("/") or not all(_SEGMENT.match(s) and s not in {".", ".."} for s in segments):
+    segments = rest[1:].removesuffix("/").split("/")
+    if not all(_SEGMENT.match(s) and unquote(s) not in {".", ".."} for s in segments) or any(
+        c in unquote(s) for s in segments for c in "/\\"
+    ):
         raise BadPath("the path has an empty, relative or unusual segment")
     return rest
 
