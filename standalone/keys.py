@@ -140,3 +140,13 @@ def rest_global(tenant: str) -> str:
 def rest_global_block(tenant: str) -> str:
     """Set until a bot may call again after a global 429."""
     return f"{PREFIX}:{tenant}:rest:global-block"
+
+
+def http_interaction(tenant: str, interaction_id: int) -> str:
+    """Set while the HTTP ingress holds Discord's request open for a worker's answer."""
+    return f"{PREFIX}:{tenant}:http-interaction:{interaction_id}"
+
+
+def interaction_answer(tenant: str, interaction_id: int) -> str:
+    """The channel a worker's interaction response travels on to the waiting ingress."""
+    return f"{PREFIX}:{tenant}:interaction-answer:{interaction_id}"

@@ -57,6 +57,7 @@ async def serve_interceptor(
         limiter=limiter_for(settings, coordination),
         retry=retry_for(settings),
         max_body_bytes=settings.max_body_bytes,
+        relay=coordination,
     )
     runner = web.AppRunner(interceptor.application(), access_log=None, handle_signals=False)
     await runner.setup()

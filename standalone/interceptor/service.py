@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import time
 from typing import Protocol
 
@@ -24,6 +25,8 @@ import msgspec
 from aiohttp import web
 from yarl import URL
 
+from emulation.ports import Coordination
+from standalone.http.interactions import Answer, relay_answer
 from standalone.interceptor.limiter import Limiter
 from standalone.interceptor.middleware import RateLimitMiddleware, RetryPolicy
 from standalone.interceptor.routes import BadPath, api_path, route_of
@@ -45,6 +48,7 @@ _NOT_RETURNED = frozenset(
     }
 )
 TOKEN_CACHE_S = 60.0
+_CALLBACK = re.compile(r"^/interactions/(\d{1,20})/[^/]+/callback$")
 
 
 class TokenSource(Protocol):
@@ -89,6 +93,7 @@ class Interceptor:
         limiter: Limiter,
         retry: RetryPolicy | None = None,
         max_body_bytes: int = 26 * 1024 * 1024,
+        relay: Coordination | None = None,
     ) -> None:
         if not secret:
             raise ValueError("the interceptor needs a shared secret")
@@ -98,6 +103,8 @@ class Interceptor:
         self.limiter = limiter
         self.retry = retry or RetryPolicy()
         self.max_body_bytes = max_body_bytes
+        # Where an HTTP ingress may wait for a worker's interaction response.
+        self.relay = relay
         self._middlewares: dict[str, RateLimitMiddleware] = {}
         self._session: aiohttp.ClientSession | None = None
 
@@ -130,6 +137,8 @@ class Interceptor:
         if token is None:
             return _error(403, f"tenant {tenant!r} is not served here")
         body = await request.read()  # over max_body_bytes: aiohttp answers 413
+        if await self._relayed(request, tenant, path, body):
+            return web.Response(status=204)
         headers = {name: request.headers[name] for name in _FORWARDED if name in request.headers}
         headers["Authorization"] = f"Bot {token}"
         query = f"?{raw.raw_query_string}" if raw.raw_query_string else ""
@@ -157,6 +166,16 @@ class Interceptor:
             template = route_of(request.method, path).template
             log.warning("tenant %s: %s %s failed: %r", tenant, request.method, template, exc)
             return _error(502, "Discord could not be reached")
+
+    async def _relayed(self, request: web.Request, tenant: str, path: str, body: bytes) -> bool:
+        """Hand an interaction response to the HTTP ingress holding Discord's request."""
+        match = _CALLBACK.match(path)
+        if self.relay is None or request.method != "POST" or match is None:
+            return False
+        answer = Answer(
+            content_type=request.headers.get("Content-Type", "application/json"), body=body
+        )
+        return await relay_answer(self.relay, tenant, int(match[1]), answer)
 
     def _authorized(self, request: web.Request) -> bool:
         given = request.headers.get(SECRET_HEADER, "").encode()

@@ -1,0 +1,196 @@
+"""Discord's "interactions endpoint URL": signed interactions in, the worker's answer out.
+
+Discord POSTs each interaction, signed with the application's Ed25519 key over
+``X-Signature-Timestamp`` + body, and takes the HTTP answer as the interaction
+response; it waits 3 s, and an empty acknowledgement is not an answer.
+
+Design: the worker stays the one that answers, exactly as for gateway
+interactions. The ingress puts the interaction on the tenant's event stream,
+like the gateway, and holds Discord's request open. The worker's callback
+(``POST /interactions/{id}/{token}/callback``) goes through the interceptor,
+which sees ``keys.http_interaction`` set and hands the body over the
+coordination pub/sub (``relay_answer``) instead of sending it to Discord; the
+ingress returns it as its answer. A modal, which can only be a first answer,
+works this way; a deferral decided here would make the worker's own callback
+fail. Only when no answer comes in ``answer_timeout_s`` does the ingress defer
+(type 5, or 6 for a component) so Discord does not show "interaction failed";
+the worker's late callback is then refused by Discord as already acknowledged.
+
+So HTTP interactions need workers that call Discord through the interceptor
+(``interceptor.url``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+
+import msgspec
+from aiohttp import web
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from emulation.ports import Coordination, Subscription
+from standalone import keys
+from standalone.wire import Envelope, encode_envelope
+
+log = logging.getLogger(__name__)
+
+PING, COMPONENT, AUTOCOMPLETE = 1, 3, 4
+PONG = 1
+DEFERRED_MESSAGE, DEFERRED_UPDATE, AUTOCOMPLETE_RESULT = 5, 6, 8
+MAX_AGE_S = 300  # a signature older (or newer) than this is a replay, refused
+ANSWER_TIMEOUT_S = 2.5  # under Discord's 3 s, with time for the answer to travel
+MAX_BODY_BYTES = 1024 * 1024
+STREAM_MAXLEN = 100_000
+# Longer than any handler may take to answer: an interaction token lives 15 minutes.
+WAITING_TTL_MS = 15 * 60 * 1000
+
+PublicKeys = Callable[[str], Awaitable[str | None]]
+
+
+class _Interaction(msgspec.Struct):
+    id: str
+    type: int
+
+
+class Answer(msgspec.Struct, frozen=True):
+    """A worker's interaction response, relayed to the ingress holding Discord's request."""
+
+    content_type: str
+    body: bytes
+
+
+def add_interaction_routes(
+    app: web.Application,
+    *,
+    coordination: Coordination,
+    public_keys: PublicKeys,
+    answer_timeout_s: float = ANSWER_TIMEOUT_S,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """Serve ``POST /interactions/{tenant}``; ``public_keys(tenant)`` is the app's hex key."""
+    ingress = _Ingress(coordination, public_keys, answer_timeout_s, clock)
+    app.router.add_post("/interactions/{tenant}", ingress.handle)
+
+
+def verify(public_key_hex: str, signature_hex: str, timestamp: str, body: bytes) -> bool:
+    """Whether Discord signed ``timestamp + body`` with the key."""
+    try:
+        key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key_hex))
+        key.verify(bytes.fromhex(signature_hex), timestamp.encode() + body)
+    except (ValueError, InvalidSignature):
+        return False
+    return True
+
+
+async def relay_answer(
+    coordination: Coordination, tenant: str, interaction_id: int, answer: Answer
+) -> bool:
+    """Hand a worker's callback to the ingress waiting for it; False when none waits."""
+    if await coordination.cache.get(keys.http_interaction(tenant, interaction_id)) is None:
+        return False
+    channel = keys.interaction_answer(tenant, interaction_id)
+    return await coordination.pubsub.publish(channel, msgspec.msgpack.encode(answer)) > 0
+
+
+class _Ingress:
+    def __init__(
+        self,
+        coordination: Coordination,
+        public_keys: PublicKeys,
+        answer_timeout_s: float,
+        clock: Callable[[], float],
+    ) -> None:
+        self.coordination = coordination
+        self.public_keys = public_keys
+        self.answer_timeout_s = answer_timeout_s
+        self.clock = clock
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        tenant = request.match_info["tenant"]
+        key = await self.public_keys(tenant)
+        if key is None:
+            return _json({"message": "unknown application"}, 404)
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return _json({"message": "too large"}, 413)
+        body = await request.content.read(MAX_BODY_BYTES + 1)
+        if len(body) > MAX_BODY_BYTES:
+            return _json({"message": "too large"}, 413)
+        if not self._signed(key, request.headers, body):
+            return _json({"message": "invalid request signature"}, 401)
+        try:
+            interaction = msgspec.json.decode(body, type=_Interaction)
+            interaction_id = int(interaction.id)
+        except (msgspec.DecodeError, ValueError):
+            return _json({"message": "not an interaction"}, 400)
+        if interaction.type == PING:
+            return _json({"type": PONG})
+        return await self._forward(tenant, interaction_id, interaction.type, body)
+
+    def _signed(self, key: str, headers: Mapping[str, str], body: bytes) -> bool:
+        signature = headers.get("X-Signature-Ed25519", "")
+        timestamp = headers.get("X-Signature-Timestamp", "")
+        if not timestamp.isdigit() or abs(self.clock() - int(timestamp)) > MAX_AGE_S:
+            return False
+        return verify(key, signature, timestamp, body)
+
+    async def _forward(
+        self, tenant: str, interaction_id: int, kind: int, body: bytes
+    ) -> web.Response:
+        coordination = self.coordination
+        waiting = keys.http_interaction(tenant, interaction_id)
+        subscription = await coordination.pubsub.subscribe(
+            [keys.interaction_answer(tenant, interaction_id)]
+        )
+        try:
+            await coordination.cache.set(waiting, b"waiting", ttl_ms=WAITING_TTL_MS)
+            # Shard -1 and sequence 0: not from a gateway session.
+            envelope = Envelope(
+                tenant=tenant,
+                shard=-1,
+                seq=0,
+                type="INTERACTION_CREATE",
+                data=body,
+                trace={"ingress": "http"},
+            )
+            await coordination.streams.append(
+                keys.events(tenant), encode_envelope(envelope), maxlen=STREAM_MAXLEN
+            )
+            answer = await self._answer(subscription)
+        finally:
+            await coordination.cache.delete(waiting)
+            await subscription.close()
+        if answer is None:
+            log.warning(
+                "tenant %s: no answer to interaction %s in time; deferred", tenant, interaction_id
+            )
+            return _json(_deferral(kind))
+        return web.Response(body=answer.body, headers={"Content-Type": answer.content_type})
+
+    async def _answer(self, subscription: Subscription) -> Answer | None:
+        async def first() -> Answer | None:
+            async for message in subscription:
+                with contextlib.suppress(msgspec.DecodeError):
+                    return msgspec.msgpack.decode(message.data, type=Answer)
+            return None
+
+        try:
+            return await asyncio.wait_for(first(), self.answer_timeout_s)
+        except TimeoutError:
+            return None
+
+
+def _deferral(kind: int) -> dict[str, object]:
+    if kind == AUTOCOMPLETE:
+        return {"type": AUTOCOMPLETE_RESULT, "data": {"choices": []}}
+    return {"type": DEFERRED_UPDATE if kind == COMPONENT else DEFERRED_MESSAGE}
+
+
+def _json(data: object, status: int = 200) -> web.Response:
+    return web.Response(
+        body=msgspec.json.encode(data), status=status, content_type="application/json"
+    )
