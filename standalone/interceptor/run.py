@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -67,20 +68,21 @@ async def serve_interceptor(
     except BaseException:
         await runner.cleanup()
         raise
-    bound_host, bound_port = runner.addresses[0][:2]
-    url = f"http://{host if ':' not in host else f'[{host}]'}:{bound_port}"
-    del bound_host
-    return runner, url
+    bound_port = runner.addresses[0][1]
+    return runner, f"http://{host if ':' not in host else f'[{host}]'}:{bound_port}"
 
 
 async def run_interceptor(
     config: Config,
     *,
     listen: str,
-    ready: asyncio.Event | None = None,
+    on_ready: Callable[[str], None] | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Run an interceptor with the configured backends until ``stop`` is set (or cancelled)."""
+    """Run an interceptor with the configured backends until ``stop`` is set (or cancelled).
+
+    ``on_ready`` gets the URL it listens on (with the port bound for ``:0``).
+    """
     from standalone.db.tenants import TenantRepository
     from standalone.interceptor.tokens import DatabaseTokens
     from standalone.services.aio import open_backends
@@ -91,8 +93,8 @@ async def run_interceptor(
         runner, url = await serve_interceptor(config, backends.coordination, tokens, listen=listen)
         log.info("interceptor listening on %s", url)
         try:
-            if ready is not None:
-                ready.set()
+            if on_ready is not None:
+                on_ready(url)
             await (stop or asyncio.Event()).wait()
         finally:
             await runner.cleanup()
