@@ -179,34 +179,34 @@ class Limiter:
     ) -> None:
         tenant, route = permit.tenant, permit.route
         ttl = self.settings.knowledge_ttl_ms
-        if permit.bucket != bucket:
-            route_key = keys.rest_route(tenant, route.route_id)
-            await self.cache.set(route_key, bucket.encode(), ttl_ms=ttl)
         limit = _int(headers.get("X-RateLimit-Limit"))
         remaining = _int(headers.get("X-RateLimit-Remaining"))
         reset_after = _float(headers.get("X-RateLimit-Reset-After"))
-        if limit is None or limit <= 0 or reset_after is None or reset_after < 0:
-            return
-        reset_ms = math.ceil(reset_after * 1000)
-        known = await self._bucket(tenant, bucket)
-        # Reset-After is the whole window only for its first call; a longer one seen
-        # later wins, so the learnt window never undercounts.
-        window = max(reset_ms, known.window_ms if known else 0, 1)
-        if known != _Bucket(limit, window):
-            await self.cache.set(
-                keys.rest_bucket(tenant, bucket),
-                msgspec.json.encode(_Bucket(limit, window)),
-                ttl_ms=ttl,
-            )
-        if permit.bucket is None:
-            # The probe was sent before the bucket was known: count it now.
-            await self.counters.allow(
-                keys.rest_hits(tenant, bucket, route.major_id),
-                limit=limit,
-                window_ms=window + self.settings.margin_ms,
-            )
-        if remaining == 0 and status != 429 and reset_ms > 0:
-            await self._block(keys.rest_block(tenant, bucket, route.major_id), reset_after)
+        if limit is not None and limit > 0 and reset_after is not None and reset_after >= 0:
+            reset_ms = math.ceil(reset_after * 1000)
+            known = await self._bucket(tenant, bucket)
+            # Reset-After is the whole window only for its first call; a longer one seen
+            # later wins, so the learnt window never undercounts.
+            window = max(reset_ms, known.window_ms if known else 0, 1)
+            if permit.probe is not None:
+                # The probe was sent uncounted. Count it before the bucket is published:
+                # the calls waiting on the probe must find its slot taken.
+                await self.counters.allow(
+                    keys.rest_hits(tenant, bucket, route.major_id),
+                    limit=limit,
+                    window_ms=window + self.settings.margin_ms,
+                )
+            if known != _Bucket(limit, window):
+                await self.cache.set(
+                    keys.rest_bucket(tenant, bucket),
+                    msgspec.json.encode(_Bucket(limit, window)),
+                    ttl_ms=ttl,
+                )
+            if remaining == 0 and status != 429 and reset_ms > 0:
+                await self._block(keys.rest_block(tenant, bucket, route.major_id), reset_after)
+        if permit.bucket != bucket:
+            route_key = keys.rest_route(tenant, route.route_id)
+            await self.cache.set(route_key, bucket.encode(), ttl_ms=ttl)
 
     async def _learn_429(
         self, permit: Permit, bucket: str | None, headers: Mapping[str, str], body: bytes
