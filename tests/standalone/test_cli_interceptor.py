@@ -92,3 +92,10 @@ async def test_it_proxies_with_the_tenants_stored_token_until_terminated(tmp_pat
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def test_tickets_config_hides_the_secret(tmp_path: Path):
+    result = tickets("config", cwd=tmp_path, env={"TICKETS__INTERCEPTOR__SECRET": SECRET})
+    assert result.returncode == 0, result.stderr
+    assert SECRET not in result.stdout
+    assert '"secret": "********"' in result.stdout
