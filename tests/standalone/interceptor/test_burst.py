@@ -17,7 +17,7 @@ ROUTE_LIMIT = RouteLimit(limit=20, window_s=1.0)
 GLOBAL_LIMIT = 150
 # A second of margin: every interceptor, client and the stand-in share one busy
 # event loop here, so a call may reach the stand-in well after it was admitted.
-SETTINGS = LimiterSettings(global_limit=GLOBAL_LIMIT, global_window_ms=1_000, margin_ms=500)
+SETTINGS = LimiterSettings(global_limit=GLOBAL_LIMIT, global_window_ms=1_000, margin_ms=1_000)
 
 
 async def worker(

@@ -16,7 +16,7 @@ from standalone.interceptor.middleware import RateLimitMiddleware
 
 from .conftest import FAST_RETRY, SECRET, Connect, Start, World
 
-SETTINGS = LimiterSettings(global_limit=30, global_window_ms=1_000, margin_ms=500)
+SETTINGS = LimiterSettings(global_limit=30, global_window_ms=1_000, margin_ms=1_000)
 
 
 @pytest.fixture
