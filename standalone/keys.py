@@ -150,3 +150,8 @@ def http_interaction(tenant: str, interaction_id: int) -> str:
 def interaction_answer(tenant: str, interaction_id: int) -> str:
     """The channel a worker's interaction response travels on to the waiting ingress."""
     return f"{PREFIX}:{tenant}:interaction-answer:{interaction_id}"
+
+
+def interaction_answered(tenant: str, interaction_id: int) -> str:
+    """The ingress says here that it has written the relayed answer to Discord."""
+    return f"{PREFIX}:{tenant}:interaction-answered:{interaction_id}"

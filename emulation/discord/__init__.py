@@ -15,10 +15,17 @@ Typical use::
 Actors also post, edit and delete messages, DM bots, start and join threads, use
 context menus (``user_command``, ``message_command``) and fill in label modals;
 ``FakeDiscord`` removes and times out members and shows what each member can see.
+
+Failures on demand: RECONNECT, INVALID_SESSION, any close code, dropped sockets,
+session start limits and identify concurrency (gateway); delayed or failed calls
+(``fd.faults``, REST); interactions can go to an HTTP endpoint, signed, instead of the
+gateway. ``FakeDiscord``'s docstring lists the hooks.
 """
 
 from .actors import Actor, FakeInteraction
 from .errors import DiscordError
+from .faults import RestFaults
+from .http_interactions import EndpointRejected
 from .member_actions import ActorError
 from .models import (
     App,
@@ -42,6 +49,7 @@ __all__ = [
     "Attachment",
     "Channel",
     "DiscordError",
+    "EndpointRejected",
     "FakeDiscord",
     "FakeInteraction",
     "Guild",
@@ -49,6 +57,7 @@ __all__ = [
     "Member",
     "Message",
     "Overwrite",
+    "RestFaults",
     "Role",
     "SnowflakeFactory",
     "User",

@@ -1,18 +1,15 @@
 """The gateway: websocket sessions that carry the world's events to each application.
 
-One ``Session`` per IDENTIFY (application + shard); it outlives its socket so a
-client can RESUME and get the events it missed. Each socket (``Connection``) has
-its own zlib stream and a single writer, so frames leave in sequence order.
+Sessions and sockets live in ``sessions``; this module speaks the protocol (HELLO,
+IDENTIFY, RESUME, heartbeats), routes world events, enforces the identify limits and
+lets tests inject Discord's failures: RECONNECT, INVALID_SESSION, close codes, drops.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import secrets
-import zlib
-from collections import deque
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -20,13 +17,14 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from . import payloads
+from .identify_limits import IdentifyLimits, Verdict
 from .models import JSON, App, BulkDelete, Channel, Message, ThreadMembersChange
+from .sessions import REPLAY_BUFFER, Connection, Session, shard_of
 from .state import THREAD_TYPES, World
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL_MS = 41250
-REPLAY_BUFFER = 10_000
 
 # Intents (bit -> events); events not listed here are always delivered.
 GUILDS = 1 << 0
@@ -60,20 +58,38 @@ _MESSAGE_EVENTS = frozenset(
 )
 
 # Close codes a client may see.
+UNKNOWN_ERROR = 4000
 UNKNOWN_OPCODE = 4001
 DECODE_ERROR = 4002
 NOT_AUTHENTICATED = 4003
 AUTHENTICATION_FAILED = 4004
 ALREADY_AUTHENTICATED = 4005
+INVALID_SEQ = 4007
+RATE_LIMITED = 4008
+SESSION_TIMED_OUT = 4009
 INVALID_SHARD = 4010
+SHARDING_REQUIRED = 4011
+INVALID_API_VERSION = 4012
 INVALID_INTENTS = 4013
 DISALLOWED_INTENTS = 4014
+# Closes after which the session is gone (Discord: "reconnect and start a new one", or
+# fatal); after any other code the client may RESUME.
+SESSION_ENDING_CODES = frozenset(
+    {
+        1000,
+        1001,
+        AUTHENTICATION_FAILED,
+        INVALID_SEQ,
+        SESSION_TIMED_OUT,
+        INVALID_SHARD,
+        SHARDING_REQUIRED,
+        INVALID_API_VERSION,
+        INVALID_INTENTS,
+        DISALLOWED_INTENTS,
+    }
+)
 
-_encode = msgspec.json.Encoder().encode
-
-
-def shard_of(guild_id: int, shard_count: int) -> int:
-    return (guild_id >> 22) % shard_count
+__all__ = ["REPLAY_BUFFER", "Connection", "GatewayHub", "Session", "shard_of"]
 
 
 def intent_for(event: str, guild_id: int | None) -> int:
@@ -86,101 +102,34 @@ def intent_for(event: str, guild_id: int | None) -> int:
     return 0
 
 
-class Connection:
-    """One websocket; frames are queued and written by one task to keep zlib and order intact."""
-
-    def __init__(self, ws: web.WebSocketResponse, *, compress: bool) -> None:
-        self.ws = ws
-        self.compressed = compress
-        self._zlib = zlib.compressobj() if compress else None
-        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self._writer = asyncio.create_task(self._write())
-
-    def send(self, frame: bytes) -> None:
-        self._queue.put_nowait(frame)
-
-    def send_json(self, payload: JSON) -> None:
-        self.send(_encode(payload))
-
-    async def _write(self) -> None:
-        while (frame := await self._queue.get()) is not None:
-            try:
-                if self._zlib is not None:
-                    packed = self._zlib.compress(frame) + self._zlib.flush(zlib.Z_SYNC_FLUSH)
-                    await self.ws.send_bytes(packed)
-                else:
-                    await self.ws.send_str(frame.decode())
-            except (ConnectionError, RuntimeError):
-                # The peer went away; the reader loop notices and detaches the session.
-                return
-
-    def discard(self) -> None:
-        """The socket is gone: stop the writer rather than leave it waiting forever."""
-        if not self._writer.done():
-            self._writer.cancel()
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Flush what is queued (so a client sees e.g. op 9 before the close), then close."""
-        self._queue.put_nowait(None)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._writer, timeout=2)
-        await self.ws.close(code=code, message=reason.encode())
-
-
-class Session:
-    """A resumable gateway session: sequence numbers and the replay buffer live here."""
-
-    def __init__(self, app: App, shard_id: int, shard_count: int, intents: int) -> None:
-        self.id = secrets.token_hex(16)
-        self.app_id = app.id
-        self.shard_id = shard_id
-        self.shard_count = shard_count
-        self.intents = intents
-        self.seq = 0
-        self.buffer: deque[tuple[int, bytes]] = deque(maxlen=REPLAY_BUFFER)
-        self.conn: Connection | None = None
-        self.detached = asyncio.Event()
-        self.resumes = 0
-
-    def handles(self, guild_id: int | None) -> bool:
-        # Discord sends DMs and guild-less events to shard 0.
-        return shard_of(guild_id or 0, self.shard_count) == self.shard_id
-
-    def dispatch(self, event: str, data: Any) -> None:
-        self.seq += 1
-        frame = _encode({"op": 0, "t": event, "s": self.seq, "d": data})
-        self.buffer.append((self.seq, frame))
-        if self.conn is not None:
-            self.conn.send(frame)
-
-    def acknowledge(self, seq: int) -> None:
-        """A heartbeat carries the client's last seq: a later RESUME never asks for less."""
-        while self.buffer and self.buffer[0][0] <= seq:
-            self.buffer.popleft()
-
-    def attach(self, conn: Connection) -> None:
-        self.conn = conn
-        self.detached.clear()
-
-    def detach(self, conn: Connection) -> None:
-        if self.conn is conn:
-            self.conn = None
-            self.detached.set()
-
-
 class GatewayHub:
     """Accepts gateway websockets and routes world events to the right sessions."""
 
-    def __init__(self, world: World, resume_url: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        world: World,
+        resume_url: Callable[[], str],
+        limits: IdentifyLimits | None = None,
+    ) -> None:
         self.world = world
         self._resume_url = resume_url
+        self.limits = limits if limits is not None else IdentifyLimits()
         self.sessions: dict[str, Session] = {}
+        # Counters per application id, for tests: admitted IDENTIFYs, successful
+        # RESUMEs, IDENTIFYs refused by max_concurrency, token resets.
+        self.identifies: Counter[int] = Counter()
+        self.resumes: Counter[int] = Counter()
+        self.identify_refusals: Counter[int] = Counter()
+        self.token_resets: Counter[int] = Counter()
         self._open = asyncio.Event()
         self._open.set()
         self._connections: set[Connection] = set()
         # Test controls: a short interval and missing ACKs make a zombie connection.
         self.heartbeat_interval_ms = HEARTBEAT_INTERVAL_MS
         self.ack_heartbeats = True
+        # Takes INTERACTION_CREATE for apps with an interactions endpoint URL instead of
+        # the gateway (Discord sends an interaction one way or the other, never both).
+        self.http_interactions: Callable[[App, Any], int] | None = None
         world.subscribe(self._on_world_event)
 
     # -- test controls --------------------------------------------------------------------
@@ -192,12 +141,24 @@ class GatewayHub:
     def release_connections(self) -> None:
         self._open.set()
 
-    def sessions_of(self, app_id: int) -> list[Session]:
-        return [s for s in self.sessions.values() if s.app_id == app_id]
+    def sessions_of(self, app_id: int, shard_id: int | None = None) -> list[Session]:
+        return [
+            s
+            for s in self.sessions.values()
+            if s.app_id == app_id and (shard_id is None or s.shard_id == shard_id)
+        ]
 
-    async def reconnect(self, app_id: int, timeout: float = 5.0) -> int:  # noqa: ASYNC109
+    def _live(self, app_id: int, shard_id: int | None) -> list[Session]:
+        return [s for s in self.sessions_of(app_id, shard_id) if s.conn is not None]
+
+    async def reconnect(
+        self,
+        app_id: int,
+        shard_id: int | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> int:
         """Send op 7 to each live session of the app and wait until its socket is gone."""
-        live = [s for s in self.sessions_of(app_id) if s.conn is not None]
+        live = self._live(app_id, shard_id)
         for session in live:
             assert session.conn is not None
             session.conn.send_json({"op": 7, "d": None})
@@ -206,8 +167,60 @@ class GatewayHub:
                 await asyncio.wait_for(session.detached.wait(), timeout)
             except TimeoutError:
                 if session.conn is not None:
-                    await session.conn.close(4000, "reconnect")
+                    session.conn.request_close(UNKNOWN_ERROR, "reconnect")
         return len(live)
+
+    def invalidate_session(
+        self, app_id: int, shard_id: int | None = None, *, resumable: bool = False
+    ) -> int:
+        """Op 9 INVALID_SESSION to the app's sessions; returns how many were affected.
+
+        ``resumable=False`` ends the sessions at once (a later RESUME gets op 9 false,
+        events meanwhile are not kept); ``True`` keeps them, so the client may RESUME.
+        """
+        affected = self.sessions_of(app_id, shard_id)
+        for session in affected:
+            if session.conn is not None:
+                session.conn.send_json({"op": 9, "d": resumable})
+            if not resumable:
+                self._end(session)
+        return len(affected)
+
+    def close_sessions(
+        self,
+        app_id: int,
+        code: int,
+        shard_id: int | None = None,
+        *,
+        reason: str = "",
+        keep_session: bool | None = None,
+    ) -> int:
+        """Close the app's live sockets with ``code``; returns how many were closed.
+
+        The session survives (for RESUME) unless ``code`` is in ``SESSION_ENDING_CODES``;
+        ``keep_session`` overrides that. The close frames go out as soon as each socket's
+        reader gets to it; this does not wait for the clients' replies.
+        """
+        live = self._live(app_id, shard_id)
+        keep = code not in SESSION_ENDING_CODES if keep_session is None else keep_session
+        for session in live:
+            assert session.conn is not None
+            session.conn.request_close(code, reason)
+            if not keep:
+                self._end(session)
+        return len(live)
+
+    def drop_socket(self, app_id: int, shard_id: int | None = None) -> int:
+        """Cut the app's live sockets without a close frame; the sessions stay resumable."""
+        live = self._live(app_id, shard_id)
+        for session in live:
+            assert session.conn is not None
+            session.conn.drop()
+        return len(live)
+
+    def _end(self, session: Session) -> None:
+        if self.sessions.get(session.id) is session:
+            del self.sessions[session.id]
 
     def dispatch(self, app_id: int, event: str, data: Any) -> int:
         """Send any event, unfiltered, to the app's session(s) for the payload's guild."""
@@ -217,6 +230,14 @@ class GatewayHub:
             if isinstance(raw_guild, str | int) and str(raw_guild).isdigit()
             else None
         )
+        app = self.world.apps.get(app_id)
+        if (
+            event == "INTERACTION_CREATE"
+            and app is not None
+            and app.interactions_endpoint_url
+            and self.http_interactions is not None
+        ):
+            return self.http_interactions(app, data)
         targets = [s for s in self.sessions_of(app_id) if s.handles(guild_id)]
         for session in targets:
             session.dispatch(event, data)
@@ -321,12 +342,16 @@ class GatewayHub:
         ws = web.WebSocketResponse(max_msg_size=16 * 1024 * 1024)
         await ws.prepare(request)
         await self._open.wait()
-        conn = Connection(ws, compress=request.query.get("compress") == "zlib-stream")
+        conn = Connection(
+            ws,
+            compress=request.query.get("compress") == "zlib-stream",
+            transport=request.transport,
+        )
         self._connections.add(conn)
         conn.send_json({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
         session: Session | None = None
         try:
-            async for msg in ws:
+            async for msg in conn.messages():
                 if msg.type != WSMsgType.TEXT:
                     await conn.close(DECODE_ERROR, "Error while decoding payload.")
                     break
@@ -338,9 +363,17 @@ class GatewayHub:
                 session = await self._on_frame(conn, session, frame)
         finally:
             self._connections.discard(conn)
+            if (
+                session is not None
+                and not conn.closed_by_server
+                and conn.client_close_code in (1000, 1001)
+                and session.conn in (None, conn)
+            ):
+                # Discord: a client closing with 1000 or 1001 ends its session.
+                self._end(session)
             if session is not None:
                 session.detach(conn)
-            if not ws.closed:
+            if not ws.closed and not conn.closed_by_server:
                 await conn.close()
             conn.discard()
         return ws
@@ -350,6 +383,10 @@ class GatewayHub:
     ) -> Session | None:
         op = frame.get("op") if isinstance(frame, dict) else None
         data = frame.get("d") if isinstance(frame, dict) else None
+        if session is not None and self.sessions.get(session.id) is not session:
+            # Invalidated meanwhile: the socket may IDENTIFY or RESUME afresh.
+            session.detach(conn)
+            session = None
         if op == 1:
             if session is not None and isinstance(data, int):
                 session.acknowledge(data)
@@ -403,12 +440,19 @@ class GatewayHub:
             await conn.close(INVALID_SHARD, "Invalid shard.")
             return None
         shard_id, shard_count = int(shard[0]), int(shard[1])
+        verdict = self.limits.admit(app, shard_id)
+        if verdict is Verdict.TOO_FAST:
+            # Discord refuses an IDENTIFY over max_concurrency with op 9, not a close.
+            self.identify_refusals[app.id] += 1
+            conn.send_json({"op": 9, "d": False})
+            return None
+        if verdict is Verdict.EXHAUSTED:
+            await self._exhausted(conn, app)
+            return None
+        self.identifies[app.id] += 1
         # A fresh IDENTIFY replaces an abandoned session of the same shard.
-        for stale in [
-            s for s in self.sessions_of(app.id) if s.shard_id == shard_id and s.conn is None
-        ]:
+        for stale in [s for s in self.sessions_of(app.id, shard_id) if s.conn is None]:
             del self.sessions[stale.id]
-        app.session_starts_remaining = max(0, app.session_starts_remaining - 1)
         session = Session(app, shard_id, shard_count, intents)
         self.sessions[session.id] = session
         session.attach(conn)
@@ -420,6 +464,16 @@ class GatewayHub:
             if session.intents & GUILDS:
                 session.dispatch("GUILD_CREATE", payloads.guild_create(self.world, guild))
         return session
+
+    async def _exhausted(self, conn: Connection, app: App) -> None:
+        """Out of session starts: Discord ends every session and resets the bot's token."""
+        self.token_resets[app.id] += 1
+        self.world.reset_token(app)
+        for session in self.sessions_of(app.id):
+            self._end(session)
+            if session.conn is not None and session.conn is not conn:
+                session.conn.request_close(AUTHENTICATION_FAILED, "Authentication failed.")
+        await conn.close(AUTHENTICATION_FAILED, "Authentication failed.")
 
     def _ready(self, app: App, session: Session, guilds: list[Any]) -> JSON:
         return {
@@ -463,13 +517,14 @@ class GatewayHub:
             # The old socket is taken over, as on Discord.
             old = session.conn
             session.detach(old)
-            asyncio.create_task(old.close(4000, "session resumed elsewhere"))  # noqa: RUF006
+            old.request_close(UNKNOWN_ERROR, "session resumed elsewhere")
         # Replay and attach in one synchronous step, so no event slips in between.
         for number, frame in session.buffer:
             if number > seq:
                 conn.send(frame)
         session.attach(conn)
         session.resumes += 1
+        self.resumes[app.id] += 1
         session.dispatch("RESUMED", {"_trace": ["fake-discord-gateway"]})
         return session
 

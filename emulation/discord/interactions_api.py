@@ -11,7 +11,7 @@ from aiohttp import web
 
 from . import bodies, errors, modals, payloads
 from .errors import DiscordError
-from .message_input import message_fields, read_input
+from .message_input import MessageInput, message_fields, read_input
 from .models import Channel, Interaction, Message
 from .rest import LOADING
 from .state import World
@@ -59,7 +59,14 @@ class InteractionRoutes:
         inter = self.world.interaction(
             path_id(request, "interaction_id"), request.match_info["token"]
         )
-        inp = await read_input(request)
+        self.respond(inter, await read_input(request))
+        return no_content()
+
+    def respond(self, inter: Interaction, inp: MessageInput) -> None:
+        """Apply an interaction response, from the callback route or an HTTP endpoint's answer.
+
+        Raises ``DiscordError`` as the callback route would answer it.
+        """
         body = bodies.convert(inp.raw, bodies.CallbackBody)
         if inter.callback is not None:
             raise DiscordError(
@@ -108,7 +115,6 @@ class InteractionRoutes:
             callback = {"type": MODAL, "data": modals.validate(data)}
         inter.callback = callback
         self.world.touch()
-        return no_content()
 
     def _respond(self, inter: Interaction, fields: dict[str, Any], extra_flags: int = 0) -> Message:
         """The original response: in the channel, or kept on the interaction when ephemeral."""

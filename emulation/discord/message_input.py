@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
 from msgspec import UNSET
 
 from . import bodies, errors
@@ -29,24 +29,28 @@ class MessageInput:
 
 async def read_input(request: web.Request) -> MessageInput:
     if request.content_type == "multipart/form-data":
-        reader = await request.multipart()
-        raw: Any = {}
-        files: dict[str, tuple[str, str | None, bytes]] = {}
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                continue
-            name = part.name or ""
-            data = await part.read()
-            filename = part.filename
-            if name == "payload_json":
-                raw = decode_json(bytes(data))
-            elif filename:
-                content_type = part.headers.get("Content-Type")
-                if content_type in (None, "application/octet-stream"):
-                    content_type = mimetypes.guess_type(filename)[0] or content_type
-                files[name] = (filename, content_type, bytes(data))
-        return MessageInput(raw=raw, files=files)
+        return await read_multipart(await request.multipart())
     return MessageInput(raw=decode_json(await request.read()))
+
+
+async def read_multipart(reader: MultipartReader) -> MessageInput:
+    """``payload_json`` plus ``files[n]``; shared by requests and endpoint answers."""
+    raw: Any = {}
+    files: dict[str, tuple[str, str | None, bytes]] = {}
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            continue
+        name = part.name or ""
+        data = await part.read()
+        filename = part.filename
+        if name == "payload_json":
+            raw = decode_json(bytes(data))
+        elif filename:
+            content_type = part.headers.get("Content-Type")
+            if content_type in (None, "application/octet-stream"):
+                content_type = mimetypes.guess_type(filename)[0] or content_type
+            files[name] = (filename, content_type, bytes(data))
+    return MessageInput(raw=raw, files=files)
 
 
 def decode_json(raw: bytes) -> Any:

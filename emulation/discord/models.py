@@ -32,7 +32,16 @@ class App(msgspec.Struct, kw_only=True):
     flags: int = 0
     # Privileged intents the portal would allow (members, presences, message content).
     allowed_intents: int = (1 << 1) | (1 << 8) | (1 << 15)
+    # GET /gateway/bot's session_start_limit; IdentifyLimits spends and refills it.
+    session_start_total: int = 1000
     session_starts_remaining: int = 1000
+    session_start_reset_ms: int = 86_400_000
+    max_concurrency: int = 1
+    # Set: interactions are POSTed here, signed, instead of going over the gateway.
+    interactions_endpoint_url: str | None = None
+    # Ed25519 key pair: the public half is the application's ``verify_key`` (hex).
+    verify_key: str = ""
+    signing_key: bytes = b""
 
 
 class Role(msgspec.Struct, kw_only=True):

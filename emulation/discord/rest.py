@@ -21,7 +21,7 @@ from .errors import DiscordError
 from .members_api import MemberRoutes
 from .message_input import decode_json
 from .messages_api import MessageRoutes
-from .models import App, Channel, Overwrite
+from .models import JSON, App, Channel, Overwrite
 from .state import (
     CATEGORY,
     GUILD_CHANNEL_TYPES,
@@ -45,8 +45,14 @@ LOADING = 1 << 7
 class RestApi:
     """Discord's REST surface over a ``World``."""
 
-    def __init__(self, world: World, gateway_url: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        world: World,
+        gateway_url: Callable[[], str],
+        session_start_limit: Callable[[App], JSON] | None = None,
+    ) -> None:
         self.world = world
+        self._session_start_limit = session_start_limit
         self.threads = ThreadRoutes(world)
         self.members = MemberRoutes(world)
         self.messages = MessageRoutes(world)
@@ -181,17 +187,18 @@ class RestApi:
 
     async def get_gateway_bot(self, request: web.Request) -> web.Response:
         app = self.auth(request)
-        return json_response(
-            {
-                "url": self._gateway_url(),
-                "shards": app.shard_count,
-                "session_start_limit": {
-                    "total": 1000,
-                    "remaining": app.session_starts_remaining,
-                    "reset_after": 14_400_000,
-                    "max_concurrency": 1,
-                },
+        limit: JSON = (
+            self._session_start_limit(app)
+            if self._session_start_limit is not None
+            else {
+                "total": app.session_start_total,
+                "remaining": app.session_starts_remaining,
+                "reset_after": app.session_start_reset_ms,
+                "max_concurrency": app.max_concurrency,
             }
+        )
+        return json_response(
+            {"url": self._gateway_url(), "shards": app.shard_count, "session_start_limit": limit}
         )
 
     async def get_application(self, request: web.Request) -> web.Response:

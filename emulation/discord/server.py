@@ -12,7 +12,10 @@ from aiohttp import web
 from . import members, threads
 from . import permissions as perms
 from .actors import Actor, FakeInteraction
+from .faults import RestFaults
 from .gateway import GatewayHub
+from .http_interactions import HttpInteractions
+from .identify_limits import IdentifyLimits
 from .interactions_api import InteractionRoutes
 from .models import (
     JSON,
@@ -36,13 +39,47 @@ class FakeDiscord:
 
     Setup methods (``add_*``, ``install``) work before and after ``start``; changes made
     while bots are connected reach them as gateway events, as on Discord.
+
+    Gateway limits and faults (see "events and faults" below; ``fd.gateway`` counts):
+
+    - ``configure_gateway``: shards and ``session_start_limit`` per application. Each
+      IDENTIFY spends a session start; with none left Discord ends every session of the
+      bot and resets its token (the socket closes with 4004; ``app.token`` is the new
+      one). IDENTIFYs of one bucket (``shard_id % max_concurrency``) closer together than
+      ``identify_window`` seconds are refused with op 9 ``false`` (the window is 0, i.e.
+      off, unless given to the constructor or set on ``fd.gateway.limits.window``;
+      Discord's is 5 s).
+    - ``reconnect`` (op 7), ``invalidate_session`` (op 9, resumable or not),
+      ``close_gateway`` (any close code), ``drop_socket`` (TCP cut, no close frame).
+      A session survives every close except those in ``gateway.SESSION_ENDING_CODES``
+      (1000/1001, 4004, 4007, 4009, 4010-4014), so a RESUME replays what it missed, in
+      order, including events sent while no socket was attached. A client closing with
+      1000 or 1001 itself ends its session, as on Discord: RESUME then gets op 9 false.
+    - ``fd.gateway.identifies[app_id]``, ``.resumes[app_id]``,
+      ``.identify_refusals[app_id]``, ``.token_resets[app_id]`` count what happened.
+
+    REST faults: ``fd.faults`` (``RestFaults``) delays or fails a share of calls,
+    seeded, per route pattern, switchable with ``fd.faults.enabled``; ``.counts`` and
+    ``.injected`` record what was injected.
+
+    HTTP interactions: ``await fd.set_interactions_endpoint(app_id, url)`` checks the URL
+    as the portal does (signed PING -> PONG, forged signature -> 401) and from then on
+    interactions of that app (actors, ``dispatch("INTERACTION_CREATE")``) are POSTed
+    there, signed with the app's key (``app.verify_key`` is the public half, also in
+    GET /oauth2/applications/@me), instead of the gateway. The endpoint's answer is the
+    interaction response; ``fd.http_interactions.failures`` lists the ones that failed.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, identify_window: float = 0.0) -> None:
         self.world = World()
-        self.gateway = GatewayHub(self.world, lambda: self.gateway_url)
-        self.rest = RestApi(self.world, lambda: self.gateway_url)
+        limits = IdentifyLimits(window=identify_window)
+        self.gateway = GatewayHub(self.world, lambda: self.gateway_url, limits)
+        self.rest = RestApi(self.world, lambda: self.gateway_url, limits.describe)
         self.ratelimits = RateLimiter()  # enforced; ``ratelimits.configure`` sets limits
+        self.faults = RestFaults()
+        self._interaction_routes = InteractionRoutes(self.world)
+        self.http_interactions = HttpInteractions(self.world, self._interaction_routes)
+        self.gateway.http_interactions = self.http_interactions.deliver
         self.url = ""
         self._runner: web.AppRunner | None = None
 
@@ -51,7 +88,8 @@ class FakeDiscord:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         app = web.Application(client_max_size=32 * 1024 * 1024)
         self.ratelimits.install(app)  # outside the REST middleware: a 429 skips it
-        self.rest.install(app, InteractionRoutes(self.world).routes())
+        self.rest.install(app, self._interaction_routes.routes())
+        app.middlewares.append(self.faults.middleware)
         app.router.add_get("/gateway", self.gateway.handle)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
@@ -64,6 +102,8 @@ class FakeDiscord:
 
     async def stop(self) -> None:
         await self.gateway.close()
+        await self.http_interactions.close()
+        self.faults.release()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -217,9 +257,78 @@ class FakeDiscord:
             self._track(app_id, payload)
         return self.gateway.dispatch(app_id, event, payload)
 
-    async def reconnect(self, app_id: int) -> int:
+    async def reconnect(self, app_id: int, shard_id: int | None = None) -> int:
         """Op 7 RECONNECT to the app's live sessions; returns once their sockets closed."""
-        return await self.gateway.reconnect(app_id)
+        return await self.gateway.reconnect(app_id, shard_id)
+
+    def invalidate_session(
+        self, app_id: int, shard_id: int | None = None, *, resumable: bool = False
+    ) -> int:
+        """Op 9 INVALID_SESSION to the app's sessions (all shards, or one); returns how many.
+
+        Not resumable: the sessions end now and a RESUME of them gets op 9 false.
+        """
+        return self.gateway.invalidate_session(app_id, shard_id, resumable=resumable)
+
+    def close_gateway(
+        self,
+        app_id: int,
+        code: int,
+        shard_id: int | None = None,
+        *,
+        reason: str = "",
+        keep_session: bool | None = None,
+    ) -> int:
+        """Close the app's live sockets with ``code`` (4000, 4004, 4009, 4011, 4014, ...).
+
+        Whether the session stays resumable follows the code (see the class docstring);
+        ``keep_session`` overrides it. Returns how many sockets are being closed; it
+        does not wait for the clients to answer the close.
+        """
+        return self.gateway.close_sessions(
+            app_id, code, shard_id, reason=reason, keep_session=keep_session
+        )
+
+    def drop_socket(self, app_id: int, shard_id: int | None = None) -> int:
+        """Cut the app's live sockets (no close frame); the client must RESUME."""
+        return self.gateway.drop_socket(app_id, shard_id)
+
+    def configure_gateway(
+        self,
+        app_id: int,
+        *,
+        shards: int | None = None,
+        total: int | None = None,
+        remaining: int | None = None,
+        max_concurrency: int | None = None,
+        reset_after_ms: int | None = None,
+    ) -> None:
+        """Set what GET /gateway/bot answers (``shards``, ``session_start_limit``).
+
+        Starts a fresh accounting period for the app: concurrency buckets are emptied.
+        """
+        app = self.world.apps[app_id]
+        if shards is not None:
+            app.shard_count = shards
+        if total is not None:
+            app.session_start_total = total
+            app.session_starts_remaining = total
+        if remaining is not None:
+            app.session_starts_remaining = remaining
+        if max_concurrency is not None:
+            app.max_concurrency = max_concurrency
+        if reset_after_ms is not None:
+            app.session_start_reset_ms = reset_after_ms
+        self.gateway.limits.reset(app)
+
+    async def set_interactions_endpoint(
+        self, app_id: int, url: str | None, *, validate: bool = True
+    ) -> None:
+        """Deliver the app's interactions to ``url`` over HTTP (None: back to the gateway).
+
+        Raises ``EndpointRejected`` when the URL fails the portal's check.
+        """
+        await self.http_interactions.set_endpoint(self.world.apps[app_id], url, validate=validate)
 
     def interaction(self, interaction_id: int) -> FakeInteraction | None:
         record = self.world.interactions.get(interaction_id)

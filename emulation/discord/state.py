@@ -32,6 +32,7 @@ from .models import (
     Role,
     User,
 )
+from .signing import new_key_pair
 from .snowflake import SnowflakeFactory, now_iso, snowflake_iso, snowflake_ms
 
 # (event, guild id, record, single target app or None for everyone concerned)
@@ -131,9 +132,18 @@ class World:
             owner_id=owner.id,
             shard_count=shard_count,
         )
+        app.signing_key, app.verify_key = new_key_pair()
         self.apps[app.id] = app
         self.apps_by_token[token] = app
         return app
+
+    def reset_token(self, app: App) -> str:
+        """Discord resets a token that started too many sessions: the old one stops working."""
+        del self.apps_by_token[app.token]
+        prefix = app.token.split(".", 1)[0]
+        app.token = f"{prefix}.{secrets.token_urlsafe(6)}.{secrets.token_urlsafe(27)}"
+        self.apps_by_token[app.token] = app
+        return app.token
 
     def add_guild(self, name: str, *, owner_name: str = "owner") -> Guild:
         owner = self.add_user(owner_name)

@@ -10,7 +10,8 @@ like the gateway, and holds Discord's request open. The worker's callback
 (``POST /interactions/{id}/{token}/callback``) goes through the interceptor,
 which sees ``keys.http_interaction`` set and hands the body over the
 coordination pub/sub (``relay_answer``) instead of sending it to Discord; the
-ingress returns it as its answer. A modal, which can only be a first answer,
+ingress returns it as its answer, then tells the interceptor it was written, so
+the worker's next call (a followup) does not overtake it. A modal, which can only be a first answer,
 works this way; a deferral decided here would make the worker's own callback
 fail. Only when no answer comes in ``answer_timeout_s`` does the ingress defer
 (type 5, or 6 for a component) so Discord does not show "interaction failed";
@@ -90,11 +91,28 @@ def verify(public_key_hex: str, signature_hex: str, timestamp: str, body: bytes)
 async def relay_answer(
     coordination: Coordination, tenant: str, interaction_id: int, answer: Answer
 ) -> bool:
-    """Hand a worker's callback to the ingress waiting for it; False when none waits."""
+    """Hand a worker's callback to the ingress waiting for it; False when none waits.
+
+    Returns once the ingress has written the answer to Discord (or after
+    ``ANSWER_TIMEOUT_S``), so a followup the worker sends next does not overtake it.
+    """
     if await coordination.cache.get(keys.http_interaction(tenant, interaction_id)) is None:
         return False
-    channel = keys.interaction_answer(tenant, interaction_id)
-    return await coordination.pubsub.publish(channel, msgspec.msgpack.encode(answer)) > 0
+    sent = await coordination.pubsub.subscribe([keys.interaction_answered(tenant, interaction_id)])
+    try:
+        channel = keys.interaction_answer(tenant, interaction_id)
+        if await coordination.pubsub.publish(channel, msgspec.msgpack.encode(answer)) == 0:
+            return False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_first(sent), ANSWER_TIMEOUT_S)
+        return True
+    finally:
+        await sent.close()
+
+
+async def _first(subscription: Subscription) -> None:
+    async for _ in subscription:
+        return
 
 
 class _Ingress:
@@ -129,7 +147,7 @@ class _Ingress:
             return _json({"message": "not an interaction"}, 400)
         if interaction.type == PING:
             return _json({"type": PONG})
-        return await self._forward(tenant, interaction_id, interaction.type, body)
+        return await self._forward(request, tenant, interaction_id, interaction.type, body)
 
     def _signed(self, key: str, headers: Mapping[str, str], body: bytes) -> bool:
         signature = headers.get("X-Signature-Ed25519", "")
@@ -139,7 +157,7 @@ class _Ingress:
         return verify(key, signature, timestamp, body)
 
     async def _forward(
-        self, tenant: str, interaction_id: int, kind: int, body: bytes
+        self, request: web.Request, tenant: str, interaction_id: int, kind: int, body: bytes
     ) -> web.Response:
         coordination = self.coordination
         waiting = keys.http_interaction(tenant, interaction_id)
@@ -169,7 +187,11 @@ class _Ingress:
                 "tenant %s: no answer to interaction %s in time; deferred", tenant, interaction_id
             )
             return _json(_deferral(kind))
-        return web.Response(body=answer.body, headers={"Content-Type": answer.content_type})
+        response = web.Response(body=answer.body, headers={"Content-Type": answer.content_type})
+        await response.prepare(request)
+        await response.write_eof()
+        await coordination.pubsub.publish(keys.interaction_answered(tenant, interaction_id), b"1")
+        return response
 
     async def _answer(self, subscription: Subscription) -> Answer | None:
         async def first() -> Answer | None:

@@ -158,6 +158,11 @@ class ShardConnection:
                 await ws.close(code=RESUMABLE_CLOSE)
                 raise
             finally:
+                if not ws.closed:
+                    # A close asked for by another task (heartbeat, stop) ends the read
+                    # loop first, and aiohttp sends the close frame of whoever closes
+                    # first: say here whether the session should survive.
+                    await ws.close(code=1000 if self._stopping else RESUMABLE_CLOSE)
                 if heartbeat is not None:
                     heartbeat.cancel()
                 self._ws = None

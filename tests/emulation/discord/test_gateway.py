@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import aiohttp
 import disnake
 import pytest
 from disnake.ext import commands
@@ -17,6 +14,7 @@ from disnake.ext import commands
 from emulation.discord import FakeDiscord
 
 from .conftest import Setup
+from .gateway_client import raw_gateway
 
 TIMEOUT = 30
 
@@ -206,36 +204,6 @@ async def test_raw_interaction_payloads_are_delivered_as_given(fd: FakeDiscord, 
 
 
 # -- the protocol over a raw socket ------------------------------------------------------------
-
-
-class RawGateway:
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse, compressed: bool) -> None:
-        self.ws = ws
-        self.inflate = zlib.decompressobj() if compressed else None
-
-    async def recv(self) -> dict[str, Any]:
-        msg = await asyncio.wait_for(self.ws.receive(), TIMEOUT)
-        if msg.type == aiohttp.WSMsgType.BINARY:
-            assert self.inflate is not None and msg.data.endswith(b"\x00\x00\xff\xff")
-            return json.loads(self.inflate.decompress(msg.data))
-        if msg.type == aiohttp.WSMsgType.TEXT:
-            return json.loads(msg.data)
-        raise ConnectionError(msg.type, self.ws.close_code)
-
-    async def until(self, event: str) -> dict[str, Any]:
-        while (frame := await self.recv()).get("t") != event:
-            pass
-        return frame
-
-    async def send(self, op: int, d: Any) -> None:
-        await self.ws.send_str(json.dumps({"op": op, "d": d}))
-
-
-@asynccontextmanager
-async def raw_gateway(fd: FakeDiscord, compress: bool = True) -> AsyncIterator[RawGateway]:
-    query = "?v=10&encoding=json" + ("&compress=zlib-stream" if compress else "")
-    async with aiohttp.ClientSession() as session, session.ws_connect(fd.gateway_url + query) as ws:
-        yield RawGateway(ws, compress)
 
 
 async def test_handshake_heartbeat_and_ready(fd: FakeDiscord, setup: Setup):

@@ -137,7 +137,9 @@ async def test_a_zombie_connection_is_dropped_and_resumed(discord):
         async with asyncio.timeout(30):
             while await coord.streams.length(keys.events("t1")) < 2:
                 await asyncio.sleep(0.01)
-    assert len(discord.gateway.sessions_of(app.id)) == 1
+        # Resumed, never identified again (a clean stop then ends the session).
+        assert len(discord.gateway.sessions_of(app.id)) == 1
+    assert discord.gateway.identifies[app.id] == 1
 
 
 async def test_an_event_the_stream_refused_is_replayed_after_resuming(discord):
