@@ -135,8 +135,8 @@ class _Ingress:
             return _json({"message": "unknown application"}, 404)
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return _json({"message": "too large"}, 413)
-        body = await request.content.read(MAX_BODY_BYTES + 1)
-        if len(body) > MAX_BODY_BYTES:
+        body = await _read_at_most(request, MAX_BODY_BYTES)
+        if body is None:
             return _json({"message": "too large"}, 413)
         if not self._signed(key, request.headers, body):
             return _json({"message": "invalid request signature"}, 401)
@@ -204,6 +204,18 @@ class _Ingress:
             return await asyncio.wait_for(first(), self.answer_timeout_s)
         except TimeoutError:
             return None
+
+
+async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
+    """The body, or None once it grows past ``limit`` (whatever the app's own limit)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _deferral(kind: int) -> dict[str, object]:

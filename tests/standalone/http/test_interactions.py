@@ -113,6 +113,12 @@ async def test_a_signed_body_that_is_no_interaction_is_refused(ingress: Ingress)
     assert (await ingress.post(["not", "an", "interaction"]))[0] == 400
 
 
+async def test_an_oversized_body_is_refused_even_when_signed(ingress: Ingress):
+    status, _ = await ingress.post(interaction(2) | {"data": {"padding": "x" * 2_000_000}})
+    assert status == 413
+    assert await ingress.coordination.streams.length(keys.events(TENANT)) == 0
+
+
 async def test_the_workers_callback_through_the_interceptor_becomes_the_answer(
     ingress: Ingress,
 ):
