@@ -48,6 +48,7 @@ _NOT_RETURNED = frozenset(
     }
 )
 TOKEN_CACHE_S = 60.0
+MISS_CACHE_S = 5.0
 _CALLBACK = re.compile(r"^/interactions/(\d{1,20})/[^/]+/callback$")
 
 
@@ -59,20 +60,27 @@ class TokenSource(Protocol):
 
 
 class CachedTokens:
-    """Tokens from a source, kept in memory for a minute: one lookup per tenant, not per call."""
+    """Tokens from a source, kept in memory: one lookup per tenant a minute, not per call.
 
-    def __init__(self, source: TokenSource, ttl_s: float = TOKEN_CACHE_S) -> None:
+    A tenant not found is looked up again after a few seconds, so one added
+    while the interceptor runs is served soon.
+    """
+
+    def __init__(
+        self, source: TokenSource, ttl_s: float = TOKEN_CACHE_S, miss_ttl_s: float = MISS_CACHE_S
+    ) -> None:
         self.source = source
         self.ttl_s = ttl_s
+        self.miss_ttl_s = miss_ttl_s
         self._known: dict[str, tuple[float, str | None]] = {}
 
     async def token(self, tenant: str) -> str | None:
         now = time.monotonic()
         hit = self._known.get(tenant)
-        if hit is not None and now - hit[0] < self.ttl_s:
+        if hit is not None and now < hit[0]:
             return hit[1]
         token = await self.source.token(tenant)
-        self._known[tenant] = (now, token)
+        self._known[tenant] = (now + (self.ttl_s if token else self.miss_ttl_s), token)
         return token
 
 

@@ -263,3 +263,24 @@ def test_an_interceptor_without_a_secret_cannot_be_made():
 
     with pytest.raises(ValueError, match="secret"):
         Interceptor(api_base="http://x", secret="", tokens=None, limiter=None)  # type: ignore[arg-type]
+
+
+async def test_a_tenant_found_is_remembered_and_a_missing_one_soon_looked_up_again():
+    from standalone.interceptor.service import CachedTokens
+
+    class Counting:
+        def __init__(self) -> None:
+            self.tokens: dict[str, str] = {}
+            self.lookups = 0
+
+        async def token(self, tenant: str) -> str | None:
+            self.lookups += 1
+            return self.tokens.get(tenant)
+
+    source = Counting()
+    cached = CachedTokens(source, ttl_s=3600, miss_ttl_s=0)
+    assert await cached.token("support") is None
+    source.tokens["support"] = "tok"
+    assert await cached.token("support") == "tok"  # the miss was not kept
+    assert await cached.token("support") == "tok"
+    assert source.lookups == 2
