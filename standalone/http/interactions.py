@@ -11,11 +11,13 @@ like the gateway, and holds Discord's request open. The worker's callback
 which sees ``keys.http_interaction`` set and hands the body over the
 coordination pub/sub (``relay_answer``) instead of sending it to Discord; the
 ingress returns it as its answer, then tells the interceptor it was written, so
-the worker's next call (a followup) does not overtake it. A modal, which can only be a first answer,
-works this way; a deferral decided here would make the worker's own callback
-fail. Only when no answer comes in ``answer_timeout_s`` does the ingress defer
-(type 5, or 6 for a component) so Discord does not show "interaction failed";
-the worker's late callback is then refused by Discord as already acknowledged.
+the worker's next call (a followup) does not overtake it. A modal, which can
+only be a first answer, works this way; a deferral decided here at once would
+make the worker's own callback fail. Only when no answer comes in ``answer_timeout_s`` does the ingress defer
+(type 6 for a component; otherwise type 5, ephemeral, since the late answer
+can no longer choose) so Discord does not show "interaction failed"; the
+interceptor then turns the worker's late message or update into an edit of the
+original response, and drops a late deferral. A late modal cannot be shown.
 
 So HTTP interactions need workers that call Discord through the interceptor
 (``interceptor.url``).
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 
 PING, COMPONENT, AUTOCOMPLETE = 1, 3, 4
 PONG = 1
+EPHEMERAL = 1 << 6
 DEFERRED_MESSAGE, DEFERRED_UPDATE, AUTOCOMPLETE_RESULT = 5, 6, 8
 MAX_AGE_S = 300  # a signature older (or newer) than this is a replay, refused
 ANSWER_TIMEOUT_S = 2.5  # under Discord's 3 s, with time for the answer to travel
@@ -49,6 +52,7 @@ MAX_BODY_BYTES = 1024 * 1024
 STREAM_MAXLEN = 100_000
 # Longer than any handler may take to answer: an interaction token lives 15 minutes.
 WAITING_TTL_MS = 15 * 60 * 1000
+WAITING = b"waiting"
 
 PublicKeys = Callable[[str], Awaitable[str | None]]
 
@@ -56,6 +60,14 @@ PublicKeys = Callable[[str], Awaitable[str | None]]
 class _Interaction(msgspec.Struct):
     id: str
     type: int
+    application_id: str = ""
+
+
+class Deferred(msgspec.Struct, frozen=True):
+    """The ingress deferred the interaction: a late answer must edit the original instead."""
+
+    application_id: str
+    kind: int
 
 
 class Answer(msgspec.Struct, frozen=True):
@@ -90,24 +102,39 @@ def verify(public_key_hex: str, signature_hex: str, timestamp: str, body: bytes)
 
 async def relay_answer(
     coordination: Coordination, tenant: str, interaction_id: int, answer: Answer
-) -> bool:
-    """Hand a worker's callback to the ingress waiting for it; False when none waits.
+) -> bool | Deferred:
+    """Hand a worker's callback to the ingress waiting for it.
 
-    Returns once the ingress has written the answer to Discord (or after
-    ``ANSWER_TIMEOUT_S``), so a followup the worker sends next does not overtake it.
+    True once the ingress has written it to Discord (or after ``ANSWER_TIMEOUT_S``),
+    so a followup the worker sends next does not overtake it; False when no
+    ingress holds the interaction (it came by the gateway); ``Deferred`` when
+    the ingress gave up waiting and deferred it.
     """
-    if await coordination.cache.get(keys.http_interaction(tenant, interaction_id)) is None:
+    key = keys.http_interaction(tenant, interaction_id)
+    state = await coordination.cache.get(key)
+    if state is None:
         return False
+    if state != WAITING:
+        return _deferred(state)
     sent = await coordination.pubsub.subscribe([keys.interaction_answered(tenant, interaction_id)])
     try:
         channel = keys.interaction_answer(tenant, interaction_id)
         if await coordination.pubsub.publish(channel, msgspec.msgpack.encode(answer)) == 0:
-            return False
+            # The ingress stopped waiting just now: it deferred, or it is gone.
+            state = await coordination.cache.get(key)
+            return _deferred(state) if state not in (None, WAITING) else False
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(_first(sent), ANSWER_TIMEOUT_S)
         return True
     finally:
         await sent.close()
+
+
+def _deferred(state: bytes | None) -> bool | Deferred:
+    try:
+        return msgspec.msgpack.decode(state or b"", type=Deferred)
+    except msgspec.DecodeError:
+        return False
 
 
 async def _first(subscription: Subscription) -> None:
@@ -147,7 +174,7 @@ class _Ingress:
             return _json({"message": "not an interaction"}, 400)
         if interaction.type == PING:
             return _json({"type": PONG})
-        return await self._forward(request, tenant, interaction_id, interaction.type, body)
+        return await self._forward(request, tenant, interaction_id, interaction, body)
 
     def _signed(self, key: str, headers: Mapping[str, str], body: bytes) -> bool:
         signature = headers.get("X-Signature-Ed25519", "")
@@ -157,7 +184,12 @@ class _Ingress:
         return verify(key, signature, timestamp, body)
 
     async def _forward(
-        self, request: web.Request, tenant: str, interaction_id: int, kind: int, body: bytes
+        self,
+        request: web.Request,
+        tenant: str,
+        interaction_id: int,
+        interaction: _Interaction,
+        body: bytes,
     ) -> web.Response:
         coordination = self.coordination
         waiting = keys.http_interaction(tenant, interaction_id)
@@ -165,7 +197,7 @@ class _Ingress:
             [keys.interaction_answer(tenant, interaction_id)]
         )
         try:
-            await coordination.cache.set(waiting, b"waiting", ttl_ms=WAITING_TTL_MS)
+            await coordination.cache.set(waiting, WAITING, ttl_ms=WAITING_TTL_MS)
             # Shard -1 and sequence 0: not from a gateway session.
             envelope = Envelope(
                 tenant=tenant,
@@ -179,14 +211,23 @@ class _Ingress:
                 keys.events(tenant), encode_envelope(envelope), maxlen=STREAM_MAXLEN
             )
             answer = await self._answer(subscription)
+            if answer is None:
+                # Before unsubscribing: an answer relayed from now on finds the deferral.
+                deferred = Deferred(
+                    application_id=interaction.application_id, kind=interaction.type
+                )
+                await coordination.cache.set(
+                    waiting, msgspec.msgpack.encode(deferred), ttl_ms=WAITING_TTL_MS
+                )
+            else:
+                await coordination.cache.delete(waiting)
         finally:
-            await coordination.cache.delete(waiting)
             await subscription.close()
         if answer is None:
             log.warning(
                 "tenant %s: no answer to interaction %s in time; deferred", tenant, interaction_id
             )
-            return _json(_deferral(kind))
+            return _json(_deferral(interaction.type))
         response = web.Response(body=answer.body, headers={"Content-Type": answer.content_type})
         await response.prepare(request)
         await response.write_eof()
@@ -221,7 +262,11 @@ async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
 def _deferral(kind: int) -> dict[str, object]:
     if kind == AUTOCOMPLETE:
         return {"type": AUTOCOMPLETE_RESULT, "data": {"choices": []}}
-    return {"type": DEFERRED_UPDATE if kind == COMPONENT else DEFERRED_MESSAGE}
+    if kind == COMPONENT:
+        return {"type": DEFERRED_UPDATE}
+    # Ephemeral: the late answer edits this message and cannot make it private
+    # then, while a public answer shown only to its reader leaks nothing.
+    return {"type": DEFERRED_MESSAGE, "data": {"flags": EPHEMERAL}}
 
 
 def _json(data: object, status: int = 200) -> web.Response:

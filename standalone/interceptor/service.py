@@ -18,7 +18,8 @@ import hmac
 import logging
 import re
 import time
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, NamedTuple, Protocol
 
 import aiohttp
 import msgspec
@@ -26,7 +27,7 @@ from aiohttp import web
 from yarl import URL
 
 from emulation.ports import Coordination
-from standalone.http.interactions import Answer, relay_answer
+from standalone.http.interactions import Answer, Deferred, relay_answer
 from standalone.interceptor.limiter import Limiter
 from standalone.interceptor.middleware import RateLimitMiddleware, RetryPolicy
 from standalone.interceptor.routes import BadPath, api_path, route_of
@@ -49,7 +50,25 @@ _NOT_RETURNED = frozenset(
 )
 TOKEN_CACHE_S = 60.0
 MISS_CACHE_S = 5.0
-_CALLBACK = re.compile(r"^/interactions/(\d{1,20})/[^/]+/callback$")
+_CALLBACK = re.compile(r"^/interactions/(\d{1,20})/([^/]+)/callback$")
+# Late answers after the ingress deferred: messages (4) and updates (7) edit the
+# original response; deferrals (5, 6) have nothing left to do.
+_EDITS = frozenset({4, 7})
+_DEFERRALS = frozenset({5, 6})
+_DONE = object()
+
+
+class _Call(NamedTuple):
+    method: str
+    path: str
+    query: str
+    body: bytes
+    headers: Mapping[str, str]
+
+
+class _Callback(msgspec.Struct):
+    type: int
+    data: dict[str, Any] | None = None
 
 
 class TokenSource(Protocol):
@@ -145,18 +164,27 @@ class Interceptor:
         if token is None:
             return _error(403, f"tenant {tenant!r} is not served here")
         body = await request.read()  # over max_body_bytes: aiohttp answers 413
-        if await self._relayed(request, tenant, path, body):
+        call = _Call(request.method, path, raw.raw_query_string, body, request.headers)
+        relayed = await self._relay(tenant, call)
+        if relayed is True:
             return web.Response(status=204)
-        headers = {name: request.headers[name] for name in _FORWARDED if name in request.headers}
+        if isinstance(relayed, _Call):
+            call = relayed
+        elif relayed is _DONE:
+            return web.Response(status=204)
+        return await self._send(tenant, token, call)
+
+    async def _send(self, tenant: str, token: str, call: _Call) -> web.Response:
+        headers = {name: call.headers[name] for name in _FORWARDED if name in call.headers}
         headers["Authorization"] = f"Bot {token}"
-        query = f"?{raw.raw_query_string}" if raw.raw_query_string else ""
-        url = URL(f"{self.api_base}{path}{query}", encoded=True)
+        query = f"?{call.query}" if call.query else ""
+        url = URL(f"{self.api_base}{call.path}{query}", encoded=True)
         assert self._session is not None, "the app was not started"
         try:
             async with self._session.request(
-                request.method,
+                call.method,
                 url,
-                data=body or None,
+                data=call.body or None,
                 headers=headers,
                 allow_redirects=False,
                 middlewares=(self._middleware(tenant),),
@@ -171,19 +199,36 @@ class Interceptor:
                 return web.Response(status=upstream.status, body=data, headers=returned)
         except (aiohttp.ClientError, TimeoutError) as exc:
             # The template, not the path: a webhook path holds an interaction token.
-            template = route_of(request.method, path).template
-            log.warning("tenant %s: %s %s failed: %r", tenant, request.method, template, exc)
+            template = route_of(call.method, call.path).template
+            log.warning("tenant %s: %s %s failed: %r", tenant, call.method, template, exc)
             return _error(502, "Discord could not be reached")
 
-    async def _relayed(self, request: web.Request, tenant: str, path: str, body: bytes) -> bool:
-        """Hand an interaction response to the HTTP ingress holding Discord's request."""
-        match = _CALLBACK.match(path)
-        if self.relay is None or request.method != "POST" or match is None:
+    async def _relay(self, tenant: str, call: _Call) -> bool | _Call | object:
+        """An interaction response for the HTTP ingress: relayed, or rewritten if it deferred.
+
+        True: the ingress took it. A ``_Call``: the ingress had deferred, so the
+        answer becomes an edit of the original response. ``_DONE``: nothing to send
+        (a deferral after the ingress's own). False: send the call as it is.
+        """
+        match = _CALLBACK.match(call.path)
+        if self.relay is None or call.method != "POST" or match is None:
             return False
-        answer = Answer(
-            content_type=request.headers.get("Content-Type", "application/json"), body=body
-        )
-        return await relay_answer(self.relay, tenant, int(match[1]), answer)
+        content_type = call.headers.get("Content-Type", "application/json")
+        answer = Answer(content_type=content_type, body=call.body)
+        relayed = await relay_answer(self.relay, tenant, int(match[1]), answer)
+        if not isinstance(relayed, Deferred):
+            return relayed
+        try:
+            late = msgspec.json.decode(call.body, type=_Callback)
+        except msgspec.DecodeError:
+            return False  # multipart or odd: Discord says what is wrong with it
+        if late.type in _DEFERRALS:
+            return _DONE
+        if late.type not in _EDITS or not relayed.application_id:
+            return False  # a modal cannot follow a deferral; Discord will say so
+        original = f"/webhooks/{relayed.application_id}/{match[2]}/messages/@original"
+        body = msgspec.json.encode(late.data or {})
+        return _Call("PATCH", original, "", body, {"Content-Type": "application/json"})
 
     def _authorized(self, request: web.Request) -> bool:
         given = request.headers.get(SECRET_HEADER, "").encode()

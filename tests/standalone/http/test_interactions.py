@@ -173,7 +173,7 @@ async def test_no_answer_in_time_is_deferred(ingress: Ingress):
     runner, url = await serve(app)
     try:
         quick = Ingress(url, ingress.key, ingress.coordination, ingress.session)
-        assert await quick.post(interaction(2, 1)) == (200, {"type": 5})
+        assert await quick.post(interaction(2, 1)) == (200, {"type": 5, "data": {"flags": 64}})
         assert await quick.post(interaction(3, 2)) == (200, {"type": 6})
         assert await quick.post(interaction(4, 3)) == (
             200,
