@@ -13,11 +13,12 @@ coordination pub/sub (``relay_answer``) instead of sending it to Discord; the
 ingress returns it as its answer, then tells the interceptor it was written, so
 the worker's next call (a followup) does not overtake it. A modal, which can
 only be a first answer, works this way; a deferral decided here at once would
-make the worker's own callback fail. Only when no answer comes in ``answer_timeout_s`` does the ingress defer
-(type 6 for a component; otherwise type 5, ephemeral, since the late answer
-can no longer choose) so Discord does not show "interaction failed"; the
-interceptor then turns the worker's late message or update into an edit of the
-original response, and drops a late deferral. A late modal cannot be shown.
+make the worker's own callback fail. Only when no answer comes in
+``answer_timeout_s`` does the ingress defer (type 6 for a component; otherwise
+type 5, ephemeral, since the late answer can no longer choose) so Discord does
+not show "interaction failed"; the interceptor then turns the worker's late
+message or update into an edit of the original response, and drops a late
+deferral. A late modal cannot be shown.
 
 So HTTP interactions need workers that call Discord through the interceptor
 (``interceptor.url``).
