@@ -413,6 +413,8 @@ def show_config(config: ConfigOption = None) -> None:
         data["database"]["password"] = "********"  # noqa: S105
     if data["storage"]["secret_access_key"]:
         data["storage"]["secret_access_key"] = "********"  # noqa: S105
+    if data["interceptor"]["secret"]:
+        data["interceptor"]["secret"] = "********"  # noqa: S105
     typer.echo(msgspec.json.format(msgspec.json.encode(data)).decode())
 
 

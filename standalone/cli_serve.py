@@ -38,6 +38,9 @@ def register(app: typer.Typer) -> None:
     # Services of other areas register themselves on ``serve_app`` here, each with
     # a ``register(serve_app)`` of its own module: ``serve interceptor``
     # (standalone.cli_interceptor) and ``serve http`` (the dashboard API).
+    from standalone import cli_interceptor
+
+    cli_interceptor.register(serve_app)
     app.add_typer(serve_app, name="serve")
     app.add_typer(gateway_app, name="gateway")
 

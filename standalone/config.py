@@ -224,6 +224,39 @@ class LoggingConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ValueError(f"logging.level: unknown level {self.level!r}")
 
 
+class InterceptorConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The REST interceptor, and the rate limiter every process applies to Discord calls.
+
+    With ``url`` set, workers send their REST calls there (with ``secret``);
+    empty, each process calls ``discord.api_base`` itself through the same
+    limiter, kept in the coordination backend.
+    """
+
+    url: str = ""
+    secret: str = ""
+    # Discord's global limit per bot; it announces no header for it.
+    global_limit: int = 50
+    global_window_ms: int = 1_000
+    # Added to each learnt window: covers the time between admitting a call and
+    # Discord receiving it.
+    margin_ms: int = 250
+    max_body_bytes: int = 26 * 1024 * 1024
+    max_5xx_retries: int = 3
+    backoff_ms: int = 500
+
+    def __post_init__(self) -> None:
+        if self.url:
+            _check_scheme("interceptor.url", self.url, ("http", "https"))
+            if not self.secret:
+                raise ValueError("interceptor.secret must be set when interceptor.url is")
+        for name in ("global_limit", "global_window_ms", "max_body_bytes"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"interceptor.{name} must be positive")
+        for name in ("margin_ms", "max_5xx_retries", "backoff_ms"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"interceptor.{name} must not be negative")
+
+
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The whole configuration."""
 
@@ -236,6 +269,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     gateway: GatewayConfig = msgspec.field(default_factory=GatewayConfig)
     security: SecurityConfig = msgspec.field(default_factory=SecurityConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
+    interceptor: InterceptorConfig = msgspec.field(default_factory=InterceptorConfig)
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -6,11 +6,15 @@ from the stream, through here. An upgrade of disnake should only touch this modu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import aiohttp
 import disnake
 import msgspec
+from aiohttp import ClientMiddlewareType
 from disnake.ext import commands
+from disnake.gateway import DiscordClientWebSocketResponse
 from disnake.interactions.application_command import ApplicationCommandInteraction
 from disnake.interactions.base import Interaction
 from disnake.interactions.message import MessageInteraction
@@ -130,15 +134,72 @@ def point_at(api_base: str) -> None:
     disnake.http.Route.BASE = api_base.rstrip("/")
 
 
-def make_bot(application_id: int) -> StreamBot:
-    """A bot that handles interactions and REST for one tenant."""
-    return StreamBot(
+_SESSION = "_HTTPClient__session"  # disnake's private session, name-mangled
+
+
+class _MiddlewareHTTPClient(disnake.http.HTTPClient):
+    """disnake's REST client on a session with aiohttp client middlewares.
+
+    Every REST call of the bot (interaction callbacks and followups too, which
+    disnake sends on the same session) passes the middlewares: the shared rate
+    limiter, or the headers the interceptor expects.
+    """
+
+    def __init__(
+        self, middlewares: Sequence[ClientMiddlewareType], original: disnake.http.HTTPClient
+    ) -> None:
+        super().__init__(
+            original.connector,
+            loop=original.loop,
+            proxy=original.proxy,
+            proxy_auth=original.proxy_auth,
+            unsync_clock=not original.use_clock,
+        )
+        self._middlewares = tuple(middlewares)
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            connector=self.connector,
+            ws_response_class=DiscordClientWebSocketResponse,
+            middlewares=self._middlewares,
+        )
+
+    async def static_login(self, token: str) -> Any:
+        # disnake's, but the session it opens carries the middlewares from the first call.
+        setattr(self, _SESSION, self._new_session())
+        old_token, self.token = self.token, token
+        try:
+            return await self.request(disnake.http.Route("GET", "/users/@me"))
+        except disnake.HTTPException as exc:
+            self.token = old_token
+            if exc.status == 401:
+                raise disnake.LoginFailure("Improper token has been passed.") from exc
+            raise
+
+    def recreate(self) -> None:
+        if getattr(self, _SESSION).closed:
+            setattr(self, _SESSION, self._new_session())
+
+
+def make_bot(
+    application_id: int, rest_middlewares: Sequence[ClientMiddlewareType] = ()
+) -> StreamBot:
+    """A bot that handles interactions and REST for one tenant.
+
+    ``rest_middlewares`` wrap every REST call (see ``standalone.interceptor.client``).
+    """
+    bot = StreamBot(
         application_id=application_id,
         owner_id=0,
         # No socket of its own; guilds keeps disnake's state from warning.
         intents=disnake.Intents(guilds=True),
         command_sync_flags=commands.CommandSyncFlags.none(),
     )
+    if rest_middlewares:
+        http = _MiddlewareHTTPClient(rest_middlewares, bot.http)
+        bot.http = http
+        bot._connection.http = http
+    return bot
 
 
 async def sync_commands(bot: StreamBot) -> None:

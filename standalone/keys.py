@@ -130,3 +130,53 @@ def question_lock(tenant: str, guild_id: str, category: str) -> str:
 def category_lock(tenant: str, guild_id: str) -> str:
     """Held while a server's categories are counted and one is added, across processes."""
     return f"{PREFIX}:{tenant}:category-lock:{guild_id}"
+
+
+def rest_route(tenant: str, route_id: str) -> str:
+    """The rate-limit bucket Discord named for a route, learnt from its headers."""
+    return f"{PREFIX}:{tenant}:rest:route:{route_id}"
+
+
+def rest_bucket(tenant: str, bucket: str) -> str:
+    """A bucket's limit and window, learnt from Discord's headers."""
+    return f"{PREFIX}:{tenant}:rest:bucket:{bucket}"
+
+
+def rest_hits(tenant: str, bucket: str, major_id: str) -> str:
+    """The sliding-window count of calls to one bucket for one major parameter."""
+    return f"{PREFIX}:{tenant}:rest:hits:{bucket}:{major_id}"
+
+
+def rest_block(tenant: str, bucket: str, major_id: str) -> str:
+    """Set until a bucket may be called again (an exhausted bucket or a 429)."""
+    return f"{PREFIX}:{tenant}:rest:block:{bucket}:{major_id}"
+
+
+def rest_probe(tenant: str, route_id: str, major_id: str) -> str:
+    """Held by the one call that learns an unknown route's bucket; the others wait."""
+    return f"{PREFIX}:{tenant}:rest:probe:{route_id}:{major_id}"
+
+
+def rest_global(tenant: str) -> str:
+    """The sliding-window count of a bot's calls under Discord's global limit."""
+    return f"{PREFIX}:{tenant}:rest:global"
+
+
+def rest_global_block(tenant: str) -> str:
+    """Set until a bot may call again after a global 429."""
+    return f"{PREFIX}:{tenant}:rest:global-block"
+
+
+def http_interaction(tenant: str, interaction_id: int) -> str:
+    """Set while the HTTP ingress holds Discord's request open for a worker's answer."""
+    return f"{PREFIX}:{tenant}:http-interaction:{interaction_id}"
+
+
+def interaction_answer(tenant: str, interaction_id: int) -> str:
+    """The channel a worker's interaction response travels on to the waiting ingress."""
+    return f"{PREFIX}:{tenant}:interaction-answer:{interaction_id}"
+
+
+def interaction_answered(tenant: str, interaction_id: int) -> str:
+    """The ingress says here that it has written the relayed answer to Discord."""
+    return f"{PREFIX}:{tenant}:interaction-answered:{interaction_id}"

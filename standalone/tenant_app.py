@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import disnake
 import msgspec
+from aiohttp import ClientMiddlewareType
 from disnake.interactions.application_command import ApplicationCommandInteraction
 from disnake.interactions.message import MessageInteraction
 from disnake.interactions.modal import ModalInteraction
@@ -52,11 +54,12 @@ class TenantApp:
         store: ObjectStore,
         cache: Cache,
         cipher: Cipher,
+        rest_middlewares: Sequence[ClientMiddlewareType] = (),
     ) -> None:
         self.tenant = tenant
         self.token = token
         self.cache = cache
-        self.bot: StreamBot = make_bot(application_id)
+        self.bot: StreamBot = make_bot(application_id, rest_middlewares)
         self.ctx = TicketContext(
             bot=self.bot,
             tickets=TicketRepository(db, tenant),

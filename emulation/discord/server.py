@@ -29,6 +29,7 @@ from .models import (
     Role,
     User,
 )
+from .ratelimits import RateLimiter
 from .rest import RestApi
 from .state import TEXT, World
 
@@ -74,6 +75,7 @@ class FakeDiscord:
         limits = IdentifyLimits(window=identify_window)
         self.gateway = GatewayHub(self.world, lambda: self.gateway_url, limits)
         self.rest = RestApi(self.world, lambda: self.gateway_url, limits.describe)
+        self.ratelimits = RateLimiter()  # enforced; ``ratelimits.configure`` sets limits
         self.faults = RestFaults()
         self._interaction_routes = InteractionRoutes(self.world)
         self.http_interactions = HttpInteractions(self.world, self._interaction_routes)
@@ -85,6 +87,7 @@ class FakeDiscord:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         app = web.Application(client_max_size=32 * 1024 * 1024)
+        self.ratelimits.install(app)  # outside the REST middleware: a 429 skips it
         self.rest.install(app, self._interaction_routes.routes())
         app.middlewares.append(self.faults.middleware)
         app.router.add_get("/gateway", self.gateway.handle)

@@ -32,6 +32,7 @@ from standalone.db.listen import is_loopback, parse_listen
 from standalone.db.server import Credentials, DatabaseServer
 from standalone.db.tenants import TenantRepository
 from standalone.discord_bridge import point_at
+from standalone.interceptor.client import RestRouting
 from standalone.services.errors import StartupError
 from standalone.services.gateway import GatewayService
 from standalone.services.scheduler import Scheduler
@@ -232,6 +233,7 @@ class AioRunner:
         self.gateway_tasks: list[asyncio.Task[None]] = []
         self.failures: list[str] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self.rest = RestRouting(config, backends.coordination)
 
     async def start(self) -> None:
         """Start every tenant's services; returns once their gateways are READY.
@@ -239,7 +241,7 @@ class AioRunner:
         A tenant that cannot start (a revoked token, say) is reported in
         ``failures`` and the others run on; only when none starts is that an error.
         """
-        point_at(self.config.discord.api_base)
+        point_at(self.rest.api_base)
         tenants = TenantRepository(self.backends.db, self.backends.cipher)
         rows = await tenants.list()
         starting: list[tuple[str, asyncio.Event, asyncio.Task[None]]] = []
@@ -270,6 +272,7 @@ class AioRunner:
                 store=self.backends.store,
                 cache=self.backends.coordination.cache,
                 cipher=self.backends.cipher,
+                rest_middlewares=self.rest.middlewares(name),
             )
             try:
                 await app.start(sync=True)
