@@ -1,0 +1,1 @@
+"""The http service: dashboard pages, JSON API, metrics and health."""
