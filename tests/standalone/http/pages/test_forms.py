@@ -64,9 +64,9 @@ def test_refusals_land_next_to_their_field_or_on_the_form():
     form = Form("f")
     form.refused(PageError("must be 1 to 50 characters", field="name"), ["name"], {})
     form.refused(PageError("a category named 'A' exists already"), ["name"], {})
-    form.refused(PageError("need 0 <= min", field="stale_after_ms"), ["stale"], {
-        "stale_after_ms": "stale"
-    })
+    form.refused(
+        PageError("need 0 <= min", field="stale_after_ms"), ["stale"], {"stale_after_ms": "stale"}
+    )
     assert form.errors["name"] == "Must be 1 to 50 characters"
     assert form.errors[FORM_ERROR] == "A category named 'A' exists already"
     assert form.errors["stale"] == "Need 0 <= min"
