@@ -15,6 +15,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from standalone import cli_http
 from standalone.config import Config, ConfigError, load_config
 from standalone.crypto import CryptoError, load_cipher
 from standalone.db import Database, DatabaseError, open_database
@@ -33,6 +34,9 @@ emulation_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(emulation_app, name="emulation")
+# Until `tickets serve` lands: `tickets serve-http`; then cli_http.register(serve_app).
+cli_http.register(app, name="serve-http")
+cli_http.register_tenants(tenants_app)
 
 ConfigOption = Annotated[
     Path | None,

@@ -105,3 +105,13 @@ def question_lock(tenant: str, guild_id: str, category: str) -> str:
 def category_lock(tenant: str, guild_id: str) -> str:
     """Held while a server's categories are counted and one is added, across processes."""
     return f"{PREFIX}:{tenant}:category-lock:{guild_id}"
+
+
+def health_probe() -> str:
+    """A cache key /readyz reads to see that the coordination server answers."""
+    return f"{PREFIX}:health-probe"
+
+
+def health_object() -> str:
+    """A storage key /readyz looks up (never written) to see that storage answers."""
+    return "_health/probe"

@@ -26,6 +26,7 @@ from .models import (
     Role,
     User,
 )
+from .oauth import OAuthServer
 from .rest import RestApi
 from .state import TEXT, World
 
@@ -41,6 +42,7 @@ class FakeDiscord:
         self.world = World()
         self.gateway = GatewayHub(self.world, lambda: self.gateway_url)
         self.rest = RestApi(self.world, lambda: self.gateway_url)
+        self.oauth = OAuthServer(self.world)
         self.url = ""
         self._runner: web.AppRunner | None = None
 
@@ -50,6 +52,7 @@ class FakeDiscord:
         app = web.Application(client_max_size=32 * 1024 * 1024)
         self.rest.install(app, InteractionRoutes(self.world).routes())
         app.router.add_get("/gateway", self.gateway.handle)
+        self.oauth.install(app)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
