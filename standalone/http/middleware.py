@@ -66,7 +66,8 @@ def make_middlewares(
         response = await handler(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
-        response.headers["Content-Security-Policy"] = form_action
+        # A page may set a stricter policy of its own (the transcript viewer does).
+        response.headers.setdefault("Content-Security-Policy", form_action)
         if hsts:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if request.path.startswith("/t/") or request.path.startswith("/api/"):

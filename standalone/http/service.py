@@ -14,6 +14,7 @@ from standalone.db.tenants import TenantRepository
 from standalone.http.app import make_app
 from standalone.http.deps import HttpDeps
 from standalone.http.discord_api import DiscordClient
+from standalone.http.pages import page_routes
 from standalone.http.sessions import SessionStore
 from standalone.http.signing import Signer
 from standalone.services.aio import Backends
@@ -59,7 +60,7 @@ class HttpService:
             ),
             tenants=TenantRepository(self.backends.db, self.backends.cipher),
         )
-        extra = [route for source in _route_sources for route in source()]
+        extra = [*page_routes(), *(route for source in _route_sources for route in source())]
         app = make_app(self.deps, extra_routes=extra)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()

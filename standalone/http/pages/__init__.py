@@ -1,32 +1,30 @@
-"""The dashboard's HTML pages: server-rendered with Jinja2, forms checked on the server."""
+"""The dashboard's HTML pages under ``/t/{tenant}/``: Jinja2, forms checked on the server.
+
+Pages call the same repositories and access checks as the JSON API; they show
+refusals as pages (a 401 sends the browser to log in) rather than JSON errors.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from standalone.http.pages.categories_page import CategoriesPage
-from standalone.http.pages.context import Pages, SessionPort
-from standalone.http.pages.panels_page import PanelsPage
-from standalone.http.pages.ports import DashboardPort
+from standalone.http.pages import (
+    categories_page,
+    panels_page,
+    settings_page,
+    tags_page,
+    tickets_page,
+)
 from standalone.http.pages.render import serve_stylesheet
-from standalone.http.pages.settings_page import SettingsPage
-from standalone.http.pages.tags_page import TagsPage
-from standalone.http.pages.tickets_page import TicketsPage
-
-__all__ = ["DashboardPort", "Pages", "SessionPort", "add_pages"]
 
 
-def add_pages(app: web.Application, pages: Pages) -> None:
-    """Mount every page under ``pages.base``."""
-    routes: list[web.RouteDef] = [web.get("/static/dashboard.css", serve_stylesheet)]
-    for page in (
-        TicketsPage(pages),
-        SettingsPage(pages),
-        CategoriesPage(pages),
-        TagsPage(pages),
-        PanelsPage(pages),
-    ):
-        routes.extend(page.routes())
-    app.router.add_routes(
-        [web.RouteDef(r.method, pages.base + r.path, r.handler, r.kwargs) for r in routes]
-    )
+def page_routes() -> list[web.RouteDef]:
+    """Every page's route, for the http service's app."""
+    return [
+        web.get("/t/{tenant}/static/dashboard.css", serve_stylesheet),
+        *tickets_page.routes(),
+        *settings_page.routes(),
+        *categories_page.routes(),
+        *tags_page.routes(),
+        *panels_page.routes(),
+    ]

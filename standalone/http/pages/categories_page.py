@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from aiohttp import web
 
-from standalone.http.pages.context import Pages
+from standalone.http.errors import ApiError
+from standalone.http.pages import backend
+from standalone.http.pages.context import Here, back, here, html_errors, page, posted
+from standalone.http.pages.errors import PageError
 from standalone.http.pages.forms import Form
-from standalone.http.pages.ports import GuildView, PageError, Viewer
 
 CATEGORY_FIELDS = (
     "name",
@@ -78,145 +81,153 @@ def question_fields(form: Form) -> dict[str, Any]:
     }
 
 
-class CategoriesPage:
-    def __init__(self, pages: Pages) -> None:
-        self.pages = pages
+GUILD = "/t/{tenant}/guilds/{guild}/categories"
+ONE = GUILD + "/{category:[0-9a-f]{1,32}}"
+QUESTION = ONE + "/questions/{question:[0-9a-f]{1,32}}"
 
-    def routes(self) -> list[web.RouteDef]:
-        cat = "/guilds/{guild}/categories/{category:[0-9a-f]{1,32}}"
-        return [
-            web.get("/guilds/{guild}/categories", self.show),
-            web.post("/guilds/{guild}/categories", self.add),
-            web.post(cat + "/delete", self.delete),
-            web.get(cat, self.show_one),
-            web.post(cat + "/questions", self.add_question),
-            web.post(cat + "/questions/{question:[0-9a-f]{1,32}}/move", self.move_question),
-            web.post(cat + "/questions/{question:[0-9a-f]{1,32}}/delete", self.delete_question),
-        ]
 
-    async def _start(self, request: web.Request) -> tuple[Viewer, GuildView]:
-        viewer = await self.pages.viewer(request)
-        return viewer, await self.pages.guild(request, viewer, admin=True)
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get(GUILD, show),
+        web.post(GUILD, add),
+        web.get(ONE, show_one),
+        web.post(ONE + "/delete", delete),
+        web.post(ONE + "/questions", add_question),
+        web.post(QUESTION + "/move", move_question),
+        web.post(QUESTION + "/delete", delete_question),
+    ]
 
-    async def _render_list(
-        self, request: web.Request, viewer: Viewer, guild: GuildView, form: Form, status: int = 200
-    ) -> web.Response:
-        port = self.pages.port
-        categories = await port.categories(viewer, guild)
-        roles = await port.roles(guild)
-        counts = {c.key: len(await port.questions(viewer, guild, c.key)) for c in categories}
-        return self.pages.page(
-            request,
-            "categories.html",
-            status,
-            user=viewer,
-            guild=guild,
-            section="categories",
-            form=form,
-            categories=categories,
-            question_counts=counts,
-            roles=[(r.id, f"@{r.name}") for r in roles],
-            role_names={r.id: f"@{r.name}" for r in roles},
-            parents=[(c.id, c.name) for c in await port.channel_categories(guild)],
-            texts=[(c.id, f"#{c.name}") for c in await port.text_channels(guild)],
-        )
 
-    async def show(self, request: web.Request) -> web.Response:
-        viewer, guild = await self._start(request)
-        return await self._render_list(request, viewer, guild, new_category_form())
+async def _render_list(
+    request: web.Request, at: Here, form: Form, status: int = 200
+) -> web.Response:
+    deps, access = at.deps, at.access
+    categories = await backend.categories(deps, access)
+    roles = await backend.roles(deps, access)
+    counts = {c.key: len(await backend.questions(deps, access, c.key)) for c in categories}
+    parents = await backend.channels(deps, access, backend.CATEGORY_CHANNEL)
+    texts = await backend.channels(deps, access, backend.TEXT_CHANNEL)
+    return page(
+        request,
+        "categories.html",
+        status,
+        session=at.session,
+        guild=at.guild,
+        section="categories",
+        form=form,
+        categories=categories,
+        question_counts=counts,
+        roles=[(r.id, f"@{r.name}") for r in roles],
+        role_names={r.id: f"@{r.name}" for r in roles},
+        parents=[(c.id, c.name) for c in parents],
+        texts=[(c.id, f"#{c.name}") for c in texts],
+    )
 
-    async def add(self, request: web.Request) -> web.Response:
-        viewer, guild = await self._start(request)
-        form = Form.posted("category", await self.pages.posted(request, viewer), CATEGORY_FIELDS)
-        port = self.pages.port
-        fields = category_fields(
-            form,
-            [r.id for r in await port.roles(guild)],
-            [c.id for c in await port.channel_categories(guild)],
-            [c.id for c in await port.text_channels(guild)],
-        )
-        if form.ok:
-            try:
-                await port.create_category(viewer, guild, fields)
-            except PageError as exc:
-                form.refused(exc, CATEGORY_FIELDS, {})
-            else:
-                raise self.pages.back(f"/guilds/{guild.id}/categories", "category")
-        return await self._render_list(request, viewer, guild, form, status=422)
 
-    async def delete(self, request: web.Request) -> web.Response:
-        viewer, guild = await self._start(request)
-        await self.pages.posted(request, viewer)
-        await self._call(
-            self.pages.port.delete_category(viewer, guild, request.match_info["category"])
-        )
-        raise self.pages.back(f"/guilds/{guild.id}/categories", "category-deleted")
+@html_errors
+async def show(request: web.Request) -> web.StreamResponse:
+    at = await here(request, admin=True)
+    return await _render_list(request, at, new_category_form())
 
-    async def _render_one(
-        self, request: web.Request, viewer: Viewer, guild: GuildView, form: Form, status: int = 200
-    ) -> web.Response:
-        key = request.match_info["category"]
-        categories = await self.pages.port.categories(viewer, guild)
-        category = next((c for c in categories if c.key == key), None)
-        if category is None:
-            raise web.HTTPNotFound(text="No such category.")
-        return self.pages.page(
-            request,
-            "category.html",
-            status,
-            user=viewer,
-            guild=guild,
-            section="categories",
-            form=form,
-            category=category,
-            questions=await self.pages.port.questions(viewer, guild, key),
-        )
 
-    async def show_one(self, request: web.Request) -> web.Response:
-        viewer, guild = await self._start(request)
-        return await self._render_one(request, viewer, guild, new_question_form())
-
-    async def add_question(self, request: web.Request) -> web.Response:
-        viewer, guild = await self._start(request)
-        form = Form.posted("question", await self.pages.posted(request, viewer), QUESTION_FIELDS)
-        fields = question_fields(form)
-        key = request.match_info["category"]
-        if form.ok:
-            try:
-                await self.pages.port.add_question(viewer, guild, key, fields)
-            except PageError as exc:
-                form.refused(exc, QUESTION_FIELDS, {"style": "kind", "min_length": "label"})
-            else:
-                raise self.pages.back(f"/guilds/{guild.id}/categories/{key}", "question")
-        return await self._render_one(request, viewer, guild, form, status=422)
-
-    async def move_question(self, request: web.Request) -> web.Response:
-        viewer, guild = await self._start(request)
-        data = await self.pages.posted(request, viewer)
-        offset = {"up": -1, "down": 1}.get(str(data.get("direction", "")))
-        if offset is None:
-            raise web.HTTPBadRequest(text="direction: up or down")
-        key = request.match_info["category"]
-        await self._call(
-            self.pages.port.move_question(
-                viewer, guild, key, request.match_info["question"], offset
-            )
-        )
-        raise self.pages.back(f"/guilds/{guild.id}/categories/{key}", "question-moved")
-
-    async def delete_question(self, request: web.Request) -> web.Response:
-        viewer, guild = await self._start(request)
-        await self.pages.posted(request, viewer)
-        key = request.match_info["category"]
-        await self._call(
-            self.pages.port.delete_question(viewer, guild, key, request.match_info["question"])
-        )
-        raise self.pages.back(f"/guilds/{guild.id}/categories/{key}", "question-deleted")
-
-    @staticmethod
-    async def _call(change: Any) -> None:
-        """A button's change; a refusal (gone already, say) is shown as a plain 4xx page."""
+@html_errors
+async def add(request: web.Request) -> web.StreamResponse:
+    at = await here(request, admin=True)
+    form = Form.posted("category", await posted(request, at.session), CATEGORY_FIELDS)
+    deps, access = at.deps, at.access
+    fields = category_fields(
+        form,
+        [r.id for r in await backend.roles(deps, access)],
+        [c.id for c in await backend.channels(deps, access, backend.CATEGORY_CHANNEL)],
+        [c.id for c in await backend.channels(deps, access, backend.TEXT_CHANNEL)],
+    )
+    if form.ok:
         try:
-            await change
+            await backend.create_category(deps, access, fields)
         except PageError as exc:
-            raise web.HTTPConflict(text=str(exc)) from None
+            form.refused(exc, CATEGORY_FIELDS, {})
+        else:
+            raise back(request, f"/guilds/{at.guild.id}/categories", "category")
+    return await _render_list(request, at, form, status=422)
+
+
+@html_errors
+async def delete(request: web.Request) -> web.StreamResponse:
+    at = await here(request, admin=True)
+    await posted(request, at.session)
+    await _button(backend.delete_category(at.deps, at.access, request.match_info["category"]))
+    raise back(request, f"/guilds/{at.guild.id}/categories", "category-deleted")
+
+
+async def _render_one(
+    request: web.Request, at: Here, form: Form, status: int = 200
+) -> web.Response:
+    key = request.match_info["category"]
+    categories = await backend.categories(at.deps, at.access)
+    category = next((c for c in categories if c.key == key), None)
+    if category is None:
+        raise ApiError(404, "no such category")
+    return page(
+        request,
+        "category.html",
+        status,
+        session=at.session,
+        guild=at.guild,
+        section="categories",
+        form=form,
+        category=category,
+        questions=await backend.questions(at.deps, at.access, key),
+    )
+
+
+@html_errors
+async def show_one(request: web.Request) -> web.StreamResponse:
+    at = await here(request, admin=True)
+    return await _render_one(request, at, new_question_form())
+
+
+@html_errors
+async def add_question(request: web.Request) -> web.StreamResponse:
+    at = await here(request, admin=True)
+    form = Form.posted("question", await posted(request, at.session), QUESTION_FIELDS)
+    fields = question_fields(form)
+    key = request.match_info["category"]
+    if form.ok:
+        try:
+            await backend.add_question(at.deps, at.access, key, fields)
+        except PageError as exc:
+            form.refused(exc, QUESTION_FIELDS, {"style": "kind", "min_length": "label"})
+        else:
+            raise back(request, f"/guilds/{at.guild.id}/categories/{key}", "question")
+    return await _render_one(request, at, form, status=422)
+
+
+@html_errors
+async def move_question(request: web.Request) -> web.StreamResponse:
+    at = await here(request, admin=True)
+    data = await posted(request, at.session)
+    offset = {"up": -1, "down": 1}.get(str(data.get("direction", "")))
+    if offset is None:
+        raise ApiError(400, "direction must be up or down")
+    key = request.match_info["category"]
+    question = request.match_info["question"]
+    await _button(backend.move_question(at.deps, at.access, key, question, offset))
+    raise back(request, f"/guilds/{at.guild.id}/categories/{key}", "question-moved")
+
+
+@html_errors
+async def delete_question(request: web.Request) -> web.StreamResponse:
+    at = await here(request, admin=True)
+    await posted(request, at.session)
+    key = request.match_info["category"]
+    question = request.match_info["question"]
+    await _button(backend.delete_question(at.deps, at.access, key, question))
+    raise back(request, f"/guilds/{at.guild.id}/categories/{key}", "question-deleted")
+
+
+async def _button(change: Awaitable[None]) -> None:
+    """A button's change; a refusal (gone already, say) is a 409 page."""
+    try:
+        await change
+    except PageError as exc:
+        raise ApiError(409, str(exc).rstrip(".")) from None

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
-from standalone.http.pages.ports import PageError
+from standalone.http.pages.errors import PageError
 from standalone.tickets.durations import BadDuration, format_ms, parse_ms
 
 FORM_ERROR = ""  # the key of a message about the form as a whole

@@ -7,9 +7,10 @@ from typing import Any
 from aiohttp import web
 
 from standalone.db.records import GuildSettings
-from standalone.http.pages.context import Pages
+from standalone.http.pages import backend
+from standalone.http.pages.context import Here, back, here, html_errors, page, posted
+from standalone.http.pages.errors import PageError
 from standalone.http.pages.forms import Form, shown_colour, shown_duration
-from standalone.http.pages.ports import GuildView, PageError, Viewer
 
 FIELDS = (
     "log_channel",
@@ -24,6 +25,11 @@ FIELDS = (
 )
 # Service field names that the form shows under another name.
 RENAMED = {"stale_after_ms": "stale_after", "auto_close_ms": "auto_close"}
+PATH = "/t/{tenant}/guilds/{guild}/settings"
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.get(PATH, show), web.post(PATH, save)]
 
 
 def _shown(settings: GuildSettings) -> Form:
@@ -65,53 +71,41 @@ def _changes(form: Form, channels: list[str], roles: list[str]) -> dict[str, Any
     return changes
 
 
-class SettingsPage:
-    def __init__(self, pages: Pages) -> None:
-        self.pages = pages
+async def _render(request: web.Request, at: Here, form: Form, status: int = 200) -> web.Response:
+    channels = await backend.channels(at.deps, at.access, backend.TEXT_CHANNEL)
+    roles = await backend.roles(at.deps, at.access)
+    return page(
+        request,
+        "settings.html",
+        status,
+        session=at.session,
+        guild=at.guild,
+        section="settings",
+        form=form,
+        channels=[(c.id, f"#{c.name}") for c in channels],
+        roles=[(r.id, f"@{r.name}") for r in roles],
+    )
 
-    def routes(self) -> list[web.RouteDef]:
-        return [
-            web.get("/guilds/{guild}/settings", self.show),
-            web.post("/guilds/{guild}/settings", self.save),
-        ]
 
-    async def _render(
-        self, request: web.Request, viewer: Viewer, guild: GuildView, form: Form, status: int = 200
-    ) -> web.Response:
-        port = self.pages.port
-        channels = [(c.id, f"#{c.name}") for c in await port.text_channels(guild)]
-        roles = [(r.id, f"@{r.name}") for r in await port.roles(guild)]
-        return self.pages.page(
-            request,
-            "settings.html",
-            status,
-            user=viewer,
-            guild=guild,
-            section="settings",
-            form=form,
-            channels=channels,
-            roles=roles,
-        )
+@html_errors
+async def show(request: web.Request) -> web.StreamResponse:
+    at = await here(request, admin=True)
+    current = await backend.settings(at.deps, at.access)
+    return await _render(request, at, _shown(current))
 
-    async def show(self, request: web.Request) -> web.Response:
-        viewer = await self.pages.viewer(request)
-        guild = await self.pages.guild(request, viewer, admin=True)
-        settings = await self.pages.port.settings(viewer, guild)
-        return await self._render(request, viewer, guild, _shown(settings))
 
-    async def save(self, request: web.Request) -> web.Response:
-        viewer = await self.pages.viewer(request)
-        guild = await self.pages.guild(request, viewer, admin=True)
-        form = Form.posted("settings", await self.pages.posted(request, viewer), FIELDS)
-        port = self.pages.port
-        channels = [c.id for c in await port.text_channels(guild)]
-        roles = [r.id for r in await port.roles(guild)]
-        changes = _changes(form, channels, roles)
-        if form.ok:
-            try:
-                await port.update_settings(viewer, guild, changes)
-            except PageError as exc:
-                form.refused(exc, FIELDS, RENAMED)
-            else:
-                raise self.pages.back(f"/guilds/{guild.id}/settings", "settings")
-        return await self._render(request, viewer, guild, form, status=422)
+@html_errors
+async def save(request: web.Request) -> web.StreamResponse:
+    at = await here(request, admin=True)
+    form = Form.posted("settings", await posted(request, at.session), FIELDS)
+    channels = [c.id for c in await backend.channels(at.deps, at.access, backend.TEXT_CHANNEL)]
+    roles = [r.id for r in await backend.roles(at.deps, at.access)]
+    changes = _changes(form, channels, roles)
+    if form.ok:
+        try:
+            await backend.update_settings(at.deps, at.access, changes)
+        except PageError as exc:
+            form.refused(exc, FIELDS, RENAMED)
+        else:
+            raise back(request, f"/guilds/{at.guild.id}/settings", "settings")
+    return await _render(request, at, form, status=422)

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from standalone.http.pages.context import Pages
+from standalone.http.access import current_session
+from standalone.http.deps import deps_of, tenant_of
+from standalone.http.pages import backend
+from standalone.http.pages.context import here, html_errors, message, page
 
 MAX_QUERY = 100
-# A stored transcript is a whole page of its own with inline styles and no scripts;
+ROOT = "/t/{tenant}/"
+TICKETS = "/t/{tenant}/guilds/{guild}/tickets"
+# A stored transcript is a page of its own with inline styles and no scripts;
 # this policy keeps it that way even if a message's text got through unescaped.
 TRANSCRIPT_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -15,55 +20,53 @@ TRANSCRIPT_CSP = (
 )
 
 
-class TicketsPage:
-    def __init__(self, pages: Pages) -> None:
-        self.pages = pages
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get(ROOT, servers),
+        web.get(TICKETS, tickets),
+        web.get(TICKETS + "/{number:[0-9]{1,9}}/transcript", transcript),
+    ]
 
-    def routes(self) -> list[web.RouteDef]:
-        return [
-            web.get("/", self.servers),
-            web.get("/guilds/{guild}/tickets", self.tickets),
-            web.get("/guilds/{guild}/tickets/{number:[0-9]{1,9}}/transcript", self.transcript),
-        ]
 
-    async def servers(self, request: web.Request) -> web.Response:
-        viewer = await self.pages.viewer(request)
-        servers = await self.pages.port.guilds(viewer)
-        return self.pages.page(request, "servers.html", user=viewer, servers=servers)
+@html_errors
+async def servers(request: web.Request) -> web.StreamResponse:
+    """The servers of the person logged in; a log-in button for anyone else."""
+    tenant = await tenant_of(request)
+    session = await current_session(request)
+    if session is None:
+        return page(request, "login.html", session=None, bot=tenant.name)
+    listed = await backend.servers(deps_of(request), session)
+    return page(request, "servers.html", session=session, servers=listed)
 
-    async def tickets(self, request: web.Request) -> web.Response:
-        viewer = await self.pages.viewer(request)
-        guild = await self.pages.guild(request, viewer, admin=False)
-        query = request.query.get("q", "").strip()[:MAX_QUERY]
-        state = request.query.get("state", "")
-        state = state if state in {"open", "closed"} else ""
-        rows = await self.pages.port.tickets(viewer, guild, query, state)
-        return self.pages.page(
-            request,
-            "tickets.html",
-            user=viewer,
-            guild=guild,
-            section="tickets",
-            tickets=rows,
-            query=query,
-            state=state,
-        )
 
-    async def transcript(self, request: web.Request) -> web.Response:
-        viewer = await self.pages.viewer(request)
-        guild = await self.pages.guild(request, viewer, admin=False)
-        html = await self.pages.port.transcript(viewer, guild, int(request.match_info["number"]))
-        if html is None:
-            # Not stored, or not this viewer's to see: the same answer for both.
-            return self.pages.message(
-                request,
-                404,
-                "No transcript",
-                "There is no transcript of that ticket for you.",
-                viewer,
-            )
-        response = web.Response(body=html, content_type="text/html", charset="utf-8")
-        response.headers["Content-Security-Policy"] = TRANSCRIPT_CSP
-        response.headers["Cache-Control"] = "private, no-store"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
+@html_errors
+async def tickets(request: web.Request) -> web.StreamResponse:
+    at = await here(request, admin=False)
+    query = request.query.get("q", "").strip()[:MAX_QUERY]
+    state = request.query.get("state", "")
+    state = state if state in {"open", "closed"} else ""
+    rows = await backend.tickets(at.deps, at.access, query, state)
+    return page(
+        request,
+        "tickets.html",
+        session=at.session,
+        guild=at.guild,
+        section="tickets",
+        tickets=rows,
+        query=query,
+        state=state,
+    )
+
+
+@html_errors
+async def transcript(request: web.Request) -> web.StreamResponse:
+    at = await here(request, admin=False)
+    html = await backend.transcript(at.deps, at.access, int(request.match_info["number"]))
+    if html is None:
+        # Not stored, or not this viewer's to see: the same answer for both.
+        text = "There is no transcript of that ticket for you."
+        return message(request, 404, "No transcript", text, at.session)
+    response = web.Response(body=html, content_type="text/html", charset="utf-8")
+    response.headers["Content-Security-Policy"] = TRANSCRIPT_CSP
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from standalone import keys
-from standalone.db.records import Category, Ticket
+from standalone.db.records import Ticket
 from storage.ports import ObjectNotFound, ObjectStore
 
 
-def may_read(
-    ticket: Ticket,
-    category: Category | None,
-    user_id: str,
-    roles: Iterable[str],
-    admin: bool,
-) -> bool:
+def may_read(ticket: Ticket, user_id: str, staff_categories: frozenset[str], admin: bool) -> bool:
     """The member who opened it, staff of its category, or an admin of its server."""
-    if user_id == ticket.creator_id or admin:
-        return True
-    return category is not None and bool(set(roles) & set(category.staff_roles))
+    return user_id == ticket.creator_id or admin or ticket.category in staff_categories
 
 
 async def stored_transcript(store: ObjectStore, ticket: Ticket) -> bytes | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from multidict import MultiDict
 
+from standalone.http.pages.errors import PageError
 from standalone.http.pages.forms import FORM_ERROR, Form
-from standalone.http.pages.ports import PageError
 
 
 def posted(**values: str | list[str]) -> Form:
