@@ -11,7 +11,9 @@ from aiohttp import web
 
 from standalone.config import Config
 from standalone.db.tenants import TenantRepository
+from standalone.discord_bridge import point_at
 from standalone.http.app import make_app
+from standalone.http.bots import TenantBots
 from standalone.http.deps import HttpDeps
 from standalone.http.discord_api import DiscordClient
 from standalone.http.sessions import SessionStore
@@ -46,6 +48,8 @@ class HttpService:
         settings = self.config.http
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         signer = Signer.from_cipher(self.backends.cipher)
+        point_at(self.config.discord.api_base)
+        tenants = TenantRepository(self.backends.db, self.backends.cipher)
         self.deps = HttpDeps(
             config=settings,
             db=self.backends.db,
@@ -57,7 +61,14 @@ class HttpService:
             sessions=SessionStore(
                 self.backends.db, self.backends.cipher, signer, settings.session_ttl_s
             ),
-            tenants=TenantRepository(self.backends.db, self.backends.cipher),
+            tenants=tenants,
+            bots=TenantBots(
+                self.backends.db,
+                self.backends.store,
+                self.backends.coordination.cache,
+                self.backends.cipher,
+                tenants,
+            ),
         )
         extra = [route for source in _route_sources for route in source()]
         app = make_app(self.deps, extra_routes=extra)
@@ -81,6 +92,8 @@ class HttpService:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.deps is not None:
+            await self.deps.bots.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
