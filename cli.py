@@ -15,6 +15,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from standalone.cli_guild import app as guild_app
 from standalone.config import Config, ConfigError, load_config
 from standalone.crypto import CryptoError, load_cipher
 from standalone.db import Database, DatabaseError, open_database
@@ -33,6 +34,7 @@ emulation_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(emulation_app, name="emulation")
+app.add_typer(guild_app, name="guild")
 
 ConfigOption = Annotated[
     Path | None,

@@ -39,6 +39,7 @@ from standalone.portability.format import (
     PortabilityError,
     Progress,
     Source,
+    check_guild_id,
     object_entry,
     table_entry,
 )
@@ -113,7 +114,7 @@ class GuildExport:
         guild_id: str,
         progress: Progress | None = None,
     ) -> None:
-        self._src = Reading(db=db, tenant=tenant, guild=guild_id, cipher=cipher)
+        self._src = Reading(db=db, tenant=tenant, guild=check_guild_id(guild_id), cipher=cipher)
         self._store = ScopedStore(store, tenant)
         self._progress = progress or (lambda done, total: None)
         self._done = 0

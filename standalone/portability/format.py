@@ -88,6 +88,13 @@ class ObjectEntry(msgspec.Struct, frozen=True, kw_only=True):
     content_type: str
 
 
+def check_guild_id(guild_id: str) -> str:
+    """The id, when it is a Discord id; it becomes part of record ids and storage keys."""
+    if not (isinstance(guild_id, str) and guild_id.isdigit() and len(guild_id) <= 20):
+        raise PortabilityError(f"guild id {guild_id!r} is not a Discord id (digits)")
+    return guild_id
+
+
 def table_entry(table: str) -> str:
     return f"{TABLES_DIR}{table}.jsonl"
 

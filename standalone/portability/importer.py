@@ -32,7 +32,7 @@ from surrealdb import RecordID
 from standalone import keys
 from standalone.crypto import Cipher
 from standalone.db.connection import Database, DatabaseError
-from standalone.portability.format import Manifest, PortabilityError, Progress
+from standalone.portability.format import Manifest, PortabilityError, Progress, check_guild_id
 from standalone.portability.reader import Archive
 from standalone.portability.tables import (
     PAGE_ROWS,
@@ -176,6 +176,7 @@ async def import_guild(
     name). Progress counts each record and object twice: once checked, once
     written. Raises PortabilityError, having changed nothing.
     """
+    check_guild_id(guild_id)
     report = progress or (lambda done, total: None)
     with Archive(path) as archive:
         manifest = archive.manifest
