@@ -16,6 +16,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from standalone import cli_http
+from standalone.cli_guild import app as guild_app
 from standalone.config import Config, ConfigError, load_config
 from standalone.crypto import CryptoError, load_cipher
 from standalone.db import Database, DatabaseError, open_database
@@ -37,6 +38,7 @@ app.add_typer(emulation_app, name="emulation")
 # Until `tickets serve` lands: `tickets serve-http`; then cli_http.register(serve_app).
 cli_http.register(app, name="serve-http")
 cli_http.register_tenants(tenants_app)
+app.add_typer(guild_app, name="guild")
 
 ConfigOption = Annotated[
     Path | None,

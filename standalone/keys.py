@@ -72,6 +72,16 @@ def transcript_text(guild_id: str, number: int) -> str:
     return f"transcripts/{guild_id}/{number}.txt"
 
 
+# Areas of a tenant's storage whose keys are ``<area>/<guild id>/<name>``: what a
+# guild export takes along (standalone/portability).
+GUILD_OBJECT_AREAS = ("transcripts",)
+
+
+def guild_objects(area: str, guild_id: str) -> str:
+    """The prefix of one guild's objects in an area, within its tenant's storage."""
+    return f"{area}/{guild_id}/"
+
+
 def reopened_by(tenant: str, guild_id: str, number: int) -> str:
     """The interaction that last reopened a ticket, so its redelivery can finish it."""
     return f"{PREFIX}:{tenant}:reopened-by:{guild_id}:{number}"

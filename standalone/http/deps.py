@@ -13,6 +13,7 @@ from standalone.crypto import Cipher
 from standalone.db.connection import Database
 from standalone.db.records import Tenant
 from standalone.db.tenants import TenantError, TenantRepository, check_tenant_name
+from standalone.http.bots import TenantBots
 from standalone.http.discord_api import DiscordClient
 from standalone.http.errors import not_found
 from standalone.http.sessions import SessionStore
@@ -33,6 +34,7 @@ class HttpDeps:
     signer: Signer
     sessions: SessionStore
     tenants: TenantRepository
+    bots: TenantBots
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     # Where browsers reach the service; set once it listens (http.public_url, or its address).
     public_url: str = ""

@@ -11,7 +11,9 @@ from aiohttp import web
 
 from standalone.config import Config
 from standalone.db.tenants import TenantRepository
+from standalone.discord_bridge import point_at
 from standalone.http.app import make_app
+from standalone.http.bots import TenantBots
 from standalone.http.deps import HttpDeps
 from standalone.http.discord_api import DiscordClient
 from standalone.http.pages import page_routes
@@ -47,6 +49,8 @@ class HttpService:
         settings = self.config.http
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         signer = Signer.from_cipher(self.backends.cipher)
+        point_at(self.config.discord.api_base)
+        tenants = TenantRepository(self.backends.db, self.backends.cipher)
         self.deps = HttpDeps(
             config=settings,
             db=self.backends.db,
@@ -58,7 +62,14 @@ class HttpService:
             sessions=SessionStore(
                 self.backends.db, self.backends.cipher, signer, settings.session_ttl_s
             ),
-            tenants=TenantRepository(self.backends.db, self.backends.cipher),
+            tenants=tenants,
+            bots=TenantBots(
+                self.backends.db,
+                self.backends.store,
+                self.backends.coordination.cache,
+                self.backends.cipher,
+                tenants,
+            ),
         )
         extra = [*page_routes(), *(route for source in _route_sources for route in source())]
         app = make_app(self.deps, extra_routes=extra)
@@ -82,6 +93,8 @@ class HttpService:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.deps is not None:
+            await self.deps.bots.close()
         if self._session is not None:
             await self._session.close()
             self._session = None

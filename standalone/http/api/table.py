@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from standalone.http.api import guilds, users
+from standalone.http.api import categories, guilds, questions, settings, users
 from standalone.http.api.base import ApiRoute
 
 
 def api_routes() -> list[ApiRoute]:
-    return [*users.ROUTES, *guilds.ROUTES]
+    return [
+        *users.ROUTES,
+        *guilds.ROUTES,
+        *settings.ROUTES,
+        *categories.ROUTES,
+        *questions.ROUTES,
+    ]
 
 
 def aiohttp_routes() -> list[web.RouteDef]:
