@@ -6,9 +6,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import disnake
 import pytest
 
+from emulation.discord import FakeDiscord
 from tests.browser.chromium import Screenshots, launched, require_chromium, shot_folder
+from tests.browser.dashboard import Dashboard, running_dashboard
 
 SHOT_FOLDERS = pytest.StashKey[list[Path]]()
 
@@ -49,3 +52,20 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         for folder in folders:
             count = len(list(folder.glob("*.png")))
             terminalreporter.write_line(f"{folder} ({count} screenshots)")
+
+
+@pytest.fixture
+async def discord() -> AsyncIterator[FakeDiscord]:
+    fake = FakeDiscord()
+    await fake.start()
+    base = disnake.http.Route.BASE
+    yield fake
+    disnake.http.Route.BASE = base
+    await fake.stop()
+    assert fake.server_errors == []
+
+
+@pytest.fixture
+async def dashboard(tmp_path: Path, discord: FakeDiscord) -> AsyncIterator[Dashboard]:
+    async with running_dashboard(tmp_path, discord) as running:
+        yield running

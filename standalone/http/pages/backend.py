@@ -1,34 +1,40 @@
-"""What the pages read and change, through the same repositories and checks as the JSON API.
+"""What the pages read and change: the JSON API's own service functions, and its errors
+turned into messages a form shows next to the field they name.
 
-Every function takes the caller's ``GuildAccess`` (decided by ``standalone.http.access``
-from the bot's current view) and the tenant it names, so a page can reach no other
-tenant's rows and no guild the caller has no standing in.
+Every call takes the caller's ``GuildAccess`` (decided by ``standalone.http.access``
+from the bot's current view), so a page reaches exactly what the API would let the
+same person reach.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import msgspec
 
-from standalone.db.records import Category, GuildSettings, Question, Ticket
-from standalone.db.settings import SettingsError, SettingsRepository
-from standalone.db.tickets import TicketRepository
+from standalone.db.records import Category, GuildSettings, Question
+from standalone.db.tags import Tag
 from standalone.http.access import GuildAccess
+from standalone.http.api import categories as categories_api
+from standalone.http.api import panels as panels_api
+from standalone.http.api import questions as questions_api
+from standalone.http.api import settings as settings_api
+from standalone.http.api import tags as tags_api
+from standalone.http.api import tickets as tickets_api
 from standalone.http.api.guilds import list_guilds
+from standalone.http.api.refs import CATEGORY, TEXT
 from standalone.http.deps import HttpDeps
 from standalone.http.discord_api import DiscordRefused, DiscordUnavailable
-from standalone.http.errors import ApiError
+from standalone.http.errors import ApiError, from_validation
 from standalone.http.pages.errors import PageError
-from standalone.http.pages.transcripts import may_read, stored_transcript
 from standalone.http.sessions import Session
-from storage.scoped import ScopedStore
 
-TEXT_CHANNEL = 0
-CATEGORY_CHANNEL = 4
-_FIELD = re.compile(r"^(?P<field>[a-z_]+)(?:/[a-z_]+)?: (?P<message>.+)$", re.S)
+TEXT_CHANNEL = TEXT
+CATEGORY_CHANNEL = CATEGORY
+T = TypeVar("T")
+# What a form can fix; any other refusal (403, 404, 502…) becomes an error page.
+_FORM_STATUSES = {400, 409, 422}
 
 
 class ServerChoice(msgspec.Struct, frozen=True, kw_only=True):
@@ -44,24 +50,24 @@ class Choice(msgspec.Struct, frozen=True, kw_only=True):
     name: str
 
 
-class TicketRow(msgspec.Struct, frozen=True, kw_only=True):
-    """One line of the tickets list (topic decrypted)."""
+async def _form_call(call: Awaitable[T]) -> T:
+    """Run a service call; a refusal a form can show is raised as PageError."""
+    try:
+        return await call
+    except ApiError as exc:
+        if exc.status not in _FORM_STATUSES:
+            raise
+        # "blocked_roles.0" is about the blocked_roles input.
+        raise PageError(exc.message, (exc.field or "").split(".")[0]) from None
 
-    number: int
-    category: str
-    topic: str | None
-    creator: str
-    state: str
-    created_at: datetime
-    transcript: bool
 
-
-def refused(exc: SettingsError) -> PageError:
-    """The repository's ``"field: message"`` as a PageError naming the field."""
-    match = _FIELD.match(str(exc))
-    if match is None:
-        return PageError(str(exc))
-    return PageError(match["message"], match["field"])
+def _body(kind: type[T], fields: dict[str, Any]) -> T:
+    """Build a request body the way the API decodes one (its limits are checked here)."""
+    try:
+        return msgspec.convert(fields, kind)
+    except msgspec.ValidationError as exc:
+        error = from_validation(exc)
+        raise PageError(error.message, (error.field or "").split(".")[0]) from None
 
 
 async def servers(deps: HttpDeps, session: Session) -> list[ServerChoice]:
@@ -84,7 +90,7 @@ async def roles(deps: HttpDeps, access: GuildAccess) -> list[Choice]:
     try:
         found = await deps.discord.roles(await _bot_token(deps, access), access.guild_id)
     except (DiscordRefused, DiscordUnavailable):
-        raise ApiError(502, "Discord cannot be reached; try again") from None
+        raise ApiError(502, "cannot read the server's roles from Discord") from None
     return sorted(
         (Choice(id=r.id, name=r.name) for r in found if r.id != access.guild_id),
         key=lambda c: c.name.lower(),
@@ -96,157 +102,91 @@ async def channels(deps: HttpDeps, access: GuildAccess, kind: int) -> list[Choic
     try:
         found = await deps.discord.channels(await _bot_token(deps, access), access.guild_id)
     except (DiscordRefused, DiscordUnavailable):
-        raise ApiError(502, "Discord cannot be reached; try again") from None
+        raise ApiError(502, "cannot read the server's channels from Discord") from None
     return sorted(
         (Choice(id=c.id, name=c.name or c.id) for c in found if c.type == kind),
         key=lambda c: c.name.lower(),
     )
 
 
-def _settings(deps: HttpDeps, access: GuildAccess) -> SettingsRepository:
-    return SettingsRepository(deps.db, access.tenant)
-
-
 async def settings(deps: HttpDeps, access: GuildAccess) -> GuildSettings:
-    return await _settings(deps, access).guild(access.guild_id)
+    return await settings_api.get_settings(deps, access)
 
 
 async def update_settings(
     deps: HttpDeps, access: GuildAccess, changes: dict[str, Any]
 ) -> GuildSettings:
-    try:
-        return await _settings(deps, access).update_guild(access.guild_id, **changes)
-    except SettingsError as exc:
-        raise refused(exc) from None
+    patch = _body(settings_api.SettingsPatch, changes)
+    return await _form_call(settings_api.update_settings(deps, access, patch))
 
 
 async def categories(deps: HttpDeps, access: GuildAccess) -> list[Category]:
-    return await _settings(deps, access).categories(access.guild_id)
+    return await categories_api.list_categories(deps, access)
 
 
 async def create_category(deps: HttpDeps, access: GuildAccess, fields: dict[str, Any]) -> Category:
-    fields = {k: v for k, v in fields.items() if v is not None}
-    name = fields.pop("name")
-    try:
-        return await _settings(deps, access).create_category(access.guild_id, name, **fields)
-    except SettingsError as exc:
-        raise refused(exc) from None
+    new = _body(categories_api.CategoryCreate, fields)
+    return await _form_call(categories_api.create_category(deps, access, new))
 
 
 async def delete_category(deps: HttpDeps, access: GuildAccess, key: str) -> None:
-    if not await _settings(deps, access).delete_category(access.guild_id, key):
-        raise PageError("That category is gone already.")
-
-
-async def _category(deps: HttpDeps, access: GuildAccess, key: str) -> Category:
-    found = await _settings(deps, access).category(access.guild_id, key)
-    if found is None:
-        raise ApiError(404, "no such category")
-    return found
+    await categories_api.delete_category(deps, access, key)
 
 
 async def questions(deps: HttpDeps, access: GuildAccess, category: str) -> list[Question]:
-    await _category(deps, access, category)
-    return await _settings(deps, access).questions(category)
+    return await questions_api.list_questions(deps, access, category)
 
 
 async def add_question(
     deps: HttpDeps, access: GuildAccess, category: str, fields: dict[str, Any]
 ) -> Question:
-    await _category(deps, access, category)
-    fields = {k: v for k, v in fields.items() if v is not None}
-    label = fields.pop("label")
-    try:
-        return await _settings(deps, access).save_question(category, label, **fields)
-    except SettingsError as exc:
-        raise refused(exc) from None
+    new = _body(questions_api.QuestionCreate, fields)
+    return await _form_call(questions_api.add_question(deps, access, category, new))
 
 
 async def move_question(
     deps: HttpDeps, access: GuildAccess, category: str, key: str, offset: int
 ) -> None:
-    """Swap a question with its neighbour; positions are renumbered 0..n-1."""
-    listed = await questions(deps, access, category)
-    keys = [q.key for q in listed]
-    if key not in keys:
-        raise PageError("That question is gone already.")
-    at = keys.index(key)
-    to = at + offset
-    if not 0 <= to < len(keys):
+    """Swap a question with its neighbour (a no-op at either end)."""
+    order = [q.key for q in await questions(deps, access, category)]
+    if key not in order:
+        raise ApiError(404, "no such question")
+    at, to = order.index(key), order.index(key) + offset
+    if not 0 <= to < len(order):
         return
-    keys[at], keys[to] = keys[to], keys[at]
-    repo = _settings(deps, access)
-    by_key = {q.key: q for q in listed}
-    for position, name in enumerate(keys):
-        if by_key[name].position != position:
-            await repo.save_question(category, by_key[name].label, key=name, position=position)
+    order[at], order[to] = order[to], order[at]
+    body = questions_api.QuestionOrder(keys=order)
+    await _form_call(questions_api.reorder_questions(deps, access, category, body))
 
 
 async def delete_question(deps: HttpDeps, access: GuildAccess, category: str, key: str) -> None:
-    await _category(deps, access, category)
-    if not await _settings(deps, access).remove_question(category, key):
-        raise PageError("That question is gone already.")
+    await questions_api.delete_question(deps, access, category, key)
 
 
-def _visible(access: GuildAccess, ticket: Ticket) -> bool:
-    return may_read(ticket, access.session.user_id, access.staff_categories, access.is_admin)
+async def tags(deps: HttpDeps, access: GuildAccess) -> list[Tag]:
+    return await tags_api.list_tags(deps, access)
 
 
-async def tickets(deps: HttpDeps, access: GuildAccess, query: str, state: str) -> list[TicketRow]:
-    """Tickets the caller may see, newest first, matching ``query`` (number, topic, member,
-    category) and ``state`` ("open": not closed yet; "closed")."""
-    names = {c.key: c.name for c in await categories(deps, access)}
-    rows = []
-    needle = query.lower()
-    for ticket in reversed(await TicketRepository(deps.db, access.tenant).tickets(access.guild_id)):
-        if not _visible(access, ticket):
-            continue
-        closed = ticket.state == "closed"
-        if (state == "closed" and not closed) or (state == "open" and closed):
-            continue
-        topic = deps.cipher.decrypt_legacy(ticket.topic) if ticket.topic else None
-        category = names.get(ticket.category, "(deleted category)")
-        haystack = [str(ticket.number), topic or "", ticket.creator_id, category]
-        if needle and not any(needle in field.lower() for field in haystack):
-            continue
-        rows.append(
-            TicketRow(
-                number=ticket.number,
-                category=category,
-                topic=topic,
-                creator=ticket.creator_id,
-                state=ticket.state,
-                created_at=ticket.created_at,
-                transcript=closed and ticket.transcript_key is not None,
-            )
-        )
-    return rows
+async def save_tag(deps: HttpDeps, access: GuildAccess, name: str, content: str) -> Tag:
+    new = _body(tags_api.TagCreate, {"name": name, "content": content})
+    return await _form_call(tags_api.create_tag(deps, access, new))
 
 
-async def transcript(deps: HttpDeps, access: GuildAccess, number: int) -> bytes | None:
-    """The stored HTML transcript, or None when absent or not the caller's to see."""
-    ticket = await TicketRepository(deps.db, access.tenant).get(access.guild_id, number)
-    if ticket is None or not _visible(access, ticket):
-        return None
-    return await stored_transcript(ScopedStore(deps.store, access.tenant), ticket)
-
-
-class TagView(msgspec.Struct, frozen=True, kw_only=True):
-    name: str
-    content: str
-
-
-async def tags(deps: HttpDeps, access: GuildAccess) -> list[TagView]:
-    return []
-
-
-async def save_tag(deps: HttpDeps, access: GuildAccess, name: str, content: str) -> None:
-    raise PageError("Tags cannot be saved yet.")
-
-
-async def delete_tag(deps: HttpDeps, access: GuildAccess, name: str) -> None:
-    raise PageError("Tags cannot be deleted yet.")
+async def delete_tag(deps: HttpDeps, access: GuildAccess, key: str) -> None:
+    await tags_api.delete_tag(deps, access, key)
 
 
 async def post_panel(deps: HttpDeps, access: GuildAccess, fields: dict[str, Any]) -> None:
-    raise PageError("Panels cannot be posted yet.")
+    body = _body(panels_api.PanelCreate, fields)
+    await _form_call(panels_api.post_panel(deps, access, body))
+
+
+async def tickets(
+    deps: HttpDeps, access: GuildAccess, query: str, state: str | None
+) -> list[tickets_api.TicketSummary]:
+    return await tickets_api.search_tickets(deps, access, query=query, state=state)
+
+
+async def transcript(deps: HttpDeps, access: GuildAccess, number: int) -> bytes:
+    """The stored HTML transcript; 404 unless the caller may see it and one was kept."""
+    return await tickets_api.transcript_html(deps, access, str(number))

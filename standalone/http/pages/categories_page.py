@@ -60,7 +60,8 @@ def category_fields(form: Form, roles: list[str], parents: list[str], texts: lis
     else:
         # Blank: the services make a Discord category named after this one.
         fields["discord_category"] = form.choice("discord_category", parents, blank=True)
-    return fields
+    # Left out rather than null: the API then takes its defaults.
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 def question_fields(form: Form) -> dict[str, Any]:
@@ -71,7 +72,7 @@ def question_fields(form: Form) -> dict[str, Any]:
             form.fail("options", "A menu needs 1 to 25 options, separated by commas.")
         elif any(len(o) > 100 for o in options):
             form.fail("options", "Each option can have at most 100 characters.")
-    return {
+    fields = {
         "label": form.text("label", required=True, max_len=45),
         "kind": "select" if kind == "select" else "text",
         "style": 2 if kind == "paragraph" else 1,
@@ -79,6 +80,7 @@ def question_fields(form: Form) -> dict[str, Any]:
         "placeholder": form.text("placeholder", max_len=100),
         "required": form.flag("required"),
     }
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 GUILD = "/t/{tenant}/guilds/{guild}/categories"

@@ -48,12 +48,13 @@ async def post(request: web.Request) -> web.StreamResponse:
     channels = await backend.channels(at.deps, at.access, backend.TEXT_CHANNEL)
     categories = await backend.categories(at.deps, at.access)
     fields: dict[str, Any] = {
-        "channel": form.choice("channel", [c.id for c in channels]),
+        "channel_id": form.choice("channel", [c.id for c in channels]),
         "categories": form.subset("categories", [c.key for c in categories]),
         "title": form.text("title", max_len=256),
         "description": form.text("description", max_len=4000),
         "style": form.choice("style", ("buttons", "menu")),
     }
+    fields = {k: v for k, v in fields.items() if v is not None}
     if not categories:
         form.fail("categories", "Add a category first.")
     if form.ok:

@@ -21,7 +21,7 @@ def routes() -> list[web.RouteDef]:
     return [
         web.get(PATH, show),
         web.post(PATH, save),
-        web.post(PATH + "/{tag}/delete", delete),
+        web.post(PATH + "/{tag:[A-Za-z0-9_-]{1,64}}/delete", delete),
     ]
 
 

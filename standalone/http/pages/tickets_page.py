@@ -5,9 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from standalone.http.access import current_session
+from standalone.http.api.tickets import STATES
 from standalone.http.deps import deps_of, tenant_of
 from standalone.http.pages import backend
-from standalone.http.pages.context import here, html_errors, message, page
+from standalone.http.pages.context import here, html_errors, page
 
 MAX_QUERY = 100
 ROOT = "/t/{tenant}/"
@@ -44,8 +45,8 @@ async def tickets(request: web.Request) -> web.StreamResponse:
     at = await here(request, admin=False)
     query = request.query.get("q", "").strip()[:MAX_QUERY]
     state = request.query.get("state", "")
-    state = state if state in {"open", "closed"} else ""
-    rows = await backend.tickets(at.deps, at.access, query, state)
+    state = state if state in STATES else ""
+    rows = await backend.tickets(at.deps, at.access, query, state or None)
     return page(
         request,
         "tickets.html",
@@ -55,17 +56,15 @@ async def tickets(request: web.Request) -> web.StreamResponse:
         tickets=rows,
         query=query,
         state=state,
+        states=STATES,
     )
 
 
 @html_errors
 async def transcript(request: web.Request) -> web.StreamResponse:
     at = await here(request, admin=False)
+    # Not stored and not this viewer's to see are the same 404 page.
     html = await backend.transcript(at.deps, at.access, int(request.match_info["number"]))
-    if html is None:
-        # Not stored, or not this viewer's to see: the same answer for both.
-        text = "There is no transcript of that ticket for you."
-        return message(request, 404, "No transcript", text, at.session)
     response = web.Response(body=html, content_type="text/html", charset="utf-8")
     response.headers["Content-Security-Policy"] = TRANSCRIPT_CSP
     response.headers["Cache-Control"] = "private, no-store"
