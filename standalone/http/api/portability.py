@@ -157,8 +157,9 @@ async def import_handler(request: web.Request) -> web.StreamResponse:
             path = Path(folder) / "import.zip"
             await _spool(request, path)
             progress = _Progress(deps, access, "import")
+            # Prepared with the first progress line: an archive refused before any
+            # progress (not a ZIP, not an export) gets a plain JSON error instead.
             response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
-            await response.prepare(request)
             lines: asyncio.Queue[bytes | None] = asyncio.Queue()
             sent = -1
 
@@ -166,12 +167,14 @@ async def import_handler(request: web.Request) -> web.StreamResponse:
                 nonlocal sent
                 progress(done, total)
                 # About a hundred lines for the whole import, however large.
-                if done - sent >= max(1, total // 100) or done == total:
+                if done and (done - sent >= max(1, total // 100) or done == total):
                     sent = done
                     lines.put_nowait(_line(ImportLine(done=done, total=total)))
 
             async def pump() -> None:
                 while (line := await lines.get()) is not None:
+                    if not response.prepared:
+                        await response.prepare(request)
                     await response.write(line)
                     await progress.save()
 
@@ -189,13 +192,18 @@ async def import_handler(request: web.Request) -> web.StreamResponse:
                 )
             except PortabilityError as exc:
                 error = str(exc)
-                lines.put_nowait(_line(ImportLine(error=error)))
+                last = ImportLine(error=error)
             else:
-                lines.put_nowait(_line(ImportLine(result=manifest)))
+                last = ImportLine(result=manifest)
             finally:
                 lines.put_nowait(None)
                 await writer
             await progress.save(force=True, error=error)
+            if not response.prepared:
+                if error is not None:
+                    raise ApiError(422, error)
+                await response.prepare(request)
+            await response.write(_line(last))
             await response.write_eof()
             return response
 
