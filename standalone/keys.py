@@ -125,3 +125,13 @@ def health_probe() -> str:
 def health_object() -> str:
     """A storage key /readyz looks up (never written) to see that storage answers."""
     return "_health/probe"
+
+
+def portability_lock(tenant: str, guild_id: str) -> str:
+    """Held while one export or import of a guild runs from the API (one at a time)."""
+    return f"{PREFIX}:{tenant}:portability-lock:{guild_id}"
+
+
+def portability_progress(tenant: str, guild_id: str) -> str:
+    """How far the guild's running export or import is, for whoever asks."""
+    return f"{PREFIX}:{tenant}:portability-progress:{guild_id}"

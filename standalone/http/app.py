@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from standalone.http import auth, health
+from standalone.http import auth, health, openapi
 from standalone.http.api.table import aiohttp_routes
 from standalone.http.deps import DEPS, HttpDeps
 from standalone.http.health import HttpMetrics
@@ -22,6 +22,7 @@ def make_app(deps: HttpDeps, *, extra_routes: list[web.RouteDef] | None = None) 
     app.add_routes(health.routes())
     app.add_routes(auth.routes())
     app.add_routes(aiohttp_routes())
+    app.add_routes(openapi.routes())
     if extra_routes:
         app.add_routes(extra_routes)
     return app

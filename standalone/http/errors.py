@@ -60,11 +60,8 @@ def from_validation(error: msgspec.ValidationError) -> ApiError:
     """msgspec says "Expected `int`, got `str` - at `$.colour`"; the field is ``colour``."""
     text = str(error)
     match = _AT.match(text)
-    if match is None:
-        return invalid(None, text)
-    path = match["path"].lstrip(".")
+    message, path = (match["message"], match["path"]) if match else (text, "")
     path = re.sub(r"\[(\d+)\]", r".\1", path).lstrip(".")
-    message = match["message"]
     unknown = re.fullmatch(r"Object contains unknown field `(.+)`", message)
     if unknown:
         path = f"{path}.{unknown[1]}" if path else unknown[1]

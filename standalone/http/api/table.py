@@ -4,17 +4,33 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from standalone.http.api import categories, guilds, questions, settings, users
+from standalone.http.api import (
+    categories,
+    guilds,
+    panels,
+    portability,
+    questions,
+    settings,
+    status,
+    tags,
+    tickets,
+    users,
+)
 from standalone.http.api.base import ApiRoute
 
 
 def api_routes() -> list[ApiRoute]:
     return [
+        *status.ROUTES,
         *users.ROUTES,
         *guilds.ROUTES,
         *settings.ROUTES,
         *categories.ROUTES,
         *questions.ROUTES,
+        *tags.ROUTES,
+        *panels.ROUTES,
+        *tickets.ROUTES,
+        *portability.ROUTES,
     ]
 
 

@@ -70,7 +70,10 @@ class Browser:
         raw: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
-        """Status and decoded JSON (None for an empty body); sends the CSRF token on writes."""
+        """Status and decoded JSON (bytes for other types, None for no body).
+
+        Sends the CSRF token on writes unless ``csrf`` says otherwise.
+        """
         sent = dict(headers or {})
         token = self.csrf if csrf is None else csrf
         if method not in ("GET", "HEAD") and token:
@@ -83,8 +86,11 @@ class Browser:
             kwargs["json"] = body
         async with self.session.request(method, self.url(path), **kwargs) as resp:
             data = await resp.read()
-            decoded = await resp.json(content_type=None) if data else None
-            return resp.status, decoded
+            if not data:
+                return resp.status, None
+            if resp.content_type != "application/json":
+                return resp.status, data
+            return resp.status, await resp.json()
 
 
 @dataclass
@@ -158,3 +164,81 @@ async def portal(tmp_path: Path, discord: FakeDiscord) -> AsyncIterator[Portal]:
     await service.stop()
     await backends.close()
     assert discord.server_errors == []
+
+
+@dataclass
+class Seeded:
+    """What the API tests work on in red's server: one of everything."""
+
+    admin: Browser
+    member: Browser
+    guild: str
+    category: str
+    question: str
+    tag: str
+    ticket: int  # the member's closed ticket, with a transcript
+    other_ticket: int  # another member's ticket
+
+
+TRANSCRIPT = b"<html><body><p>alex: my printer is on fire</p></body></html>"
+
+
+async def seed_ticket(
+    portal: Portal,
+    tenant: str,
+    guild_id: str,
+    category: str,
+    creator_id: int,
+    topic: str,
+    *,
+    closed: bool = True,
+) -> int:
+    """A ticket as the bot records it: encrypted topic, and a stored transcript once closed."""
+    from datetime import UTC, datetime
+
+    from standalone.db.tickets import TicketRepository
+    from storage.scoped import ScopedStore
+
+    repo = TicketRepository(portal.backends.db, tenant)
+    cipher = portal.backends.cipher
+    stamp = str(int(datetime.now(UTC).timestamp() * 1e6))
+    ticket = await repo.create(guild_id, category, str(creator_id), stamp, cipher.encrypt(topic))
+    ticket = await repo.mark_open(guild_id, ticket.number, stamp, None)
+    if closed:
+        key = f"transcripts/{guild_id}/{ticket.number}.html"
+        await ScopedStore(portal.backends.store, tenant).put(key, TRANSCRIPT)
+        await repo.mark_closed(ticket, key)
+    return ticket.number
+
+
+@pytest.fixture
+async def seeded(portal: Portal) -> Seeded:
+    world = portal.worlds["red"]
+    admin = await portal.login("red", world.staff)
+    member = await portal.login("red", world.member)
+    guild = str(world.guild.id)
+    status, category = await admin.call(
+        "POST",
+        f"/t/{{t}}/api/admin/guilds/{guild}/categories",
+        {"name": "Support", "staff_roles": [str(world.staff_role.id)]},
+    )
+    assert status == 201, category
+    status, question = await admin.call(
+        "POST",
+        f"/t/{{t}}/api/admin/guilds/{guild}/categories/{category['key']}/questions",
+        {"label": "What happened?"},
+    )
+    assert status == 201, question
+    status, tag = await admin.call(
+        "POST",
+        f"/t/{{t}}/api/admin/guilds/{guild}/tags",
+        {"name": "hello", "content": "Hi there!"},
+    )
+    assert status == 201, tag
+    ticket = await seed_ticket(
+        portal, "red", guild, category["key"], world.member.id, "my printer is on fire"
+    )
+    other = await seed_ticket(
+        portal, "red", guild, category["key"], world.other.id, "olga's secret", closed=False
+    )
+    return Seeded(admin, member, guild, category["key"], question["key"], tag["key"], ticket, other)
