@@ -294,3 +294,24 @@ async def test_tickets_list_searches_and_transcripts_follow_the_access_rules(por
     assert "No tickets match." in html
     status, html, _ = await get(admin, f"{tickets}/{theirs}/transcript")
     assert status == 200 and "Lost password" in html
+
+
+async def test_an_oversized_form_is_refused_before_it_is_read(portal: Portal):
+    world = portal.worlds["red"]
+    admin = await portal.login("red", world.staff)
+    path = guild_path(portal, "red", "settings")
+    status, html, _ = await post(admin, path, [*SETTINGS_OK, ("footer", "x" * 70_000)])
+    assert status == 413, html
+    stored = await SettingsRepository(portal.backends.db, "red").guild(str(world.guild.id))
+    assert stored.footer is None
+
+
+async def test_a_duplicate_tag_name_is_shown_next_to_the_name(portal: Portal):
+    world = portal.worlds["red"]
+    admin = await portal.login("red", world.staff)
+    path = guild_path(portal, "red", "tags")
+    form = [("name", "refunds"), ("content", "See our policy")]
+    assert (await post(admin, path, form))[0] == 303
+    status, html, _ = await post(admin, path, form)
+    assert status == 422
+    assert set(errors(html)) == {"name"} and "exists already" in errors(html)["name"]
