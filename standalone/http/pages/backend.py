@@ -55,7 +55,9 @@ async def _form_call(call: Awaitable[T]) -> T:
     try:
         return await call
     except ApiError as exc:
-        if exc.status not in _FORM_STATUSES:
+        # A refusal that names a field (the bot may not post in that channel, say) is
+        # the form's to show too.
+        if exc.status not in _FORM_STATUSES and not (exc.field and exc.status < 500):
             raise
         # "blocked_roles.0" is about the blocked_roles input.
         raise PageError(exc.message, (exc.field or "").split(".")[0]) from None
