@@ -131,6 +131,9 @@ async def callback(request: web.Request) -> web.StreamResponse:
     except DiscordUnavailable as exc:
         log.warning("login for tenant %s failed: %s", tenant.name, exc)
         raise ApiError(502, "Discord cannot be reached; try again") from None
+    # Sessions end on logout or on their next use after expiry; the ones never
+    # used again are swept here, at the moment the table grows anyway.
+    await deps.sessions.end_expired()
     _, cookie = await deps.sessions.create(
         tenant.name, user, grant.access_token, grant.scope.split(), guilds
     )

@@ -48,6 +48,8 @@ def _errors(route: ApiRoute) -> list[int]:
         codes += [401, 403, 404]
     if route.method in ("POST", "PUT", "PATCH", "DELETE"):
         codes += [400, 409, 413, 415, 422]
+    if route.query:
+        codes.append(422)
     if route.auth in ("member", "admin"):
         codes.append(502)
     return sorted(set(codes))

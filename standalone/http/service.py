@@ -42,6 +42,7 @@ class HttpService:
         self.backends = backends
         self.url = ""
         self.deps: HttpDeps | None = None
+        self.app: web.Application | None = None
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
 
@@ -84,6 +85,7 @@ class HttpService:
             await self._session.close()
             raise StartupError(f"http.listen: cannot listen on {settings.listen}: {exc}") from None
         self._runner = runner
+        self.app = app
         bound = runner.addresses[0]
         self.url = f"http://{host}:{bound[1]}"
         self.deps.public_url = settings.public_url or self.url

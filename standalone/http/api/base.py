@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
@@ -10,7 +11,7 @@ from aiohttp import web
 
 from standalone.http.access import require_session
 from standalone.http.csrf import check_csrf
-from standalone.http.errors import ApiError, from_validation
+from standalone.http.errors import ApiError, from_validation, invalid
 
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -56,11 +57,40 @@ async def body(request: web.Request, kind: type[T]) -> T:
         raise ApiError(415, "send the body as application/json")
     raw = await request.read()
     try:
-        return msgspec.json.decode(raw, type=kind)
+        decoded = msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as exc:
         raise from_validation(exc) from None
     except msgspec.DecodeError as exc:
         raise ApiError(400, f"malformed JSON: {exc}") from None
+    if b"\\u0000" in raw.lower():
+        # The database cannot store NUL characters; say which field has one.
+        where = _nul_at(msgspec.to_builtins(decoded), "")
+        raise invalid(where or None, "text may not contain NUL characters")
+    return decoded
+
+
+def _nul_at(value: Any, path: str) -> str | None:
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if not isinstance(value, dict | list):
+        return None
+    items: Any = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        found = _nul_at(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
+
+
+_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def key_param(request: web.Request, name: str) -> str:
+    """A record key from the path (category, question, tag); 404 when it cannot be one."""
+    value = request.match_info[name]
+    if not _KEY.fullmatch(value):
+        raise ApiError(404, f"no such {name}")
+    return value
 
 
 def guild_param(request: web.Request) -> str:

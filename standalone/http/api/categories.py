@@ -23,6 +23,7 @@ from standalone.http.api.base import (
     body,
     guild_param,
     json,
+    key_param,
     no_content,
     write_guard,
 )
@@ -199,21 +200,21 @@ async def create_handler(request: web.Request) -> web.Response:
 
 async def get_handler(request: web.Request) -> web.Response:
     access = await _admin(request)
-    return json(await get_category(deps_of(request), access, request.match_info["category"]))
+    return json(await get_category(deps_of(request), access, key_param(request, "category")))
 
 
 async def patch_handler(request: web.Request) -> web.Response:
     await write_guard(request)
     access = await _admin(request)
     patch = await body(request, CategoryPatch)
-    key = request.match_info["category"]
+    key = key_param(request, "category")
     return json(await update_category(deps_of(request), access, key, patch))
 
 
 async def delete_handler(request: web.Request) -> web.Response:
     await write_guard(request)
     access = await _admin(request)
-    await delete_category(deps_of(request), access, request.match_info["category"])
+    await delete_category(deps_of(request), access, key_param(request, "category"))
     return no_content()
 
 

@@ -13,6 +13,7 @@ from aiohttp import web
 from standalone.db.settings import SettingsRepository
 from standalone.http.access import GuildAccess, Level, guild_access, require_admin, require_session
 from standalone.http.api.base import API, ApiRoute, guild_param, json
+from standalone.http.api.refs import GuildRefs
 from standalone.http.deps import HttpDeps, deps_of, tenant_of
 from standalone.http.discord_api import DiscordRefused, DiscordUnavailable
 from standalone.http.errors import ApiError
@@ -47,6 +48,42 @@ class GuildOverview(msgspec.Struct, kw_only=True):
     tags: int
     open_tickets: int
     tickets: int
+
+
+class ChannelOut(msgspec.Struct, kw_only=True):
+    """A channel: type 0 text, 4 category, 5 announcement (Discord's numbers)."""
+
+    id: str
+    name: str | None
+    type: int
+    parent_id: str | None
+
+
+class RoleOut(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+
+
+class GuildDiscord(msgspec.Struct, kw_only=True):
+    """The server's channels and roles as the bot sees them, for pickers in forms."""
+
+    channels: list[ChannelOut]
+    roles: list[RoleOut]
+
+
+async def discord_view(deps: HttpDeps, access: GuildAccess) -> GuildDiscord:
+    refs = GuildRefs(deps, access.tenant, access.guild_id)
+    channels = sorted((await refs.channels()).values(), key=lambda c: (c.type, c.name or ""))
+    return GuildDiscord(
+        channels=[
+            ChannelOut(id=c.id, name=c.name, type=c.type, parent_id=c.parent_id) for c in channels
+        ],
+        roles=[
+            RoleOut(id=r.id, name=r.name)
+            for r in await refs.role_list()
+            if r.id != access.guild_id  # @everyone is no role to pick
+        ],
+    )
 
 
 async def bot_guild_ids(deps: HttpDeps, tenant: str) -> set[str]:
@@ -125,6 +162,11 @@ async def get_admin_guilds(request: web.Request) -> web.Response:
     return json(await list_guilds(deps_of(request), session, admin_only=True))
 
 
+async def get_discord(request: web.Request) -> web.Response:
+    access = await require_admin(request, guild_param(request))
+    return json(await discord_view(deps_of(request), access))
+
+
 async def get_admin_guild(request: web.Request) -> web.Response:
     access = await require_admin(request, guild_param(request))
     return json(await overview(deps_of(request), access))
@@ -165,6 +207,14 @@ ROUTES = [
         summary="Overview of a server the caller manages",
         auth="admin",
         response=GuildOverview,
+        tag="admin",
+    ),
+    ApiRoute(
+        method="GET",
+        path=f"{API}/admin/guilds/{{guild}}/discord",
+        handler=get_discord,
+        summary="The server's channels and roles, for pickers",
+        response=GuildDiscord,
         tag="admin",
     ),
 ]

@@ -22,6 +22,7 @@ from standalone.http.api.base import (
     body,
     guild_param,
     json,
+    key_param,
     no_content,
     write_guard,
 )
@@ -169,14 +170,14 @@ async def _admin(request: web.Request) -> GuildAccess:
 
 async def list_handler(request: web.Request) -> web.Response:
     access = await _admin(request)
-    return json(await list_questions(deps_of(request), access, request.match_info["category"]))
+    return json(await list_questions(deps_of(request), access, key_param(request, "category")))
 
 
 async def create_handler(request: web.Request) -> web.Response:
     await write_guard(request)
     access = await _admin(request)
     new = await body(request, QuestionCreate)
-    made = await add_question(deps_of(request), access, request.match_info["category"], new)
+    made = await add_question(deps_of(request), access, key_param(request, "category"), new)
     return json(made, status=201)
 
 
@@ -184,9 +185,14 @@ async def patch_handler(request: web.Request) -> web.Response:
     await write_guard(request)
     access = await _admin(request)
     patch = await body(request, QuestionPatch)
-    info = request.match_info
     return json(
-        await update_question(deps_of(request), access, info["category"], info["question"], patch)
+        await update_question(
+            deps_of(request),
+            access,
+            key_param(request, "category"),
+            key_param(request, "question"),
+            patch,
+        )
     )
 
 
@@ -195,15 +201,16 @@ async def order_handler(request: web.Request) -> web.Response:
     access = await _admin(request)
     order = await body(request, QuestionOrder)
     return json(
-        await reorder_questions(deps_of(request), access, request.match_info["category"], order)
+        await reorder_questions(deps_of(request), access, key_param(request, "category"), order)
     )
 
 
 async def delete_handler(request: web.Request) -> web.Response:
     await write_guard(request)
     access = await _admin(request)
-    info = request.match_info
-    await delete_question(deps_of(request), access, info["category"], info["question"])
+    await delete_question(
+        deps_of(request), access, key_param(request, "category"), key_param(request, "question")
+    )
     return no_content()
 
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from standalone.http.deps import HttpDeps
-from standalone.http.discord_api import ChannelInfo, DiscordRefused, DiscordUnavailable
+from standalone.http.discord_api import (
+    ChannelInfo,
+    DiscordRefused,
+    DiscordUnavailable,
+    RoleInfo,
+)
 from standalone.http.errors import ApiError, invalid
 
 TEXT = 0
@@ -21,6 +26,7 @@ class GuildRefs:
         self._tenant = tenant
         self._guild = guild_id
         self._roles: set[str] | None = None
+        self._role_list: list[RoleInfo] = []
         self._channels: dict[str, ChannelInfo] | None = None
 
     async def _token(self) -> str:
@@ -34,8 +40,14 @@ class GuildRefs:
                 found = await self._deps.discord.roles(await self._token(), self._guild)
             except (DiscordRefused, DiscordUnavailable):
                 raise ApiError(502, "cannot read the server's roles from Discord") from None
+            self._role_list = found
             self._roles = {r.id for r in found}
         return self._roles
+
+    async def role_list(self) -> list[RoleInfo]:
+        """The roles with their names, in Discord's order."""
+        await self.roles()
+        return self._role_list
 
     async def channels(self) -> dict[str, ChannelInfo]:
         if self._channels is None:

@@ -15,6 +15,7 @@ from standalone.http.api.base import (
     body,
     guild_param,
     json,
+    key_param,
     no_content,
     write_guard,
 )
@@ -105,20 +106,20 @@ async def create_handler(request: web.Request) -> web.Response:
 
 async def get_handler(request: web.Request) -> web.Response:
     access = await _admin(request)
-    return json(await get_tag(deps_of(request), access, request.match_info["tag"]))
+    return json(await get_tag(deps_of(request), access, key_param(request, "tag")))
 
 
 async def patch_handler(request: web.Request) -> web.Response:
     await write_guard(request)
     access = await _admin(request)
     patch = await body(request, TagPatch)
-    return json(await update_tag(deps_of(request), access, request.match_info["tag"], patch))
+    return json(await update_tag(deps_of(request), access, key_param(request, "tag"), patch))
 
 
 async def delete_handler(request: web.Request) -> web.Response:
     await write_guard(request)
     access = await _admin(request)
-    await delete_tag(deps_of(request), access, request.match_info["tag"])
+    await delete_tag(deps_of(request), access, key_param(request, "tag"))
     return no_content()
 
 

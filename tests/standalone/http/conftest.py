@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+import disnake
 import pytest
 from yarl import URL
 
@@ -44,7 +45,10 @@ def http_config(tmp_path: Path, discord: FakeDiscord, **extra: str) -> Config:
 async def discord() -> AsyncIterator[FakeDiscord]:
     fake = FakeDiscord()
     await fake.start()
+    # The service points disnake (one base per process) at the stand-in; put it back.
+    base = disnake.http.Route.BASE
     yield fake
+    disnake.http.Route.BASE = base
     await fake.stop()
 
 

@@ -94,3 +94,15 @@ async def test_the_same_person_logs_in_to_each_tenant_separately(portal: Portal)
     assert [g["id"] for g in guilds] == [str(red.guild.id)]
     status, managed = await browser.call("GET", "/t/{t}/api/admin/guilds")
     assert [(g["id"], g["bot_added"]) for g in managed] == [(str(blue.guild.id), False)]
+
+
+async def test_admins_get_the_servers_channels_and_roles(portal: Portal):
+    world = portal.worlds["red"]
+    browser = await portal.login("red", world.staff)
+    status, view = await browser.call("GET", f"/t/{{t}}/api/admin/guilds/{world.guild.id}/discord")
+    assert status == 200
+    assert {"id": str(world.support.id), "name": "support", "type": 0, "parent_id": None} in view[
+        "channels"
+    ]
+    names = [r["name"] for r in view["roles"]]
+    assert "Staff" in names and "@everyone" not in names

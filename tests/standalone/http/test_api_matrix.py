@@ -52,6 +52,7 @@ CASES = [
     Case("GET", "/t/{tenant}/api/guilds/{guild}", "member"),
     Case("GET", "/t/{tenant}/api/admin/guilds", "session"),
     Case("GET", G, "admin"),
+    Case("GET", f"{G}/discord", "admin"),
     Case("GET", f"{G}/settings", "admin"),
     Case(
         "PATCH",

@@ -174,3 +174,18 @@ async def test_next_only_goes_to_this_tenant(portal: Portal):
             callback = r.headers["Location"]
         async with browser.session.get(callback, allow_redirects=False) as r:
             assert r.headers["Location"] == expected
+
+
+async def test_expired_sessions_end(portal: Portal):
+    browser = await portal.login("red", portal.worlds["red"].member)
+    await portal.backends.db.run(
+        "UPDATE web_session SET expires_at = time::now() - 1s WHERE tenant = 'red';"
+    )
+    status, _ = await browser.call("GET", "/t/{t}/api/users/@me")
+    assert status == 401
+    # One left unused is swept at the next log-in.
+    await portal.login("red", portal.worlds["red"].staff)
+    await portal.backends.db.run("UPDATE web_session SET expires_at = time::now() - 1s;")
+    await portal.login("red", portal.worlds["red"].other)
+    rows = await portal.backends.db.one("SELECT user_id FROM web_session;")
+    assert [r["user_id"] for r in rows] == [str(portal.worlds["red"].other.id)]
