@@ -16,7 +16,11 @@ CHROMIUM = os.environ.get("TICKETS_CHROMIUM", "/usr/bin/chromium")
 
 
 def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+    """CI (``CI=true``) or .ci/run (``TICKETS_REQUIRE_BROWSER=1``): a missing browser fails."""
+    return (
+        os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+        or os.environ.get("TICKETS_REQUIRE_BROWSER") == "1"
+    )
 
 
 def require_chromium() -> str:
