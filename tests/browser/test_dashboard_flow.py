@@ -104,6 +104,11 @@ async def test_admin_sets_up_a_category_and_reads_the_transcript_of_its_ticket(
     channel_id = await open_from_panel(dashboard, panel, "A-1234")
     assert discord.channel(channel_id).parent_id == int(category.discord_category)
     await world.actor(discord, world.member).send_message(channel_id, "Charged twice")
+    await page.click("nav.guild >> text=Tickets")
+    opened = page.locator("#tickets tr[data-ticket]")
+    assert await opened.count() == 1
+    assert "open" in await opened.locator(".state").inner_text()
+    await shots.take(page, "ticket open")
     await close_with_approval(discord, world, channel_id, world.staff, world.member)
     repo = TicketRepository(db, tenant)
 
@@ -127,4 +132,4 @@ async def test_admin_sets_up_a_category_and_reads_the_transcript_of_its_ticket(
     assert f"Ticket #{ticket.number} · Billing" in text
     assert "A-1234" in text and "Charged twice" in text
     await shots.take(page, "transcript")
-    assert len(shots.taken) == 9
+    assert len(shots.taken) == 10
