@@ -9,7 +9,13 @@ from collections.abc import Awaitable
 
 import msgspec
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+)
 from prometheus_client.exposition import generate_latest
 
 from standalone import keys
@@ -88,7 +94,9 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    data = generate_latest(deps_of(request).registry)
+    # The service's own metrics, then the process-wide registry: process and
+    # platform collectors, and whatever other services of this process registered.
+    data = generate_latest(deps_of(request).registry) + generate_latest(REGISTRY)
     response = web.Response(body=data)
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response

@@ -189,3 +189,12 @@ async def test_expired_sessions_end(portal: Portal):
     await portal.login("red", portal.worlds["red"].other)
     rows = await portal.backends.db.one("SELECT user_id FROM web_session;")
     assert [r["user_id"] for r in rows] == [str(portal.worlds["red"].other.id)]
+
+
+async def test_a_refused_consent_is_said_plainly(portal: Portal):
+    browser = portal.new_browser("red")
+    status, body = await browser.call(
+        "GET", "/t/{t}/auth/callback?error=access_denied&state=whatever"
+    )
+    assert status == 400
+    assert body["error"]["message"] == "Discord did not log you in: access_denied"

@@ -38,6 +38,7 @@ async def test_health_ready_and_metrics(portal: Portal):
         'status="401"} 1.0' in text
     )
     assert "tickets_http_request_seconds_bucket" in text
+    assert "process_resident_memory_bytes" in text  # the process-wide collectors too
 
 
 async def test_readyz_says_which_backend_is_down(tmp_path, discord):

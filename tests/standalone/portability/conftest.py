@@ -49,6 +49,9 @@ async def open_instance(folder: Path, *, tags: bool = True) -> Instance:
     db = await open_database(f"surrealkv://{folder / 'db'}")
     if tags:
         await db.run(TAG_TABLE)
+    else:
+        # As a deployment from before tags (schema version 3) has it.
+        await db.run("REMOVE TABLE IF EXISTS tag;")
     return Instance(db, FileStore(folder / "objects"), Cipher(Fernet.generate_key()))
 
 
