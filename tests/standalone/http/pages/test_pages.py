@@ -315,3 +315,33 @@ async def test_a_duplicate_tag_name_is_shown_next_to_the_name(portal: Portal):
     status, html, _ = await post(admin, path, form)
     assert status == 422
     assert set(errors(html)) == {"name"} and "exists already" in errors(html)["name"]
+
+
+async def test_staff_read_their_categorys_transcripts_only(portal: Portal):
+    world = portal.worlds["red"]
+    guild = str(world.guild.id)
+    helpers = portal.discord.add_role(world.guild.id, name="Helpers", permissions=0)
+    helper = portal.discord.add_member(world.guild.id, username="hana-red", roles=[helpers.id])
+    settings = SettingsRepository(portal.backends.db, "red")
+    await settings.create_category(guild, "Other")  # first: closed_ticket uses it
+    await settings.create_category(guild, "Helped", staff_roles=[str(helpers.id)])
+    other = await closed_ticket(portal, "red", world.member, "Not for helpers")
+    helped_key = (await settings.categories(guild))[1].key
+    repo = TicketRepository(portal.backends.db, "red")
+    sealed = portal.backends.cipher.encrypt("For helpers")
+    ticket = await repo.create(guild, helped_key, str(world.other.id), "i-helped", sealed)
+    key = keys.transcript(guild, ticket.number)
+    await ScopedStore(portal.backends.store, "red").put(key, b"<h1>For helpers</h1>")
+    await repo.mark_closed(ticket, key)
+
+    browser = await portal.login("red", helper)
+    tickets = guild_path(portal, "red", "tickets")
+    status, html, _ = await get(browser, tickets)
+    assert f'data-ticket="{ticket.number}"' in html and f'data-ticket="{other}"' not in html
+    status, html, _ = await get(browser, f"{tickets}/{ticket.number}/transcript")
+    assert status == 200 and "For helpers" in html
+    status, _, _ = await get(browser, f"{tickets}/{other}/transcript")
+    assert status == 404
+    # Staff, not admins: the settings pages stay closed.
+    status, _, _ = await get(browser, guild_path(portal, "red", "settings"))
+    assert status == 403
