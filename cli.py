@@ -15,7 +15,8 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from standalone import cli_db, cli_serve
+from standalone import cli_db, cli_http, cli_serve
+from standalone.cli_guild import app as guild_app
 from standalone.config import Config, ConfigError, load_config
 from standalone.crypto import CryptoError, load_cipher
 from standalone.db import Database, DatabaseError, open_database
@@ -36,6 +37,9 @@ emulation_app = typer.Typer(
 )
 app.add_typer(emulation_app, name="emulation")
 cli_serve.register(app)
+cli_http.register(cli_serve.serve_app)
+cli_http.register_tenants(tenants_app)
+app.add_typer(guild_app, name="guild")
 
 ConfigOption = Annotated[
     Path | None,

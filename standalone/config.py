@@ -214,6 +214,37 @@ class SecurityConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     key_file: str = "data/secret.key"
 
 
+class HttpConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The ``http`` service: dashboard, JSON API, /metrics, /healthz and /readyz.
+
+    ``public_url`` is where browsers reach it (behind a proxy, the proxy's URL);
+    Discord sends people back to ``{public_url}/t/{tenant}/auth/callback``, so
+    that URL must be listed as a redirect of each tenant's application. Cookies
+    are marked Secure when it is https.
+    """
+
+    enabled: bool = False
+    listen: str = "127.0.0.1:8169"
+    public_url: str = ""  # empty: http://{listen}
+    session_ttl_s: int = 7 * 24 * 3600
+    max_body_bytes: int = 1024 * 1024
+
+    def __post_init__(self) -> None:
+        host, sep, port = self.listen.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"http.listen: expected HOST:PORT, got {self.listen!r}")
+        if self.public_url:
+            _check_scheme("http.public_url", self.public_url, ("http", "https"))
+            self.public_url = self.public_url.rstrip("/")
+        if self.session_ttl_s <= 0 or self.max_body_bytes <= 0:
+            raise ValueError("http.session_ttl_s and http.max_body_bytes must be greater than 0")
+
+    @property
+    def base_url(self) -> str:
+        """The URL browsers use, without a trailing slash."""
+        return self.public_url or f"http://{self.listen}"
+
+
 class LoggingConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Log level and format."""
 
@@ -268,6 +299,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     scheduler: SchedulerConfig = msgspec.field(default_factory=SchedulerConfig)
     gateway: GatewayConfig = msgspec.field(default_factory=GatewayConfig)
     security: SecurityConfig = msgspec.field(default_factory=SecurityConfig)
+    http: HttpConfig = msgspec.field(default_factory=HttpConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
     interceptor: InterceptorConfig = msgspec.field(default_factory=InterceptorConfig)
 

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 KEY_ENV = "TICKETS_SECRET_KEY"
 # A Fernet token: version byte 0x80, 8-byte time, 16-byte IV, AES blocks, 32-byte HMAC.
@@ -33,6 +35,16 @@ class Cipher:
             self._fernet = Fernet(key)
         except ValueError as exc:
             raise CryptoError(f"invalid secret key: {exc}") from None
+        self._key = key
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A 32-byte key for ``purpose`` (e.g. signing cookies), derived from the secret key.
+
+        HKDF with the purpose as ``info`` keeps every derived key independent of
+        the encryption key and of each other.
+        """
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode())
+        return hkdf.derive(self._key)
 
     def encrypt(self, text: str) -> str:
         """Encrypt; the result is ASCII and safe to store as a string."""

@@ -97,6 +97,16 @@ def transcript_text(guild_id: str, number: int) -> str:
     return f"transcripts/{guild_id}/{number}.txt"
 
 
+# Areas of a tenant's storage whose keys are ``<area>/<guild id>/<name>``: what a
+# guild export takes along (standalone/portability).
+GUILD_OBJECT_AREAS = ("transcripts",)
+
+
+def guild_objects(area: str, guild_id: str) -> str:
+    """The prefix of one guild's objects in an area, within its tenant's storage."""
+    return f"{area}/{guild_id}/"
+
+
 def reopened_by(tenant: str, guild_id: str, number: int) -> str:
     """The interaction that last reopened a ticket, so its redelivery can finish it."""
     return f"{PREFIX}:{tenant}:reopened-by:{guild_id}:{number}"
@@ -180,3 +190,23 @@ def interaction_answer(tenant: str, interaction_id: int) -> str:
 def interaction_answered(tenant: str, interaction_id: int) -> str:
     """The ingress says here that it has written the relayed answer to Discord."""
     return f"{PREFIX}:{tenant}:interaction-answered:{interaction_id}"
+
+
+def health_probe() -> str:
+    """A cache key /readyz reads to see that the coordination server answers."""
+    return f"{PREFIX}:health-probe"
+
+
+def health_object() -> str:
+    """A storage key /readyz looks up (never written) to see that storage answers."""
+    return "_health/probe"
+
+
+def portability_lock(tenant: str, guild_id: str) -> str:
+    """Held while one export or import of a guild runs from the API (one at a time)."""
+    return f"{PREFIX}:{tenant}:portability-lock:{guild_id}"
+
+
+def portability_progress(tenant: str, guild_id: str) -> str:
+    """How far the guild's running export or import is, for whoever asks."""
+    return f"{PREFIX}:{tenant}:portability-progress:{guild_id}"

@@ -29,6 +29,7 @@ from .models import (
     Role,
     User,
 )
+from .oauth import OAuthServer
 from .ratelimits import RateLimiter
 from .rest import RestApi
 from .state import TEXT, World
@@ -80,6 +81,7 @@ class FakeDiscord:
         self._interaction_routes = InteractionRoutes(self.world)
         self.http_interactions = HttpInteractions(self.world, self._interaction_routes)
         self.gateway.http_interactions = self.http_interactions.deliver
+        self.oauth = OAuthServer(self.world)
         self.url = ""
         self._runner: web.AppRunner | None = None
 
@@ -91,6 +93,7 @@ class FakeDiscord:
         self.rest.install(app, self._interaction_routes.routes())
         app.middlewares.append(self.faults.middleware)
         app.router.add_get("/gateway", self.gateway.handle)
+        self.oauth.install(app)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, host, port)

@@ -183,6 +183,37 @@ MIGRATIONS: list[tuple[int, str]] = [
         DEFINE INDEX timer_due ON timer FIELDS tenant, due_at;
         """,
     ),
+    (
+        3,
+        # The dashboard: each tenant's OAuth2 client secret (encrypted), login
+        # sessions kept server-side so logging out ends them, and tags.
+        """
+        DEFINE FIELD oauth_secret ON tenant TYPE option<string>;
+
+        DEFINE TABLE web_session SCHEMAFULL;
+        DEFINE FIELD tenant ON web_session TYPE string;
+        DEFINE FIELD user_id ON web_session TYPE string;
+        DEFINE FIELD username ON web_session TYPE string;
+        DEFINE FIELD global_name ON web_session TYPE option<string>;
+        DEFINE FIELD avatar ON web_session TYPE option<string>;
+        DEFINE FIELD access_token ON web_session TYPE string;
+        DEFINE FIELD scopes ON web_session TYPE array<string> DEFAULT [];
+        DEFINE FIELD guilds ON web_session TYPE array<object> FLEXIBLE DEFAULT [];
+        DEFINE FIELD csrf ON web_session TYPE string;
+        DEFINE FIELD created_at ON web_session TYPE datetime DEFAULT time::now();
+        DEFINE FIELD expires_at ON web_session TYPE datetime;
+        DEFINE INDEX web_session_user ON web_session FIELDS tenant, user_id;
+
+        DEFINE TABLE tag SCHEMAFULL;
+        DEFINE FIELD tenant ON tag TYPE string;
+        DEFINE FIELD guild_id ON tag TYPE string;
+        DEFINE FIELD name ON tag TYPE string;
+        DEFINE FIELD content ON tag TYPE string;
+        DEFINE FIELD regex ON tag TYPE option<string>;
+        DEFINE FIELD created_at ON tag TYPE datetime DEFAULT time::now();
+        DEFINE INDEX tag_name ON tag FIELDS tenant, guild_id, name UNIQUE;
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -15,6 +15,7 @@ class Tenant(msgspec.Struct, frozen=True, kw_only=True):
     application_id: str
     token: str  # encrypted at rest; decrypt with the deployment's Cipher
     created_at: datetime
+    oauth_secret: str | None = None  # the OAuth2 client secret, encrypted at rest
 
 
 class GuildSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -190,6 +190,23 @@ class SettingsRepository:
         )
         return to_struct(stored, Question, category=category_key)
 
+    async def reorder_questions(self, category_key: str, keys: list[str]) -> list[Question]:
+        """Put the questions in the order of ``keys`` (all of them, each once), in one go."""
+        existing = {q.key for q in await self.questions(category_key)}
+        if len(keys) != len(set(keys)) or set(keys) != existing:
+            raise SettingsError("keys: list every question of the category once")
+        await self._db.run(
+            "BEGIN TRANSACTION;"
+            "FOR $item IN $items { UPDATE type::thing('question', [$tenant, $cat, $item.key]) "
+            "SET position = $item.position; };"
+            "COMMIT TRANSACTION;",
+            self._vars(
+                cat=category_key,
+                items=[{"key": key, "position": n} for n, key in enumerate(keys)],
+            ),
+        )
+        return await self.questions(category_key)
+
     async def remove_question(self, category_key: str, key: str) -> bool:
         """Delete a question; True when it existed."""
         removed = await self._db.one(

@@ -58,6 +58,22 @@ class TenantRepository:
         if row is None:
             raise TenantError(f"no tenant named {name!r}")
 
+    async def set_oauth_secret(self, name: str, secret: str) -> None:
+        """Store the application's OAuth2 client secret, for the dashboard's log-in."""
+        if not secret.strip():
+            raise TenantError("the OAuth2 client secret is empty")
+        # UPDATE ONLY fails on a missing record rather than returning nothing.
+        rows = await self._db.one(
+            "UPDATE type::thing('tenant', $name) SET oauth_secret = $secret;",
+            {"name": name, "secret": self._cipher.encrypt(secret.strip())},
+        )
+        if not rows:
+            raise TenantError(f"no tenant named {name!r}")
+
+    def oauth_secret(self, tenant: Tenant) -> str | None:
+        """The decrypted OAuth2 client secret, or None when none was set."""
+        return None if tenant.oauth_secret is None else self._cipher.decrypt(tenant.oauth_secret)
+
     async def get(self, name: str) -> Tenant | None:
         """The tenant, or None."""
         row = await self._db.one("SELECT * FROM ONLY type::thing('tenant', $name);", {"name": name})

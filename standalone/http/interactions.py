@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from emulation.ports import Coordination, Subscription
 from standalone import keys
+from standalone.tracing import new_traceparent
 from standalone.wire import Envelope, encode_envelope
 
 log = logging.getLogger(__name__)
@@ -206,7 +207,7 @@ class _Ingress:
                 seq=0,
                 type="INTERACTION_CREATE",
                 data=body,
-                trace={"ingress": "http"},
+                trace=new_traceparent(),
             )
             await coordination.streams.append(
                 keys.events(tenant), encode_envelope(envelope), maxlen=STREAM_MAXLEN

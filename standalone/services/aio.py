@@ -14,7 +14,7 @@ import os
 import signal
 import socket
 from collections.abc import Coroutine, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import disnake
@@ -43,6 +43,9 @@ from standalone.wire import decode_drain
 from storage.connect import open_store
 from storage.file import FileStore
 from storage.ports import ObjectStore, StorageError
+
+if TYPE_CHECKING:
+    from standalone.http.service import HttpService
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +237,7 @@ class AioRunner:
         self.failures: list[str] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.rest = RestRouting(config, backends.coordination)
+        self.http: HttpService | None = None
 
     async def start(self) -> None:
         """Start every tenant's services; returns once their gateways are READY.
@@ -259,6 +263,11 @@ class AioRunner:
         await self._wait_ready(starting)
         if rows and len(self.failures) == len(rows):
             raise StartupError("no tenant could start: " + "; ".join(self.failures))
+        if self.config.http.enabled:
+            from standalone.http.service import HttpService  # it imports this
+
+            self.http = HttpService(self.config, self.backends)
+            await self.http.start()
 
     async def _start_tenant(
         self, name: str, application_id: int, token: str
@@ -356,6 +365,8 @@ class AioRunner:
 
     async def stop(self) -> None:
         """Stop reading from Discord first, then timers and workers, then close the bots."""
+        if self.http is not None:
+            await self.http.stop()
         for gateway in self.gateways.values():
             await gateway.stop()
         await self._settle(self.gateway_tasks, STOP_GRACE_S)

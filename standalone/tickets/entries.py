@@ -18,6 +18,7 @@ from standalone.tickets.context import TicketContext, is_admin, is_any_staff, me
 from standalone.tickets.errors import TicketError
 from standalone.tickets.events import MessageEvent, decode
 from standalone.tickets.opening import FormContext, Opening
+from standalone.tickets.panels import send_panel
 from standalone.tickets.replies import NO_PINGS, defer, reply
 from standalone.tickets.router import ComponentRouter, EventRouter
 
@@ -118,35 +119,16 @@ class Entries:
                 raise TicketError(NO_CATEGORIES)
             await defer(inter)
         settings = await self.ctx.guild_settings(guild)
-        heading = title or (f"{chosen[0].name} tickets" if len(chosen) == 1 else "Open a ticket")
-        text = description or (
-            "Click the button below to open a private ticket."
-            if len(chosen) == 1 or style != "menu"
-            else "Pick a category below to open a private ticket."
+        await send_panel(
+            self.ctx,
+            inter.channel_id,
+            chosen,
+            settings,
+            style=style,
+            title=title,
+            description=description,
+            marker=f"p{inter.id}",
         )
-        embed = views.panel_embed(heading, text, settings)
-        marker = f"p{inter.id}"
-        rows: list[Any]
-        if style == "menu" and len(chosen) > 1:
-            menu = views.category_menu(chosen, marker)
-            rows, wanted = [disnake.ui.ActionRow(menu)], menu.custom_id
-        else:
-            rows = views.panel_buttons(chosen, marker)
-            wanted = custom_ids.make(custom_ids.OPEN, chosen[0].key, marker)
-        # A redelivered /panel finds the panel its first delivery posted.
-        if await self.ctx.find_bot_message(inter.channel_id, wanted) is None:
-            try:
-                await self.ctx.bot.get_partial_messageable(inter.channel_id).send(
-                    embed=embed, components=rows, allowed_mentions=NO_PINGS
-                )
-            except disnake.HTTPException as exc:
-                if exc.status != 400:
-                    raise
-                # Usually an emoji Discord does not know; retrying cannot help.
-                raise TicketError(
-                    f"Discord refused the panel ({exc.text}). Check the categories' emoji "
-                    "with `/category appearance`."
-                ) from None
         where = ", ".join(
             f"<#{c.thread_channel}>" if c.mode == "thread" else f"<#{c.discord_category}>"
             for c in chosen

@@ -1,0 +1,182 @@
+"""``tickets guild export`` and ``tickets guild import``: one server's data as a ZIP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from standalone.config import Config, ConfigError, load_config
+from standalone.crypto import Cipher, CryptoError, load_cipher
+from standalone.db import Database, DatabaseError, open_database
+from standalone.db.tenants import TenantRepository
+from standalone.portability import (
+    GuildExport,
+    Manifest,
+    PortabilityError,
+    Progress,
+    clean_up,
+    export_to_file,
+    import_guild,
+)
+from storage.ports import ObjectStore, StorageError
+
+app = typer.Typer(
+    help="Export a server's tickets and settings, or import them.", no_args_is_help=True
+)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="TOML config file (default: ./tickets.toml if present)."),
+]
+TenantOption = Annotated[str, typer.Option("--tenant", help="The bot (tenant) the server uses.")]
+T = TypeVar("T")
+EXIT_USAGE = 2
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _config(path: Path | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise _fail(f"invalid configuration: {exc}") from None
+
+
+@contextlib.contextmanager
+def _progress_bar(what: str) -> Iterator[Progress]:
+    """A progress bar on stderr, fed (done, total) steps."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    bar = Bar(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+    task = bar.add_task(what, total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    with bar:
+        yield update
+
+
+def _with_backends(
+    settings: Config, tenant: str, action: Callable[[Database, ObjectStore, Cipher], Awaitable[T]]
+) -> T:
+    """Run ``action`` with the configured database, store and key, for an existing tenant."""
+    from standalone.services.aio import open_configured_store
+
+    async def main() -> T:
+        cipher = load_cipher(settings.security.key_file)
+        store = open_configured_store(settings)
+        try:
+            db = await open_database(
+                settings.database.url,
+                namespace=settings.database.namespace,
+                database=settings.database.database,
+                username=settings.database.username,
+                password=settings.database.password,
+            )
+            try:
+                if await TenantRepository(db, cipher).get(tenant) is None:
+                    raise PortabilityError(
+                        f"no tenant named {tenant!r} (see 'tickets tenants list')"
+                    )
+                return await action(db, store, cipher)
+            finally:
+                await db.close()
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(main())
+    except (PortabilityError, CryptoError, DatabaseError, StorageError) as exc:
+        raise _fail(str(exc), code=1) from None
+
+
+def _guild_id(value: str) -> str:
+    if not value.isdigit() or len(value) > 20:
+        raise _fail(f"guild id {value!r} is not a Discord id (digits)")
+    return value
+
+
+def _summary(manifest: Manifest) -> str:
+    return (
+        f"{manifest.records} records and {manifest.objects} stored objects "
+        f"({manifest.object_bytes} bytes)"
+    )
+
+
+@app.command("export")
+def guild_export(
+    guild_id: Annotated[str, typer.Argument(help="The server (guild) id.")],
+    tenant: TenantOption,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The ZIP file to write.")],
+    config: ConfigOption = None,
+) -> None:
+    """Write one server's settings, categories, tags and tickets with transcripts to a ZIP."""
+    settings = _config(config)
+    guild = _guild_id(guild_id)
+    if output.is_dir():
+        raise _fail(f"{output} is a folder; name the ZIP file to write")
+
+    async def action(db: Database, store: ObjectStore, cipher: Cipher) -> Manifest:
+        with _progress_bar("exporting") as progress:
+            job = GuildExport(db, store, cipher, tenant=tenant, guild_id=guild, progress=progress)
+            return await export_to_file(job, output)
+
+    manifest = _with_backends(settings, tenant, action)
+    typer.echo(f"exported {_summary(manifest)} of guild {guild} to {output}")
+    typer.echo(
+        "note: ticket content is in the file decrypted; keep it as safe as the server itself",
+        err=True,
+    )
+
+
+@app.command("import")
+def guild_import(
+    file: Annotated[Path, typer.Argument(help="A ZIP made by 'tickets guild export'.")],
+    tenant: TenantOption,
+    guild_id: Annotated[str, typer.Option("--guild", help="The server (guild) id to import into.")],
+    clean: Annotated[
+        bool,
+        typer.Option(
+            "--clean-up",
+            help="First remove what an interrupted import into this server left behind.",
+        ),
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Load an export into a server without categories, tags or tickets (all or nothing)."""
+    settings = _config(config)
+    guild = _guild_id(guild_id)
+    if not file.is_file():
+        raise _fail(f"{file} is not a file")
+
+    async def action(db: Database, store: ObjectStore, cipher: Cipher) -> Manifest:
+        if clean and await clean_up(db, store, cipher, tenant=tenant, guild_id=guild):
+            typer.echo(f"removed what an interrupted import into guild {guild} left", err=True)
+        with _progress_bar("importing") as progress:
+            return await import_guild(
+                db, store, cipher, file, tenant=tenant, guild_id=guild, progress=progress
+            )
+
+    manifest = _with_backends(settings, tenant, action)
+    typer.echo(
+        f"imported {_summary(manifest)} from guild {manifest.source.guild_id} "
+        f"into guild {guild} of tenant {tenant}"
+    )

@@ -1,0 +1,1 @@
+"""The dashboard stylesheet (a package so installs ship it)."""

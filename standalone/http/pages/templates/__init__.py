@@ -1,0 +1,1 @@
+"""Templates of the dashboard pages (a package so installs ship them)."""

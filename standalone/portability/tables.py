@@ -1,0 +1,754 @@
+"""The guild-scoped tables an export takes and an import puts back: one entry each.
+
+Each table knows how to find one guild's records a page at a time, how a record
+looks in the archive (references as plain keys, ticket content decrypted) and
+how an archived record becomes a record of another tenant, guild or deployment
+(``Target``). ``TABLES`` lists them in the order an import needs (a record
+after the records it refers to); adding a table is one line there. A table that
+a deployment does not have yet (an older release) is exported empty.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from surrealdb import RecordID
+from surrealdb.cbor import CBORTag, undefined
+
+from standalone import keys
+from standalone.crypto import Cipher, CryptoError
+from standalone.db.connection import Database
+from standalone.db.feedback import Feedback
+from standalone.db.records import (
+    Answer,
+    ArchivedMessage,
+    Category,
+    GuildSettings,
+    Question,
+    Ticket,
+    Timer,
+    record_key,
+    to_struct,
+)
+from standalone.portability.format import MAX_CATEGORIES, PortabilityError
+
+PAGE_ROWS = 500
+_RECORD_ID, _RANGE, _INCLUDED, _EXCLUDED = 8, 49, 50, 51  # SurrealDB's CBOR tags
+_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+# Fields every guild-scoped record has that an import sets itself.
+_OWN_FIELDS = {"id", "tenant", "guild_id"}
+
+
+# Archive shapes of the records whose database shape has references or secrets.
+
+
+class GuildEntry(GuildSettings, frozen=True, kw_only=True):
+    next_number: int = 0
+    created_at: datetime | None = None
+
+
+class QuestionEntry(Question, frozen=True, kw_only=True):
+    created_at: datetime | None = None
+
+
+class CategoryEntry(Category, frozen=True, kw_only=True):
+    created_at: datetime | None = None
+
+
+class AnswerEntry(msgspec.Struct, frozen=True, kw_only=True):
+    ticket: int
+    answer: Answer
+
+
+class FeedbackEntry(msgspec.Struct, frozen=True, kw_only=True):
+    ticket: int
+    feedback: Feedback
+
+
+class Edit(msgspec.Struct, frozen=True, kw_only=True):
+    content: str
+    at: datetime
+
+
+class MessageEntry(msgspec.Struct, frozen=True, kw_only=True):
+    ticket: int
+    message: ArchivedMessage  # its ``edits`` empty: they are below, decrypted
+    edits: list[Edit] = []
+
+
+@dataclass
+class Source:
+    """One guild being exported, and what the export learnt so far."""
+
+    db: Database
+    tenant: str
+    guild: str
+    cipher: Cipher
+    # The highest ticket number exported: a record of a ticket opened after the
+    # tickets were read is left out, so the archive never refers to a missing one.
+    last_ticket: int = 0
+
+    def vars(self, **values: Any) -> dict[str, Any]:
+        return {"tenant": self.tenant, "guild": self.guild, **values}
+
+    def decrypt(self, value: str | None, what: str) -> str | None:
+        if value is None:
+            return None
+        try:
+            return self.cipher.decrypt(value)
+        except CryptoError as exc:
+            raise PortabilityError(f"cannot export {what}: {exc}") from None
+
+
+@dataclass
+class Target:
+    """Where an import goes, and how archived keys map to this deployment's."""
+
+    db: Database
+    tenant: str
+    guild: str
+    source_guild: str
+    cipher: Cipher
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    categories: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def same_guild(self) -> bool:
+        return self.guild == self.source_guild
+
+    def vars(self, **values: Any) -> dict[str, Any]:
+        return {"tenant": self.tenant, "guild": self.guild, **values}
+
+    def category(self, old: str) -> str:
+        """The new key of an archived category (fresh keys: the old may be taken here)."""
+        if old not in self.categories:
+            self.categories[old] = secrets.token_hex(6)
+        return self.categories[old]
+
+    def discord_id(self, value: str) -> str:
+        """An id that must be unique in the tenant, made so in another guild.
+
+        Interaction and message ids are Discord's, unique across guilds; the
+        same ids imported into a second guild of the tenant would clash with
+        the first's, and events of the first guild must not reach the copy.
+        """
+        return value if self.same_guild else f"{value}@{self.guild}"
+
+    def encrypt(self, value: str | None) -> str | None:
+        return None if value is None else self.cipher.encrypt(value)
+
+    def object_key(self, portable: str | None) -> str | None:
+        return None if portable is None else to_store_key(portable, self.guild)
+
+
+def to_portable_key(key: str, guild: str) -> str | None:
+    """``transcripts/<guild>/7.html`` as ``transcripts/7.html``; None outside the guild."""
+    for area in keys.GUILD_OBJECT_AREAS:
+        prefix = keys.guild_objects(area, guild)
+        if key.startswith(prefix) and len(key) > len(prefix):
+            return f"{area}/{key[len(prefix) :]}"
+    return None
+
+
+def to_store_key(portable: str, guild: str) -> str:
+    """The storage key of an archived object in ``guild``; PortabilityError if it has none."""
+    area, _, name = portable.partition("/")
+    if area not in keys.GUILD_OBJECT_AREAS or not name:
+        raise PortabilityError(f"object {portable!r} is not in a known area")
+    return keys.guild_objects(area, guild) + name
+
+
+def _without_none(row: dict[str, Any]) -> dict[str, Any]:
+    # A NONE field of a new record takes the field's DEFAULT; left out it is the same,
+    # and an empty optional setting must stay empty rather than become the default.
+    return {k: v for k, v in row.items() if v is not None}
+
+
+def _range(table: str, prefix: list[Any], after: list[Any] | None = None) -> CBORTag:
+    """Records of ``table`` whose array id starts with ``prefix`` (after the id ``after``)."""
+    # NONE sorts first and an object after every scalar, so [..prefix, NONE] to
+    # [..prefix, {}] spans exactly the ids that extend the prefix.
+    start = CBORTag(_INCLUDED, [*prefix, None]) if after is None else CBORTag(_EXCLUDED, after)
+    end = CBORTag(_EXCLUDED, [*prefix, {}])
+    return CBORTag(_RECORD_ID, [table, CBORTag(_RANGE, [start, end])])
+
+
+def _whole(table: str) -> CBORTag:
+    return CBORTag(_RECORD_ID, [table, CBORTag(_RANGE, [undefined, undefined])])
+
+
+class Table:
+    """One guild-scoped table; subclasses say how its records are found and shaped."""
+
+    name: str
+    entry: type[Any]
+    # Records here mean the guild is in use, so an import into it is refused.
+    occupies: bool = True
+
+    def decoder(self) -> msgspec.json.Decoder[Any]:
+        return msgspec.json.Decoder(self.entry)
+
+    async def exists(self, db: Database) -> bool:
+        info = await db.one("INFO FOR DB;")
+        return self.name in (info or {}).get("tables", {})
+
+    async def count(self, src: Source) -> int:
+        raise NotImplementedError
+
+    def pages(self, src: Source) -> AsyncIterator[list[dict[str, Any]]]:
+        raise NotImplementedError
+
+    def export(self, row: dict[str, Any], src: Source) -> Any:
+        """The archive entry of a database row; None leaves the row out."""
+        raise NotImplementedError
+
+    def check(self, entry: Any, refs: References) -> None:
+        """Check an archived entry against what came before it; PortabilityError if bad."""
+
+    def row(self, entry: Any, dst: Target) -> dict[str, Any] | None:
+        """The database row (with its id) of an archived entry; None skips it."""
+        raise NotImplementedError
+
+    async def insert(self, rows: list[dict[str, Any]], dst: Target) -> None:
+        await dst.db.run(f"INSERT INTO {self.name} $rows;", {"rows": rows})
+
+    async def occupied(self, dst: Target) -> bool:
+        raise NotImplementedError
+
+    async def clear(self, dst: Target) -> None:
+        """Remove the target guild's records of this table (undoing an import)."""
+        raise NotImplementedError
+
+
+@dataclass
+class References:
+    """What an import's check has seen so far, to check references against."""
+
+    categories: set[str] = field(default_factory=set)
+    questions: set[tuple[str, str]] = field(default_factory=set)
+    tickets: set[int] = field(default_factory=set)
+    objects: set[str] = field(default_factory=set)
+
+
+class RangeTable(Table):
+    """Records keyed ``[tenant, guild, number, …]``, read as a range of ids."""
+
+    def __init__(self, name: str, entry: type[Any]) -> None:
+        self.name = name
+        self.entry = entry
+
+    async def count(self, src: Source) -> int:
+        rows = await src.db.one(
+            "SELECT count() FROM $r GROUP ALL;", {"r": _range(self.name, [src.tenant, src.guild])}
+        )
+        return int(rows[0]["count"]) if rows else 0
+
+    async def pages(self, src: Source) -> AsyncIterator[list[dict[str, Any]]]:
+        after: list[Any] | None = None
+        while True:
+            rows = await src.db.one(
+                "SELECT * FROM $r LIMIT $n;",
+                {"r": _range(self.name, [src.tenant, src.guild], after), "n": PAGE_ROWS},
+            )
+            if not rows:
+                return
+            yield rows
+            after = rows[-1]["id"].id
+
+    async def occupied(self, dst: Target) -> bool:
+        rows = await dst.db.one(
+            "SELECT id FROM $r LIMIT 1;", {"r": _range(self.name, [dst.tenant, dst.guild])}
+        )
+        return bool(rows)
+
+    async def clear(self, dst: Target) -> None:
+        await dst.db.run("DELETE $r;", {"r": _range(self.name, [dst.tenant, dst.guild])})
+
+    def _id(self, dst: Target, *rest: Any) -> RecordID:
+        return RecordID(self.name, [dst.tenant, dst.guild, *rest])
+
+
+class FieldTable(Table):
+    """Records found by a condition on their fields (``guild_id``, or a link's)."""
+
+    def __init__(self, name: str, entry: type[Any], where: str = "guild_id = $guild") -> None:
+        self.name = name
+        self.entry = entry
+        self._where = f"tenant = $tenant AND {where}"
+
+    async def count(self, src: Source) -> int:
+        rows = await src.db.one(
+            f"SELECT count() FROM type::table($tb) WHERE {self._where} GROUP ALL;",  # noqa: S608
+            src.vars(tb=self.name),
+        )
+        return int(rows[0]["count"]) if rows else 0
+
+    async def pages(self, src: Source) -> AsyncIterator[list[dict[str, Any]]]:
+        last: Any = None
+        while True:
+            after = "" if last is None else "AND id > $last"
+            rows = await src.db.one(
+                f"SELECT * FROM type::table($tb) WHERE {self._where} {after} "  # noqa: S608
+                "ORDER BY id LIMIT $n;",
+                src.vars(tb=self.name, last=last, n=PAGE_ROWS),
+            )
+            if not rows:
+                return
+            yield rows
+            last = rows[-1]["id"]
+
+    async def occupied(self, dst: Target) -> bool:
+        rows = await dst.db.one(
+            f"SELECT id FROM type::table($tb) WHERE {self._where} LIMIT 1;",  # noqa: S608
+            dst.vars(tb=self.name),
+        )
+        return bool(rows)
+
+    async def clear(self, dst: Target) -> None:
+        await dst.db.run(
+            f"DELETE type::table($tb) WHERE {self._where};",
+            dst.vars(tb=self.name),
+        )
+
+
+class GuildTable(Table):
+    """The guild's settings record (one, or none for a guild never configured)."""
+
+    name = "guild"
+    entry = GuildEntry
+    occupies = False  # a settings record alone is replaced; undo puts the old one back
+
+    def _id(self, tenant: str, guild: str) -> RecordID:
+        return RecordID(self.name, [tenant, guild])
+
+    async def count(self, src: Source) -> int:
+        return 1 if await self._get(src.db, src.tenant, src.guild) else 0
+
+    async def _get(self, db: Database, tenant: str, guild: str) -> dict[str, Any] | None:
+        row: dict[str, Any] | None = await db.one(
+            "SELECT * FROM ONLY $id;", {"id": self._id(tenant, guild)}
+        )
+        return row
+
+    async def pages(self, src: Source) -> AsyncIterator[list[dict[str, Any]]]:
+        if row := await self._get(src.db, src.tenant, src.guild):
+            yield [row]
+
+    def export(self, row: dict[str, Any], src: Source) -> Any:
+        return to_struct(row, GuildEntry, guild_id=src.guild)
+
+    def check(self, entry: GuildEntry, refs: References) -> None:
+        if entry.next_number < 0:
+            raise PortabilityError("the guild's next ticket number is negative")
+
+    def row(self, entry: GuildEntry, dst: Target) -> dict[str, Any]:
+        data = msgspec.structs.asdict(entry)
+        return {**_without_none(data), "tenant": dst.tenant, "guild_id": dst.guild}
+
+    async def insert(self, rows: list[dict[str, Any]], dst: Target) -> None:
+        for row in rows:
+            # The counter never goes back: numbers handed out here stay taken.
+            await dst.db.run(
+                "UPSERT $id MERGE $row; UPDATE $id SET next_number = math::max([next_number, $n]);",
+                {"id": self._id(dst.tenant, dst.guild), "row": row, "n": row["next_number"]},
+            )
+
+    async def saved(self, dst: Target) -> dict[str, Any] | None:
+        """The target's settings record as it is, for putting back after a failure."""
+        row = await self._get(dst.db, dst.tenant, dst.guild)
+        return None if row is None else {k: v for k, v in row.items() if k != "id"}
+
+    async def occupied(self, dst: Target) -> bool:
+        return False
+
+    async def clear(self, dst: Target) -> None:
+        await dst.db.run("DELETE $id;", {"id": self._id(dst.tenant, dst.guild)})
+
+    async def put_back(self, dst: Target, row: dict[str, Any] | None) -> None:
+        await self.clear(dst)
+        if row is not None:
+            await dst.db.run(
+                "CREATE $id CONTENT $row;", {"id": self._id(dst.tenant, dst.guild), "row": row}
+            )
+
+
+class CategoryTable(FieldTable):
+    def __init__(self) -> None:
+        super().__init__("category", CategoryEntry)
+
+    def export(self, row: dict[str, Any], src: Source) -> Any:
+        return to_struct(row, CategoryEntry, key=record_key(row["id"]))
+
+    def check(self, entry: CategoryEntry, refs: References) -> None:
+        if entry.key in refs.categories:
+            raise PortabilityError(f"category {entry.key!r} is listed twice")
+        if len(refs.categories) >= MAX_CATEGORIES:
+            raise PortabilityError(f"more than {MAX_CATEGORIES} categories")
+        refs.categories.add(entry.key)
+
+    def row(self, entry: CategoryEntry, dst: Target) -> dict[str, Any]:
+        data = msgspec.structs.asdict(entry)
+        data.pop("key")
+        if entry.interaction_id is not None:
+            data["interaction_id"] = dst.discord_id(entry.interaction_id)
+        return {
+            **_without_none(data),
+            "id": RecordID(self.name, dst.category(entry.key)),
+            "tenant": dst.tenant,
+            "guild_id": dst.guild,
+        }
+
+
+class QuestionTable(FieldTable):
+    def __init__(self) -> None:
+        # Not ``category.guild_id = $guild``: beside the tenant, SurrealDB 2 answers none.
+        super().__init__(
+            "question",
+            QuestionEntry,
+            where="category IN (SELECT VALUE id FROM category WHERE tenant = $tenant "
+            "AND guild_id = $guild)",
+        )
+
+    def export(self, row: dict[str, Any], src: Source) -> Any:
+        return to_struct(row, QuestionEntry, category=record_key(row["category"]))
+
+    def check(self, entry: QuestionEntry, refs: References) -> None:
+        if entry.category not in refs.categories:
+            raise PortabilityError(f"question {entry.key!r} is of a category not in the archive")
+        if (entry.category, entry.key) in refs.questions:
+            raise PortabilityError(f"question {entry.key!r} is listed twice")
+        refs.questions.add((entry.category, entry.key))
+
+    def row(self, entry: QuestionEntry, dst: Target) -> dict[str, Any]:
+        category = dst.category(entry.category)
+        data = msgspec.structs.asdict(entry)
+        return {
+            **_without_none(data),
+            "id": RecordID(self.name, [dst.tenant, category, entry.key]),
+            "tenant": dst.tenant,
+            "category": RecordID("category", category),
+        }
+
+
+class TicketTable(RangeTable):
+    def __init__(self) -> None:
+        super().__init__("ticket", Ticket)
+
+    def export(self, row: dict[str, Any], src: Source) -> Any:
+        ticket = to_struct(row, Ticket, category=record_key(row["category"]))
+        what = f"ticket {ticket.number}"
+        request = ticket.close_request
+        if request is not None:
+            request = msgspec.structs.replace(request, reason=src.decrypt(request.reason, what))
+        transcript = ticket.transcript_key
+        src.last_ticket = max(src.last_ticket, ticket.number)
+        return msgspec.structs.replace(
+            ticket,
+            guild_id=src.guild,
+            topic=src.decrypt(ticket.topic, what),
+            close_reason=src.decrypt(ticket.close_reason, what),
+            close_request=request,
+            transcript_key=None if transcript is None else to_portable_key(transcript, src.guild),
+        )
+
+    def check(self, entry: Ticket, refs: References) -> None:
+        if entry.number < 1 or entry.number in refs.tickets:
+            raise PortabilityError(f"ticket number {entry.number} is invalid or listed twice")
+        if entry.transcript_key is not None and entry.transcript_key not in refs.objects:
+            raise PortabilityError(f"the transcript of ticket {entry.number} is not in the archive")
+        refs.tickets.add(entry.number)
+
+    def row(self, entry: Ticket, dst: Target) -> dict[str, Any]:
+        data = msgspec.structs.asdict(entry)
+        request: dict[str, Any] | None = None
+        if entry.close_request is not None:
+            request = _without_none(msgspec.structs.asdict(entry.close_request))
+            request["reason"] = dst.encrypt(entry.close_request.reason)
+        data.update(
+            topic=dst.encrypt(entry.topic),
+            close_reason=dst.encrypt(entry.close_reason),
+            close_request=request,
+            transcript_key=dst.object_key(entry.transcript_key),
+            interaction_id=dst.discord_id(entry.interaction_id),
+        )
+        if not dst.same_guild and entry.state != "closed":
+            # Its channel is in the other server: here it can only be history.
+            data.update(
+                state="closed",
+                closed_at=entry.closed_at or dst.now,
+                closed_by=entry.closed_by or "system",
+                close_reason=dst.encrypt(
+                    entry.close_reason or f"imported from server {dst.source_guild} while open"
+                ),
+                close_request=None,
+            )
+        return {
+            **_without_none(data),
+            "id": self._id(dst, entry.number),
+            "tenant": dst.tenant,
+            "guild_id": dst.guild,
+            "category": RecordID("category", dst.category(entry.category)),
+        }
+
+
+def _ticket_link(dst: Target, number: int) -> RecordID:
+    return RecordID("ticket", [dst.tenant, dst.guild, number])
+
+
+def _check_ticket(number: int, refs: References, what: str) -> None:
+    if number not in refs.tickets:
+        raise PortabilityError(f"{what} of ticket {number}, which is not in the archive")
+
+
+class AnswerTable(RangeTable):
+    def __init__(self) -> None:
+        super().__init__("answer", AnswerEntry)
+
+    def export(self, row: dict[str, Any], src: Source) -> Any:
+        number = int(row["id"].id[2])
+        if number > src.last_ticket:
+            return None
+        answer = to_struct(row, Answer)
+        value = src.decrypt(answer.value, f"an answer of ticket {number}") or ""
+        return AnswerEntry(ticket=number, answer=msgspec.structs.replace(answer, value=value))
+
+    def check(self, entry: AnswerEntry, refs: References) -> None:
+        _check_ticket(entry.ticket, refs, "an answer")
+
+    def row(self, entry: AnswerEntry, dst: Target) -> dict[str, Any]:
+        answer = entry.answer
+        return {
+            **_without_none(msgspec.structs.asdict(answer)),
+            "value": dst.cipher.encrypt(answer.value),
+            "id": self._id(dst, entry.ticket, answer.question),
+            "tenant": dst.tenant,
+            "ticket": _ticket_link(dst, entry.ticket),
+        }
+
+
+class FeedbackTable(RangeTable):
+    def __init__(self) -> None:
+        super().__init__("feedback", FeedbackEntry)
+
+    def export(self, row: dict[str, Any], src: Source) -> Any:
+        number = int(row["id"].id[2])
+        if number > src.last_ticket:
+            return None
+        feedback = to_struct(row, Feedback)
+        comment = src.decrypt(feedback.comment, f"the feedback of ticket {number}")
+        return FeedbackEntry(
+            ticket=number,
+            feedback=msgspec.structs.replace(feedback, guild_id=src.guild, comment=comment),
+        )
+
+    def check(self, entry: FeedbackEntry, refs: References) -> None:
+        _check_ticket(entry.ticket, refs, "feedback")
+
+    def row(self, entry: FeedbackEntry, dst: Target) -> dict[str, Any]:
+        feedback = entry.feedback
+        return {
+            **_without_none(msgspec.structs.asdict(feedback)),
+            "comment": dst.encrypt(feedback.comment),
+            "id": self._id(dst, entry.ticket),
+            "tenant": dst.tenant,
+            "guild_id": dst.guild,
+            "ticket": _ticket_link(dst, entry.ticket),
+        }
+
+
+class TimerTable(RangeTable):
+    occupies = False  # timers belong to tickets, which are checked themselves
+
+    def __init__(self) -> None:
+        super().__init__("timer", Timer)
+
+    def export(self, row: dict[str, Any], src: Source) -> Any:
+        timer = to_struct(row, Timer)
+        if timer.number > src.last_ticket:
+            return None
+        return msgspec.structs.replace(timer, guild_id=src.guild)
+
+    def check(self, entry: Timer, refs: References) -> None:
+        _check_ticket(entry.number, refs, "a timer")
+
+    def row(self, entry: Timer, dst: Target) -> dict[str, Any] | None:
+        if not dst.same_guild:
+            return None  # its ticket is imported closed
+        return {
+            **msgspec.structs.asdict(entry),
+            "id": self._id(dst, entry.number, entry.kind),
+            "tenant": dst.tenant,
+            "guild_id": dst.guild,
+        }
+
+
+class MessageTable(Table):
+    """Archived messages, keyed by Discord message id: found ticket by ticket."""
+
+    name = "archived_message"
+    entry = MessageEntry
+    occupies = False  # they belong to tickets, which are checked themselves
+
+    async def count(self, src: Source) -> int:
+        rows = await src.db.one(
+            "SELECT count() FROM archived_message WHERE tenant = $tenant "
+            "AND ticket.guild_id = $guild GROUP ALL;",
+            src.vars(),
+        )
+        return int(rows[0]["count"]) if rows else 0
+
+    async def _numbers(self, db: Database, tenant: str, guild: str) -> AsyncIterator[list[int]]:
+        after: list[Any] | None = None
+        while True:
+            ids = await db.one(
+                "SELECT VALUE id FROM $r LIMIT $n;",
+                {"r": _range("ticket", [tenant, guild], after), "n": PAGE_ROWS},
+            )
+            if not ids:
+                return
+            yield [int(i.id[2]) for i in ids]
+            after = ids[-1].id
+
+    async def pages(self, src: Source) -> AsyncIterator[list[dict[str, Any]]]:
+        async for numbers in self._numbers(src.db, src.tenant, src.guild):
+            for number in numbers:
+                last: Any = None
+                while True:
+                    after = "" if last is None else "AND id > $last"
+                    rows = await src.db.one(
+                        "SELECT * FROM archived_message WHERE tenant = $tenant AND ticket = "  # noqa: S608
+                        f"type::thing('ticket', [$tenant, $guild, $number]) {after} "
+                        "ORDER BY id LIMIT $n;",
+                        src.vars(number=number, last=last, n=PAGE_ROWS),
+                    )
+                    if not rows:
+                        break
+                    yield rows
+                    last = rows[-1]["id"]
+
+    def export(self, row: dict[str, Any], src: Source) -> Any:
+        number = int(row["ticket"].id[2])
+        if number > src.last_ticket:
+            return None
+        message = to_struct(row, ArchivedMessage)
+        what = f"message {message.message_id} of ticket {number}"
+        try:
+            name = src.cipher.decrypt_legacy(message.author_name)
+        except CryptoError as exc:
+            raise PortabilityError(f"cannot export {what}: {exc}") from None
+        edits = [
+            Edit(content=src.decrypt(str(e.get("content", "")), what) or "", at=e["at"])
+            for e in message.edits
+        ]
+        return MessageEntry(
+            ticket=number,
+            message=msgspec.structs.replace(
+                message,
+                author_name=name,
+                content=src.decrypt(message.content, what) or "",
+                edits=[],
+            ),
+            edits=edits,
+        )
+
+    def check(self, entry: MessageEntry, refs: References) -> None:
+        _check_ticket(entry.ticket, refs, "a message")
+        if entry.message.edits:
+            raise PortabilityError("a message's edits are in the wrong place")
+
+    def row(self, entry: MessageEntry, dst: Target) -> dict[str, Any]:
+        message = entry.message
+        return {
+            **_without_none(msgspec.structs.asdict(message)),
+            "author_name": dst.cipher.encrypt(message.author_name),
+            "content": dst.cipher.encrypt(message.content),
+            "edits": [{"content": dst.cipher.encrypt(e.content), "at": e.at} for e in entry.edits],
+            "id": RecordID(self.name, [dst.tenant, dst.discord_id(message.message_id)]),
+            "tenant": dst.tenant,
+            "ticket": _ticket_link(dst, entry.ticket),
+        }
+
+    async def occupied(self, dst: Target) -> bool:
+        return False
+
+    async def clear(self, dst: Target) -> None:
+        async for numbers in self._numbers(dst.db, dst.tenant, dst.guild):
+            await dst.db.run(
+                "FOR $n IN $numbers { DELETE archived_message WHERE tenant = $tenant AND "
+                "ticket = type::thing('ticket', [$tenant, $guild, $n]); };",
+                dst.vars(numbers=numbers),
+            )
+
+
+class PlainTable(FieldTable):
+    """A table of settings-like records with ``tenant`` and ``guild_id`` and no secrets.
+
+    Records travel field by field as JSON and get new ids on import; fields
+    named in ``datetimes`` are turned back into datetimes (JSON has none).
+    A field that refers to another record cannot travel this way: give such a
+    table its own class, as categories have.
+    """
+
+    entry = dict
+
+    def __init__(self, name: str, *, datetimes: tuple[str, ...] = ("created_at",)) -> None:
+        super().__init__(name, dict)
+        self._datetimes = datetimes
+
+    def decoder(self) -> msgspec.json.Decoder[Any]:
+        return msgspec.json.Decoder(dict[str, Any])
+
+    def export(self, row: dict[str, Any], src: Source) -> Any:
+        data = {k: v for k, v in row.items() if k not in _OWN_FIELDS}
+        for name, value in data.items():
+            if isinstance(value, RecordID):
+                raise PortabilityError(
+                    f"{self.name}.{name} refers to another record; this table cannot be exported"
+                )
+        return data
+
+    def check(self, entry: dict[str, Any], refs: References) -> None:
+        for name in entry:
+            if not _FIELD.fullmatch(name) or name in _OWN_FIELDS:
+                raise PortabilityError(f"{self.name} has a field {name!r} an import cannot set")
+        for name in self._datetimes:
+            if entry.get(name) is not None:
+                _datetime(entry[name], f"{self.name}.{name}")
+
+    def row(self, entry: dict[str, Any], dst: Target) -> dict[str, Any]:
+        data = dict(entry)
+        for name in self._datetimes:
+            if data.get(name) is not None:
+                data[name] = _datetime(data[name], f"{self.name}.{name}")
+        return {**_without_none(data), "tenant": dst.tenant, "guild_id": dst.guild}
+
+
+def _datetime(value: Any, what: str) -> datetime:
+    try:
+        return msgspec.convert(value, datetime)
+    except msgspec.ValidationError:
+        raise PortabilityError(f"{what} is not a date and time: {value!r}") from None
+
+
+TABLES: list[Table] = [
+    GuildTable(),
+    CategoryTable(),
+    QuestionTable(),
+    PlainTable("tag"),
+    TicketTable(),
+    AnswerTable(),
+    FeedbackTable(),
+    TimerTable(),
+    MessageTable(),
+]
+"""Every guild-scoped table, each after the tables its records refer to."""
+
+BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}
+
+Exporter = Callable[[dict[str, Any], Source], Any]
