@@ -10,7 +10,9 @@ up, never turned into paths, and object keys are checked like every storage key.
 from __future__ import annotations
 
 import hashlib
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -45,6 +47,17 @@ _ALLOWED_COMPRESSION = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}
 _ENCRYPTED_FLAG = 0x1
 # Entries this small cannot hold a bomb worth refusing; their ratio is noise.
 _RATIO_FLOOR = 1024 * 1024
+# What zipfile and zlib raise for damaged data (a hostile archive may reach any).
+_DAMAGED = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    OSError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    struct.error,
+)
 _object_index = msgspec.json.Decoder(ObjectEntry)
 _manifest = msgspec.json.Decoder(Manifest)
 
@@ -56,7 +69,7 @@ class Archive:
         self.path = Path(path)
         try:
             self._zip = zipfile.ZipFile(self.path)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+        except (*_DAMAGED, ValueError) as exc:
             raise PortabilityError(f"{self.path.name} is not a guild export: {exc}") from None
         try:
             self._infos = self._check_layout()
@@ -107,7 +120,7 @@ class Archive:
             with self._zip.open(info) as raw:
                 data = raw.read(MAX_MANIFEST_BYTES + 1)
             manifest = _manifest.decode(data)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except _DAMAGED as exc:
             raise PortabilityError(f"the archive's manifest is damaged: {exc}") from None
         except msgspec.DecodeError as exc:
             raise PortabilityError(f"the archive's manifest is not valid: {exc}") from None
@@ -172,7 +185,7 @@ class Archive:
                         raise PortabilityError(f"{name!r} is cut short")
                     lines += 1
                     yield line
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except _DAMAGED as exc:
             raise PortabilityError(f"{name!r} is damaged: {exc}") from None
         if size != entry.size or digest.hexdigest() != entry.sha256 or lines != entry.records:
             raise PortabilityError(f"{name!r} does not match its checksum: the archive is damaged")
@@ -225,7 +238,7 @@ class Archive:
                     digest.update(data)
                     size += len(data)
                     yield data
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except _DAMAGED as exc:
             raise PortabilityError(f"object {entry.key!r} is damaged: {exc}") from None
         if size != entry.size or digest.hexdigest() != entry.sha256:
             raise PortabilityError(f"object {entry.key!r} does not match its checksum")
