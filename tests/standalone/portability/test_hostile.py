@@ -62,6 +62,19 @@ def rewrite(
     return out
 
 
+def read(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def found(folder: Path, name: str) -> list[Path]:
+    return list(folder.rglob(name))
+
+
 def lines(data: bytes) -> list[dict[str, Any]]:
     return [msgspec.json.decode(line) for line in data.splitlines()]
 
@@ -89,11 +102,10 @@ async def refused(target: Instance, path: Path, match: str, guild: str = "200") 
 async def test_a_file_that_is_no_zip_or_cut_short(
     target: Instance, archive: Path, tmp_path: Path
 ) -> None:
-    junk = tmp_path / "junk.zip"
-    junk.write_bytes(b"PK\x03\x04 nothing useful")
+    junk = write(tmp_path / "junk.zip", b"PK\x03\x04 nothing useful")
     await refused(target, junk, "not a guild export")
-    cut = tmp_path / "cut.zip"
-    cut.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    whole = read(archive)
+    cut = write(tmp_path / "cut.zip", whole[: len(whole) // 2])
     await refused(target, cut, "not a guild export")
 
 
@@ -102,12 +114,11 @@ async def test_a_damaged_byte_is_found_before_anything_is_written(
 ) -> None:
     with zipfile.ZipFile(archive) as zf:
         info = zf.getinfo("tables/ticket.jsonl")
-    data = bytearray(archive.read_bytes())
+    data = bytearray(read(archive))
     # Inside the ticket table's deflated bytes, past its local header.
     spot = info.header_offset + 30 + len(info.filename) + 20 + info.compress_size // 2
     data[spot] ^= 0xFF
-    damaged = tmp_path / "damaged.zip"
-    damaged.write_bytes(bytes(data))
+    damaged = write(tmp_path / "damaged.zip", bytes(data))
     await refused(target, damaged, "damaged|not valid|checksum")
 
 
@@ -156,7 +167,7 @@ async def test_paths_that_climb_out_are_refused(
         extra={"objects/transcripts/../../../escaped": b"<html>ticket 0</html>"},
     )
     await refused(target, evil, "not allowed")
-    assert not list(tmp_path.rglob("escaped"))
+    assert not found(tmp_path, "escaped")
 
 
 async def test_entries_the_manifest_does_not_list(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -68,14 +68,17 @@ async def test_an_import_killed_mid_way_is_cleaned_up(source: Instance, tmp_path
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("TICKETS_SECRET_KEY", None)
-    killed = subprocess.run(
-        [sys.executable, "-c", KILLED_IMPORT, str(folder), str(archive)],
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        KILLED_IMPORT,
+        str(folder),
+        str(archive),
         env=env,
-        capture_output=True,
-        timeout=120,
-        check=False,
+        stderr=asyncio.subprocess.PIPE,
     )
-    assert killed.returncode == -9, killed.stderr.decode()
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == -9, stderr.decode()
 
     target.db = await open_database(f"surrealkv://{folder / 'db'}")
     try:
