@@ -45,6 +45,9 @@ from standalone.portability.tables import (
 from storage.ports import ObjectStore, StorageError
 from storage.scoped import ScopedStore
 
+# Records of many kilobytes each (long messages) go in smaller batches: a batch
+# is in memory three times (decoded, encrypted, encoded for the database).
+BATCH_BYTES = 512 * 1024
 MARKER_TABLE = "guild_import"  # one record per guild an import is writing into
 
 
@@ -58,7 +61,7 @@ async def _check(archive: Archive, step: Progress) -> None:
     for entry in archive.objects():
         refs.objects.add(entry.key)
     for table in TABLES:
-        for number, entry in enumerate(archive.rows(table.name), 1):
+        for number, (entry, _) in enumerate(archive.rows(table.name), 1):
             table.check(entry, refs)
             step(1, 0)
             if number % PAGE_ROWS == 0:
@@ -98,12 +101,15 @@ async def _refuse_occupied(dst: Target, store: ObjectStore, manifest: Manifest) 
 
 
 async def _rows(archive: Archive, table_name: str) -> AsyncIterator[list[Any]]:
+    """The table's records in batches of PAGE_ROWS, or fewer when they are large."""
     batch: list[Any] = []
-    for entry in archive.rows(table_name):
+    size = 0
+    for entry, length in archive.rows(table_name):
         batch.append(entry)
-        if len(batch) >= PAGE_ROWS:
+        size += length
+        if len(batch) >= PAGE_ROWS or size >= BATCH_BYTES:
             yield batch
-            batch = []
+            batch, size = [], 0
             await asyncio.sleep(0)  # a cancellation gets in between pages
     if batch:
         yield batch

@@ -190,15 +190,15 @@ class Archive:
         if size != entry.size or digest.hexdigest() != entry.sha256 or lines != entry.records:
             raise PortabilityError(f"{name!r} does not match its checksum: the archive is damaged")
 
-    def rows(self, table: str) -> Iterator[Any]:
-        """The archived records of a table, decoded and type-checked (none if it has none)."""
+    def rows(self, table: str) -> Iterator[tuple[Any, int]]:
+        """The archived records of a table, decoded and type-checked, each with its size."""
         if table not in self.manifest.tables:
             return
         name = table_entry(table)
         decoder = BY_NAME[table].decoder()
         for number, line in enumerate(self._lines(name), 1):
             try:
-                yield decoder.decode(line)
+                yield decoder.decode(line), len(line)
             except msgspec.DecodeError as exc:
                 raise PortabilityError(f"{name!r} line {number} is not valid: {exc}") from None
 

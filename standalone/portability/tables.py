@@ -216,7 +216,7 @@ class Table:
         raise NotImplementedError
 
     async def insert(self, rows: list[dict[str, Any]], dst: Target) -> None:
-        await dst.db.run(f"INSERT INTO {self.name} $rows;", {"rows": rows})
+        await dst.db.run(f"INSERT INTO {self.name} $rows RETURN NONE;", {"rows": rows})
 
     async def occupied(self, dst: Target) -> bool:
         raise NotImplementedError
@@ -355,7 +355,8 @@ class GuildTable(Table):
         for row in rows:
             # The counter never goes back: numbers handed out here stay taken.
             await dst.db.run(
-                "UPSERT $id MERGE $row; UPDATE $id SET next_number = math::max([next_number, $n]);",
+                "UPSERT $id MERGE $row RETURN NONE;"
+                "UPDATE $id SET next_number = math::max([next_number, $n]) RETURN NONE;",
                 {"id": self._id(dst.tenant, dst.guild), "row": row, "n": row["next_number"]},
             )
 
