@@ -45,6 +45,15 @@ _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _OWN_FIELDS = {"id", "tenant", "guild_id"}
 
 
+# Settings that name channels and roles of one server. In another server they
+# would name nothing, or worse, the first server's (a log channel, a thread
+# parent): an import into another guild id clears them, for staff to set again.
+GUILD_PLACES = ("log_channel",)
+GUILD_ROLES = ("blocked_roles",)
+CATEGORY_PLACES = ("discord_category", "thread_channel")
+CATEGORY_ROLES = ("staff_roles", "ping_roles", "required_roles", "blocked_roles")
+
+
 # Archive shapes of the records whose database shape has references or secrets.
 
 
@@ -349,6 +358,9 @@ class GuildTable(Table):
 
     def row(self, entry: GuildEntry, dst: Target) -> dict[str, Any]:
         data = msgspec.structs.asdict(entry)
+        if not dst.same_guild:
+            data.update(dict.fromkeys(GUILD_PLACES))
+            data.update({key: [] for key in GUILD_ROLES})
         return {**_without_none(data), "tenant": dst.tenant, "guild_id": dst.guild}
 
     async def insert(self, rows: list[dict[str, Any]], dst: Target) -> None:
@@ -398,6 +410,9 @@ class CategoryTable(FieldTable):
         data.pop("key")
         if entry.interaction_id is not None:
             data["interaction_id"] = dst.discord_id(entry.interaction_id)
+        if not dst.same_guild:
+            data.update(dict.fromkeys(CATEGORY_PLACES))
+            data.update({key: [] for key in CATEGORY_ROLES})
         return {
             **_without_none(data),
             "id": RecordID(self.name, dst.category(entry.key)),
@@ -477,6 +492,8 @@ class TicketTable(RangeTable):
             close_request=request,
             transcript_key=dst.object_key(entry.transcript_key),
             interaction_id=dst.discord_id(entry.interaction_id),
+            # Events of the other server's channel must keep finding its own ticket.
+            channel_id=None if entry.channel_id is None else dst.discord_id(entry.channel_id),
         )
         if not dst.same_guild and entry.state != "closed":
             # Its channel is in the other server: here it can only be history.

@@ -80,9 +80,21 @@ async def fill_guild(inst: Instance, tenant: str, guild: str, tickets: int = 6) 
     settings = SettingsRepository(inst.db, tenant)
     repo = TicketRepository(inst.db, tenant)
     store = ScopedStore(inst.store, tenant)
-    await settings.update_guild(guild, footer="Our footer", auto_close_ms=None, colour=0x123456)
+    await settings.update_guild(
+        guild,
+        footer="Our footer",
+        auto_close_ms=None,
+        colour=0x123456,
+        log_channel="900",
+        blocked_roles=["13"],
+    )
     support = await settings.create_category(
-        guild, "Support", staff_roles=["11", "12"], description="Help", custom_topic="what"
+        guild,
+        "Support",
+        staff_roles=["11", "12"],
+        description="Help",
+        custom_topic="what",
+        discord_category="88",
     )
     billing = await settings.create_category(guild, "Billing", mode="thread", thread_channel="77")
     await settings.save_question(support.key, "What happened?", key="what", style=2)

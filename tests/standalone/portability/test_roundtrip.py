@@ -42,9 +42,15 @@ def assert_complete(steps: list[tuple[int, int]]) -> None:
     assert steps[-1][0] == steps[-1][1] > 0
 
 
-def closed_copy(view: dict, source_guild: str) -> dict:
-    """What the import into another guild makes of tickets that were still open."""
+def moved_copy(view: dict, source_guild: str) -> dict:
+    """What the import into another guild makes of the other server's channels and
+    roles (cleared) and of tickets that were still open (closed)."""
+    view["guild"].update(log_channel=None, blocked_roles=[])
+    for category in view["categories"].values():
+        category.update(discord_category=None, thread_channel=None)
+        category.update(staff_roles=[], ping_roles=[], required_roles=[], blocked_roles=[])
     for ticket in view["tickets"].values():
+        ticket["channel_id"] = f"{ticket['channel_id']}@200"
         if ticket["state"] != "closed":
             ticket["state"] = "closed"
             ticket["closed_by"] = ticket["closed_by"] or "system"
@@ -85,11 +91,12 @@ async def test_round_trip_between_two_guilds_of_one_tenant(
     for number in was_open:
         assert after["tickets"][number]["closed_at"] is not None
         after["tickets"][number]["closed_at"] = None
-    assert after == closed_copy(before, "100")
+    assert after == moved_copy(before, "100")
     # The source guild is untouched, and the copy answers to no event of the source's.
     assert await snapshot(source, "alpha", "100") == before_again
     repo = TicketRepository(source.db, "alpha")
     assert (await repo.by_interaction("100-i1")).guild_id == "100"  # type: ignore[union-attr]
+    assert (await repo.by_channel("551")).guild_id == "100"  # type: ignore[union-attr]
 
 
 async def test_round_trip_between_two_deployments_keeps_open_tickets(
