@@ -265,8 +265,10 @@ async def export_to_file(export: GuildExport, path: Path) -> Manifest:
             out.flush()
             os.fsync(out.fileno())
         partial.replace(path)
-    except BaseException:
+    except BaseException as exc:
         partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise PortabilityError(f"cannot write {path}: {exc.strerror or exc}") from exc
         raise
     assert export.manifest is not None  # set by the last chunk
     return export.manifest

@@ -58,8 +58,12 @@ def _marker(tenant: str, guild: str) -> RecordID:
 async def _check(archive: Archive, step: Progress) -> None:
     """Read every record and object once, checking types, references and checksums."""
     refs = References()
+    stored = 0
     for entry in archive.objects():
         refs.objects.add(entry.key)
+        stored += entry.size
+    if stored != archive.manifest.object_bytes:
+        raise PortabilityError("the manifest's object sizes do not add up")
     for table in TABLES:
         for number, (entry, _) in enumerate(archive.rows(table.name), 1):
             table.check(entry, refs)

@@ -192,3 +192,13 @@ async def test_empty_guild_exports_and_imports(
     before = await state(target)
     await import_guild(target.db, target.store, target.cipher, path, tenant="alpha", guild_id="999")
     assert await state(target) == before
+
+
+async def test_an_export_that_cannot_be_written_says_where_and_leaves_no_file(
+    source: Instance, tmp_path: Path
+) -> None:
+    await fill_guild(source, "alpha", "100", tickets=1)
+    job = GuildExport(source.db, source.store, source.cipher, tenant="alpha", guild_id="100")
+    with pytest.raises(PortabilityError, match="cannot write"):
+        await export_to_file(job, tmp_path / "missing" / "guild.zip")
+    assert not (tmp_path / "missing").exists()
