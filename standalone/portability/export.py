@@ -43,8 +43,7 @@ from standalone.portability.format import (
     object_entry,
     table_entry,
 )
-from standalone.portability.tables import TABLES, Table, to_portable_key
-from standalone.portability.tables import Source as Reading
+from standalone.portability.tables import TABLES, Reading, Table, to_portable_key
 from storage.ports import ObjectStore, StorageError
 from storage.scoped import ScopedStore
 

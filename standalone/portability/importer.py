@@ -82,17 +82,13 @@ async def _existing_tables(db: Database) -> set[str]:
 
 
 async def _refuse_occupied(dst: Target, store: ObjectStore, manifest: Manifest) -> None:
-    missing = [
-        name
-        for name, count in manifest.tables.items()
-        if count and name not in await _existing_tables(dst.db)
-    ]
+    present = await _existing_tables(dst.db)
+    missing = [name for name, count in manifest.tables.items() if count and name not in present]
     if missing:
         raise PortabilityError(
             f"this deployment has no {', '.join(missing)} table: it is older than the one "
             "that made the archive; upgrade it first"
         )
-    present = await _existing_tables(dst.db)
     used = [t.name for t in TABLES if t.occupies and t.name in present and await t.occupied(dst)]
     for area in keys.GUILD_OBJECT_AREAS:
         if await store.list(keys.guild_objects(area, dst.guild), limit=1):

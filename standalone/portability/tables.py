@@ -92,7 +92,7 @@ class MessageEntry(msgspec.Struct, frozen=True, kw_only=True):
 
 
 @dataclass
-class Source:
+class Reading:
     """One guild being exported, and what the export learnt so far."""
 
     db: Database
@@ -207,13 +207,13 @@ class Table:
         info = await db.one("INFO FOR DB;")
         return self.name in (info or {}).get("tables", {})
 
-    async def count(self, src: Source) -> int:
+    async def count(self, src: Reading) -> int:
         raise NotImplementedError
 
-    def pages(self, src: Source) -> AsyncIterator[list[dict[str, Any]]]:
+    def pages(self, src: Reading) -> AsyncIterator[list[dict[str, Any]]]:
         raise NotImplementedError
 
-    def export(self, row: dict[str, Any], src: Source) -> Any:
+    def export(self, row: dict[str, Any], src: Reading) -> Any:
         """The archive entry of a database row; None leaves the row out."""
         raise NotImplementedError
 
@@ -252,13 +252,13 @@ class RangeTable(Table):
         self.name = name
         self.entry = entry
 
-    async def count(self, src: Source) -> int:
+    async def count(self, src: Reading) -> int:
         rows = await src.db.one(
             "SELECT count() FROM $r GROUP ALL;", {"r": _range(self.name, [src.tenant, src.guild])}
         )
         return int(rows[0]["count"]) if rows else 0
 
-    async def pages(self, src: Source) -> AsyncIterator[list[dict[str, Any]]]:
+    async def pages(self, src: Reading) -> AsyncIterator[list[dict[str, Any]]]:
         after: list[Any] | None = None
         while True:
             rows = await src.db.one(
@@ -291,14 +291,14 @@ class FieldTable(Table):
         self.entry = entry
         self._where = f"tenant = $tenant AND {where}"
 
-    async def count(self, src: Source) -> int:
+    async def count(self, src: Reading) -> int:
         rows = await src.db.one(
             f"SELECT count() FROM type::table($tb) WHERE {self._where} GROUP ALL;",  # noqa: S608
             src.vars(tb=self.name),
         )
         return int(rows[0]["count"]) if rows else 0
 
-    async def pages(self, src: Source) -> AsyncIterator[list[dict[str, Any]]]:
+    async def pages(self, src: Reading) -> AsyncIterator[list[dict[str, Any]]]:
         last: Any = None
         while True:
             after = "" if last is None else "AND id > $last"
@@ -336,7 +336,7 @@ class GuildTable(Table):
     def _id(self, tenant: str, guild: str) -> RecordID:
         return RecordID(self.name, [tenant, guild])
 
-    async def count(self, src: Source) -> int:
+    async def count(self, src: Reading) -> int:
         return 1 if await self._get(src.db, src.tenant, src.guild) else 0
 
     async def _get(self, db: Database, tenant: str, guild: str) -> dict[str, Any] | None:
@@ -345,11 +345,11 @@ class GuildTable(Table):
         )
         return row
 
-    async def pages(self, src: Source) -> AsyncIterator[list[dict[str, Any]]]:
+    async def pages(self, src: Reading) -> AsyncIterator[list[dict[str, Any]]]:
         if row := await self._get(src.db, src.tenant, src.guild):
             yield [row]
 
-    def export(self, row: dict[str, Any], src: Source) -> Any:
+    def export(self, row: dict[str, Any], src: Reading) -> Any:
         return to_struct(row, GuildEntry, guild_id=src.guild)
 
     def check(self, entry: GuildEntry, refs: References) -> None:
@@ -395,7 +395,7 @@ class CategoryTable(FieldTable):
     def __init__(self) -> None:
         super().__init__("category", CategoryEntry)
 
-    def export(self, row: dict[str, Any], src: Source) -> Any:
+    def export(self, row: dict[str, Any], src: Reading) -> Any:
         return to_struct(row, CategoryEntry, key=record_key(row["id"]))
 
     def check(self, entry: CategoryEntry, refs: References) -> None:
@@ -431,7 +431,7 @@ class QuestionTable(FieldTable):
             "AND guild_id = $guild)",
         )
 
-    def export(self, row: dict[str, Any], src: Source) -> Any:
+    def export(self, row: dict[str, Any], src: Reading) -> Any:
         return to_struct(row, QuestionEntry, category=record_key(row["category"]))
 
     def check(self, entry: QuestionEntry, refs: References) -> None:
@@ -456,7 +456,7 @@ class TicketTable(RangeTable):
     def __init__(self) -> None:
         super().__init__("ticket", Ticket)
 
-    def export(self, row: dict[str, Any], src: Source) -> Any:
+    def export(self, row: dict[str, Any], src: Reading) -> Any:
         ticket = to_struct(row, Ticket, category=record_key(row["category"]))
         what = f"ticket {ticket.number}"
         request = ticket.close_request
@@ -528,7 +528,7 @@ class AnswerTable(RangeTable):
     def __init__(self) -> None:
         super().__init__("answer", AnswerEntry)
 
-    def export(self, row: dict[str, Any], src: Source) -> Any:
+    def export(self, row: dict[str, Any], src: Reading) -> Any:
         number = int(row["id"].id[2])
         if number > src.last_ticket:
             return None
@@ -554,7 +554,7 @@ class FeedbackTable(RangeTable):
     def __init__(self) -> None:
         super().__init__("feedback", FeedbackEntry)
 
-    def export(self, row: dict[str, Any], src: Source) -> Any:
+    def export(self, row: dict[str, Any], src: Reading) -> Any:
         number = int(row["id"].id[2])
         if number > src.last_ticket:
             return None
@@ -586,7 +586,7 @@ class TimerTable(RangeTable):
     def __init__(self) -> None:
         super().__init__("timer", Timer)
 
-    def export(self, row: dict[str, Any], src: Source) -> Any:
+    def export(self, row: dict[str, Any], src: Reading) -> Any:
         timer = to_struct(row, Timer)
         if timer.number > src.last_ticket:
             return None
@@ -613,7 +613,7 @@ class MessageTable(Table):
     entry = MessageEntry
     occupies = False  # they belong to tickets, which are checked themselves
 
-    async def count(self, src: Source) -> int:
+    async def count(self, src: Reading) -> int:
         rows = await src.db.one(
             "SELECT count() FROM archived_message WHERE tenant = $tenant "
             "AND ticket.guild_id = $guild GROUP ALL;",
@@ -633,7 +633,7 @@ class MessageTable(Table):
             yield [int(i.id[2]) for i in ids]
             after = ids[-1].id
 
-    async def pages(self, src: Source) -> AsyncIterator[list[dict[str, Any]]]:
+    async def pages(self, src: Reading) -> AsyncIterator[list[dict[str, Any]]]:
         async for numbers in self._numbers(src.db, src.tenant, src.guild):
             for number in numbers:
                 last: Any = None
@@ -650,7 +650,7 @@ class MessageTable(Table):
                     yield rows
                     last = rows[-1]["id"]
 
-    def export(self, row: dict[str, Any], src: Source) -> Any:
+    def export(self, row: dict[str, Any], src: Reading) -> Any:
         number = int(row["ticket"].id[2])
         if number > src.last_ticket:
             return None
@@ -722,7 +722,7 @@ class PlainTable(FieldTable):
     def decoder(self) -> msgspec.json.Decoder[Any]:
         return msgspec.json.Decoder(dict[str, Any])
 
-    def export(self, row: dict[str, Any], src: Source) -> Any:
+    def export(self, row: dict[str, Any], src: Reading) -> Any:
         data = {k: v for k, v in row.items() if k not in _OWN_FIELDS}
         for name, value in data.items():
             if isinstance(value, RecordID):
@@ -769,4 +769,4 @@ TABLES: list[Table] = [
 
 BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}
 
-Exporter = Callable[[dict[str, Any], Source], Any]
+Exporter = Callable[[dict[str, Any], Reading], Any]
