@@ -28,6 +28,7 @@ from standalone import keys
 from standalone.crypto import Cipher
 from standalone.db.connection import Database, DatabaseError
 from standalone.db.migrations import schema_version
+from standalone.portability.context import Reading, to_portable_key
 from standalone.portability.format import (
     FORMAT,
     KIND,
@@ -43,7 +44,8 @@ from standalone.portability.format import (
     object_entry,
     table_entry,
 )
-from standalone.portability.tables import TABLES, Reading, Table, to_portable_key
+from standalone.portability.kinds import Table
+from standalone.portability.tables import TABLES
 from storage.ports import ObjectStore, StorageError
 from storage.scoped import ScopedStore
 

@@ -32,16 +32,11 @@ from surrealdb import RecordID
 from standalone import keys
 from standalone.crypto import Cipher
 from standalone.db.connection import Database, DatabaseError
+from standalone.portability.context import References, Target, to_store_key
 from standalone.portability.format import Manifest, PortabilityError, Progress, check_guild_id
+from standalone.portability.kinds import PAGE_ROWS
 from standalone.portability.reader import Archive
-from standalone.portability.tables import (
-    PAGE_ROWS,
-    TABLES,
-    GuildTable,
-    References,
-    Target,
-    to_store_key,
-)
+from standalone.portability.tables import TABLES, GuildTable
 from storage.ports import ObjectStore, StorageError
 from storage.scoped import ScopedStore
 

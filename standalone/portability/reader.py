@@ -19,6 +19,7 @@ from typing import IO, Any
 
 import msgspec
 
+from standalone.portability.context import to_store_key
 from standalone.portability.format import (
     FORMAT,
     KIND,
@@ -38,7 +39,7 @@ from standalone.portability.format import (
     object_entry,
     table_entry,
 )
-from standalone.portability.tables import BY_NAME, to_store_key
+from standalone.portability.tables import BY_NAME
 from storage.keys import validate_key
 from storage.ports import InvalidKey
 
