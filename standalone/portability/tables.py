@@ -95,11 +95,16 @@ class GuildTable(Table):
 
     async def insert(self, rows: list[dict[str, Any]], dst: Target) -> None:
         for row in rows:
-            # The counter never goes back: numbers handed out here stay taken.
+            # Replaced whole, but the counter never goes back: numbers handed out
+            # here stay taken.
             await dst.db.run(
-                "UPSERT $id MERGE $row RETURN NONE;"
-                "UPDATE $id SET next_number = math::max([next_number, $n]) RETURN NONE;",
-                {"id": self._id(dst.tenant, dst.guild), "row": row, "n": row["next_number"]},
+                "BEGIN TRANSACTION;"
+                "LET $old = (SELECT VALUE next_number FROM ONLY $id) ?? 0;"
+                "DELETE $id;"
+                "CREATE $id CONTENT $row RETURN NONE;"
+                "UPDATE $id SET next_number = math::max([next_number, $old]) RETURN NONE;"
+                "COMMIT TRANSACTION;",
+                {"id": self._id(dst.tenant, dst.guild), "row": row},
             )
 
     async def saved(self, dst: Target) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from standalone.db.settings import SettingsRepository
 from standalone.portability import GuildExport, PortabilityError, export_to_file, import_guild
 from standalone.portability.format import MAX_LINE_BYTES
 from tests.standalone.portability.conftest import Instance, fill_guild, state
@@ -235,6 +236,8 @@ async def test_a_record_the_database_refuses_undoes_everything_before_it(
         return rows
 
     path = rewrite(archive, tmp_path / "state.zip", edit_table("ticket", bad_state))
+    # The settings the import replaces come back as they were.
+    await SettingsRepository(target.db, "alpha").update_guild("100", log_channel="555")
     # Into the same guild id, so tickets keep their state and reach the schema's check.
     await refused(target, path, "nothing was changed", guild="100")
 

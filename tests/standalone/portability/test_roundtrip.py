@@ -163,10 +163,17 @@ async def test_a_guild_with_only_settings_takes_the_archives_and_a_missing_table
         assert "tag" not in manifest["tables"]
         from standalone.db.settings import SettingsRepository
 
-        await SettingsRepository(new.db, "alpha").update_guild("100", locale="de")
+        await SettingsRepository(new.db, "alpha").update_guild(
+            "100", locale="de", log_channel="555"
+        )
+        await new.db.run("UPDATE guild SET next_number = 40;")
         await import_guild(new.db, new.store, new.cipher, path, tenant="alpha", guild_id="100")
         view = await snapshot(new, "alpha", "100")
+        # Replaced, not merged: the archive had no log channel.
         assert view["guild"]["locale"] == "en-GB"
+        assert view["guild"]["log_channel"] is None
+        number = await new.db.one("SELECT VALUE next_number FROM ONLY guild:['alpha', '100'];")
+        assert number == 40  # numbers given out here stay taken
         assert view["guild"]["footer"] == "Our footer"
         assert view["tags"] == []
     finally:
