@@ -11,6 +11,7 @@ import pytest
 from standalone.db.tickets import TicketRepository
 from standalone.portability import GuildExport, PortabilityError, export_to_file, import_guild
 from tests.standalone.portability.conftest import (
+    TAG_TABLE,
     Instance,
     close_instance,
     fill_guild,
@@ -18,6 +19,7 @@ from tests.standalone.portability.conftest import (
     snapshot,
     state,
 )
+from tests.storage.conftest import s3_endpoint as s3_endpoint  # the moto server on loopback
 
 
 async def export(inst: Instance, tenant: str, guild: str, path: Path) -> list[tuple[int, int]]:
@@ -209,3 +211,31 @@ async def test_an_export_that_cannot_be_written_says_where_and_leaves_no_file(
     with pytest.raises(PortabilityError, match="cannot write"):
         await export_to_file(job, tmp_path / "missing" / "guild.zip")
     assert not (tmp_path / "missing").exists()
+
+
+async def test_a_deployment_on_s3_takes_and_gives_the_same_guild(
+    source: Instance, tmp_path: Path, s3_endpoint: str
+) -> None:
+    from standalone.db import open_database
+    from tests.storage import conftest as s3
+
+    await fill_guild(source, "alpha", "100")
+    before = await snapshot(source, "alpha", "100")
+    path = tmp_path / "guild.zip"
+    await export(source, "alpha", "100", path)
+    store = s3.s3_store(s3_endpoint, s3.new_bucket())
+    await store.create_bucket()
+    cloud = Instance(await open_database("mem://"), store, source.cipher)
+    try:
+        await cloud.db.run(TAG_TABLE)
+        await import_guild(
+            cloud.db, cloud.store, cloud.cipher, path, tenant="alpha", guild_id="100"
+        )
+        assert await snapshot(cloud, "alpha", "100") == before
+        again = tmp_path / "again.zip"
+        await export(cloud, "alpha", "100", again)
+        with zipfile.ZipFile(path) as first, zipfile.ZipFile(again) as second:
+            for name in ("objects/transcripts/1.html", "objects/transcripts/4.txt"):
+                assert first.read(name) == second.read(name)
+    finally:
+        await close_instance(cloud)
