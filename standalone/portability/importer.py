@@ -22,7 +22,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,13 +44,14 @@ from storage.scoped import ScopedStore
 # is in memory three times (decoded, encrypted, encoded for the database).
 BATCH_BYTES = 512 * 1024
 MARKER_TABLE = "guild_import"  # one record per guild an import is writing into
+Step = Callable[[int], None]  # records or objects just checked or written
 
 
 def _marker(tenant: str, guild: str) -> RecordID:
     return RecordID(MARKER_TABLE, [tenant, guild])
 
 
-async def _check(archive: Archive, step: Progress) -> None:
+async def _check(archive: Archive, step: Step) -> None:
     """Read every record and object once, checking types, references and checksums."""
     refs = References()
     stored = 0
@@ -62,13 +63,13 @@ async def _check(archive: Archive, step: Progress) -> None:
     for table in TABLES:
         for number, (entry, _) in enumerate(archive.rows(table.name), 1):
             table.check(entry, refs)
-            step(1, 0)
+            step(1)
             if number % PAGE_ROWS == 0:
                 await asyncio.sleep(0)  # others run (and a cancellation gets in) meanwhile
     for entry in archive.objects():
         for _ in archive.object_chunks(entry):
             await asyncio.sleep(0)
-        step(1, 0)
+        step(1)
 
 
 async def _existing_tables(db: Database) -> set[str]:
@@ -115,7 +116,7 @@ async def _chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
         yield chunk
 
 
-async def _write(archive: Archive, dst: Target, store: ObjectStore, step: Progress) -> None:
+async def _write(archive: Archive, dst: Target, store: ObjectStore, step: Step) -> None:
     present = await _existing_tables(dst.db)
     for table in TABLES:
         if table.name not in present:
@@ -124,14 +125,14 @@ async def _write(archive: Archive, dst: Target, store: ObjectStore, step: Progre
             rows = [row for entry in entries if (row := table.row(entry, dst)) is not None]
             if rows:
                 await table.insert(rows, dst)
-            step(len(entries), 0)
+            step(len(entries))
     for entry in archive.objects():
         await store.put(
             to_store_key(entry.key, dst.guild),
             _chunks(archive.object_chunks(entry)),
             content_type=entry.content_type,
         )
-        step(1, 0)
+        step(1)
 
 
 async def _undo(dst: Target, store: ObjectStore, saved: dict[str, Any] | None) -> None:
@@ -184,7 +185,7 @@ async def import_guild(
         total = 2 * (manifest.records + manifest.objects)
         done = 0
 
-        def step(count: int, _: int) -> None:
+        def step(count: int) -> None:
             nonlocal done
             done += count
             report(min(done, total), total)
@@ -208,7 +209,7 @@ async def import_guild(
 
 
 async def _load(
-    archive: Archive, manifest: Manifest, dst: Target, store: ObjectStore, step: Progress
+    archive: Archive, manifest: Manifest, dst: Target, store: ObjectStore, step: Step
 ) -> Manifest:
     marker = _marker(dst.tenant, dst.guild)
     if await dst.db.one("SELECT * FROM ONLY $m;", {"m": marker}):
