@@ -103,3 +103,4 @@ class References:
     questions: set[tuple[str, str]] = field(default_factory=set)
     tickets: set[int] = field(default_factory=set)
     objects: set[str] = field(default_factory=set)
+    settings: int = 0

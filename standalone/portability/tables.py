@@ -83,6 +83,9 @@ class GuildTable(Table):
         return to_struct(row, GuildEntry, guild_id=src.guild)
 
     def check(self, entry: GuildEntry, refs: References) -> None:
+        refs.settings += 1
+        if refs.settings > 1:
+            raise PortabilityError("the archive has more than one settings record")
         if entry.next_number < 0:
             raise PortabilityError("the guild's next ticket number is negative")
 

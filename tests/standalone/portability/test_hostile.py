@@ -219,6 +219,8 @@ async def test_wrong_types_and_broken_references(
 
     doubled = rewrite(archive, tmp_path / "twice.zip", edit_table("category", twice))
     await refused(target, doubled, "listed twice")
+    settings = rewrite(archive, tmp_path / "settings.zip", edit_table("guild", twice))
+    await refused(target, settings, "more than one settings record")
 
     def own_fields(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows[0]["tenant"] = "beta"  # would put the record in another tenant
