@@ -28,6 +28,7 @@ from standalone import keys
 from standalone.crypto import Cipher
 from standalone.db.connection import Database, DatabaseError
 from standalone.db.migrations import schema_version
+from standalone.portability.context import Reading, to_portable_key
 from standalone.portability.format import (
     FORMAT,
     KIND,
@@ -43,8 +44,8 @@ from standalone.portability.format import (
     object_entry,
     table_entry,
 )
-from standalone.portability.tables import TABLES, Table, to_portable_key
-from standalone.portability.tables import Source as Reading
+from standalone.portability.kinds import Table
+from standalone.portability.tables import TABLES
 from storage.ports import ObjectStore, StorageError
 from storage.scoped import ScopedStore
 
@@ -265,8 +266,10 @@ async def export_to_file(export: GuildExport, path: Path) -> Manifest:
             out.flush()
             os.fsync(out.fileno())
         partial.replace(path)
-    except BaseException:
+    except BaseException as exc:
         partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise PortabilityError(f"cannot write {path}: {exc.strerror or exc}") from exc
         raise
     assert export.manifest is not None  # set by the last chunk
     return export.manifest

@@ -34,8 +34,9 @@ MAX_MANIFEST_BYTES = 1024 * 1024
 MAX_LINE_BYTES = 8 * 1024 * 1024  # one record; a message of 4000 characters with edits fits
 MAX_OBJECT_BYTES = 512 * 1024 * 1024
 MAX_ENTRIES = 2_000_000
-# Deflate reaches about 1000:1 on the most repetitive data; more is a zip bomb.
-MAX_RATIO = 1100
+# JSON lines and transcripts deflate about 5:1 to 20:1; a megabyte and more that
+# inflates over 250 times is a zip bomb (runs of zeros reach about 1000:1).
+MAX_RATIO = 250
 MAX_CATEGORIES = 1000
 
 Progress = Callable[[int, int], None]

@@ -22,7 +22,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,41 +32,44 @@ from surrealdb import RecordID
 from standalone import keys
 from standalone.crypto import Cipher
 from standalone.db.connection import Database, DatabaseError
+from standalone.portability.context import References, Target, to_store_key
 from standalone.portability.format import Manifest, PortabilityError, Progress, check_guild_id
+from standalone.portability.kinds import PAGE_ROWS
 from standalone.portability.reader import Archive
-from standalone.portability.tables import (
-    PAGE_ROWS,
-    TABLES,
-    GuildTable,
-    References,
-    Target,
-    to_store_key,
-)
+from standalone.portability.tables import TABLES, GuildTable
 from storage.ports import ObjectStore, StorageError
 from storage.scoped import ScopedStore
 
+# Records of many kilobytes each (long messages) go in smaller batches: a batch
+# is in memory three times (decoded, encrypted, encoded for the database).
+BATCH_BYTES = 512 * 1024
 MARKER_TABLE = "guild_import"  # one record per guild an import is writing into
+Step = Callable[[int], None]  # records or objects just checked or written
 
 
 def _marker(tenant: str, guild: str) -> RecordID:
     return RecordID(MARKER_TABLE, [tenant, guild])
 
 
-async def _check(archive: Archive, step: Progress) -> None:
+async def _check(archive: Archive, step: Step) -> None:
     """Read every record and object once, checking types, references and checksums."""
     refs = References()
+    stored = 0
     for entry in archive.objects():
         refs.objects.add(entry.key)
+        stored += entry.size
+    if stored != archive.manifest.object_bytes:
+        raise PortabilityError("the manifest's object sizes do not add up")
     for table in TABLES:
-        for number, entry in enumerate(archive.rows(table.name), 1):
+        for number, (entry, _) in enumerate(archive.rows(table.name), 1):
             table.check(entry, refs)
-            step(1, 0)
+            step(1)
             if number % PAGE_ROWS == 0:
                 await asyncio.sleep(0)  # others run (and a cancellation gets in) meanwhile
     for entry in archive.objects():
         for _ in archive.object_chunks(entry):
             await asyncio.sleep(0)
-        step(1, 0)
+        step(1)
 
 
 async def _existing_tables(db: Database) -> set[str]:
@@ -75,17 +78,13 @@ async def _existing_tables(db: Database) -> set[str]:
 
 
 async def _refuse_occupied(dst: Target, store: ObjectStore, manifest: Manifest) -> None:
-    missing = [
-        name
-        for name, count in manifest.tables.items()
-        if count and name not in await _existing_tables(dst.db)
-    ]
+    present = await _existing_tables(dst.db)
+    missing = [name for name, count in manifest.tables.items() if count and name not in present]
     if missing:
         raise PortabilityError(
             f"this deployment has no {', '.join(missing)} table: it is older than the one "
             "that made the archive; upgrade it first"
         )
-    present = await _existing_tables(dst.db)
     used = [t.name for t in TABLES if t.occupies and t.name in present and await t.occupied(dst)]
     for area in keys.GUILD_OBJECT_AREAS:
         if await store.list(keys.guild_objects(area, dst.guild), limit=1):
@@ -98,12 +97,15 @@ async def _refuse_occupied(dst: Target, store: ObjectStore, manifest: Manifest) 
 
 
 async def _rows(archive: Archive, table_name: str) -> AsyncIterator[list[Any]]:
+    """The table's records in batches of PAGE_ROWS, or fewer when they are large."""
     batch: list[Any] = []
-    for entry in archive.rows(table_name):
+    size = 0
+    for entry, length in archive.rows(table_name):
         batch.append(entry)
-        if len(batch) >= PAGE_ROWS:
+        size += length
+        if len(batch) >= PAGE_ROWS or size >= BATCH_BYTES:
             yield batch
-            batch = []
+            batch, size = [], 0
             await asyncio.sleep(0)  # a cancellation gets in between pages
     if batch:
         yield batch
@@ -114,7 +116,7 @@ async def _chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
         yield chunk
 
 
-async def _write(archive: Archive, dst: Target, store: ObjectStore, step: Progress) -> None:
+async def _write(archive: Archive, dst: Target, store: ObjectStore, step: Step) -> None:
     present = await _existing_tables(dst.db)
     for table in TABLES:
         if table.name not in present:
@@ -123,14 +125,14 @@ async def _write(archive: Archive, dst: Target, store: ObjectStore, step: Progre
             rows = [row for entry in entries if (row := table.row(entry, dst)) is not None]
             if rows:
                 await table.insert(rows, dst)
-            step(len(entries), 0)
+            step(len(entries))
     for entry in archive.objects():
         await store.put(
             to_store_key(entry.key, dst.guild),
             _chunks(archive.object_chunks(entry)),
             content_type=entry.content_type,
         )
-        step(1, 0)
+        step(1)
 
 
 async def _undo(dst: Target, store: ObjectStore, saved: dict[str, Any] | None) -> None:
@@ -183,7 +185,7 @@ async def import_guild(
         total = 2 * (manifest.records + manifest.objects)
         done = 0
 
-        def step(count: int, _: int) -> None:
+        def step(count: int) -> None:
             nonlocal done
             done += count
             report(min(done, total), total)
@@ -207,7 +209,7 @@ async def import_guild(
 
 
 async def _load(
-    archive: Archive, manifest: Manifest, dst: Target, store: ObjectStore, step: Progress
+    archive: Archive, manifest: Manifest, dst: Target, store: ObjectStore, step: Step
 ) -> Manifest:
     marker = _marker(dst.tenant, dst.guild)
     if await dst.db.one("SELECT * FROM ONLY $m;", {"m": marker}):

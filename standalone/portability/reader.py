@@ -10,13 +10,16 @@ up, never turned into paths, and object keys are checked like every storage key.
 from __future__ import annotations
 
 import hashlib
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import msgspec
 
+from standalone.portability.context import to_store_key
 from standalone.portability.format import (
     FORMAT,
     KIND,
@@ -36,7 +39,7 @@ from standalone.portability.format import (
     object_entry,
     table_entry,
 )
-from standalone.portability.tables import BY_NAME, to_store_key
+from standalone.portability.tables import BY_NAME
 from storage.keys import validate_key
 from storage.ports import InvalidKey
 
@@ -45,6 +48,17 @@ _ALLOWED_COMPRESSION = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}
 _ENCRYPTED_FLAG = 0x1
 # Entries this small cannot hold a bomb worth refusing; their ratio is noise.
 _RATIO_FLOOR = 1024 * 1024
+# What zipfile and zlib raise for damaged data (a hostile archive may reach any).
+_DAMAGED = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    OSError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    struct.error,
+)
 _object_index = msgspec.json.Decoder(ObjectEntry)
 _manifest = msgspec.json.Decoder(Manifest)
 
@@ -56,7 +70,7 @@ class Archive:
         self.path = Path(path)
         try:
             self._zip = zipfile.ZipFile(self.path)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+        except (*_DAMAGED, ValueError) as exc:
             raise PortabilityError(f"{self.path.name} is not a guild export: {exc}") from None
         try:
             self._infos = self._check_layout()
@@ -107,7 +121,7 @@ class Archive:
             with self._zip.open(info) as raw:
                 data = raw.read(MAX_MANIFEST_BYTES + 1)
             manifest = _manifest.decode(data)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except _DAMAGED as exc:
             raise PortabilityError(f"the archive's manifest is damaged: {exc}") from None
         except msgspec.DecodeError as exc:
             raise PortabilityError(f"the archive's manifest is not valid: {exc}") from None
@@ -172,20 +186,20 @@ class Archive:
                         raise PortabilityError(f"{name!r} is cut short")
                     lines += 1
                     yield line
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except _DAMAGED as exc:
             raise PortabilityError(f"{name!r} is damaged: {exc}") from None
         if size != entry.size or digest.hexdigest() != entry.sha256 or lines != entry.records:
             raise PortabilityError(f"{name!r} does not match its checksum: the archive is damaged")
 
-    def rows(self, table: str) -> Iterator[Any]:
-        """The archived records of a table, decoded and type-checked (none if it has none)."""
+    def rows(self, table: str) -> Iterator[tuple[Any, int]]:
+        """The archived records of a table, decoded and type-checked, each with its size."""
         if table not in self.manifest.tables:
             return
         name = table_entry(table)
         decoder = BY_NAME[table].decoder()
         for number, line in enumerate(self._lines(name), 1):
             try:
-                yield decoder.decode(line)
+                yield decoder.decode(line), len(line)
             except msgspec.DecodeError as exc:
                 raise PortabilityError(f"{name!r} line {number} is not valid: {exc}") from None
 
@@ -225,7 +239,7 @@ class Archive:
                     digest.update(data)
                     size += len(data)
                     yield data
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except _DAMAGED as exc:
             raise PortabilityError(f"object {entry.key!r} is damaged: {exc}") from None
         if size != entry.size or digest.hexdigest() != entry.sha256:
             raise PortabilityError(f"object {entry.key!r} does not match its checksum")

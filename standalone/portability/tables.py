@@ -11,310 +11,49 @@ a deployment does not have yet (an older release) is exported empty.
 from __future__ import annotations
 
 import re
-import secrets
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import msgspec
 from surrealdb import RecordID
-from surrealdb.cbor import CBORTag, undefined
 
-from standalone import keys
-from standalone.crypto import Cipher, CryptoError
+from standalone.crypto import CryptoError
 from standalone.db.connection import Database
 from standalone.db.feedback import Feedback
-from standalone.db.records import (
-    Answer,
-    ArchivedMessage,
-    Category,
-    GuildSettings,
-    Question,
-    Ticket,
-    Timer,
-    record_key,
-    to_struct,
+from standalone.db.records import Answer, ArchivedMessage, Ticket, Timer, record_key, to_struct
+from standalone.portability.context import Reading, References, Target, to_portable_key
+from standalone.portability.entries import (
+    AnswerEntry,
+    CategoryEntry,
+    Edit,
+    FeedbackEntry,
+    GuildEntry,
+    MessageEntry,
+    QuestionEntry,
 )
 from standalone.portability.format import MAX_CATEGORIES, PortabilityError
+from standalone.portability.kinds import (
+    PAGE_ROWS,
+    FieldTable,
+    RangeTable,
+    Table,
+    id_range,
+    without_none,
+)
 
-PAGE_ROWS = 500
-_RECORD_ID, _RANGE, _INCLUDED, _EXCLUDED = 8, 49, 50, 51  # SurrealDB's CBOR tags
 _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 # Fields every guild-scoped record has that an import sets itself.
 _OWN_FIELDS = {"id", "tenant", "guild_id"}
 
 
-# Archive shapes of the records whose database shape has references or secrets.
-
-
-class GuildEntry(GuildSettings, frozen=True, kw_only=True):
-    next_number: int = 0
-    created_at: datetime | None = None
-
-
-class QuestionEntry(Question, frozen=True, kw_only=True):
-    created_at: datetime | None = None
-
-
-class CategoryEntry(Category, frozen=True, kw_only=True):
-    created_at: datetime | None = None
-
-
-class AnswerEntry(msgspec.Struct, frozen=True, kw_only=True):
-    ticket: int
-    answer: Answer
-
-
-class FeedbackEntry(msgspec.Struct, frozen=True, kw_only=True):
-    ticket: int
-    feedback: Feedback
-
-
-class Edit(msgspec.Struct, frozen=True, kw_only=True):
-    content: str
-    at: datetime
-
-
-class MessageEntry(msgspec.Struct, frozen=True, kw_only=True):
-    ticket: int
-    message: ArchivedMessage  # its ``edits`` empty: they are below, decrypted
-    edits: list[Edit] = []
-
-
-@dataclass
-class Source:
-    """One guild being exported, and what the export learnt so far."""
-
-    db: Database
-    tenant: str
-    guild: str
-    cipher: Cipher
-    # The highest ticket number exported: a record of a ticket opened after the
-    # tickets were read is left out, so the archive never refers to a missing one.
-    last_ticket: int = 0
-
-    def vars(self, **values: Any) -> dict[str, Any]:
-        return {"tenant": self.tenant, "guild": self.guild, **values}
-
-    def decrypt(self, value: str | None, what: str) -> str | None:
-        if value is None:
-            return None
-        try:
-            return self.cipher.decrypt(value)
-        except CryptoError as exc:
-            raise PortabilityError(f"cannot export {what}: {exc}") from None
-
-
-@dataclass
-class Target:
-    """Where an import goes, and how archived keys map to this deployment's."""
-
-    db: Database
-    tenant: str
-    guild: str
-    source_guild: str
-    cipher: Cipher
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
-    categories: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def same_guild(self) -> bool:
-        return self.guild == self.source_guild
-
-    def vars(self, **values: Any) -> dict[str, Any]:
-        return {"tenant": self.tenant, "guild": self.guild, **values}
-
-    def category(self, old: str) -> str:
-        """The new key of an archived category (fresh keys: the old may be taken here)."""
-        if old not in self.categories:
-            self.categories[old] = secrets.token_hex(6)
-        return self.categories[old]
-
-    def discord_id(self, value: str) -> str:
-        """An id that must be unique in the tenant, made so in another guild.
-
-        Interaction and message ids are Discord's, unique across guilds; the
-        same ids imported into a second guild of the tenant would clash with
-        the first's, and events of the first guild must not reach the copy.
-        """
-        return value if self.same_guild else f"{value}@{self.guild}"
-
-    def encrypt(self, value: str | None) -> str | None:
-        return None if value is None else self.cipher.encrypt(value)
-
-    def object_key(self, portable: str | None) -> str | None:
-        return None if portable is None else to_store_key(portable, self.guild)
-
-
-def to_portable_key(key: str, guild: str) -> str | None:
-    """``transcripts/<guild>/7.html`` as ``transcripts/7.html``; None outside the guild."""
-    for area in keys.GUILD_OBJECT_AREAS:
-        prefix = keys.guild_objects(area, guild)
-        if key.startswith(prefix) and len(key) > len(prefix):
-            return f"{area}/{key[len(prefix) :]}"
-    return None
-
-
-def to_store_key(portable: str, guild: str) -> str:
-    """The storage key of an archived object in ``guild``; PortabilityError if it has none."""
-    area, _, name = portable.partition("/")
-    if area not in keys.GUILD_OBJECT_AREAS or not name:
-        raise PortabilityError(f"object {portable!r} is not in a known area")
-    return keys.guild_objects(area, guild) + name
-
-
-def _without_none(row: dict[str, Any]) -> dict[str, Any]:
-    # A NONE field of a new record takes the field's DEFAULT; left out it is the same,
-    # and an empty optional setting must stay empty rather than become the default.
-    return {k: v for k, v in row.items() if v is not None}
-
-
-def _range(table: str, prefix: list[Any], after: list[Any] | None = None) -> CBORTag:
-    """Records of ``table`` whose array id starts with ``prefix`` (after the id ``after``)."""
-    # NONE sorts first and an object after every scalar, so [..prefix, NONE] to
-    # [..prefix, {}] spans exactly the ids that extend the prefix.
-    start = CBORTag(_INCLUDED, [*prefix, None]) if after is None else CBORTag(_EXCLUDED, after)
-    end = CBORTag(_EXCLUDED, [*prefix, {}])
-    return CBORTag(_RECORD_ID, [table, CBORTag(_RANGE, [start, end])])
-
-
-def _whole(table: str) -> CBORTag:
-    return CBORTag(_RECORD_ID, [table, CBORTag(_RANGE, [undefined, undefined])])
-
-
-class Table:
-    """One guild-scoped table; subclasses say how its records are found and shaped."""
-
-    name: str
-    entry: type[Any]
-    # Records here mean the guild is in use, so an import into it is refused.
-    occupies: bool = True
-
-    def decoder(self) -> msgspec.json.Decoder[Any]:
-        return msgspec.json.Decoder(self.entry)
-
-    async def exists(self, db: Database) -> bool:
-        info = await db.one("INFO FOR DB;")
-        return self.name in (info or {}).get("tables", {})
-
-    async def count(self, src: Source) -> int:
-        raise NotImplementedError
-
-    def pages(self, src: Source) -> AsyncIterator[list[dict[str, Any]]]:
-        raise NotImplementedError
-
-    def export(self, row: dict[str, Any], src: Source) -> Any:
-        """The archive entry of a database row; None leaves the row out."""
-        raise NotImplementedError
-
-    def check(self, entry: Any, refs: References) -> None:
-        """Check an archived entry against what came before it; PortabilityError if bad."""
-
-    def row(self, entry: Any, dst: Target) -> dict[str, Any] | None:
-        """The database row (with its id) of an archived entry; None skips it."""
-        raise NotImplementedError
-
-    async def insert(self, rows: list[dict[str, Any]], dst: Target) -> None:
-        await dst.db.run(f"INSERT INTO {self.name} $rows;", {"rows": rows})
-
-    async def occupied(self, dst: Target) -> bool:
-        raise NotImplementedError
-
-    async def clear(self, dst: Target) -> None:
-        """Remove the target guild's records of this table (undoing an import)."""
-        raise NotImplementedError
-
-
-@dataclass
-class References:
-    """What an import's check has seen so far, to check references against."""
-
-    categories: set[str] = field(default_factory=set)
-    questions: set[tuple[str, str]] = field(default_factory=set)
-    tickets: set[int] = field(default_factory=set)
-    objects: set[str] = field(default_factory=set)
-
-
-class RangeTable(Table):
-    """Records keyed ``[tenant, guild, number, …]``, read as a range of ids."""
-
-    def __init__(self, name: str, entry: type[Any]) -> None:
-        self.name = name
-        self.entry = entry
-
-    async def count(self, src: Source) -> int:
-        rows = await src.db.one(
-            "SELECT count() FROM $r GROUP ALL;", {"r": _range(self.name, [src.tenant, src.guild])}
-        )
-        return int(rows[0]["count"]) if rows else 0
-
-    async def pages(self, src: Source) -> AsyncIterator[list[dict[str, Any]]]:
-        after: list[Any] | None = None
-        while True:
-            rows = await src.db.one(
-                "SELECT * FROM $r LIMIT $n;",
-                {"r": _range(self.name, [src.tenant, src.guild], after), "n": PAGE_ROWS},
-            )
-            if not rows:
-                return
-            yield rows
-            after = rows[-1]["id"].id
-
-    async def occupied(self, dst: Target) -> bool:
-        rows = await dst.db.one(
-            "SELECT id FROM $r LIMIT 1;", {"r": _range(self.name, [dst.tenant, dst.guild])}
-        )
-        return bool(rows)
-
-    async def clear(self, dst: Target) -> None:
-        await dst.db.run("DELETE $r;", {"r": _range(self.name, [dst.tenant, dst.guild])})
-
-    def _id(self, dst: Target, *rest: Any) -> RecordID:
-        return RecordID(self.name, [dst.tenant, dst.guild, *rest])
-
-
-class FieldTable(Table):
-    """Records found by a condition on their fields (``guild_id``, or a link's)."""
-
-    def __init__(self, name: str, entry: type[Any], where: str = "guild_id = $guild") -> None:
-        self.name = name
-        self.entry = entry
-        self._where = f"tenant = $tenant AND {where}"
-
-    async def count(self, src: Source) -> int:
-        rows = await src.db.one(
-            f"SELECT count() FROM type::table($tb) WHERE {self._where} GROUP ALL;",  # noqa: S608
-            src.vars(tb=self.name),
-        )
-        return int(rows[0]["count"]) if rows else 0
-
-    async def pages(self, src: Source) -> AsyncIterator[list[dict[str, Any]]]:
-        last: Any = None
-        while True:
-            after = "" if last is None else "AND id > $last"
-            rows = await src.db.one(
-                f"SELECT * FROM type::table($tb) WHERE {self._where} {after} "  # noqa: S608
-                "ORDER BY id LIMIT $n;",
-                src.vars(tb=self.name, last=last, n=PAGE_ROWS),
-            )
-            if not rows:
-                return
-            yield rows
-            last = rows[-1]["id"]
-
-    async def occupied(self, dst: Target) -> bool:
-        rows = await dst.db.one(
-            f"SELECT id FROM type::table($tb) WHERE {self._where} LIMIT 1;",  # noqa: S608
-            dst.vars(tb=self.name),
-        )
-        return bool(rows)
-
-    async def clear(self, dst: Target) -> None:
-        await dst.db.run(
-            f"DELETE type::table($tb) WHERE {self._where};",
-            dst.vars(tb=self.name),
-        )
+# Settings that name channels and roles of one server. In another server they
+# would name nothing, or worse, the first server's (a log channel, a thread
+# parent): an import into another guild id clears them, for staff to set again.
+GUILD_PLACES = ("log_channel",)
+GUILD_ROLES = ("blocked_roles",)
+CATEGORY_PLACES = ("discord_category", "thread_channel")
+CATEGORY_ROLES = ("staff_roles", "ping_roles", "required_roles", "blocked_roles")
 
 
 class GuildTable(Table):
@@ -327,7 +66,7 @@ class GuildTable(Table):
     def _id(self, tenant: str, guild: str) -> RecordID:
         return RecordID(self.name, [tenant, guild])
 
-    async def count(self, src: Source) -> int:
+    async def count(self, src: Reading) -> int:
         return 1 if await self._get(src.db, src.tenant, src.guild) else 0
 
     async def _get(self, db: Database, tenant: str, guild: str) -> dict[str, Any] | None:
@@ -336,27 +75,39 @@ class GuildTable(Table):
         )
         return row
 
-    async def pages(self, src: Source) -> AsyncIterator[list[dict[str, Any]]]:
+    async def pages(self, src: Reading) -> AsyncIterator[list[dict[str, Any]]]:
         if row := await self._get(src.db, src.tenant, src.guild):
             yield [row]
 
-    def export(self, row: dict[str, Any], src: Source) -> Any:
+    def export(self, row: dict[str, Any], src: Reading) -> Any:
         return to_struct(row, GuildEntry, guild_id=src.guild)
 
     def check(self, entry: GuildEntry, refs: References) -> None:
+        refs.settings += 1
+        if refs.settings > 1:
+            raise PortabilityError("the archive has more than one settings record")
         if entry.next_number < 0:
             raise PortabilityError("the guild's next ticket number is negative")
 
     def row(self, entry: GuildEntry, dst: Target) -> dict[str, Any]:
         data = msgspec.structs.asdict(entry)
-        return {**_without_none(data), "tenant": dst.tenant, "guild_id": dst.guild}
+        if not dst.same_guild:
+            data.update(dict.fromkeys(GUILD_PLACES))
+            data.update({key: [] for key in GUILD_ROLES})
+        return {**without_none(data), "tenant": dst.tenant, "guild_id": dst.guild}
 
     async def insert(self, rows: list[dict[str, Any]], dst: Target) -> None:
         for row in rows:
-            # The counter never goes back: numbers handed out here stay taken.
+            # Replaced whole, but the counter never goes back: numbers handed out
+            # here stay taken.
             await dst.db.run(
-                "UPSERT $id MERGE $row; UPDATE $id SET next_number = math::max([next_number, $n]);",
-                {"id": self._id(dst.tenant, dst.guild), "row": row, "n": row["next_number"]},
+                "BEGIN TRANSACTION;"
+                "LET $old = (SELECT VALUE next_number FROM ONLY $id) ?? 0;"
+                "DELETE $id;"
+                "CREATE $id CONTENT $row RETURN NONE;"
+                "UPDATE $id SET next_number = math::max([next_number, $old]) RETURN NONE;"
+                "COMMIT TRANSACTION;",
+                {"id": self._id(dst.tenant, dst.guild), "row": row},
             )
 
     async def saved(self, dst: Target) -> dict[str, Any] | None:
@@ -382,7 +133,7 @@ class CategoryTable(FieldTable):
     def __init__(self) -> None:
         super().__init__("category", CategoryEntry)
 
-    def export(self, row: dict[str, Any], src: Source) -> Any:
+    def export(self, row: dict[str, Any], src: Reading) -> Any:
         return to_struct(row, CategoryEntry, key=record_key(row["id"]))
 
     def check(self, entry: CategoryEntry, refs: References) -> None:
@@ -397,8 +148,11 @@ class CategoryTable(FieldTable):
         data.pop("key")
         if entry.interaction_id is not None:
             data["interaction_id"] = dst.discord_id(entry.interaction_id)
+        if not dst.same_guild:
+            data.update(dict.fromkeys(CATEGORY_PLACES))
+            data.update({key: [] for key in CATEGORY_ROLES})
         return {
-            **_without_none(data),
+            **without_none(data),
             "id": RecordID(self.name, dst.category(entry.key)),
             "tenant": dst.tenant,
             "guild_id": dst.guild,
@@ -415,7 +169,7 @@ class QuestionTable(FieldTable):
             "AND guild_id = $guild)",
         )
 
-    def export(self, row: dict[str, Any], src: Source) -> Any:
+    def export(self, row: dict[str, Any], src: Reading) -> Any:
         return to_struct(row, QuestionEntry, category=record_key(row["category"]))
 
     def check(self, entry: QuestionEntry, refs: References) -> None:
@@ -429,7 +183,7 @@ class QuestionTable(FieldTable):
         category = dst.category(entry.category)
         data = msgspec.structs.asdict(entry)
         return {
-            **_without_none(data),
+            **without_none(data),
             "id": RecordID(self.name, [dst.tenant, category, entry.key]),
             "tenant": dst.tenant,
             "category": RecordID("category", category),
@@ -440,7 +194,7 @@ class TicketTable(RangeTable):
     def __init__(self) -> None:
         super().__init__("ticket", Ticket)
 
-    def export(self, row: dict[str, Any], src: Source) -> Any:
+    def export(self, row: dict[str, Any], src: Reading) -> Any:
         ticket = to_struct(row, Ticket, category=record_key(row["category"]))
         what = f"ticket {ticket.number}"
         request = ticket.close_request
@@ -468,7 +222,7 @@ class TicketTable(RangeTable):
         data = msgspec.structs.asdict(entry)
         request: dict[str, Any] | None = None
         if entry.close_request is not None:
-            request = _without_none(msgspec.structs.asdict(entry.close_request))
+            request = without_none(msgspec.structs.asdict(entry.close_request))
             request["reason"] = dst.encrypt(entry.close_request.reason)
         data.update(
             topic=dst.encrypt(entry.topic),
@@ -476,6 +230,8 @@ class TicketTable(RangeTable):
             close_request=request,
             transcript_key=dst.object_key(entry.transcript_key),
             interaction_id=dst.discord_id(entry.interaction_id),
+            # Events of the other server's channel must keep finding its own ticket.
+            channel_id=None if entry.channel_id is None else dst.discord_id(entry.channel_id),
         )
         if not dst.same_guild and entry.state != "closed":
             # Its channel is in the other server: here it can only be history.
@@ -489,7 +245,7 @@ class TicketTable(RangeTable):
                 close_request=None,
             )
         return {
-            **_without_none(data),
+            **without_none(data),
             "id": self._id(dst, entry.number),
             "tenant": dst.tenant,
             "guild_id": dst.guild,
@@ -510,7 +266,7 @@ class AnswerTable(RangeTable):
     def __init__(self) -> None:
         super().__init__("answer", AnswerEntry)
 
-    def export(self, row: dict[str, Any], src: Source) -> Any:
+    def export(self, row: dict[str, Any], src: Reading) -> Any:
         number = int(row["id"].id[2])
         if number > src.last_ticket:
             return None
@@ -524,7 +280,7 @@ class AnswerTable(RangeTable):
     def row(self, entry: AnswerEntry, dst: Target) -> dict[str, Any]:
         answer = entry.answer
         return {
-            **_without_none(msgspec.structs.asdict(answer)),
+            **without_none(msgspec.structs.asdict(answer)),
             "value": dst.cipher.encrypt(answer.value),
             "id": self._id(dst, entry.ticket, answer.question),
             "tenant": dst.tenant,
@@ -536,7 +292,7 @@ class FeedbackTable(RangeTable):
     def __init__(self) -> None:
         super().__init__("feedback", FeedbackEntry)
 
-    def export(self, row: dict[str, Any], src: Source) -> Any:
+    def export(self, row: dict[str, Any], src: Reading) -> Any:
         number = int(row["id"].id[2])
         if number > src.last_ticket:
             return None
@@ -553,7 +309,7 @@ class FeedbackTable(RangeTable):
     def row(self, entry: FeedbackEntry, dst: Target) -> dict[str, Any]:
         feedback = entry.feedback
         return {
-            **_without_none(msgspec.structs.asdict(feedback)),
+            **without_none(msgspec.structs.asdict(feedback)),
             "comment": dst.encrypt(feedback.comment),
             "id": self._id(dst, entry.ticket),
             "tenant": dst.tenant,
@@ -568,7 +324,7 @@ class TimerTable(RangeTable):
     def __init__(self) -> None:
         super().__init__("timer", Timer)
 
-    def export(self, row: dict[str, Any], src: Source) -> Any:
+    def export(self, row: dict[str, Any], src: Reading) -> Any:
         timer = to_struct(row, Timer)
         if timer.number > src.last_ticket:
             return None
@@ -595,7 +351,7 @@ class MessageTable(Table):
     entry = MessageEntry
     occupies = False  # they belong to tickets, which are checked themselves
 
-    async def count(self, src: Source) -> int:
+    async def count(self, src: Reading) -> int:
         rows = await src.db.one(
             "SELECT count() FROM archived_message WHERE tenant = $tenant "
             "AND ticket.guild_id = $guild GROUP ALL;",
@@ -608,14 +364,14 @@ class MessageTable(Table):
         while True:
             ids = await db.one(
                 "SELECT VALUE id FROM $r LIMIT $n;",
-                {"r": _range("ticket", [tenant, guild], after), "n": PAGE_ROWS},
+                {"r": id_range("ticket", [tenant, guild], after), "n": PAGE_ROWS},
             )
             if not ids:
                 return
             yield [int(i.id[2]) for i in ids]
             after = ids[-1].id
 
-    async def pages(self, src: Source) -> AsyncIterator[list[dict[str, Any]]]:
+    async def pages(self, src: Reading) -> AsyncIterator[list[dict[str, Any]]]:
         async for numbers in self._numbers(src.db, src.tenant, src.guild):
             for number in numbers:
                 last: Any = None
@@ -632,7 +388,7 @@ class MessageTable(Table):
                     yield rows
                     last = rows[-1]["id"]
 
-    def export(self, row: dict[str, Any], src: Source) -> Any:
+    def export(self, row: dict[str, Any], src: Reading) -> Any:
         number = int(row["ticket"].id[2])
         if number > src.last_ticket:
             return None
@@ -665,7 +421,7 @@ class MessageTable(Table):
     def row(self, entry: MessageEntry, dst: Target) -> dict[str, Any]:
         message = entry.message
         return {
-            **_without_none(msgspec.structs.asdict(message)),
+            **without_none(msgspec.structs.asdict(message)),
             "author_name": dst.cipher.encrypt(message.author_name),
             "content": dst.cipher.encrypt(message.content),
             "edits": [{"content": dst.cipher.encrypt(e.content), "at": e.at} for e in entry.edits],
@@ -704,7 +460,7 @@ class PlainTable(FieldTable):
     def decoder(self) -> msgspec.json.Decoder[Any]:
         return msgspec.json.Decoder(dict[str, Any])
 
-    def export(self, row: dict[str, Any], src: Source) -> Any:
+    def export(self, row: dict[str, Any], src: Reading) -> Any:
         data = {k: v for k, v in row.items() if k not in _OWN_FIELDS}
         for name, value in data.items():
             if isinstance(value, RecordID):
@@ -726,7 +482,7 @@ class PlainTable(FieldTable):
         for name in self._datetimes:
             if data.get(name) is not None:
                 data[name] = _datetime(data[name], f"{self.name}.{name}")
-        return {**_without_none(data), "tenant": dst.tenant, "guild_id": dst.guild}
+        return {**without_none(data), "tenant": dst.tenant, "guild_id": dst.guild}
 
 
 def _datetime(value: Any, what: str) -> datetime:
@@ -750,5 +506,3 @@ TABLES: list[Table] = [
 """Every guild-scoped table, each after the tables its records refer to."""
 
 BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}
-
-Exporter = Callable[[dict[str, Any], Source], Any]

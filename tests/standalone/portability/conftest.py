@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -82,9 +83,21 @@ async def fill_guild(inst: Instance, tenant: str, guild: str, tickets: int = 6) 
     settings = SettingsRepository(inst.db, tenant)
     repo = TicketRepository(inst.db, tenant)
     store = ScopedStore(inst.store, tenant)
-    await settings.update_guild(guild, footer="Our footer", auto_close_ms=None, colour=0x123456)
+    await settings.update_guild(
+        guild,
+        footer="Our footer",
+        auto_close_ms=None,
+        colour=0x123456,
+        log_channel="900",
+        blocked_roles=["13"],
+    )
     support = await settings.create_category(
-        guild, "Support", staff_roles=["11", "12"], description="Help", custom_topic="what"
+        guild,
+        "Support",
+        staff_roles=["11", "12"],
+        description="Help",
+        custom_topic="what",
+        discord_category="88",
     )
     billing = await settings.create_category(guild, "Billing", mode="thread", thread_channel="77")
     await settings.save_question(support.key, "What happened?", key="what", style=2)
@@ -239,3 +252,78 @@ async def state(inst: Instance) -> dict[str, Any]:
     records = {table: rows for table, rows in records.items() if rows}
     objects = {key: await inst.store.get(key) for key in await inst.store.list("")}
     return {"records": records, "objects": objects}
+
+
+async def fill_large(
+    inst: Instance,
+    tenant: str,
+    guild: str,
+    *,
+    tickets: int,
+    messages: int,
+    message_bytes: int = 2000,
+    transcript_bytes: int = 20_000,
+) -> int:
+    """A big closed-ticket history, inserted a page at a time; returns its bytes of content.
+
+    Content is random text, so neither the records nor the ZIP shrink much.
+    """
+    from surrealdb import RecordID
+
+    cipher = inst.cipher
+    category = await SettingsRepository(inst.db, tenant).create_category(guild, "Support")
+    store = ScopedStore(inst.store, tenant)
+    page = 50
+    for start in range(1, tickets + 1, page):
+        numbers = range(start, min(start + page, tickets + 1))
+        await inst.db.run(
+            "INSERT INTO ticket $rows;",
+            {
+                "rows": [
+                    {
+                        "id": RecordID("ticket", [tenant, guild, n]),
+                        "tenant": tenant,
+                        "guild_id": guild,
+                        "number": n,
+                        "category": RecordID("category", category.key),
+                        "creator_id": "700",
+                        "topic": cipher.encrypt(f"topic {n}"),
+                        "state": "closed",
+                        "interaction_id": f"i{n}",
+                        "closed_at": START,
+                        "transcript_key": keys.transcript(guild, n),
+                        "message_count": messages,
+                    }
+                    for n in numbers
+                ]
+            },
+        )
+        for n in numbers:
+            await inst.db.run(
+                "INSERT INTO archived_message $rows;",
+                {
+                    "rows": [
+                        {
+                            "id": RecordID("archived_message", [tenant, f"{n}-{m}"]),
+                            "tenant": tenant,
+                            "ticket": RecordID("ticket", [tenant, guild, n]),
+                            "message_id": f"{n}-{m}",
+                            "author_id": "700",
+                            "author_name": cipher.encrypt("Member"),
+                            "content": cipher.encrypt(os.urandom(message_bytes // 2).hex()),
+                            "created_at": START + timedelta(seconds=m),
+                        }
+                        for m in range(messages)
+                    ]
+                },
+            )
+            await store.put(
+                keys.transcript(guild, n),
+                os.urandom(transcript_bytes // 2).hex().encode(),
+                content_type="text/html",
+            )
+    await inst.db.run(
+        "UPSERT type::thing('guild', [$t, $g]) MERGE {tenant: $t, guild_id: $g, next_number: $n};",
+        {"t": tenant, "g": guild, "n": tickets},
+    )
+    return tickets * (messages * message_bytes + transcript_bytes)

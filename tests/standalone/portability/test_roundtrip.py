@@ -11,6 +11,7 @@ import pytest
 from standalone.db.tickets import TicketRepository
 from standalone.portability import GuildExport, PortabilityError, export_to_file, import_guild
 from tests.standalone.portability.conftest import (
+    TAG_TABLE,
     Instance,
     close_instance,
     fill_guild,
@@ -18,6 +19,7 @@ from tests.standalone.portability.conftest import (
     snapshot,
     state,
 )
+from tests.storage.conftest import s3_endpoint as s3_endpoint  # the moto server on loopback
 
 
 async def export(inst: Instance, tenant: str, guild: str, path: Path) -> list[tuple[int, int]]:
@@ -42,9 +44,15 @@ def assert_complete(steps: list[tuple[int, int]]) -> None:
     assert steps[-1][0] == steps[-1][1] > 0
 
 
-def closed_copy(view: dict, source_guild: str) -> dict:
-    """What the import into another guild makes of tickets that were still open."""
+def moved_copy(view: dict, source_guild: str) -> dict:
+    """What the import into another guild makes of the other server's channels and
+    roles (cleared) and of tickets that were still open (closed)."""
+    view["guild"].update(log_channel=None, blocked_roles=[])
+    for category in view["categories"].values():
+        category.update(discord_category=None, thread_channel=None)
+        category.update(staff_roles=[], ping_roles=[], required_roles=[], blocked_roles=[])
     for ticket in view["tickets"].values():
+        ticket["channel_id"] = f"{ticket['channel_id']}@200"
         if ticket["state"] != "closed":
             ticket["state"] = "closed"
             ticket["closed_by"] = ticket["closed_by"] or "system"
@@ -85,11 +93,12 @@ async def test_round_trip_between_two_guilds_of_one_tenant(
     for number in was_open:
         assert after["tickets"][number]["closed_at"] is not None
         after["tickets"][number]["closed_at"] = None
-    assert after == closed_copy(before, "100")
+    assert after == moved_copy(before, "100")
     # The source guild is untouched, and the copy answers to no event of the source's.
     assert await snapshot(source, "alpha", "100") == before_again
     repo = TicketRepository(source.db, "alpha")
     assert (await repo.by_interaction("100-i1")).guild_id == "100"  # type: ignore[union-attr]
+    assert (await repo.by_channel("551")).guild_id == "100"  # type: ignore[union-attr]
 
 
 async def test_round_trip_between_two_deployments_keeps_open_tickets(
@@ -156,10 +165,17 @@ async def test_a_guild_with_only_settings_takes_the_archives_and_a_missing_table
         assert "tag" not in manifest["tables"]
         from standalone.db.settings import SettingsRepository
 
-        await SettingsRepository(new.db, "alpha").update_guild("100", locale="de")
+        await SettingsRepository(new.db, "alpha").update_guild(
+            "100", locale="de", log_channel="555"
+        )
+        await new.db.run("UPDATE guild SET next_number = 40;")
         await import_guild(new.db, new.store, new.cipher, path, tenant="alpha", guild_id="100")
         view = await snapshot(new, "alpha", "100")
+        # Replaced, not merged: the archive had no log channel.
         assert view["guild"]["locale"] == "en-GB"
+        assert view["guild"]["log_channel"] is None
+        number = await new.db.one("SELECT VALUE next_number FROM ONLY guild:['alpha', '100'];")
+        assert number == 40  # numbers given out here stay taken
         assert view["guild"]["footer"] == "Our footer"
         assert view["tags"] == []
     finally:
@@ -185,3 +201,41 @@ async def test_empty_guild_exports_and_imports(
     before = await state(target)
     await import_guild(target.db, target.store, target.cipher, path, tenant="alpha", guild_id="999")
     assert await state(target) == before
+
+
+async def test_an_export_that_cannot_be_written_says_where_and_leaves_no_file(
+    source: Instance, tmp_path: Path
+) -> None:
+    await fill_guild(source, "alpha", "100", tickets=1)
+    job = GuildExport(source.db, source.store, source.cipher, tenant="alpha", guild_id="100")
+    with pytest.raises(PortabilityError, match="cannot write"):
+        await export_to_file(job, tmp_path / "missing" / "guild.zip")
+    assert not (tmp_path / "missing").exists()
+
+
+async def test_a_deployment_on_s3_takes_and_gives_the_same_guild(
+    source: Instance, tmp_path: Path, s3_endpoint: str
+) -> None:
+    from standalone.db import open_database
+    from tests.storage import conftest as s3
+
+    await fill_guild(source, "alpha", "100")
+    before = await snapshot(source, "alpha", "100")
+    path = tmp_path / "guild.zip"
+    await export(source, "alpha", "100", path)
+    store = s3.s3_store(s3_endpoint, s3.new_bucket())
+    await store.create_bucket()
+    cloud = Instance(await open_database("mem://"), store, source.cipher)
+    try:
+        await cloud.db.run(TAG_TABLE)
+        await import_guild(
+            cloud.db, cloud.store, cloud.cipher, path, tenant="alpha", guild_id="100"
+        )
+        assert await snapshot(cloud, "alpha", "100") == before
+        again = tmp_path / "again.zip"
+        await export(cloud, "alpha", "100", again)
+        with zipfile.ZipFile(path) as first, zipfile.ZipFile(again) as second:
+            for name in ("objects/transcripts/1.html", "objects/transcripts/4.txt"):
+                assert first.read(name) == second.read(name)
+    finally:
+        await close_instance(cloud)
