@@ -7,6 +7,7 @@ Discord that cannot be reached, or answers with something unexpected, raises
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 from urllib.parse import urlencode
@@ -20,6 +21,22 @@ SCOPES = ("identify", "guilds")
 
 class DiscordUnavailable(Exception):
     """Discord could not be asked, or gave an answer that makes no sense."""
+
+
+RATE_LIMIT_TRIES = 5
+MAX_RATE_LIMIT_WAIT_S = 5.0
+
+
+class _RateLimited(msgspec.Struct):
+    retry_after: float
+
+
+def _retry_after(raw: bytes) -> float | None:
+    """Seconds a 429 asks to wait, or None when the body does not say."""
+    try:
+        return max(0.0, msgspec.json.decode(raw, type=_RateLimited).retry_after)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
 
 
 class DiscordRefused(Exception):
@@ -113,17 +130,24 @@ class DiscordClient:
         return f"{authorize_url(self.api_base)}?{urlencode(query)}"
 
     async def _call(self, method: str, path: str, kind: type[Any], *, auth: str, **kw: Any) -> Any:
-        try:
-            async with self._session.request(
-                method, self.api_base + path, headers={"Authorization": auth}, **kw
-            ) as resp:
-                raw = await resp.read()
-                if 400 <= resp.status < 500:
-                    raise DiscordRefused(resp.status, raw.decode("utf-8", "replace")[:200])
-                if resp.status >= 300:
-                    raise DiscordUnavailable(f"Discord answered {resp.status} to {path}")
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise DiscordUnavailable(f"cannot reach Discord: {exc}") from None
+        for attempt in range(RATE_LIMIT_TRIES):
+            try:
+                async with self._session.request(
+                    method, self.api_base + path, headers={"Authorization": auth}, **kw
+                ) as resp:
+                    raw = await resp.read()
+                    wait = _retry_after(raw) if resp.status == 429 else None
+                    if wait is not None and attempt + 1 < RATE_LIMIT_TRIES:
+                        # Discord's rate limit: a page view waits it out instead of failing.
+                        await asyncio.sleep(min(wait, MAX_RATE_LIMIT_WAIT_S))
+                        continue
+                    if 400 <= resp.status < 500:
+                        raise DiscordRefused(resp.status, raw.decode("utf-8", "replace")[:200])
+                    if resp.status >= 300:
+                        raise DiscordUnavailable(f"Discord answered {resp.status} to {path}")
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise DiscordUnavailable(f"cannot reach Discord: {exc}") from None
+            break
         try:
             return msgspec.json.decode(raw, type=kind)
         except msgspec.DecodeError as exc:
