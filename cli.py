@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -17,10 +16,11 @@ import typer
 
 from standalone import cli_db, cli_http, cli_serve
 from standalone.cli_guild import app as guild_app
+from standalone.cli_progress import progress_bar
 from standalone.config import Config, ConfigError, load_config
 from standalone.crypto import CryptoError, load_cipher
 from standalone.db import Database, DatabaseError, open_database
-from standalone.db.backup import BackupError, Header, Progress
+from standalone.db.backup import BackupError, Header
 from standalone.db.tenants import TenantError, TenantRepository
 from standalone.services.errors import StartupError
 from storage.ports import StorageError
@@ -243,29 +243,6 @@ async def _open_db(settings: Config, *, migrate_schema: bool = True) -> Database
 BACKUP_PREFIX = "_backups/"  # tenant names cannot start with "_", so no tenant owns it
 
 
-@contextlib.contextmanager
-def _progress_bar(what: str) -> Iterator[Progress]:
-    """A progress bar on stderr, fed (done, total) record counts."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    bar = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=False,
-    )
-    task = bar.add_task(what, total=None)
-
-    def update(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    with bar:
-        yield update
-
-
 @db_app.command("backup")
 def db_backup(
     key: Annotated[
@@ -285,7 +262,7 @@ def db_backup(
         store = open_configured_store(settings)
         db = await _open_db(settings)
         try:
-            with _progress_bar("backing up") as progress:
+            with progress_bar("backing up") as progress:
                 # An embedded file is locked to this process: nothing else writes.
                 quiesced = db.locked_to_this_process
                 return await backup(db, store, key, progress=progress, quiesced=quiesced)
@@ -328,7 +305,7 @@ def db_restore(
         store = open_configured_store(settings)
         db = await _open_db(settings, migrate_schema=False)
         try:
-            with _progress_bar("restoring") as progress:
+            with progress_bar("restoring") as progress:
                 header = await restore(
                     db, store, key, force=force, progress=progress, replaced=kept
                 )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 
+from standalone.cli_progress import progress_bar
 from standalone.config import Config, ConfigError, load_config
 from standalone.crypto import Cipher, CryptoError, load_cipher
 from standalone.db import Database, DatabaseError, open_database
@@ -18,7 +18,6 @@ from standalone.portability import (
     GuildExport,
     Manifest,
     PortabilityError,
-    Progress,
     clean_up,
     export_to_file,
     import_guild,
@@ -48,30 +47,6 @@ def _config(path: Path | None) -> Config:
         return load_config(path)
     except ConfigError as exc:
         raise _fail(f"invalid configuration: {exc}") from None
-
-
-@contextlib.contextmanager
-def _progress_bar(what: str) -> Iterator[Progress]:
-    """A progress bar on stderr, fed (done, total) steps."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
-    from rich.progress import Progress as Bar
-
-    bar = Bar(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=False,
-    )
-    task = bar.add_task(what, total=None)
-
-    def update(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    with bar:
-        yield update
 
 
 def _with_backends(
@@ -135,7 +110,7 @@ def guild_export(
         raise _fail(f"{output} is a folder; name the ZIP file to write")
 
     async def action(db: Database, store: ObjectStore, cipher: Cipher) -> Manifest:
-        with _progress_bar("exporting") as progress:
+        with progress_bar("exporting") as progress:
             job = GuildExport(db, store, cipher, tenant=tenant, guild_id=guild, progress=progress)
             return await export_to_file(job, output)
 
@@ -170,7 +145,7 @@ def guild_import(
     async def action(db: Database, store: ObjectStore, cipher: Cipher) -> Manifest:
         if clean and await clean_up(db, store, cipher, tenant=tenant, guild_id=guild):
             typer.echo(f"removed what an interrupted import into guild {guild} left", err=True)
-        with _progress_bar("importing") as progress:
+        with progress_bar("importing") as progress:
             return await import_guild(
                 db, store, cipher, file, tenant=tenant, guild_id=guild, progress=progress
             )
