@@ -20,6 +20,8 @@ from disnake.interactions.base import Interaction
 from disnake.interactions.message import MessageInteraction
 from disnake.interactions.modal import ModalInteraction
 
+from standalone.i18n.commands import CatalogueLocalisations
+
 
 class MalformedEvent(ValueError):
     """A gateway payload that disnake cannot turn into an object."""
@@ -194,6 +196,7 @@ def make_bot(
         # No socket of its own; guilds keeps disnake's state from warning.
         intents=disnake.Intents(guilds=True),
         command_sync_flags=commands.CommandSyncFlags.none(),
+        localization_provider=CatalogueLocalisations(),
     )
     if rest_middlewares:
         http = _MiddlewareHTTPClient(rest_middlewares, bot.http)

@@ -17,6 +17,7 @@ from standalone.db.settings import SettingsRepository
 from standalone.db.tickets import TicketRepository
 from standalone.db.timers import TimerRepository
 from standalone.discord_bridge import StreamBot, member_role_ids
+from standalone.i18n import Text, normalise
 from standalone.tickets.errors import TicketError
 from storage.ports import ObjectStore
 
@@ -54,9 +55,9 @@ class TicketContext:
         """The open ticket of the channel an interaction came from; refuses otherwise."""
         ticket = await self.tickets.by_channel(str(inter.channel_id))
         if ticket is None:
-            raise TicketError("This channel is not a ticket.")
+            raise TicketError(Text("common.not_a_ticket"))
         if ticket.state == "closed":
-            raise TicketError("This ticket is closed.")
+            raise TicketError(Text("common.ticket_closed"))
         return ticket
 
     async def category_of(self, ticket: Ticket) -> Category | None:
@@ -66,6 +67,12 @@ class TicketContext:
     async def guild_settings(self, guild_id: str) -> GuildSettings:
         """The settings of a guild."""
         return await self.settings.guild(guild_id)
+
+    async def guild_locale(self, guild_id: str | int | None) -> str:
+        """The locale a guild chose for what everyone in it reads (en-GB by default)."""
+        if guild_id is None:
+            return normalise(None)
+        return normalise((await self.settings.guild(str(guild_id))).locale)
 
     async def find_bot_message(self, channel_id: int, custom_id: str) -> str | None:
         """A recent message of this bot with a given component, which an earlier try posted."""

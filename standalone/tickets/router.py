@@ -15,7 +15,7 @@ from disnake.interactions.modal import ModalInteraction
 from standalone.db.records import Timer
 from standalone.tickets import custom_ids
 from standalone.tickets.errors import TicketError
-from standalone.tickets.replies import forbidden_message, reply
+from standalone.tickets.replies import forbidden_message, reader_locale, reply
 
 ComponentInteraction = MessageInteraction[Any] | ModalInteraction[Any]
 ComponentHandler = Callable[[Any, list[str]], Awaitable[None]]
@@ -53,7 +53,7 @@ class ComponentRouter:
                 raise custom_ids.BadCustomId(inter.data.custom_id)
             await handler(inter, arguments)
         except TicketError as refusal:
-            await reply(inter, refusal.message)
+            await reply(inter, refusal.render(reader_locale(inter)))
         except custom_ids.BadCustomId:
             await reply(inter, "This button is not from this bot any more. Try a new panel.")
         except disnake.Forbidden as exc:

@@ -1,0 +1,17 @@
+"""One layer for every user-facing text: catalogues per locale, plurals, fallback to en-GB."""
+
+from standalone.i18n.catalogue import t
+from standalone.i18n.commands import CatalogueLocalisations, localised
+from standalone.i18n.locales import DEFAULT, SUPPORTED, normalise, supported
+from standalone.i18n.text import Text
+
+__all__ = [
+    "DEFAULT",
+    "SUPPORTED",
+    "CatalogueLocalisations",
+    "Text",
+    "localised",
+    "normalise",
+    "supported",
+    "t",
+]

@@ -1,0 +1,39 @@
+"""Command names and descriptions registered with Discord in every supported locale."""
+
+from __future__ import annotations
+
+import os
+
+import disnake
+
+from standalone.i18n.catalogue import catalogue
+from standalone.i18n.locales import DEFAULT, SUPPORTED
+
+
+class CatalogueLocalisations(disnake.LocalizationProtocol):
+    """disnake's localisation provider, reading the bot's own catalogues."""
+
+    def get(self, key: str) -> dict[str, str] | None:
+        """Every supported locale's text for ``key`` (plain strings only)."""
+        found = {
+            locale: value
+            for locale in SUPPORTED
+            if isinstance(value := catalogue(locale).get(key), str)
+        }
+        return found or None
+
+    def load(self, path: str | os.PathLike[str]) -> None:
+        """The catalogues ship with the bot; there is nothing else to load."""
+        raise RuntimeError("the bot's catalogues are loaded from standalone/i18n/locales")
+
+
+def localised(key: str) -> disnake.Localized[str]:
+    """A command name, option name or description: en-GB by default, the rest localised.
+
+    ``key`` is a full catalogue key, by convention ``commands.<command>.name`` or
+    ``commands.<command>.description`` (``commands.<command>.<option>.name`` for options).
+    """
+    default = catalogue(DEFAULT).get(key)
+    if not isinstance(default, str):
+        raise KeyError(f"no en-GB text for command key {key!r}")
+    return disnake.Localized(default, key=key)
