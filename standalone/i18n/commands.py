@@ -30,8 +30,9 @@ class CatalogueLocalisations(disnake.LocalizationProtocol):
 def localised(key: str) -> disnake.Localized[str]:
     """A command name, option name or description: en-GB by default, the rest localised.
 
-    ``key`` is a full catalogue key, by convention ``commands.<command>.name`` or
-    ``commands.<command>.description`` (``commands.<command>.<option>.name`` for options).
+    ``key`` is a full catalogue key in an area whose name starts with ``cmd`` (the locale
+    lint holds those to Discord's limits): ``cmd_<area>.<command>.name``,
+    ``cmd_<area>.<command>.description``, ``cmd_<area>.<command>.<option>.name``.
     """
     default = catalogue(DEFAULT).get(key)
     if not isinstance(default, str):
