@@ -370,6 +370,7 @@ class Closing:
             if not m.external
         ]
         feedback = await self.feedback.get(ticket.guild_id, ticket.number)
+        locale = await self.ctx.guild_locale(ticket.guild_id)
         answers = [
             TranscriptAnswer(label=a.label, value=cipher.decrypt(a.value))
             for a in await self.ctx.tickets.answers(ticket)
@@ -377,7 +378,7 @@ class Closing:
         header = TranscriptHeader(
             guild_id=ticket.guild_id,
             number=ticket.number,
-            category=category.name if category else "(deleted category)",
+            category=category.name if category else t(locale, "closing.deleted_category"),
             creator_id=ticket.creator_id,
             topic=cipher.decrypt(ticket.topic) if ticket.topic else None,
             opened_at=ticket.created_at,
@@ -392,11 +393,13 @@ class Closing:
         )
         key = keys.transcript(ticket.guild_id, ticket.number)
         await self.ctx.store.put(
-            key, render_html(header, messages).encode(), content_type="text/html; charset=utf-8"
+            key,
+            render_html(header, messages, locale).encode(),
+            content_type="text/html; charset=utf-8",
         )
         await self.ctx.store.put(
             keys.transcript_text(ticket.guild_id, ticket.number),
-            render_text(header, messages).encode(),
+            render_text(header, messages, locale).encode(),
             content_type="text/plain; charset=utf-8",
         )
         return key

@@ -373,7 +373,8 @@ class Opening:
                 if refusal is None:
                     raise  # a passing fault: the event is retried
                 # Retrying cannot help; free the member's slot and say why.
-                await self.ctx.tickets.abandon(ticket, self.ctx.cipher.encrypt(refusal))
+                reason = refusal.render(await self.ctx.guild_locale(ticket.guild_id))
+                await self.ctx.tickets.abandon(ticket, self.ctx.cipher.encrypt(reason))
                 raise TicketError(refusal) from None
         if ticket.channel_id is None:
             await self.ctx.tickets.set_channel(ticket.guild_id, ticket.number, channel_id)
