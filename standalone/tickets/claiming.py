@@ -131,7 +131,7 @@ class Claiming:
         category = await self.ctx.category_of(ticket)
         claimer = ticket.claimed_by
         if claimer is None:
-            raise TicketError("This ticket is not claimed.")
+            raise TicketError(Text("claiming.not_claimed"))
         if str(inter.author.id) != claimer and not is_staff(inter, category):
             raise TicketError(Text("claiming.release_refused"))
         await defer(inter)

@@ -64,6 +64,18 @@ RECONCILE_LOCK_MS = 10_000
 RECONCILE_WAIT_S = 15.0
 
 
+# The reasons the bot gives itself are stored as above and shown in the guild's language.
+_OWN_REASONS = {
+    CHANNEL_DELETED: "closing.reason_channel_deleted",
+    MEMBER_LEFT: "closing.reason_member_left",
+}
+
+
+def _reason(stored: str, locale: str) -> str:
+    key = _OWN_REASONS.get(stored)
+    return t(locale, key) if key else stored
+
+
 class CloseBusy(TicketError):
     """Another worker is closing this ticket right now."""
 
@@ -294,7 +306,9 @@ class Closing:
             "first_response_at": ticket.first_response_at,
             "rating": feedback.rating if feedback else None,
             "closed_by": ticket.closed_by,
-            "reason": cipher.decrypt(ticket.close_reason) if ticket.close_reason else None,
+            "reason": _reason(cipher.decrypt(ticket.close_reason), locale)
+            if ticket.close_reason
+            else None,
             "locale": locale,
         }
         # Tells this close's messages from those of an earlier close of a reopened ticket.
@@ -384,7 +398,9 @@ class Closing:
             opened_at=ticket.created_at,
             closed_at=ticket.closed_at or datetime.now(UTC),
             closed_by=ticket.closed_by or AUTOMATED,
-            reason=cipher.decrypt(ticket.close_reason) if ticket.close_reason else None,
+            reason=_reason(cipher.decrypt(ticket.close_reason), locale)
+            if ticket.close_reason
+            else None,
             claimed_by=ticket.claimed_by,
             rating=feedback.rating if feedback else None,
             comment=cipher.decrypt(feedback.comment) if feedback and feedback.comment else None,
