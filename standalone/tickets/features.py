@@ -11,6 +11,7 @@ from standalone.tickets.closing import Closing
 from standalone.tickets.context import TicketContext
 from standalone.tickets.entries import Entries
 from standalone.tickets.force_close import ForceClose
+from standalone.tickets.help import HelpCommands
 from standalone.tickets.opening import Opening
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 from standalone.tickets.settings_commands import SettingsCommands
@@ -49,6 +50,7 @@ class Features:
             self.force_close.cog(),
             self.claiming.cog(),
             SettingsCommands(self.ctx),
+            HelpCommands(self.ctx, bot),
         )
         for cog in cogs:
             bot.add_cog(cog)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from aiohttp import web
@@ -17,12 +17,14 @@ from standalone.http.deps import HttpDeps, deps_of
 
 UNSET = msgspec.UNSET
 Unset = msgspec.UnsetType
+Locale = Literal["en-GB", "en-US", "de", "fr", "es-ES"]
 
 
 class SettingsPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Settings to change; leave a field out to keep it, null clears the nullable ones."""
 
-    locale: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] | Unset = UNSET
+    # The languages the bot speaks (standalone.i18n.SUPPORTED; a test keeps them equal).
+    locale: Locale | Unset = UNSET
     archive: bool | Unset = UNSET
     claim_button: bool | Unset = UNSET
     close_button: bool | Unset = UNSET

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
+from standalone.http.api.settings import Locale
+from standalone.i18n import SUPPORTED
+
 from .conftest import Portal, Seeded
 
 
@@ -64,3 +69,17 @@ async def test_settings_of_one_tenant_do_not_reach_another(portal: Portal, seede
         "GET", f"/t/{{t}}/api/admin/guilds/{blue.guild.id}/settings"
     )
     assert status == 200 and theirs["footer"] is None
+
+
+async def test_the_locale_is_one_the_bot_speaks(portal: Portal, seeded: Seeded):
+    path = f"/t/{{t}}/api/admin/guilds/{seeded.guild}/settings"
+    status, error = await seeded.admin.call("PATCH", path, {"locale": "ja"})
+    assert status == 422 and error["error"]["field"] == "locale", error
+    status, after = await seeded.admin.call("PATCH", path, {"locale": "de"})
+    assert status == 200 and after["locale"] == "de", after
+    status, again = await seeded.admin.call("GET", path)
+    assert again["locale"] == "de"
+
+
+def test_the_api_offers_exactly_the_supported_locales():
+    assert get_args(Locale) == SUPPORTED
