@@ -9,6 +9,7 @@ stand-in receiving the bot's answer; both ends are in this process.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -23,7 +24,9 @@ from standalone.db import Database
 
 ANSWER_TIMEOUT_S = 30.0
 ARCHIVE_TIMEOUT_S = 300.0
-CLICKERS = 20  # members per guild who click the panel but never submit
+# A member may start one open per 5 s (v4's anti-spam pause): each clicker (who
+# clicks the panel but never submits) gets this long between two clicks.
+CLICK_GAP_S = 6.0
 MESSAGE_CHANNELS = 200  # ticket channels the archive load is spread over
 TICK_S = 0.01  # messages are sent in slices this long apart
 DEFERRED = 5  # the callback type of a deferred answer
@@ -54,8 +57,7 @@ class LoadResult:
     interactions: dict[str, Latencies] = field(default_factory=dict)
     opens: Latencies = field(default_factory=lambda: Latencies("ticket open"))
     archive: Throughput | None = None
-    events: int = 0
-    busy_seconds: float = 0.0
+    events: dict[str, tuple[int, float]] = field(default_factory=dict)  # phase: (events, s)
     slip_ms: float = 0.0  # the generator's worst lateness against its schedule
     loadavg: dict[str, str] = field(default_factory=dict)
     tickets: list[Ticket] = field(default_factory=list)
@@ -108,8 +110,10 @@ class Load:
         self._clickers: dict[int, list[Any]] = {}
         self._opened_in: dict[int, int] = {}
 
-    async def post_panels(self) -> None:
+    async def post_panels(self, clicks_per_s: float) -> None:
         """Staff posts a panel in every guild; its buttons are the categories."""
+        places = self.world.load.places
+        clickers = math.ceil(clicks_per_s * CLICK_GAP_S / len(places)) + 1
         for place in self.world.load.places:
             actor = self.discord.actor(self.app_id, place.guild.id, place.staff.id)
             inter = await actor.slash("panel", {}, channel_id=place.channel.id)
@@ -120,15 +124,17 @@ class Load:
             ]
             self._clickers[place.guild.id] = [
                 self.discord.add_member(place.guild.id, username=f"clicker{place.guild.id}-{n}")
-                for n in range(CLICKERS)
+                for n in range(clickers)
             ]
 
     async def _phase(self, name: str, run: Callable[[], Awaitable[float]]) -> None:
         events = self.world.events_sent()
         started = time.perf_counter()
         self.result.slip_ms = max(self.result.slip_ms, await run())
-        self.result.busy_seconds += time.perf_counter() - started
-        self.result.events += self.world.events_sent() - events
+        self.result.events[name] = (
+            self.world.events_sent() - events,
+            time.perf_counter() - started,
+        )
         self.result.loadavg[name] = load_average()
 
     async def interactions(self, rate: float, duration: float) -> None:
@@ -264,8 +270,8 @@ async def _until_archived(db: Database, tenant: str, message_ids: list[str]) -> 
     async with asyncio.timeout(ARCHIVE_TIMEOUT_S):
         while waiting:
             ids = [RecordID("archived_message", [tenant, mid]) for mid in waiting]
-            found = await db.one("SELECT VALUE id FROM $ids;", {"ids": ids})
-            stored = {str(record.record_id[1]) for record in found or []}
+            found = await db.one("SELECT VALUE message_id FROM $ids;", {"ids": ids})
+            stored = set(found or [])
             waiting = [mid for mid in waiting if mid not in stored]
             if waiting:
                 await asyncio.sleep(0.02)

@@ -134,7 +134,7 @@ async def load(options: Options, root: Path, report: Report) -> None:
     ):
         run = Load(deployment.world)
         try:
-            await run.post_panels()
+            await run.post_panels(options.rate / 2)
             if options.rate > 0:
                 await run.interactions(options.rate, options.duration)
                 deployment.check()
@@ -203,10 +203,11 @@ def _tabulate(options: Options, run: Load, report: Report) -> None:
             answered=f"{archive.done}/{archive.count}",
             loadavg=result.loadavg.get("messages", ""),
         )
-    if result.busy_seconds:
+    for phase, (events, seconds) in result.events.items():
         report.add(
-            "gateway events/s delivered and handled (all phases)",
-            f"{result.events / result.busy_seconds:,.0f}/s ({result.events} events)",
+            f"gateway events/s, {phase} phase (delivered; all handled)",
+            f"{events / seconds:,.0f}/s ({events} events in {seconds:.1f} s)",
+            loadavg=result.loadavg.get(phase, ""),
         )
     report.add("generator's worst lateness", f"{result.slip_ms:.1f} ms")
     failures = [f for lat in [*result.interactions.values(), result.opens] for f in lat.failures]
