@@ -36,7 +36,7 @@ SHORT = [
 
 def bench(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
     report = tmp_path / "report.json"
-    done = subprocess.run(  # noqa: S603  # our own CLI, fixed arguments
+    done = subprocess.run(  # our own CLI, fixed arguments
         [sys.executable, "-m", "cli", "bench", "load", *args, "--report", str(report)],
         cwd=ROOT,
         env=child_env(),
@@ -96,7 +96,7 @@ def test_multi_process_table_on_the_unix_socket(tmp_path: Path) -> None:
 
 
 def test_bad_options_are_refused_with_a_message(tmp_path: Path) -> None:
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(
         [sys.executable, "-m", "cli", "bench", "load", "--mode", "threads"],
         cwd=ROOT,
         env=child_env(),
