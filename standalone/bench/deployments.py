@@ -16,7 +16,7 @@ from typing import Literal
 
 from emulation.connect import connect_coordination
 from standalone import keys
-from standalone.bench.procs import CliProcess, free_port, proc_status
+from standalone.bench.procs import CliProcess, cpu_seconds, free_port, proc_status
 from standalone.bench.world import DB_PASSWORD, DB_USER, BenchWorld, seed, write_config
 from standalone.db import Database, open_database
 
@@ -152,6 +152,10 @@ class Deployment:
     def rss_kib(self, field: str = "VmRSS") -> int:
         """Resident memory of the bot's processes together (VmHWM: their peaks)."""
         return sum(proc_status(p.pid, field) for p in self.bot if p.running)
+
+    def cpu_seconds(self) -> float:
+        """CPU time the bot's processes have used so far."""
+        return sum(cpu_seconds(p.pid) for p in self.bot if p.running)
 
     async def observer(self) -> Database:
         """A client of the bot's database, to see what it stored."""

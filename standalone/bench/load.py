@@ -57,7 +57,8 @@ class LoadResult:
     interactions: dict[str, Latencies] = field(default_factory=dict)
     opens: Latencies = field(default_factory=lambda: Latencies("ticket open"))
     archive: Throughput | None = None
-    events: dict[str, tuple[int, float]] = field(default_factory=dict)  # phase: (events, s)
+    # phase: (gateway events, seconds, CPU seconds the bot's processes used)
+    events: dict[str, tuple[int, float, float]] = field(default_factory=dict)
     slip_ms: float = 0.0  # the generator's worst lateness against its schedule
     loadavg: dict[str, str] = field(default_factory=dict)
     tickets: list[Ticket] = field(default_factory=list)
@@ -102,8 +103,11 @@ async def timed_answer(samples: Latencies, send: Callable[[], Awaitable[Any]]) -
 class Load:
     """The phases of one run against one deployment's world."""
 
-    def __init__(self, world: BenchWorld) -> None:
+    def __init__(self, world: BenchWorld, cpu: Callable[[], float]) -> None:
         self.world = world
+        # CPU seconds used by the bot so far: its cost per event does not depend on
+        # how many other jobs share the machine, unlike its latency.
+        self.cpu = cpu
         self.discord = world.discord
         self.app_id = world.load.app.id
         self.result = LoadResult()
@@ -130,10 +134,12 @@ class Load:
     async def _phase(self, name: str, run: Callable[[], Awaitable[float]]) -> None:
         events = self.world.events_sent()
         started = time.perf_counter()
+        cpu = self.cpu()
         self.result.slip_ms = max(self.result.slip_ms, await run())
         self.result.events[name] = (
             self.world.events_sent() - events,
             time.perf_counter() - started,
+            self.cpu() - cpu,
         )
         self.result.loadavg[name] = load_average()
 

@@ -132,7 +132,7 @@ async def load(options: Options, root: Path, report: Report) -> None:
         deployment,
         _,
     ):
-        run = Load(deployment.world)
+        run = Load(deployment.world, deployment.cpu_seconds)
         try:
             await run.post_panels(options.rate / 2)
             if options.rate > 0:
@@ -203,12 +203,18 @@ def _tabulate(options: Options, run: Load, report: Report) -> None:
             answered=f"{archive.done}/{archive.count}",
             loadavg=result.loadavg.get("messages", ""),
         )
-    for phase, (events, seconds) in result.events.items():
+    for phase, (events, seconds, cpu) in result.events.items():
         report.add(
-            f"gateway events/s, {phase} phase (delivered; all handled)",
+            f"gateway events/s, {phase} phase",
             f"{events / seconds:,.0f}/s ({events} events in {seconds:.1f} s)",
             loadavg=result.loadavg.get(phase, ""),
         )
+        if events:
+            per = cpu / events * 1000
+            report.add(
+                f"bot CPU per event, {phase} phase",
+                f"{per:.2f} ms ({cpu:.1f} s; ≈ {1000 / per:,.0f} events/s per core)",
+            )
     report.add("generator's worst lateness", f"{result.slip_ms:.1f} ms")
     failures = [f for lat in [*result.interactions.values(), result.opens] for f in lat.failures]
     if failures:

@@ -64,6 +64,7 @@ def check_table(done: subprocess.CompletedProcess[str], table: dict) -> None:
         "ticket open",
         "archived messages/s",
         "gateway events/s, messages phase",
+        "bot CPU per event, messages phase",
         "after the load",
     ]
     for part in expected:
