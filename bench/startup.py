@@ -31,7 +31,7 @@ async def measure(tenants: int, folder: Path) -> tuple[float, int]:
             prefix=f"s{uuid.uuid4().hex[:6]}",
             with_categories=False,
         )
-        deployment = Deployment(world, folder, mode="aio")
+        deployment = Deployment(world, folder, mode="aio", observe=False)
         try:
             await deployment.prepare()
             ready = await deployment.start()

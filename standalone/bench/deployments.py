@@ -36,12 +36,16 @@ class Deployment:
         mode: Mode,
         coordination: Backend = "unix",
         redis_url: str = "",
+        observe: bool = True,
     ) -> None:
         self.world = world
         self.folder = folder
         self.mode = mode
         self.backend = coordination
         self.redis_url = redis_url
+        # Idle figures leave the database unserved: serving it loads code that an
+        # aio bot on its defaults does not.
+        self.observe = observe
         self.config = folder / "tickets.toml"
         self.bot: list[CliProcess] = []  # measured: the bot's own processes
         self.infra: list[CliProcess] = []  # the database and coordination servers
@@ -64,7 +68,7 @@ class Deployment:
                 api_base=self.api_base,
                 database_url=embedded,
                 coordination_url="memory://",
-                serve_database_on=port,
+                serve_database_on=port if self.observe else None,
             )
             db = await open_database(embedded)
             try:

@@ -48,7 +48,7 @@ class Options:
 
 @asynccontextmanager
 async def deployed(
-    options: Options, folder: Path, *, tenants: int, guilds: int, categories: bool
+    options: Options, folder: Path, *, tenants: int, guilds: int, for_load: bool
 ) -> AsyncIterator[tuple[Deployment, float]]:
     """A fresh stand-in and bot; yields it with its seconds from start to ready."""
     async with FakeDiscord() as discord:
@@ -57,7 +57,7 @@ async def deployed(
             tenants=tenants,
             guilds=guilds,
             prefix=f"b{uuid.uuid4().hex[:6]}",
-            with_categories=categories,
+            with_categories=for_load,
         )
         deployment = Deployment(
             world,
@@ -65,6 +65,7 @@ async def deployed(
             mode=options.mode,
             coordination=options.coordination,
             redis_url=options.redis_url,
+            observe=for_load,  # the load reads the archive's progress; idle runs do not
         )
         try:
             await deployment.prepare()
@@ -80,7 +81,7 @@ def _rss_label(options: Options) -> str:
 
 async def idle(options: Options, root: Path, report: Report) -> None:
     """Cold start and memory with one idle tenant, then with ``tenants`` of them."""
-    async with deployed(options, root / "idle-1", tenants=1, guilds=1, categories=False) as (
+    async with deployed(options, root / "idle-1", tenants=1, guilds=1, for_load=False) as (
         deployment,
         ready,
     ):
@@ -128,7 +129,7 @@ async def load(options: Options, root: Path, report: Report) -> None:
     """The three load phases against one bot, then its memory."""
     capacity = MAX_CATEGORIES * PER_CATEGORY
     guilds = max(1, math.ceil((options.opens_rate * options.duration + 10) / capacity))
-    async with deployed(options, root / "load", tenants=1, guilds=guilds, categories=True) as (
+    async with deployed(options, root / "load", tenants=1, guilds=guilds, for_load=True) as (
         deployment,
         _,
     ):
