@@ -106,7 +106,7 @@ async def idle(options: Options, root: Path, report: Report) -> None:
     if options.tenants <= 1:
         return
     async with deployed(
-        options, root / "idle-n", tenants=options.tenants, guilds=1, categories=False
+        options, root / "idle-n", tenants=options.tenants, guilds=1, for_load=False
     ) as (deployment, ready):
         await asyncio.sleep(SETTLE_S)
         many = deployment.rss_kib()
