@@ -218,6 +218,7 @@ def _tabulate(options: Options, run: Load, report: Report) -> None:
             )
     report.add("generator's worst lateness", f"{result.slip_ms:.1f} ms")
     failures = [f for lat in [*result.interactions.values(), result.opens] for f in lat.failures]
+    failures += result.message_failures
     if failures:
         report.add("failures (first)", failures[0][:200], answered=str(len(failures)))
 
