@@ -50,7 +50,8 @@ async def main(counts: list[int]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         for count in counts:
             ready, rss = await measure(count, Path(folder) / str(count))
-            extra = "-" if base is None else f"{(rss - base) / (count - counts[0]):.0f}"
+            spread = count - counts[0]
+            extra = "-" if base is None or not spread else f"{(rss - base) / spread:.0f}"
             base = rss if base is None else base
             print(f"| {count} | {ready:.2f} | {rss / 1024:.1f} | {extra} | {load_average()} |")
 
