@@ -14,7 +14,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from standalone import cli_db, cli_http, cli_serve
+from standalone import cli_bench, cli_db, cli_http, cli_serve
 from standalone.cli_guild import app as guild_app
 from standalone.cli_progress import progress_bar
 from standalone.config import Config, ConfigError, load_config
@@ -40,6 +40,7 @@ cli_serve.register(app)
 cli_http.register(cli_serve.serve_app)
 cli_http.register_tenants(tenants_app)
 app.add_typer(guild_app, name="guild")
+app.add_typer(cli_bench.app, name="bench")
 
 ConfigOption = Annotated[
     Path | None,

@@ -210,3 +210,8 @@ def portability_lock(tenant: str, guild_id: str) -> str:
 def portability_progress(tenant: str, guild_id: str) -> str:
     """How far the guild's running export or import is, for whoever asks."""
     return f"{PREFIX}:{tenant}:portability-progress:{guild_id}"
+
+
+def tenant_pattern(tenant: str) -> str:
+    """A glob matching every coordination key of one tenant (to clean up after a benchmark)."""
+    return f"{PREFIX}:{tenant}:*"

@@ -18,6 +18,7 @@ from standalone.db.records import (
     record_key,
     to_struct,
 )
+from standalone.db.shared_reads import read_once
 
 _CONFLICT_RETRIES = 5
 _STATS_TICKETS = 1000  # closed tickets the opening message's averages look at
@@ -126,12 +127,16 @@ class TicketRepository:
         return _ticket(rows[0]) if rows else None
 
     async def by_channel(self, channel_id: str) -> Ticket | None:
-        """The ticket whose channel this is."""
-        rows = await self._db.one(
-            "SELECT * FROM ticket WHERE tenant = $tenant AND channel_id = $channel;",
-            self._vars(channel=channel_id),
-        )
-        return _ticket(rows[0]) if rows else None
+        """The ticket whose channel this is (shared by one event's handlers: shared_reads)."""
+
+        async def load() -> Ticket | None:
+            rows = await self._db.one(
+                "SELECT * FROM ticket WHERE tenant = $tenant AND channel_id = $channel;",
+                self._vars(channel=channel_id),
+            )
+            return _ticket(rows[0]) if rows else None
+
+        return await read_once(("ticket-by-channel", self.tenant, channel_id), load)
 
     async def get(self, guild_id: str, number: int) -> Ticket | None:
         """A ticket by its per-guild number."""
