@@ -64,8 +64,13 @@ class ContextFilter(logging.Filter):
         record.traceparent = current_trace.get()
         record.msg = redact(record.getMessage())
         record.args = None
-        if record.exc_info and not record.exc_text:
+        # Rendered again even when another handler cached it unredacted.
+        if record.exc_info:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 

@@ -20,7 +20,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{18,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}"
 _CREDENTIAL = re.compile(r"\b(Bot|Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 _AUTH_HEADER = re.compile(
     r"""(?i)(["']?(?:authorization|x-[a-z-]*secret|x-[a-z-]*token|cookie)["']?\s*[:=]\s*)"""
-    r"""(["']?)[^"'\s,}]+"""
+    r"""(["']?)(?:(?:Bot|Bearer|Basic)\s+)?[^"'\s,}]+"""
 )
 # /interactions/{id}/{token}/callback and /webhooks/{application}/{token}/...
 _URL_TOKEN = re.compile(r"(/(?:interactions|webhooks)/\d+/)[^/\s?\"']+")
@@ -46,6 +46,6 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, REDACTED)
     text = _URL_TOKEN.sub(rf"\g<1>{REDACTED}", text)
-    text = _CREDENTIAL.sub(rf"\g<1> {REDACTED}", text)
     text = _AUTH_HEADER.sub(rf"\g<1>\g<2>{REDACTED}", text)
+    text = _CREDENTIAL.sub(rf"\g<1> {REDACTED}", text)
     return _TOKEN.sub(REDACTED, text)

@@ -262,6 +262,7 @@ class Worker:
             context.bound(traceparent=span.traceparent or None),
         ):
             entered = context.event_entered.set(entered_at(entry.id))
+            log.debug("event %s (%s) taken", entry.id, envelope.type)
             try:
                 await self.handler.handle(envelope)
             except MalformedEvent as exc:
@@ -274,6 +275,7 @@ class Worker:
                 return False
             finally:
                 context.event_entered.reset(entered)
+            log.debug("event %s (%s) handled", entry.id, envelope.type)
         metrics.worker_events.labels(tenant, envelope.type, "handled").inc()
         if self.after_handle is not None:
             await self.after_handle(envelope)
