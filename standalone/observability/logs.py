@@ -28,7 +28,7 @@ _OURS = "_tickets_handler"
 
 # Loggers that say too much at DEBUG: disnake.http logs every request body there,
 # which holds message content.
-_QUIET_BELOW_INFO = ("disnake.http", "disnake.gateway", "disnake.webhook.async_")
+_QUIET_BELOW_INFO = ("disnake.http", "disnake.gateway", "disnake.webhook")
 
 
 class LogLine(msgspec.Struct, kw_only=True, omit_defaults=True):
