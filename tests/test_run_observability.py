@@ -138,6 +138,8 @@ async def test_logs_and_metrics_of_a_whole_ticket(tmp_path: Path):
     assert value(text, "tickets_shard_lease_changes_total", change="acquired", **tenant) == 1
     assert value(text, "tickets_shard_lease_changes_total", change="lost", **tenant) == 0
     assert value(text, "tickets_stream_length", **tenant) >= interactions
+    assert 'tickets_stream_lag_seconds{tenant="default"}' in text
+    assert 0 <= value(text, "tickets_stream_lag_seconds", **tenant) < TIMEOUT
     # Bounded labels: no guild, user or channel id anywhere.
     for snowflake in (world.guild.id, world.member.id, world.staff.id, channel_id):
         assert str(snowflake) not in text
