@@ -41,6 +41,15 @@ class ActiveSpan:
         self._span = span
         self.traceparent = traceparent
 
+    def fail(self, exc: BaseException) -> None:
+        """Mark the span failed with ``exc``, which its caller caught and handled."""
+        if self._span is None:
+            return
+        from opentelemetry.trace import Status, StatusCode
+
+        self._span.record_exception(exc)
+        self._span.set_status(Status(StatusCode.ERROR))
+
     def set_status(self, status: int) -> None:
         """Record an HTTP status on the span; 5xx marks it failed."""
         if self._span is None:

@@ -269,7 +269,8 @@ class Worker:
                 metrics.worker_events.labels(tenant, envelope.type, "dead_lettered").inc()
                 await self._dead_letter(entry, str(exc))
                 return True
-            except Exception:
+            except Exception as exc:
+                span.fail(exc)
                 metrics.worker_events.labels(tenant, envelope.type, "retried").inc()
                 log.exception("event %s failed; it will be retried", entry.id)
                 return False

@@ -31,6 +31,7 @@ WITHOUT_OTEL = textwrap.dedent(
     with otel.span("worker.handle", parent="00-" + "1" * 32 + "-" + "2" * 16 + "-01") as span:
         assert span.traceparent == ""
         span.set_status(500)
+        span.fail(RuntimeError("handled elsewhere"))
     assert otel.configure(TracingConfig()) is False
     try:
         otel.configure(TracingConfig(enabled=True))
@@ -75,3 +76,28 @@ def test_configured_tracing_yields_spans_whose_traceparent_continues_the_parent(
 def test_an_unknown_exporter_is_a_configuration_error():
     with pytest.raises(ValueError, match=r"tracing\.exporter"):
         TracingConfig(enabled=True, exporter="zipkin")
+
+
+def test_a_failure_the_worker_caught_marks_its_span_failed():
+    pytest.importorskip("opentelemetry.sdk")
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import StatusCode
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    otel.install(provider)
+    try:
+        with otel.span("worker.handle", kind="consumer") as span:
+            span.fail(RuntimeError("database away; retried"))
+        with otel.span("GET /users/@me", kind="client") as call:
+            call.set_status(503)
+    finally:
+        otel.uninstall()
+    handle, rest = exporter.get_finished_spans()
+    assert handle.status.status_code is StatusCode.ERROR
+    assert [e.name for e in handle.events] == ["exception"]
+    assert rest.status.status_code is StatusCode.ERROR
+    assert rest.attributes is not None and rest.attributes["http.response.status_code"] == 503
