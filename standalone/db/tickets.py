@@ -19,6 +19,7 @@ from standalone.db.records import (
     to_struct,
 )
 from standalone.db.shared_reads import read_once
+from standalone.observability.context import note_ticket
 
 _CONFLICT_RETRIES = 5
 _STATS_TICKETS = 1000  # closed tickets the opening message's averages look at
@@ -39,6 +40,13 @@ class CategoryStats(msgspec.Struct, frozen=True, kw_only=True):
 
 def _ticket(row: dict[str, Any]) -> Ticket:
     return to_struct(row, Ticket, category=record_key(row["category"]))
+
+
+def _one(row: dict[str, Any]) -> Ticket:
+    """The ticket an event is about: the rest of its log lines name it."""
+    ticket = _ticket(row)
+    note_ticket(ticket.guild_id, ticket.number)
+    return ticket
 
 
 class TicketRepository:
@@ -124,7 +132,7 @@ class TicketRepository:
             "SELECT * FROM ticket WHERE tenant = $tenant AND interaction_id = $iid;",
             self._vars(iid=interaction_id),
         )
-        return _ticket(rows[0]) if rows else None
+        return _one(rows[0]) if rows else None
 
     async def by_channel(self, channel_id: str) -> Ticket | None:
         """The ticket whose channel this is (shared by one event's handlers: shared_reads)."""
@@ -134,7 +142,7 @@ class TicketRepository:
                 "SELECT * FROM ticket WHERE tenant = $tenant AND channel_id = $channel;",
                 self._vars(channel=channel_id),
             )
-            return _ticket(rows[0]) if rows else None
+            return _one(rows[0]) if rows else None
 
         return await read_once(("ticket-by-channel", self.tenant, channel_id), load)
 
@@ -144,7 +152,7 @@ class TicketRepository:
             "SELECT * FROM ONLY type::thing('ticket', [$tenant, $guild, $number]);",
             self._vars(guild=guild_id, number=number),
         )
-        return _ticket(row) if row else None
+        return _one(row) if row else None
 
     async def count_active(self, guild_id: str, creator_id: str, category_key: str) -> int:
         """Open tickets of a member in a category.
@@ -309,7 +317,7 @@ class TicketRepository:
             if _CATEGORY_FULL in str(exc):
                 raise CategoryFull(category_key) from None
             raise
-        return _ticket(row)
+        return _one(row)
 
     async def mark_open(
         self, guild_id: str, number: int, channel_id: str, opening_message_id: str | None

@@ -22,6 +22,7 @@ from standalone import keys
 from standalone.db.feedback import FeedbackRepository
 from standalone.db.records import Category, Ticket, Timer
 from standalone.i18n import Text, t
+from standalone.observability import metrics
 from standalone.tickets import close_views, custom_ids, locks
 from standalone.tickets.access import require_ticket_access
 from standalone.tickets.checks import category_full
@@ -260,7 +261,10 @@ class Closing:
         key = await self.write_transcript(ticket, category)
         await self._announce(ticket, category)
         await self._remove_channel(ticket)
-        return await self.ctx.tickets.mark_closed(ticket, key)
+        closed = await self.ctx.tickets.mark_closed(ticket, key)
+        # Counted once: a redelivery finds the ticket closed and does not come here.
+        metrics.tickets_closed.labels(self.ctx.tickets.tenant).inc()
+        return closed
 
     async def _pins(self, channel_id: int) -> list[str]:
         try:

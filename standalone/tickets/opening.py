@@ -22,6 +22,7 @@ from standalone.db import DatabaseError
 from standalone.db.records import Answer, Category, GuildSettings, Question, Ticket
 from standalone.db.tickets import CategoryFull
 from standalone.i18n import Text, t
+from standalone.observability import metrics
 from standalone.tickets import custom_ids, locks, views
 from standalone.tickets.checks import Opener, category_full, check_can_open
 from standalone.tickets.context import TicketContext, is_staff
@@ -390,9 +391,12 @@ class Opening:
         if message_id is None:
             message_id = await self._greet(ticket, request, int(channel_id))
         await self._pin(ticket, int(channel_id), message_id)
-        return await self.ctx.tickets.mark_open(
+        opened = await self.ctx.tickets.mark_open(
             ticket.guild_id, ticket.number, channel_id, message_id
         )
+        # Counted once: a redelivery finds the ticket no longer "opening" above.
+        metrics.tickets_opened.labels(self.ctx.tickets.tenant).inc()
+        return opened
 
     async def _create_place(self, ticket: Ticket, request: Request) -> str:
         category, user = request.category, request.user
