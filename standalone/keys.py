@@ -210,3 +210,13 @@ def portability_lock(tenant: str, guild_id: str) -> str:
 def portability_progress(tenant: str, guild_id: str) -> str:
     """How far the guild's running export or import is, for whoever asks."""
     return f"{PREFIX}:{tenant}:portability-progress:{guild_id}"
+
+
+def auto_reply(tenant: str, message_id: str) -> str:
+    """Set once a tag auto-replied to a message, so a redelivery does not reply again."""
+    return f"{PREFIX}:{tenant}:auto-reply:{message_id}"
+
+
+def auto_reply_lock(tenant: str, message_id: str) -> str:
+    """Held while deciding on and posting the auto-reply to one message."""
+    return f"{PREFIX}:{tenant}:auto-reply-lock:{message_id}"
