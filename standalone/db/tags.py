@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import re._parser as _sre  # type: ignore[import-not-found]  # Python's own, unstubbed
 import secrets
+import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ MAX_NAME = 32
 MAX_CONTENT = 4000
 MAX_PATTERN = 200
 MATCH_TIMEOUT_S = 0.05
+MATCH_BUDGET = 5  # one message's patterns together: this many single timeouts
 PROBE_TIMEOUT_S = 0.05
 PROBE_LENGTH = 500
 SMALL_NESTING = 100  # ``(ab{2}){3}`` repeats little: fine (the probes still run)
@@ -126,12 +128,19 @@ def first_match(tags: Iterable[Tag], text: str, *, timeout_s: float | None = Non
     """The tag whose pattern finds ``text`` (longest pattern first), or None.
 
     Blocking, and meant for a thread: the GIL is released while matching
-    (``concurrent=True``), and each pattern gives up after ``timeout_s``.
+    (``concurrent=True``). Each pattern gives up after ``timeout_s``, and all of
+    them together after ``MATCH_BUDGET`` times that, however many tags there are.
     """
-    budget = MATCH_TIMEOUT_S if timeout_s is None else timeout_s
+    each = MATCH_TIMEOUT_S if timeout_s is None else timeout_s
+    deadline = time.monotonic() + each * MATCH_BUDGET
     for tag in sorted((t for t in tags if t.regex), key=lambda t: -len(t.regex or "")):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
         try:
-            found = compile_pattern(tag.regex or "").search(text, timeout=budget, concurrent=True)
+            found = compile_pattern(tag.regex or "").search(
+                text, timeout=min(each, left), concurrent=True
+            )
         except (TagError, TimeoutError):
             continue  # a runaway or broken pattern never matches
         if found is not None:

@@ -2,14 +2,17 @@
 
 Matching runs in a small thread pool with the GIL released and a timeout per
 pattern, so a pattern that backtracks for ages holds up neither the event loop
-nor other channels, guilds or tenants: only its own message waits, then gets no
-reply. A redelivered message is answered once: a marker set after posting, and
-for a delivery that died between posting and the marker, a look at the channel.
+nor other channels, guilds or tenants: a match that outlasts ``DETACH_AFTER_S``
+is let go from its event, and only its own message waits (then gets no reply).
+A redelivered message is answered once: a marker set after posting, a lock per
+message, and for a delivery that died between posting and the marker, a look
+at the channel for the reply it posted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
@@ -28,7 +31,11 @@ from standalone.tickets.router import EventRouter
 REPLIED_TTL_MS = 7 * 24 * 3600 * 1000  # far longer than any redelivery
 LOCK_MS = 10_000
 MATCH_THREADS = 2  # runaway patterns of many guilds at once still leave the loop alone
+# A match still running after this is let go from its event (see ``handle``).
+DETACH_AFTER_S = 1.0
 RECENT = 20  # messages looked through for a reply an earlier delivery posted
+
+log = logging.getLogger(__name__)
 
 _pool = ThreadPoolExecutor(max_workers=MATCH_THREADS, thread_name_prefix="tag-match")
 
@@ -64,6 +71,7 @@ class AutoReplies:
     def __init__(self, ctx: TicketContext) -> None:
         self.ctx = ctx
         self.tags = TagRepository(ctx.tickets.database, ctx.tenant)
+        self._detached: set[asyncio.Future[str | None]] = set()
 
     def register(self, events: EventRouter) -> None:
         """Listen for new messages."""
@@ -87,15 +95,34 @@ class AutoReplies:
         parent = None if is_ticket else await self._parent(event.channel_id, settings)
         if not wanted_in(settings, event.channel_id, parent, is_ticket):
             return None
-        replied = keys.auto_reply(self.ctx.tenant, event.id)
-        if await self.ctx.cache.get(replied) is not None:
+        if await self.ctx.cache.get(keys.auto_reply(self.ctx.tenant, event.id)) is not None:
             return None
         patterned = [t for t in await self.tags.list(event.guild_id) if t.regex]
         if not patterned:
             return None
+        work = asyncio.ensure_future(self._match_and_reply(event, patterned, settings))
+        done, _ = await asyncio.wait({work}, timeout=DETACH_AFTER_S)
+        if work in done:
+            return work.result()  # a failure to post propagates: the event is retried
+        # Still matching: a runaway pattern, nearly always ending in a timeout and no
+        # reply. The event is let go so the tenant's next events are not held up
+        # behind it; the match finishes (and replies, if it matches) on its own.
+        self._detached.add(work)
+        work.add_done_callback(self._finished_detached)
+        return None
+
+    def _finished_detached(self, work: asyncio.Future[str | None]) -> None:
+        self._detached.discard(work)
+        if not work.cancelled() and work.exception() is not None:
+            log.warning("a late auto-reply failed: %r", work.exception())
+
+    async def _match_and_reply(
+        self, event: MessageEvent, patterned: list[Tag], settings: GuildSettings
+    ) -> str | None:
         tag = await match_off_loop(patterned, event.content)
         if tag is None:
             return None
+        replied = keys.auto_reply(self.ctx.tenant, event.id)
         lock = keys.auto_reply_lock(self.ctx.tenant, event.id)
         async with locks.held(
             self.ctx.cache, lock, secrets.token_hex(8), ttl_ms=LOCK_MS, wait_s=LOCK_MS / 1000 + 5
