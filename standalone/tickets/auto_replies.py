@@ -55,16 +55,6 @@ async def match_off_loop(tags: list[Tag], text: str) -> Tag | None:
         Matching.running -= 1
 
 
-def wanted_in(
-    settings: GuildSettings, channel_id: str, parent_id: str | None, ticket: bool
-) -> bool:
-    """Whether the guild wants auto-replies in this channel (or thread of a chosen channel)."""
-    if ticket and settings.auto_tag_tickets:
-        return True
-    chosen = set(settings.auto_tag_channels)
-    return channel_id in chosen or (parent_id is not None and parent_id in chosen)
-
-
 class AutoReplies:
     """Answers a matching message with the first tag whose pattern finds it."""
 
@@ -87,18 +77,18 @@ class AutoReplies:
             return None
         if event.author.id == str(self.ctx.bot_id) or not event.content.strip():
             return None
-        settings = await self.ctx.guild_settings(event.guild_id)
-        if not settings.auto_tag_tickets and not settings.auto_tag_channels:
-            return None
-        ticket = await self.ctx.tickets.by_channel(event.channel_id)
-        is_ticket = ticket is not None and ticket.state != "closed"
-        parent = None if is_ticket else await self._parent(event.channel_id, settings)
-        if not wanted_in(settings, event.channel_id, parent, is_ticket):
-            return None
-        if await self.ctx.cache.get(keys.auto_reply(self.ctx.tenant, event.id)) is not None:
-            return None
+        # Cheapest first: most guilds have no tag with a pattern.
         patterned = [t for t in await self.tags.list(event.guild_id) if t.regex]
         if not patterned:
+            return None
+        settings = await self.ctx.guild_settings(event.guild_id)
+        if event.channel_id not in settings.auto_tag_channels:
+            if not settings.auto_tag_tickets:
+                return None
+            ticket = await self.ctx.tickets.by_channel(event.channel_id)
+            if ticket is None or ticket.state == "closed":
+                return None
+        if await self.ctx.cache.get(keys.auto_reply(self.ctx.tenant, event.id)) is not None:
             return None
         work = asyncio.ensure_future(self._match_and_reply(event, patterned, settings))
         done, _ = await asyncio.wait({work}, timeout=DETACH_AFTER_S)
@@ -132,14 +122,6 @@ class AutoReplies:
             posted = await self._posted_before(event) or await self._post(event, tag, settings)
             await self.ctx.cache.set(replied, posted.encode(), ttl_ms=REPLIED_TTL_MS)
         return posted
-
-    async def _parent(self, channel_id: str, settings: GuildSettings) -> str | None:
-        """A thread's parent channel, asked only when some channel was chosen."""
-        if not settings.auto_tag_channels:
-            return None
-        channel = await self.ctx.bot.http.get_channel(int(channel_id))
-        parent = channel.get("parent_id")
-        return str(parent) if parent and channel.get("type") in (10, 11, 12) else None
 
     async def _posted_before(self, event: MessageEvent) -> str | None:
         for message in await self.ctx.bot.http.logs_from(int(event.channel_id), RECENT):

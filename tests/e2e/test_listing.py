@@ -67,7 +67,8 @@ async def test_tickets_stays_within_discord_limits_with_many_and_odd_topics(disc
     for number in range(2, 42):
         await stack.backends.db.run(
             "CREATE type::thing('ticket', [$t, $g, $n]) CONTENT {tenant: $t, guild_id: $g, "
-            "number: $n, category: type::thing('category', $c), creator_id: $u, state: 'closed', interaction_id: $i, "
+            "number: $n, category: type::thing('category', $c), creator_id: $u, "
+            "state: 'closed', interaction_id: $i, "
             "created_at: time::now(), closed_at: time::now(), topic: $topic};",
             {
                 "t": cast.world.tenant,
