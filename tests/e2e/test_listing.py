@@ -143,3 +143,28 @@ async def test_transcript_suggestions_are_the_callers_closed_tickets(discord, st
     assert await suggested(cast.other, "") == []
     # The open ticket is not suggested: it has no transcript yet.
     assert "2" not in [c["value"] for c in await suggested(cast.creator, "2")]
+
+
+async def test_the_commands_are_registered_in_every_language(discord, stack):
+    cast = await start(discord, stack)
+    world = cast.world
+
+    def body(name: str) -> dict:
+        command = discord.world.find_command(world.app.id, world.guild.id, name, 1)
+        assert command is not None, name
+        return command.body
+
+    transcript = body("transcript")
+    assert transcript["name_localizations"] == {
+        "en-GB": "transcript",
+        "en-US": "transcript",
+        "de": "protokoll",
+        "fr": "transcription",
+        "es-ES": "transcripción",
+    }
+    (option,) = transcript["options"]
+    assert option["description_localizations"]["de"] == "Ticketnummer"
+    tags = body("tags")
+    auto = next(o for o in tags["options"] if o["name"] == "auto-reply")
+    assert auto["name_localizations"]["fr"] == "réponse-auto"
+    assert body("tag")["name_localizations"]["es-ES"] == "etiqueta"
