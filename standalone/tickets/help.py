@@ -17,7 +17,9 @@ from standalone.tickets.replies import ALREADY_ACKNOWLEDGED, NO_PINGS, answer_lo
 # Commands every member may use, by their registered (en-GB) name. A command that is
 # not listed here is shown to staff only, or to admins only when Discord restricts
 # it to a permission: a new command stays hidden from members until it is added.
-MEMBER_COMMANDS = frozenset({"help", "new", "close", "Create ticket from message"})
+MEMBER_COMMANDS = frozenset(
+    {"help", "new", "close", "Create ticket from message", "tag", "tickets", "transcript"}
+)
 MEMBER, STAFF, ADMIN = 0, 1, 2
 # An embed description holds 4096 characters.
 MAX_TEXT = 4000
