@@ -214,6 +214,19 @@ MIGRATIONS: list[tuple[int, str]] = [
         DEFINE INDEX tag_name ON tag FIELDS tenant, guild_id, name UNIQUE;
         """,
     ),
+    (
+        6,
+        # Logs and statistics: a guild's auto-close can be turned off (NULL; NONE
+        # would read back as the 12 h default), the staff member who answered a
+        # ticket first, and indexes for the statistics' time windows.
+        """
+        DEFINE FIELD OVERWRITE auto_close_ms ON guild TYPE option<int | null>
+            DEFAULT 43200000;
+        DEFINE FIELD first_responder ON ticket TYPE option<string>;
+        DEFINE INDEX ticket_created ON ticket FIELDS tenant, guild_id, created_at;
+        DEFINE INDEX ticket_closed ON ticket FIELDS tenant, guild_id, closed_at;
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

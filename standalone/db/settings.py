@@ -22,6 +22,27 @@ class SettingsError(ValueError):
     """A setting value that cannot be stored; the message names the field."""
 
 
+def _stored_as_null(kind: type[Any], data: dict[str, Any]) -> list[str]:
+    """Fields set to None whose absence would read back as a default that is not None.
+
+    SurrealDB takes None as NONE, which MERGE turns into "remove the field", and a
+    removed field reads back as the struct's default: for ``auto_close_ms`` (12 h)
+    that would turn "off" back on. These fields are written as NULL instead.
+    """
+    defaults = {f.name: f.default for f in msgspec.structs.fields(kind)}
+    return sorted(
+        name
+        for name, value in data.items()
+        if value is None and defaults.get(name) not in (None, msgspec.NODEFAULT)
+    )
+
+
+def _set_null(table: str, key: str, names: list[str]) -> str:
+    """``UPDATE … SET a = NULL, …``; the names are struct fields, never input."""
+    assignments = ", ".join(f"{name} = NULL" for name in names)
+    return f"UPDATE ONLY type::thing('{table}', {key}) SET {assignments};"  # noqa: S608
+
+
 def _validated(kind: type[Any], data: dict[str, Any]) -> Any:
     try:
         return msgspec.convert(data, kind)
@@ -60,11 +81,15 @@ class SettingsRepository:
         merged: GuildSettings = _validated(GuildSettings, {**current, **changes})
         data = msgspec.structs.asdict(merged)
         data.pop("guild_id")
-        row = await self._db.one(
-            "UPSERT ONLY type::thing('guild', [$tenant, $guild]) MERGE $data;",
+        nulls = _stored_as_null(GuildSettings, data)
+        await self._db.run(
+            "BEGIN TRANSACTION;"
+            "UPSERT ONLY type::thing('guild', [$tenant, $guild]) MERGE $data;"
+            + (_set_null("guild", "[$tenant, $guild]", nulls) if nulls else "")
+            + "COMMIT TRANSACTION;",
             self._vars(guild=guild_id, data={"tenant": self.tenant, "guild_id": guild_id, **data}),
         )
-        return to_struct(row, GuildSettings, guild_id=guild_id)
+        return await self.guild(guild_id)
 
     # Categories
 
@@ -138,10 +163,19 @@ class SettingsRepository:
         _check_category(category)
         row = msgspec.structs.asdict(category)
         row.pop("key")
-        # None reaches SurrealDB as NONE, which MERGE treats as "remove the field".
-        sql = "UPSERT ONLY type::thing('category', $key) MERGE $row;"
-        stored = await self._db.one(sql, self._vars(key=key, row={**row, "tenant": self.tenant}))
-        return to_struct(stored, Category, key=key)
+        # None reaches SurrealDB as NONE, which MERGE treats as "remove the field";
+        # that reads back as None unless the field's default is something else.
+        nulls = _stored_as_null(Category, row)
+        await self._db.run(
+            "BEGIN TRANSACTION;"
+            "UPSERT ONLY type::thing('category', $key) MERGE $row;"
+            + (_set_null("category", "$key", nulls) if nulls else "")
+            + "COMMIT TRANSACTION;",
+            self._vars(key=key, row={**row, "tenant": self.tenant}),
+        )
+        stored = await self.category_by_key(key)
+        assert stored is not None  # just written, in this tenant
+        return stored
 
     async def delete_category(self, guild_id: str, key: str) -> bool:
         """Remove a category and its questions; its tickets keep their history."""
