@@ -210,3 +210,18 @@ def portability_lock(tenant: str, guild_id: str) -> str:
 def portability_progress(tenant: str, guild_id: str) -> str:
     """How far the guild's running export or import is, for whoever asks."""
     return f"{PREFIX}:{tenant}:portability-progress:{guild_id}"
+
+
+def log_entry(tenant: str, guild_id: str, fingerprint: str) -> str:
+    """The log channel message an event was posted as, so a redelivery posts no second one."""
+    return f"{PREFIX}:{tenant}:log-entry:{guild_id}:{fingerprint}"
+
+
+def log_entry_lock(tenant: str, guild_id: str, fingerprint: str) -> str:
+    """Held while one delivery posts a log entry, so two at once cannot both post it."""
+    return f"{PREFIX}:{tenant}:log-entry-lock:{guild_id}:{fingerprint}"
+
+
+def stats(tenant: str, guild_id: str, scope: str) -> str:
+    """Statistics of a guild (one category, one member, one window), cached briefly."""
+    return f"{PREFIX}:{tenant}:stats:{guild_id}:{scope}"

@@ -37,6 +37,7 @@ from standalone.tickets.context import TicketContext, is_staff
 from standalone.tickets.errors import TicketError
 from standalone.tickets.replies import NO_PINGS, defer, reply
 from standalone.tickets.router import ComponentRouter
+from standalone.tickets.ticket_log import ticket_claimed
 from standalone.tickets.views import TICKET_MEMBER_PERMISSIONS, claim_button, release_button
 
 VIEW = disnake.Permissions(view_channel=True).value
@@ -106,6 +107,7 @@ class Claiming:
         await self._hide_from_staff(ticket, category, me)
         await self._show_button(ticket, category)
         await self._notice(ticket, f"<@{me}>{CLAIMED}")
+        await ticket_claimed(self.ctx, ticket, me, str(inter.id), claimed=True)
         await reply(inter, f"You claimed ticket #{ticket.number}.")
         return ticket
 
@@ -142,6 +144,7 @@ class Claiming:
         await self._show_button(released, category)
         await self._notice(ticket, f"<@{inter.author.id}>{RELEASED}")
         ticket = await self.activity.release(ticket, claimer)
+        await ticket_claimed(self.ctx, ticket, str(inter.author.id), str(inter.id), claimed=False)
         await reply(inter, f"Ticket #{ticket.number} is no longer claimed.")
         return ticket
 

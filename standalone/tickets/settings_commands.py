@@ -6,13 +6,14 @@ import re
 from typing import Any
 
 import disnake
+import msgspec
 from disnake.ext import commands
 from disnake.interactions.application_command import ApplicationCommandInteraction
 
 from standalone import keys
 from standalone.db.records import Category, GuildSettings
 from standalone.db.settings import SettingsError
-from standalone.tickets import locks
+from standalone.tickets import audit, locks
 from standalone.tickets.channel_categories import guild_categories_locked, made_category
 from standalone.tickets.commands import FeatureCog
 from standalone.tickets.context import TicketContext, is_admin
@@ -24,6 +25,27 @@ _ROLE = re.compile(r"<@&(\d{1,20})>|(\d{5,20})")
 ADMIN_ONLY = disnake.Permissions(manage_guild=True)
 GUILD_ONLY = disnake.InteractionContextTypes(guild=True)
 QUESTION_LOCK_MS = 10_000
+
+
+async def _audit(
+    ctx: TicketContext,
+    inter: ApplicationCommandInteraction[Any],
+    guild: str,
+    before: Category | None,
+    after: Category | None,
+) -> None:
+    """Log a category made, changed or removed by a command."""
+    named = after or before
+    assert named is not None
+    await audit.settings_changed(
+        ctx,
+        guild,
+        str(inter.author.id),
+        msgspec.structs.asdict(before) if before else {},
+        msgspec.structs.asdict(after) if after else {},
+        str(inter.id),
+        what=named.name,
+    )
 
 
 def parse_roles(text: str, known: set[int]) -> list[str]:
@@ -178,6 +200,7 @@ class SettingsCommands(FeatureCog):
             made = await self.ctx.settings.update_category(
                 guild, made.key, discord_category=channel
             )
+        await _audit(self.ctx, inter, guild, None, made)
         await reply(inter, "Category added.\n" + describe(made))
 
     @category.sub_command(name="edit", description="Change a kind of ticket.")
@@ -284,6 +307,7 @@ class SettingsCommands(FeatureCog):
             updated = await self.ctx.settings.update_category(guild, current.key, **changes)
         except SettingsError as exc:
             raise TicketError(f"Not saved: {exc}.") from None
+        await _audit(self.ctx, inter, guild, current, updated)
         await reply(inter, "Saved.\n" + describe(updated))
 
     @category.sub_command(name="appearance", description="How a kind of ticket looks.")
@@ -318,6 +342,7 @@ class SettingsCommands(FeatureCog):
             if changes
             else current
         )
+        await _audit(self.ctx, inter, guild, current, updated)
         await reply(
             inter,
             f"{updated.emoji or '🎫'} **{updated.name}**: {updated.description or 'no description'}"
@@ -333,6 +358,7 @@ class SettingsCommands(FeatureCog):
         guild = await self._admin_guild(inter)
         current = await self._category(guild, category)
         await self.ctx.settings.delete_category(guild, current.key)
+        await _audit(self.ctx, inter, guild, current, None)
         await reply(inter, f"Deleted {current.name}. Its tickets keep their history.")
 
     @category.sub_command(name="list", description="Show every kind of ticket.")
@@ -505,6 +531,7 @@ class SettingsCommands(FeatureCog):
             if not re.fullmatch(r"[0-9a-fA-F]{6}", raw):
                 raise TicketError(f"colour: {colour!r} is not a colour like #5865F2.")
             changes["colour"] = int(raw, 16)
+        before = await self.ctx.settings.guild(guild)
         try:
             current = (
                 await self.ctx.settings.update_guild(guild, **changes)
@@ -513,4 +540,12 @@ class SettingsCommands(FeatureCog):
             )
         except SettingsError as exc:
             raise TicketError(f"Not saved: {exc}.") from None
+        await audit.settings_changed(
+            self.ctx,
+            guild,
+            str(inter.author.id),
+            msgspec.structs.asdict(before),
+            msgspec.structs.asdict(current),
+            str(inter.id),
+        )
         await reply(inter, ("Saved.\n" if changes else "") + describe_guild(current))
