@@ -15,6 +15,7 @@ from standalone.tickets.opening import Opening
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 from standalone.tickets.settings_commands import SettingsCommands
 from standalone.tickets.staleness import Staleness
+from standalone.tickets.stats import Statistics
 
 
 class Features:
@@ -30,6 +31,7 @@ class Features:
         self.staleness = Staleness(ctx)
         self.close_requests = CloseRequests(ctx, self.closing)
         self.force_close = ForceClose(ctx, self.closing)
+        self.statistics = Statistics(ctx)
         self.components = ComponentRouter()
         self.events = EventRouter()
         self.timers = TimerRouter()
@@ -49,6 +51,7 @@ class Features:
             self.force_close.cog(),
             self.claiming.cog(),
             SettingsCommands(self.ctx),
+            self.statistics.cog(),
         )
         for cog in cogs:
             bot.add_cog(cog)
