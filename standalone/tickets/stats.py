@@ -7,7 +7,7 @@ asking again and again do not make the database add everything up each time.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import disnake
@@ -15,6 +15,7 @@ import msgspec
 from disnake.ext import commands
 from disnake.interactions.application_command import ApplicationCommandInteraction
 
+from emulation.ports import Cache
 from standalone import keys
 from standalone.db.records import Category
 from standalone.db.stats import MAX_DAYS, Stats, StatsRepository
@@ -52,17 +53,15 @@ class Statistics:
         self, guild_id: str, days: int, *, category: str | None, member: str | None
     ) -> Stats:
         """The statistics of the last ``days`` days (from the cache when just asked)."""
-        scope = f"{category or '*'}:{member or '*'}:{days}"
-        key = keys.stats(self.ctx.tenant, guild_id, scope)
-        cached = await self.ctx.cache.get(key)
-        if cached is not None:
-            return msgspec.json.decode(cached, type=Stats)
-        until = self.ctx.clock()
-        found = await self.repository.summary(
-            guild_id, until - timedelta(days=days), until, category=category, member=member
+        return await cached_figures(
+            self.ctx.cache,
+            self.repository,
+            guild_id,
+            self.ctx.clock(),
+            days,
+            category=category,
+            member=member,
         )
-        await self.ctx.cache.set(key, msgspec.json.encode(found), ttl_ms=CACHE_TTL_MS)
-        return found
 
     async def show(
         self,
@@ -92,6 +91,30 @@ class Statistics:
         )
         locale = reader_locale(inter, await self.ctx.guild_locale(guild_id))
         await reply(inter, render(locale, figures, days, chosen, member))
+
+
+async def cached_figures(
+    cache: Cache,
+    repository: StatsRepository,
+    guild_id: str,
+    now: datetime,
+    days: int,
+    *,
+    category: str | None,
+    member: str | None,
+) -> Stats:
+    """The figures of the ``days`` days up to ``now``; the same question within a
+    minute is answered from the cache."""
+    scope = f"{category or '*'}:{member or '*'}:{days}"
+    key = keys.stats(repository.tenant, guild_id, scope)
+    cached = await cache.get(key)
+    if cached is not None:
+        return msgspec.json.decode(cached, type=Stats)
+    found = await repository.summary(
+        guild_id, now - timedelta(days=days), now, category=category, member=member
+    )
+    await cache.set(key, msgspec.json.encode(found), ttl_ms=CACHE_TTL_MS)
+    return found
 
 
 def _find(categories: list[Category], wanted: str) -> Category | None:
