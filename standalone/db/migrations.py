@@ -216,12 +216,9 @@ MIGRATIONS: list[tuple[int, str]] = [
     ),
     (
         6,
-        # Logs and statistics: a guild's auto-close can be turned off (NULL; NONE
-        # would read back as the 12 h default), the staff member who answered a
-        # ticket first, and indexes for the statistics' time windows.
+        # Statistics: the staff member who answered a ticket first, and indexes
+        # for the time windows statistics look at.
         """
-        DEFINE FIELD OVERWRITE auto_close_ms ON guild TYPE option<int | null>
-            DEFAULT 43200000;
         DEFINE FIELD first_responder ON ticket TYPE option<string>;
         DEFINE INDEX ticket_created ON ticket FIELDS tenant, guild_id, created_at;
         DEFINE INDEX ticket_closed ON ticket FIELDS tenant, guild_id, closed_at;

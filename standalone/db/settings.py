@@ -16,31 +16,26 @@ MAX_CATEGORIES = 25  # a select menu lists at most 25 options
 # Fields that only the code sets; settings commands and the API may not.
 _CATEGORY_INTERNAL = {"key", "guild_id", "interaction_id"}
 _GUILD_INTERNAL = {"guild_id"}
+# Guild durations whose default is not "off": stored as 0 when turned off. None
+# would reach SurrealDB as NONE, which MERGE takes as "remove the field" and which
+# reads back as the default (12 h of auto-close); NULL would survive this
+# repository but not a backup's or an import's round trip through Python, where
+# it becomes None again. 0 means off for these just as None does (``effective_ms``).
+_GUILD_OFF_AS_ZERO = frozenset(
+    f.name
+    for f in msgspec.structs.fields(GuildSettings)
+    if f.name.endswith("_ms") and f.default not in (None, msgspec.NODEFAULT)
+)
 
 
 class SettingsError(ValueError):
     """A setting value that cannot be stored; the message names the field."""
 
 
-def _stored_as_null(kind: type[Any], data: dict[str, Any]) -> list[str]:
-    """Fields set to None whose absence would read back as a default that is not None.
-
-    SurrealDB takes None as NONE, which MERGE turns into "remove the field", and a
-    removed field reads back as the struct's default: for ``auto_close_ms`` (12 h)
-    that would turn "off" back on. These fields are written as NULL instead.
-    """
-    defaults = {f.name: f.default for f in msgspec.structs.fields(kind)}
-    return sorted(
-        name
-        for name, value in data.items()
-        if value is None and defaults.get(name) not in (None, msgspec.NODEFAULT)
-    )
-
-
-def _set_null(table: str, key: str, names: list[str]) -> str:
-    """``UPDATE … SET a = NULL, …``; the names are struct fields, never input."""
-    assignments = ", ".join(f"{name} = NULL" for name in names)
-    return f"UPDATE ONLY type::thing('{table}', {key}) SET {assignments};"  # noqa: S608
+def _guild_settings(row: dict[str, Any], guild_id: str) -> GuildSettings:
+    """A guild's row as settings: a duration stored as 0 (off) reads as None."""
+    off = {name: None for name in _GUILD_OFF_AS_ZERO if row.get(name) == 0}
+    return to_struct({**row, **off}, GuildSettings, guild_id=guild_id)
 
 
 def _validated(kind: type[Any], data: dict[str, Any]) -> Any:
@@ -68,7 +63,7 @@ class SettingsRepository:
             "SELECT * FROM ONLY type::thing('guild', [$tenant, $guild]);",
             self._vars(guild=guild_id),
         )
-        return to_struct(row or {}, GuildSettings, guild_id=guild_id)
+        return _guild_settings(row or {}, guild_id)
 
     async def update_guild(self, guild_id: str, /, **changes: Any) -> GuildSettings:
         """Change some settings; raises SettingsError naming a bad field."""
@@ -81,15 +76,14 @@ class SettingsRepository:
         merged: GuildSettings = _validated(GuildSettings, {**current, **changes})
         data = msgspec.structs.asdict(merged)
         data.pop("guild_id")
-        nulls = _stored_as_null(GuildSettings, data)
-        await self._db.run(
-            "BEGIN TRANSACTION;"
-            "UPSERT ONLY type::thing('guild', [$tenant, $guild]) MERGE $data;"
-            + (_set_null("guild", "[$tenant, $guild]", nulls) if nulls else "")
-            + "COMMIT TRANSACTION;",
+        for name in _GUILD_OFF_AS_ZERO:
+            if data[name] is None:
+                data[name] = 0
+        row = await self._db.one(
+            "UPSERT ONLY type::thing('guild', [$tenant, $guild]) MERGE $data;",
             self._vars(guild=guild_id, data={"tenant": self.tenant, "guild_id": guild_id, **data}),
         )
-        return await self.guild(guild_id)
+        return _guild_settings(row, guild_id)
 
     # Categories
 
@@ -163,19 +157,10 @@ class SettingsRepository:
         _check_category(category)
         row = msgspec.structs.asdict(category)
         row.pop("key")
-        # None reaches SurrealDB as NONE, which MERGE treats as "remove the field";
-        # that reads back as None unless the field's default is something else.
-        nulls = _stored_as_null(Category, row)
-        await self._db.run(
-            "BEGIN TRANSACTION;"
-            "UPSERT ONLY type::thing('category', $key) MERGE $row;"
-            + (_set_null("category", "$key", nulls) if nulls else "")
-            + "COMMIT TRANSACTION;",
-            self._vars(key=key, row={**row, "tenant": self.tenant}),
-        )
-        stored = await self.category_by_key(key)
-        assert stored is not None  # just written, in this tenant
-        return stored
+        # None reaches SurrealDB as NONE, which MERGE treats as "remove the field".
+        sql = "UPSERT ONLY type::thing('category', $key) MERGE $row;"
+        stored = await self._db.one(sql, self._vars(key=key, row={**row, "tenant": self.tenant}))
+        return to_struct(stored, Category, key=key)
 
     async def delete_category(self, guild_id: str, key: str) -> bool:
         """Remove a category and its questions; its tickets keep their history."""

@@ -99,6 +99,10 @@ async def test_a_guild_setting_turned_off_stays_off(db):
     # A guild never configured can be created with it off.
     assert (await repo.update_guild("2", auto_close_ms=None)).auto_close_ms is None
     assert (await repo.guild("2")).auto_close_ms is None
+    # The row survives a round trip through Python (as backups and imports make it).
+    row = await db.one("SELECT * FROM ONLY type::thing('guild', ['a', '2']);")
+    await db.run("DELETE $id; CREATE $id CONTENT $row;", {"id": row.pop("id"), "row": row})
+    assert (await repo.guild("2")).auto_close_ms is None
 
 
 async def test_a_category_override_can_be_cleared_back_to_the_guilds(db):
