@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import msgspec
+
 from emulation.discord import FakeDiscord
+from standalone.db.archive import ArchiveRepository
 from standalone.db.settings import SettingsRepository
-from standalone.tickets import custom_ids
+from standalone.db.tickets import TicketRepository
+from standalone.tickets import audit, custom_ids
 from tests.e2e.conftest import TIMEOUT, World, eventually, make_world
 from tests.e2e.flow import bot_messages, button, open_ticket, post_panel
 from tests.e2e.test_opening import said
@@ -137,8 +141,6 @@ async def test_every_ticket_event_is_logged_once(discord, stack):
 
 
 async def _archived(stack, world, message_id):
-    from standalone.db.archive import ArchiveRepository
-
     return await ArchiveRepository(stack.backends.db, world.tenant).get(str(message_id))
 
 
@@ -215,3 +217,41 @@ async def test_a_deleted_log_channel_does_not_stop_the_ticket(discord, stack):
     assert not (
         await SettingsRepository(stack.backends.db, world.tenant).guild(str(world.guild.id))
     ).claim_button
+
+
+async def test_ticket_updates_show_members_category_names_priority_and_topic(discord, stack):
+    """What staff tools report through ``audit.ticket_updated``, as the log shows it."""
+    world, log = await setup(discord, stack, "updates")
+    panel = await post_panel(discord, world)
+    await open_ticket(discord, world, panel, "short topic")
+    ctx = stack.runner.apps[world.tenant].ctx
+    guild = str(world.guild.id)
+    settings = SettingsRepository(stack.backends.db, world.tenant)
+    (support,) = await settings.categories(guild)
+    billing = await settings.create_category(guild, "Billing")
+    (before,) = await TicketRepository(stack.backends.db, world.tenant).tickets()
+    before = msgspec.structs.replace(before, added_members=["101", "102"], priority=None)
+    after = msgspec.structs.replace(
+        before,
+        added_members=["102", "103"],
+        category=billing.key,
+        priority="high",
+        topic=ctx.cipher.encrypt("a much longer topic " * 100),
+        close_reason=ctx.cipher.encrypt("never shown"),
+    )
+    posted = await audit.ticket_updated(ctx, before, after, str(world.staff.id), "event-1")
+    assert posted is not None
+    # The same event again (a redelivery) finds its entry.
+    assert await audit.ticket_updated(ctx, before, after, str(world.staff.id), "event-1") == posted
+    (message,) = entries(discord, world, log.id, "Ticket #1 updated")
+    within_limits(message)
+    shown = fields(message)
+    assert shown["Members"] == "Added: <@103>\nRemoved: <@101>"
+    assert shown["Category"] == f"{support.name} → Billing"
+    assert shown["Priority"] == "none → 🔴 high"
+    assert "- short topic" in shown["Topic"] and "+ a much longer topic" in shown["Topic"]
+    assert len(shown["Topic"]) < 400  # cut short
+    assert "never shown" not in str(message.embeds) and "Close" not in str(shown)
+    # No change, no entry.
+    assert await audit.ticket_updated(ctx, after, after, str(world.staff.id), "event-2") is None
+    assert len(bot_messages(discord, world, log.id)) == 2  # opened, updated
