@@ -113,8 +113,10 @@ async def _once(
     marker: str | None,
     fingerprint: str,
 ) -> str:
-    done_key = keys.log_entry(ctx.tenant, guild_id, fingerprint)
-    lock = keys.log_entry_lock(ctx.tenant, guild_id, fingerprint)
+    # An entry with buttons is told apart by them too (two tickets closed in the same instant).
+    tag = fingerprint_of(marker, fingerprint) if marker else fingerprint
+    done_key = keys.log_entry(ctx.tenant, guild_id, tag)
+    lock = keys.log_entry_lock(ctx.tenant, guild_id, tag)
     holder = secrets.token_hex(8)
     async with locks.held(ctx.cache, lock, holder, ttl_ms=LOCK_TTL_MS, wait_s=LOCK_WAIT_S):
         done = await ctx.cache.get(done_key)
