@@ -225,3 +225,18 @@ def auto_reply(tenant: str, message_id: str) -> str:
 def auto_reply_lock(tenant: str, message_id: str) -> str:
     """Held while deciding on and posting the auto-reply to one message."""
     return f"{PREFIX}:{tenant}:auto-reply-lock:{message_id}"
+
+
+def log_entry(tenant: str, guild_id: str, fingerprint: str) -> str:
+    """The log channel message an event was posted as, so a redelivery posts no second one."""
+    return f"{PREFIX}:{tenant}:log-entry:{guild_id}:{fingerprint}"
+
+
+def log_entry_lock(tenant: str, guild_id: str, fingerprint: str) -> str:
+    """Held while one delivery posts a log entry, so two at once cannot both post it."""
+    return f"{PREFIX}:{tenant}:log-entry-lock:{guild_id}:{fingerprint}"
+
+
+def stats(tenant: str, guild_id: str, scope: str) -> str:
+    """Statistics of a guild (one category, one member, one window), cached briefly."""
+    return f"{PREFIX}:{tenant}:stats:{guild_id}:{scope}"

@@ -151,6 +151,7 @@ class Ticket(msgspec.Struct, frozen=True, kw_only=True):
     close_request: CloseRequest | None = None
     stale_message_id: str | None = None
     reopened: int = 0
+    first_responder: str | None = None  # the staff member whose message was the first response
 
 
 class ArchivedMessage(msgspec.Struct, frozen=True, kw_only=True):

@@ -17,10 +17,26 @@ MAX_CATEGORIES = 25  # a select menu lists at most 25 options
 # Fields that only the code sets; settings commands and the API may not.
 _CATEGORY_INTERNAL = {"key", "guild_id", "interaction_id"}
 _GUILD_INTERNAL = {"guild_id"}
+# Guild durations whose default is not "off": stored as 0 when turned off. None
+# would reach SurrealDB as NONE, which MERGE takes as "remove the field" and which
+# reads back as the default (12 h of auto-close); NULL would survive this
+# repository but not a backup's or an import's round trip through Python, where
+# it becomes None again. 0 means off for these just as None does (``effective_ms``).
+_GUILD_OFF_AS_ZERO = frozenset(
+    f.name
+    for f in msgspec.structs.fields(GuildSettings)
+    if f.name.endswith("_ms") and f.default not in (None, msgspec.NODEFAULT)
+)
 
 
 class SettingsError(ValueError):
     """A setting value that cannot be stored; the message names the field."""
+
+
+def _guild_settings(row: dict[str, Any], guild_id: str) -> GuildSettings:
+    """A guild's row as settings: a duration stored as 0 (off) reads as None."""
+    off = {name: None for name in _GUILD_OFF_AS_ZERO if row.get(name) == 0}
+    return to_struct({**row, **off}, GuildSettings, guild_id=guild_id)
 
 
 def _validated(kind: type[Any], data: dict[str, Any]) -> Any:
@@ -50,7 +66,7 @@ class SettingsRepository:
                 "SELECT * FROM ONLY type::thing('guild', [$tenant, $guild]);",
                 self._vars(guild=guild_id),
             )
-            return to_struct(row or {}, GuildSettings, guild_id=guild_id)
+            return _guild_settings(row or {}, guild_id)
 
         return await read_once(("guild", self.tenant, guild_id), load)
 
@@ -65,11 +81,14 @@ class SettingsRepository:
         merged: GuildSettings = _validated(GuildSettings, {**current, **changes})
         data = msgspec.structs.asdict(merged)
         data.pop("guild_id")
+        for name in _GUILD_OFF_AS_ZERO:
+            if data[name] is None:
+                data[name] = 0
         row = await self._db.one(
             "UPSERT ONLY type::thing('guild', [$tenant, $guild]) MERGE $data;",
             self._vars(guild=guild_id, data={"tenant": self.tenant, "guild_id": guild_id, **data}),
         )
-        return to_struct(row, GuildSettings, guild_id=guild_id)
+        return _guild_settings(row, guild_id)
 
     # Categories
 

@@ -38,6 +38,7 @@ from standalone.tickets.context import TicketContext, is_staff
 from standalone.tickets.errors import TicketError
 from standalone.tickets.replies import NO_PINGS, defer, reply
 from standalone.tickets.router import ComponentRouter
+from standalone.tickets.ticket_log import ticket_claimed
 from standalone.tickets.views import TICKET_MEMBER_PERMISSIONS, claim_button, release_button
 
 VIEW = disnake.Permissions(view_channel=True).value
@@ -107,6 +108,7 @@ class Claiming:
         await self._hide_from_staff(ticket, category, me)
         await self._show_button(ticket, category)
         await self._notice(ticket, "claiming.claimed", f"<@{me}>")
+        await ticket_claimed(self.ctx, ticket, me, str(inter.id), claimed=True)
         await reply(inter, Text("claiming.you_claimed", number=ticket.number))
         return ticket
 
@@ -140,6 +142,7 @@ class Claiming:
         await self._show_button(released, category)
         await self._notice(ticket, "claiming.released", f"<@{inter.author.id}>")
         ticket = await self.activity.release(ticket, claimer)
+        await ticket_claimed(self.ctx, ticket, str(inter.author.id), str(inter.id), claimed=False)
         await reply(inter, Text("claiming.you_released", number=ticket.number))
         return ticket
 

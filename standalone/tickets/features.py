@@ -18,6 +18,7 @@ from standalone.tickets.opening import Opening
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 from standalone.tickets.settings_commands import SettingsCommands
 from standalone.tickets.staleness import Staleness
+from standalone.tickets.stats import Statistics
 from standalone.tickets.tag_commands import TagCommands
 
 
@@ -36,6 +37,7 @@ class Features:
         self.force_close = ForceClose(ctx, self.closing)
         self.auto_replies = AutoReplies(ctx)
         self.listing = Listing(ctx)
+        self.statistics = Statistics(ctx)
         self.components = ComponentRouter()
         self.events = EventRouter()
         self.timers = TimerRouter()
@@ -59,6 +61,7 @@ class Features:
             HelpCommands(self.ctx, bot),
             TagCommands(self.ctx),
             self.listing.cog(),
+            self.statistics.cog(),
         )
         for cog in cogs:
             bot.add_cog(cog)

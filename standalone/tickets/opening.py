@@ -23,12 +23,13 @@ from standalone.db.records import Answer, Category, GuildSettings, Question, Tic
 from standalone.db.tickets import CategoryFull
 from standalone.i18n import Text, t
 from standalone.observability import metrics
-from standalone.tickets import custom_ids, locks, views
+from standalone.tickets import audit, custom_ids, locks, views
 from standalone.tickets.checks import Opener, category_full, check_can_open
 from standalone.tickets.context import TicketContext, is_staff
 from standalone.tickets.errors import TicketError
 from standalone.tickets.events import CHANNEL_PINNED_MESSAGE
 from standalone.tickets.replies import NO_PINGS, answer_locale, defer, reply
+from standalone.tickets.ticket_log import ticket_created
 
 log = logging.getLogger(__name__)
 
@@ -286,6 +287,7 @@ class Opening:
             await self.ctx.cache.delete(
                 keys.open_pause(self.ctx.tenant, request.guild_id, request.user.id)
             )
+        await ticket_created(self.ctx, ticket)
         await reply(inter, Text("opening.open", channel=f"<#{ticket.channel_id}>"))
         return ticket
 
@@ -694,7 +696,10 @@ class Opening:
         if new_answers:
             await self.ctx.tickets.save_answers(ticket, new_answers)
         if updates:
+            unchanged = ticket
             ticket = await self.ctx.tickets.update_fields(ticket, **updates)
+            actor = str(inter.author.id)
+            await audit.ticket_updated(self.ctx, unchanged, ticket, actor, str(inter.id))
         await reply(inter, Text("opening.saved"))
 
     async def _diff_posted(self, channel_id: int, diff: disnake.Embed, locale: str) -> bool:

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import disnake
+import msgspec
 from disnake.ext import commands
 from disnake.interactions.application_command import ApplicationCommandInteraction
 
@@ -13,7 +14,7 @@ from standalone import keys
 from standalone.db.records import Category, GuildSettings
 from standalone.db.settings import SettingsError
 from standalone.i18n import SUPPORTED, Text, choices, localised, normalise, option, supported
-from standalone.tickets import locks
+from standalone.tickets import audit, locks
 from standalone.tickets.channel_categories import guild_categories_locked, made_category
 from standalone.tickets.commands import FeatureCog
 from standalone.tickets.context import TicketContext, is_admin
@@ -25,6 +26,27 @@ _ROLE = re.compile(r"<@&(\d{1,20})>|(\d{5,20})")
 ADMIN_ONLY = disnake.Permissions(manage_guild=True)
 GUILD_ONLY = disnake.InteractionContextTypes(guild=True)
 QUESTION_LOCK_MS = 10_000
+
+
+async def _audit(
+    ctx: TicketContext,
+    inter: ApplicationCommandInteraction[Any],
+    guild: str,
+    before: Category | None,
+    after: Category | None,
+) -> None:
+    """Log a category made, changed or removed by a command."""
+    named = after or before
+    assert named is not None
+    await audit.settings_changed(
+        ctx,
+        guild,
+        str(inter.author.id),
+        msgspec.structs.asdict(before) if before else {},
+        msgspec.structs.asdict(after) if after else {},
+        str(inter.id),
+        what=named.name,
+    )
 
 
 def parse_roles(text: str, known: set[int]) -> list[str]:
@@ -206,6 +228,7 @@ class SettingsCommands(FeatureCog):
             made = await self.ctx.settings.update_category(
                 guild, made.key, discord_category=channel
             )
+        await _audit(self.ctx, inter, guild, None, made)
         await reply(inter, Text("settings.category_added", details=describe(made)))
 
     @category.sub_command(
@@ -309,6 +332,7 @@ class SettingsCommands(FeatureCog):
             updated = await self.ctx.settings.update_category(guild, current.key, **changes)
         except SettingsError as exc:
             raise TicketError(Text("settings.not_saved", detail=str(exc))) from None
+        await _audit(self.ctx, inter, guild, current, updated)
         await reply(inter, Text("settings.saved", details=describe(updated)))
 
     @category.sub_command(
@@ -346,6 +370,7 @@ class SettingsCommands(FeatureCog):
             if changes
             else current
         )
+        await _audit(self.ctx, inter, guild, current, updated)
         await reply(
             inter,
             Text(
@@ -369,6 +394,7 @@ class SettingsCommands(FeatureCog):
         guild = await self._admin_guild(inter)
         current = await self._category(guild, category)
         await self.ctx.settings.delete_category(guild, current.key)
+        await _audit(self.ctx, inter, guild, current, None)
         await reply(inter, Text("settings.deleted", name=current.name))
 
     @category.sub_command(
@@ -555,6 +581,7 @@ class SettingsCommands(FeatureCog):
             if not re.fullmatch(r"[0-9a-fA-F]{6}", raw):
                 raise TicketError(Text("settings.bad_colour", text=repr(colour)))
             changes["colour"] = int(raw, 16)
+        before = await self.ctx.settings.guild(guild)
         if locale is not None:
             # Discord enforces the choices, but a stale client or a hand-made call may not.
             chosen = supported(locale)
@@ -571,5 +598,13 @@ class SettingsCommands(FeatureCog):
             )
         except SettingsError as exc:
             raise TicketError(Text("settings.not_saved", detail=str(exc))) from None
+        await audit.settings_changed(
+            self.ctx,
+            guild,
+            str(inter.author.id),
+            msgspec.structs.asdict(before),
+            msgspec.structs.asdict(current),
+            str(inter.id),
+        )
         details = describe_guild(current)
         await reply(inter, Text("settings.saved", details=details) if changes else details)

@@ -129,7 +129,9 @@ class Staleness:
         if event.type not in HUMAN_MESSAGE_TYPES:
             return None
         staff = await self.is_staff(ticket, event)
-        ticket = await self.activity.message(ticket, event.timestamp, staff=staff)
+        ticket = await self.activity.message(
+            ticket, event.timestamp, staff=staff, author=event.author.id
+        )
         if ticket.stale_message_id is not None:
             ticket = await self.take_back_warning(ticket)
         await schedule_stale(self.ctx, ticket)

@@ -93,7 +93,8 @@ async def test_accept_delivered_twice_closes_once(discord, stack):
     again = await closed(stack, world, 1)
     assert again.closed_at == first.closed_at and again.closed_by == first.closed_by
     assert len(dms(discord, world, cast.creator)) == 1
-    assert len(bot_messages(discord, world, log_channel.id)) == 1
+    # The close entry (with its buttons) once, besides the ticket's other entries.
+    assert len([m for m in bot_messages(discord, world, log_channel.id) if m.components]) == 1
 
     # A close that died half-way (row says closing) is finished by the redelivery.
     second = await open_for(discord, cast)

@@ -11,6 +11,7 @@ from standalone.db.records import GuildSettings
 from standalone.db.settings import SettingsError, SettingsRepository
 from standalone.http.access import GuildAccess, require_admin
 from standalone.http.api.base import API, ApiRoute, body, guild_param, json, write_guard
+from standalone.http.api.changes_log import log_change
 from standalone.http.api.fields import Duration, Snowflake, changes_of, settings_error
 from standalone.http.api.refs import ANNOUNCEMENT, TEXT, GuildRefs
 from standalone.http.deps import HttpDeps, deps_of
@@ -59,10 +60,13 @@ async def update_settings(
     if isinstance(changes.get("footer"), str):
         changes["footer"] = changes["footer"].strip() or None
     repo = SettingsRepository(deps.db, access.tenant)
+    before = await repo.guild(access.guild_id)
     try:
-        return await repo.update_guild(access.guild_id, **changes)
+        after = await repo.update_guild(access.guild_id, **changes)
     except SettingsError as exc:
         raise settings_error(exc) from None
+    await log_change(deps, access, before, after)
+    return after
 
 
 async def get_handler(request: web.Request) -> web.Response:
