@@ -210,3 +210,13 @@ def portability_lock(tenant: str, guild_id: str) -> str:
 def portability_progress(tenant: str, guild_id: str) -> str:
     """How far the guild's running export or import is, for whoever asks."""
     return f"{PREFIX}:{tenant}:portability-progress:{guild_id}"
+
+
+def ticket_edit_lock(tenant: str, guild_id: str, number: int) -> str:
+    """Held while a staff tool (/add, /move, /priority…) changes one ticket, across processes."""
+    return f"{PREFIX}:{tenant}:ticket-edit-lock:{guild_id}:{number}"
+
+
+def channel_renames(tenant: str, channel_id: str) -> str:
+    """When the bot last renamed a channel (Discord allows two renames per ten minutes)."""
+    return f"{PREFIX}:{tenant}:channel-renames:{channel_id}"

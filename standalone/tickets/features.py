@@ -14,7 +14,9 @@ from standalone.tickets.force_close import ForceClose
 from standalone.tickets.opening import Opening
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 from standalone.tickets.settings_commands import SettingsCommands
+from standalone.tickets.staff_commands import StaffCommands
 from standalone.tickets.staleness import Staleness
+from standalone.tickets.topic import Topics
 
 
 class Features:
@@ -30,6 +32,7 @@ class Features:
         self.staleness = Staleness(ctx)
         self.close_requests = CloseRequests(ctx, self.closing)
         self.force_close = ForceClose(ctx, self.closing)
+        self.topics = Topics(ctx)
         self.components = ComponentRouter()
         self.events = EventRouter()
         self.timers = TimerRouter()
@@ -43,12 +46,14 @@ class Features:
         self.staleness.register(self.events, self.timers)
         self.close_requests.register(self.components, self.events, self.timers)
         self.force_close.register(self.components)
+        self.topics.register(self.components)
         cogs = (
             self.entries.cog(),
             self.close_requests.cog(),
             self.force_close.cog(),
             self.claiming.cog(),
             SettingsCommands(self.ctx),
+            StaffCommands(self.ctx, self.topics),
         )
         for cog in cogs:
             bot.add_cog(cog)

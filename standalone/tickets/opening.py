@@ -23,10 +23,10 @@ from standalone.db.records import Answer, Category, GuildSettings, Question, Tic
 from standalone.db.tickets import CategoryFull
 from standalone.tickets import custom_ids, locks, views
 from standalone.tickets.checks import Opener, category_full, check_can_open
-from standalone.tickets.context import TicketContext, is_staff
+from standalone.tickets.context import TicketContext
 from standalone.tickets.errors import TicketError
 from standalone.tickets.events import CHANNEL_PINNED_MESSAGE
-from standalone.tickets.replies import NO_PINGS, defer, reply
+from standalone.tickets.replies import defer, reply
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,6 @@ OPEN_LOCK_WAIT_S = 5.0
 BUSY = "Many tickets are being opened right now; please try again."
 ANTI_SPAM_MS = 5_000  # v4's per-member pause between two ticket starts
 MAX_GUILD_CHANNELS = 30013  # Discord's error code
-EDITED_TITLE = " edited the ticket"
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week: tickets outlive shorter defaults
 # How long a message picked with "Create ticket from message" may be referred to: as
 # long as the interaction that offered it lives, enough to fill in the form.
@@ -591,142 +590,3 @@ class Opening:
             embed.set_author(name=str(author.get("username") or "?"))
             return [embed]
         return []
-
-    # Editing answers after opening
-
-    async def edit(self, inter: Interaction[Any], number: int) -> None:
-        """Show the form again, prefilled; only the creator, the category's staff or admins."""
-        ticket = await self._own_ticket(inter, number)
-        category = await self.ctx.category_of(ticket)
-        if str(inter.author.id) != ticket.creator_id and not is_staff(inter, category):
-            raise TicketError("Only the member who opened this ticket or staff can edit it.")
-        questions = await self.ctx.settings.questions(category.key) if category else []
-        answers = {
-            a.question: self.ctx.cipher.decrypt(a.value)
-            for a in await self.ctx.tickets.answers(ticket)
-        }
-        topic = self.ctx.cipher.decrypt(ticket.topic) if ticket.topic else None
-        await inter.response.send_modal(views.edit_modal(ticket.number, questions, answers, topic))
-
-    async def edited(self, inter: Interaction[Any], number: int) -> None:
-        """Store changed answers or topic, show the difference in the ticket, update its embed."""
-        ticket = await self._own_ticket(inter, number)
-        category = await self.ctx.category_of(ticket)
-        if str(inter.author.id) != ticket.creator_id and not is_staff(inter, category):
-            raise TicketError("Only the member who opened this ticket or staff can edit it.")
-        values: dict[str, Any] = getattr(inter, "values", {})
-        cipher = self.ctx.cipher
-        questions = await self.ctx.settings.questions(category.key) if category else []
-        old = {a.question: a for a in await self.ctx.tickets.answers(ticket)}
-        changes: list[tuple[str, str, str]] = []
-        new_answers: list[Answer] = []
-        for n, question in enumerate(questions):
-            value = read_answer(question, values)
-            before = cipher.decrypt(old[question.key].value) if question.key in old else ""
-            if before != value:
-                changes.append((question.label, before, value))
-            new_answers.append(
-                Answer(
-                    question=question.key,
-                    label=question.label,
-                    value=cipher.encrypt(value),
-                    position=n,
-                )
-            )
-        updates: dict[str, Any] = {}
-        topic = cipher.decrypt(ticket.topic) if ticket.topic else None
-        if not questions:
-            new_topic = str(values.get(custom_ids.TOPIC_FIELD, "")).strip()
-            if not views.TOPIC_MIN <= len(new_topic) <= views.TOPIC_MAX:
-                raise TicketError(
-                    f"The topic must be {views.TOPIC_MIN} to {views.TOPIC_MAX} characters long."
-                )
-            if new_topic != (topic or ""):
-                changes.append(("Topic", topic or "", new_topic))
-                topic = new_topic
-                updates["topic"] = cipher.encrypt(new_topic)
-        elif category and category.custom_topic:
-            chosen = next(
-                (
-                    cipher.decrypt(a.value)
-                    for a in new_answers
-                    if a.question == category.custom_topic
-                ),
-                None,
-            )
-            if chosen and chosen != topic:
-                topic = chosen
-                updates["topic"] = cipher.encrypt(chosen)
-        await defer(inter)
-        if not changes:
-            await reply(inter, "Nothing changed.")
-            return
-        settings = await self.ctx.guild_settings(ticket.guild_id)
-        diff = disnake.Embed(
-            title=f"{inter.author.display_name}{EDITED_TITLE}"[:256], colour=settings.colour
-        )
-        for label, before, after in changes[:25]:
-            body = "\n".join(
-                [
-                    *(f"- {line}" for line in before.splitlines() or [""]),
-                    *(f"+ {line}" for line in after.splitlines() or [""]),
-                ]
-            )
-            diff.add_field(name=label[:256], value=f"```diff\n{body[:1000]}\n```", inline=False)
-        assert ticket.channel_id is not None
-        # Discord first, the database last: a delivery that dies before the save is
-        # run again with the same changes (and finds its diff); saving first would
-        # leave a retry with "nothing changed" and no diff at all.
-        if not await self._diff_posted(int(ticket.channel_id), diff):
-            await self.ctx.bot.get_partial_messageable(int(ticket.channel_id)).send(
-                embed=diff, allowed_mentions=NO_PINGS
-            )
-        await self._refresh_opening(ticket, new_answers, topic, settings)
-        if new_answers:
-            await self.ctx.tickets.save_answers(ticket, new_answers)
-        if updates:
-            ticket = await self.ctx.tickets.update_fields(ticket, **updates)
-        await reply(inter, "Your changes are saved.")
-
-    async def _diff_posted(self, channel_id: int, diff: disnake.Embed) -> bool:
-        """Whether the channel's latest edit diff is this one (posted by an earlier try)."""
-        wanted = diff.to_dict().get("fields")
-        for message in await self.ctx.bot.http.logs_from(channel_id, 20):
-            if str(message["author"]["id"]) != str(self.ctx.bot_id):
-                continue
-            embeds = cast(list[dict[str, Any]], message.get("embeds") or [])
-            if embeds and str(embeds[0].get("title", "")).endswith(EDITED_TITLE):
-                return embeds[0].get("fields") == wanted
-        return False
-
-    async def _refresh_opening(
-        self, ticket: Ticket, answers: list[Answer], topic: str | None, settings: GuildSettings
-    ) -> None:
-        if ticket.opening_message_id is None or ticket.channel_id is None:
-            return
-        http = self.ctx.bot.http
-        try:
-            message = await http.get_message(int(ticket.channel_id), int(ticket.opening_message_id))
-        except disnake.NotFound:
-            return
-        plain = [
-            Answer(question=a.question, label=a.label, value=self.ctx.cipher.decrypt(a.value))
-            for a in answers
-        ]
-        details = views.answers_embed(plain, topic, settings)
-        embeds = list(message.get("embeds") or [])[:1]
-        if details is not None:
-            embeds.append(details.to_dict())
-        await http.edit_message(
-            int(ticket.channel_id), int(ticket.opening_message_id), embeds=embeds
-        )
-
-    async def _own_ticket(self, inter: Interaction[Any], number: int) -> Ticket:
-        if inter.guild_id is None:
-            raise TicketError("This only works inside the ticket.")
-        ticket = await self.ctx.tickets.get(str(inter.guild_id), number)
-        if ticket is None or ticket.channel_id != str(inter.channel_id):
-            raise TicketError("This button does not belong to this ticket.")
-        if ticket.state != "open":
-            raise TicketError("This ticket is not open.")
-        return ticket
