@@ -220,3 +220,8 @@ def ticket_edit_lock(tenant: str, guild_id: str, number: int) -> str:
 def channel_renames(tenant: str, channel_id: str) -> str:
     """When the bot last renamed a channel (Discord allows two renames per ten minutes)."""
     return f"{PREFIX}:{tenant}:channel-renames:{channel_id}"
+
+
+def staff_change(tenant: str, interaction_id: int) -> str:
+    """The ticket as it was before a staff tool's interaction changed it, for its redelivery."""
+    return f"{PREFIX}:{tenant}:staff-change:{interaction_id}"

@@ -26,6 +26,8 @@ from standalone.tickets.ticket_edits import (
     member_of_guild,
     open_ticket_here,
     require_staff,
+    start,
+    started,
 )
 from standalone.tickets.views import TICKET_MEMBER_PERMISSIONS
 
@@ -66,54 +68,61 @@ class Members:
 
     async def add(self, inter: Interaction[Any], user: disnake.User | disnake.Member) -> None:
         """Give ``user`` access to the ticket of this channel."""
-        ticket = await open_ticket_here(self.ctx, inter)
-        await require_staff(self.ctx, inter, ticket)
+        ctx = self.ctx
+        ticket = await open_ticket_here(ctx, inter)
+        earlier = await started(ctx, inter)
+        # A redelivery is judged by the ticket as it was (a move changes who is staff).
+        await require_staff(ctx, inter, earlier or ticket)
         member = member_of_guild(user)
         target = str(member.id)
         if target == ticket.creator_id:
             raise TicketError(Text("staff.add_creator", user=member.mention))
-        if target in ticket.added_members:
+        if earlier is None and target in ticket.added_members:
             raise TicketError(Text("staff.already_added", user=member.mention))
         await defer(inter)
-        async with editing(self.ctx, inter, ticket) as before:
-            if target in before.added_members:
+        async with editing(ctx, inter, ticket) as current:
+            if earlier is None and target in current.added_members:
                 raise TicketError(Text("staff.already_added", user=member.mention))
-            assert before.channel_id is not None
-            reason = f"Added to ticket #{before.number} by {inter.author.id}"
-            await grant(self.ctx, before.channel_id, before.thread, target, reason)
-            await announce(
-                self.ctx,
-                before,
-                Text("staff.added_notice", actor=inter.author.mention, user=member.mention),
-            )
-            after = await self.ctx.tickets.update_fields(
-                before, added_members=[*before.added_members, target]
-            )
-        await done(self.ctx, inter, before, after, Text("staff.added", user=member.mention))
+            before = await start(ctx, inter, current)
+            assert current.channel_id is not None
+            reason = f"Added to ticket #{current.number} by {inter.author.id}"
+            await grant(ctx, current.channel_id, current.thread, target, reason)
+            notice = Text("staff.added_notice", actor=inter.author.mention, user=member.mention)
+            await announce(ctx, current, notice)
+            after = current
+            if target not in current.added_members:
+                after = await ctx.tickets.update_fields(
+                    current, added_members=[*current.added_members, target]
+                )
+        await done(ctx, inter, before, after, Text("staff.added", user=member.mention))
 
     async def remove(self, inter: Interaction[Any], user: disnake.User | disnake.Member) -> None:
         """Take ``user``'s access to the ticket of this channel away."""
-        ticket = await open_ticket_here(self.ctx, inter)
-        await require_staff(self.ctx, inter, ticket)
+        ctx = self.ctx
+        ticket = await open_ticket_here(ctx, inter)
+        earlier = await started(ctx, inter)
+        # A redelivery is judged by the ticket as it was (a move changes who is staff).
+        await require_staff(ctx, inter, earlier or ticket)
         target = str(user.id)
+        mention = f"<@{target}>"
         if target == ticket.creator_id:
             raise TicketError(Text("staff.remove_creator"))
-        if target not in ticket.added_members:
-            raise TicketError(Text("staff.not_added", user=f"<@{target}>"))
+        if earlier is None and target not in ticket.added_members:
+            raise TicketError(Text("staff.not_added", user=mention))
         await defer(inter)
-        async with editing(self.ctx, inter, ticket) as before:
-            if target not in before.added_members:
-                raise TicketError(Text("staff.not_added", user=f"<@{target}>"))
-            assert before.channel_id is not None
-            if target != before.claimed_by:
-                reason = f"Removed from ticket #{before.number} by {inter.author.id}"
-                await revoke(self.ctx, before.channel_id, before.thread, target, reason)
-            await announce(
-                self.ctx,
-                before,
-                Text("staff.removed_notice", actor=inter.author.mention, user=f"<@{target}>"),
-            )
-            after = await self.ctx.tickets.update_fields(
-                before, added_members=[m for m in before.added_members if m != target]
-            )
-        await done(self.ctx, inter, before, after, Text("staff.removed", user=f"<@{target}>"))
+        async with editing(ctx, inter, ticket) as current:
+            if earlier is None and target not in current.added_members:
+                raise TicketError(Text("staff.not_added", user=mention))
+            before = await start(ctx, inter, current)
+            assert current.channel_id is not None
+            if target != current.claimed_by:
+                reason = f"Removed from ticket #{current.number} by {inter.author.id}"
+                await revoke(ctx, current.channel_id, current.thread, target, reason)
+            notice = Text("staff.removed_notice", actor=inter.author.mention, user=mention)
+            await announce(ctx, current, notice)
+            after = current
+            if target in current.added_members:
+                after = await ctx.tickets.update_fields(
+                    current, added_members=[m for m in current.added_members if m != target]
+                )
+        await done(ctx, inter, before, after, Text("staff.removed", user=mention))

@@ -22,7 +22,15 @@ from standalone.i18n import Text
 from standalone.tickets.context import TicketContext
 from standalone.tickets.errors import TicketError
 from standalone.tickets.replies import defer
-from standalone.tickets.ticket_edits import announce, done, editing, open_ticket_here, require_staff
+from standalone.tickets.ticket_edits import (
+    announce,
+    done,
+    editing,
+    open_ticket_here,
+    require_staff,
+    start,
+    started,
+)
 from standalone.tickets.views import TICKET_MEMBER_PERMISSIONS
 
 ROLE_OVERWRITE: Literal[0] = 0
@@ -58,32 +66,39 @@ async def category_choices(
 async def move(ctx: TicketContext, inter: Interaction[Any], typed: str) -> None:
     """Move the ticket of this channel to the category ``typed`` names."""
     ticket = await open_ticket_here(ctx, inter)
-    old = await require_staff(ctx, inter, ticket)
+    earlier = await started(ctx, inter)
+    # A redelivery is judged by the ticket as it was (a move changes who is staff).
+    await require_staff(ctx, inter, earlier or ticket)
     target = pick(await ctx.settings.categories(ticket.guild_id), typed)
     if target is None:
         raise TicketError(Text("staff.no_such_category", name=typed[:100]))
+    if earlier is None:
+        _check_target(ticket, target)
+        open_there = await ctx.tickets.count_open_in_category(ticket.guild_id, target.key)
+        if open_there >= target.total_limit:
+            raise TicketError(Text("staff.move_full", category=target.name))
+    await defer(inter)
+    async with editing(ctx, inter, ticket) as current:
+        if earlier is None:
+            _check_target(current, target)
+        # A redelivery takes the old category from before its first try.
+        before = await start(ctx, inter, current)
+        old = await ctx.settings.category(before.guild_id, before.category)
+        reason = f"Ticket #{current.number} moved by {inter.author.id}"
+        await _move_channel(ctx, current, old, target, reason)
+        notice = Text("staff.moved_notice", actor=inter.author.mention, category=target.name)
+        await announce(ctx, current, notice)
+        after = await TicketStaffRepository(ctx.tickets.database, ctx.tenant).set_category(
+            current, target.key
+        )
+    await done(ctx, inter, before, after, Text("staff.moved", category=target.name))
+
+
+def _check_target(ticket: Ticket, target: Category) -> None:
     if target.key == ticket.category:
         raise TicketError(Text("staff.move_same", category=target.name))
     if ticket.thread or target.mode == "thread":
         raise TicketError(Text("staff.move_thread"))
-    if await ctx.tickets.count_open_in_category(ticket.guild_id, target.key) >= target.total_limit:
-        raise TicketError(Text("staff.move_full", category=target.name))
-    await defer(inter)
-    async with editing(ctx, inter, ticket) as before:
-        if before.category == target.key:
-            raise TicketError(Text("staff.move_same", category=target.name))
-        await _move_channel(
-            ctx, before, old, target, f"Ticket #{before.number} moved by {inter.author.id}"
-        )
-        await announce(
-            ctx,
-            before,
-            Text("staff.moved_notice", actor=inter.author.mention, category=target.name),
-        )
-        after = await TicketStaffRepository(ctx.tickets.database, ctx.tenant).set_category(
-            before, target.key
-        )
-    await done(ctx, inter, before, after, Text("staff.moved", category=target.name))
 
 
 async def _move_channel(

@@ -17,7 +17,15 @@ from standalone.tickets.context import TicketContext
 from standalone.tickets.errors import TicketError
 from standalone.tickets.renaming import PRIORITY_EMOJI, current_name, rename, with_priority
 from standalone.tickets.replies import defer
-from standalone.tickets.ticket_edits import announce, done, editing, open_ticket_here, require_staff
+from standalone.tickets.ticket_edits import (
+    announce,
+    done,
+    editing,
+    open_ticket_here,
+    require_staff,
+    start,
+    started,
+)
 
 NONE = "none"
 LEVELS = (*PRIORITY_EMOJI, NONE)
@@ -28,28 +36,22 @@ async def set_priority(ctx: TicketContext, inter: Interaction[Any], level: str) 
     if level not in LEVELS:
         raise TicketError(Text("staff.priority_unknown", levels=", ".join(LEVELS)))
     wanted = None if level == NONE else level
+    name = Text(f"staff.level_{level}")
     ticket = await open_ticket_here(ctx, inter)
-    await require_staff(ctx, inter, ticket)
-    if ticket.priority == wanted:
-        raise TicketError(Text("staff.priority_same", level=Text(f"staff.level_{level}")))
+    earlier = await started(ctx, inter)
+    # A redelivery is judged by the ticket as it was (a move changes who is staff).
+    await require_staff(ctx, inter, earlier or ticket)
+    if earlier is None and ticket.priority == wanted:
+        raise TicketError(Text("staff.priority_same", level=name))
     await defer(inter)
-    async with editing(ctx, inter, ticket) as before:
-        if before.priority == wanted:
-            raise TicketError(Text("staff.priority_same", level=Text(f"staff.level_{level}")))
-        reason = f"Ticket #{before.number} priority {level} by {inter.author.id}"
-        await rename(ctx, before, with_priority(await current_name(ctx, before), wanted), reason)
-        await announce(
-            ctx,
-            before,
-            Text(
-                "staff.priority_notice",
-                actor=inter.author.mention,
-                level=Text(f"staff.level_{level}"),
-            ),
-        )
-        after = await TicketStaffRepository(ctx.tickets.database, ctx.tenant).set_priority(
-            before, wanted
-        )
-    await done(
-        ctx, inter, before, after, Text("staff.priority_set", level=Text(f"staff.level_{level}"))
-    )
+    async with editing(ctx, inter, ticket) as current:
+        if earlier is None and current.priority == wanted:
+            raise TicketError(Text("staff.priority_same", level=name))
+        before = await start(ctx, inter, current)
+        reason = f"Ticket #{current.number} priority {level} by {inter.author.id}"
+        await rename(ctx, current, with_priority(await current_name(ctx, current), wanted), reason)
+        notice = Text("staff.priority_notice", actor=inter.author.mention, level=name)
+        await announce(ctx, current, notice)
+        repo = TicketStaffRepository(ctx.tickets.database, ctx.tenant)
+        after = await repo.set_priority(current, wanted)
+    await done(ctx, inter, before, after, Text("staff.priority_set", level=name))

@@ -23,8 +23,17 @@ from standalone.discord_bridge import patch_channel_once
 from standalone.i18n import Text
 from standalone.tickets.context import TicketContext
 from standalone.tickets.errors import TicketError
-from standalone.tickets.replies import defer, reply
-from standalone.tickets.ticket_edits import announce, done, editing, open_ticket_here, require_staff
+from standalone.tickets.replies import defer
+from standalone.tickets.ticket_edits import (
+    announce,
+    done,
+    editing,
+    forget,
+    open_ticket_here,
+    require_staff,
+    start,
+    started,
+)
 
 RENAMES_PER_WINDOW = 2
 WINDOW_S = 600.0
@@ -98,19 +107,21 @@ async def _save(ctx: TicketContext, key: str, stamps: list[float]) -> None:
 async def rename_ticket(ctx: TicketContext, inter: Interaction[Any], name: str) -> None:
     """``/rename``: a new name for the ticket's channel, keeping its priority emoji."""
     ticket = await open_ticket_here(ctx, inter)
-    await require_staff(ctx, inter, ticket)
+    earlier = await started(ctx, inter)
+    # A redelivery is judged by the ticket as it was (a move changes who is staff).
+    await require_staff(ctx, inter, earlier or ticket)
     wanted = strip_priority(" ".join(name.split()))
     if not 1 <= len(wanted) <= MAX_NAME - 1:
         raise TicketError(Text("staff.rename_length", max=MAX_NAME - 1))
     await defer(inter)
-    async with editing(ctx, inter, ticket) as before:
-        new_name = with_priority(wanted, before.priority)
-        reason = f"Ticket #{before.number} renamed by {inter.author.id}"
-        if not await rename(ctx, before, new_name, reason):
-            await reply(inter, Text("staff.rename_same"))
-            return
-        shown = as_discord_shows(new_name, before.thread)
-        await announce(
-            ctx, before, Text("staff.renamed_notice", actor=inter.author.mention, name=shown)
-        )
-    await done(ctx, inter, before, before, Text("staff.renamed", name=shown))
+    async with editing(ctx, inter, ticket) as current:
+        new_name = with_priority(wanted, current.priority)
+        reason = f"Ticket #{current.number} renamed by {inter.author.id}"
+        before = await start(ctx, inter, current)
+        if not await rename(ctx, current, new_name, reason) and earlier is None:
+            await forget(ctx, inter)  # nothing was changed: no retry should act on it
+            raise TicketError(Text("staff.rename_same"))
+        shown = as_discord_shows(new_name, current.thread)
+        notice = Text("staff.renamed_notice", actor=inter.author.mention, name=shown)
+        await announce(ctx, current, notice)
+    await done(ctx, inter, before, current, Text("staff.renamed", name=shown))

@@ -1,9 +1,11 @@
 """What every staff tool shares: which ticket, who may, one change at a time, notice and log.
 
-Each tool changes Discord first and the ticket's record last, so a redelivered
-interaction finds the record as it was and repeats Discord steps that set values
-(overwrites, names, pins), which is harmless; the notice in the ticket is posted
-only if the bot's latest message is not already that notice.
+Each tool changes Discord first and the ticket's record last. Before its first
+step it keeps the ticket as it was under the interaction's id (``started``), so
+a redelivery of an interaction that died half-way skips the "already done"
+refusals, repeats the Discord steps that set values (overwrites, names, pins;
+harmless), posts the notice only if the bot's latest message is not already it,
+and logs the change against the record as it was before, not as it left it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import disnake
+import msgspec
 from disnake.interactions.base import Interaction
 
 from standalone import keys
@@ -26,6 +29,8 @@ from standalone.tickets.replies import NO_PINGS, reply
 
 EDIT_LOCK_TTL_MS = 30_000
 EDIT_LOCK_WAIT_S = 15.0
+# Redeliveries come within minutes; a day covers a long outage of the workers.
+CHANGE_TTL_MS = 24 * 3600 * 1000
 
 
 async def open_ticket_here(ctx: TicketContext, inter: Interaction[Any]) -> Ticket:
@@ -77,6 +82,27 @@ async def editing(
             yield fresh
     except Busy:
         raise TicketError(Text("staff.busy")) from None
+
+
+async def started(ctx: TicketContext, inter: Interaction[Any]) -> Ticket | None:
+    """The ticket as it was when an earlier delivery of this interaction began changing it."""
+    raw = await ctx.cache.get(keys.staff_change(ctx.tenant, inter.id))
+    return None if raw is None else msgspec.json.decode(raw, type=Ticket)
+
+
+async def start(ctx: TicketContext, inter: Interaction[Any], current: Ticket) -> Ticket:
+    """Remember the ticket before this interaction's first change; returns that ticket."""
+    earlier = await started(ctx, inter)
+    if earlier is not None:
+        return earlier
+    key = keys.staff_change(ctx.tenant, inter.id)
+    await ctx.cache.set(key, msgspec.json.encode(current), ttl_ms=CHANGE_TTL_MS)
+    return current
+
+
+async def forget(ctx: TicketContext, inter: Interaction[Any]) -> None:
+    """This interaction changed nothing after all (refused, or nothing to change)."""
+    await ctx.cache.delete(keys.staff_change(ctx.tenant, inter.id))
 
 
 def member_of_guild(user: disnake.User | disnake.Member) -> disnake.Member:

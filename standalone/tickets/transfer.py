@@ -24,6 +24,8 @@ from standalone.tickets.ticket_edits import (
     member_of_guild,
     open_ticket_here,
     require_staff,
+    start,
+    started,
 )
 
 
@@ -32,24 +34,28 @@ async def transfer(
 ) -> None:
     """Give the ticket of this channel to ``user``."""
     ticket = await open_ticket_here(ctx, inter)
-    await require_staff(ctx, inter, ticket)
+    earlier = await started(ctx, inter)
+    # A redelivery is judged by the ticket as it was (a move changes who is staff).
+    await require_staff(ctx, inter, earlier or ticket)
     member = member_of_guild(user)
     target = str(member.id)
-    if target == ticket.creator_id:
+    if earlier is None and target == ticket.creator_id:
         raise TicketError(Text("staff.transfer_same", user=member.mention))
     await defer(inter)
-    async with editing(ctx, inter, ticket) as before:
-        if target == before.creator_id:
+    async with editing(ctx, inter, ticket) as current:
+        if earlier is None and target == current.creator_id:
             raise TicketError(Text("staff.transfer_same", user=member.mention))
-        assert before.channel_id is not None
-        reason = f"Ticket #{before.number} given to {target} by {inter.author.id}"
+        # A redelivery takes the creator and members from before its first try.
+        before = await start(ctx, inter, current)
+        assert current.channel_id is not None
+        reason = f"Ticket #{current.number} given to {target} by {inter.author.id}"
         previous = before.creator_id
-        await grant(ctx, before.channel_id, before.thread, target, reason)
-        if previous not in before.added_members and previous != before.claimed_by:
-            await revoke(ctx, before.channel_id, before.thread, previous, reason)
+        await grant(ctx, current.channel_id, current.thread, target, reason)
+        if previous not in before.added_members and previous != current.claimed_by:
+            await revoke(ctx, current.channel_id, current.thread, previous, reason)
         await announce(
             ctx,
-            before,
+            current,
             Text(
                 "staff.transferred_notice",
                 actor=inter.author.mention,
@@ -58,8 +64,8 @@ async def transfer(
             ),
         )
         after = await ctx.tickets.update_fields(
-            before,
+            current,
             creator_id=target,
-            added_members=[m for m in before.added_members if m != target],
+            added_members=[m for m in current.added_members if m != target],
         )
     await done(ctx, inter, before, after, Text("staff.transferred", user=member.mention))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,3 +70,18 @@ async def make_desk(discord: FakeDiscord, stack: Stack, world: World, **category
     channel_id = await open_ticket(discord, world, cast.panel, "Printer on fire")
     repo = TicketRepository(stack.backends.db, world.tenant)
     return Desk(cast, stack, channel_id, log_channel, settings, repo)
+
+
+def crash_once_in(monkeypatch: Any, module: Any, name: str) -> asyncio.Event:
+    """Make the function ``module.name`` fail the first time, as if the process died there."""
+    original = getattr(module, name)
+    crashed = asyncio.Event()
+
+    async def failing(*args: Any, **kwargs: Any) -> Any:
+        if not crashed.is_set():
+            crashed.set()
+            raise ConnectionError(f"went away during {name}")
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, failing)
+    return crashed

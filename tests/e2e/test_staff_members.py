@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from standalone.db.tickets import TicketRepository
+from standalone.tickets import ticket_edits
 from tests.e2e.closing_flow import answer_text, make_cast
 from tests.e2e.conftest import eventually, make_world
-from tests.e2e.staff_flow import REFUSED_STAFF_ONLY, Desk, make_desk
+from tests.e2e.staff_flow import REFUSED_STAFF_ONLY, Desk, crash_once_in, make_desk
 from tests.e2e.test_opening_robustness import crash_once
 from tests.e2e.test_thread_tickets import thread_ticket
 
@@ -90,9 +91,13 @@ async def test_each_bad_add_or_remove_is_explained(discord, desk: Desk):
     assert not desk.sees(discord, cast.added)
 
 
-async def test_a_redelivered_add_grants_once_and_posts_one_notice(discord, desk: Desk, monkeypatch):
+@pytest.mark.parametrize("step", ["update_fields", "ticket_updated"])
+async def test_a_redelivered_add_grants_once_and_logs_once(discord, desk: Desk, monkeypatch, step):
     cast = desk.cast
-    crashed = crash_once(monkeypatch, TicketRepository, "update_fields")
+    if step == "update_fields":  # before the record is saved
+        crashed = crash_once(monkeypatch, TicketRepository, step)
+    else:  # after it was saved, before the log entry and the answer
+        crashed = crash_once_in(monkeypatch, ticket_edits, step)
     answer = await desk.says(discord, cast.staff, "add", {"member": cast.added.id})
     assert answer == f"<@{cast.added.id}> can now see this ticket."
     assert crashed.is_set()
@@ -100,6 +105,13 @@ async def test_a_redelivered_add_grants_once_and_posts_one_notice(discord, desk:
     notice = f"<@{cast.staff.id}> added <@{cast.added.id}> to this ticket."
     assert desk.notices(discord).count(notice) == 1
     assert desk.sees(discord, cast.added)
+    # The log entry compares with the ticket before the first try, so it has the change.
+    (entry,) = await eventually(lambda: _log(discord, desk))
+    assert str(cast.added.id) in str(entry.embeds)
+
+
+async def _log(discord, desk: Desk) -> list:
+    return desk.log_entries(discord)
 
 
 async def test_thread_tickets_add_and_remove_thread_members(discord, stack):

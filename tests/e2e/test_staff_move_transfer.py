@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from standalone.db.tickets import TicketRepository
+from standalone.tickets import ticket_edits
 from tests.e2e.conftest import TIMEOUT, make_world
-from tests.e2e.staff_flow import REFUSED_STAFF_ONLY, VIEW, Desk, make_desk
+from tests.e2e.staff_flow import REFUSED_STAFF_ONLY, VIEW, Desk, crash_once_in, make_desk
 from tests.e2e.test_opening_robustness import crash_once
 
 
@@ -145,3 +146,16 @@ async def test_a_redelivered_transfer_changes_hands_once(discord, desk: Desk, mo
     )
     assert desk.notices(discord).count(notice) == 1
     assert desk.sees(discord, cast.added) and not desk.sees(discord, cast.creator)
+
+
+async def test_a_move_redelivered_after_it_was_saved_finishes_it(discord, desk: Desk, monkeypatch):
+    cast = desk.cast
+    parent = await billing_parent(discord, desk)
+    crashed = crash_once_in(monkeypatch, ticket_edits, "ticket_updated")
+    moved = await desk.says(discord, cast.staff, "move", {"category": "Billing"})
+    assert moved == "The ticket is now in Billing.", moved
+    assert crashed.is_set()
+    assert (await desk.ticket()).category == cast.other_category_key
+    assert discord.channel(desk.channel_id).parent_id == parent.id
+    assert desk.notices(discord).count(f"<@{cast.staff.id}> moved this ticket to Billing.") == 1
+    assert desk.sees(discord, cast.other_staff) and not desk.sees(discord, cast.staff)
