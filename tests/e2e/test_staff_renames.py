@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from standalone.db.ticket_staff import TicketStaffRepository
+from standalone.tickets import renaming
 from tests.e2e.conftest import make_world
-from tests.e2e.staff_flow import REFUSED_STAFF_ONLY, Desk, make_desk
+from tests.e2e.staff_flow import REFUSED_STAFF_ONLY, Desk, crash_once_in, make_desk
 from tests.e2e.test_opening_robustness import crash_once
 
 WAIT = "renamed twice in the last 10 minutes, which is all Discord allows; try again in"
@@ -99,3 +100,16 @@ async def test_clearing_the_priority_and_a_redelivered_change(discord, desk: Des
     assert name_of(discord, desk) == original
     assert (await desk.ticket()).priority is None
     assert "1 to 99 characters" in await desk.says(discord, cast.staff, "rename", {"name": "🔴"})
+
+
+async def test_a_rename_redelivered_after_discord_renamed_finishes_it(
+    discord, desk: Desk, monkeypatch
+):
+    cast = desk.cast
+    crashed = crash_once_in(monkeypatch, renaming, "announce")
+    renamed = await desk.says(discord, cast.staff, "rename", {"name": "printer"})
+    assert renamed == "The channel is now called printer.", renamed
+    assert crashed.is_set()
+    assert name_of(discord, desk) == "printer"
+    assert discord.renames.count(desk.channel_id) == 1  # the retry spent no rename
+    assert desk.notices(discord).count(f"<@{cast.staff.id}> renamed this ticket to printer.") == 1
