@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.closing_flow import answer_text
+from tests.e2e.closing_flow import answer_text, closed
 from tests.e2e.conftest import TIMEOUT, eventually, make_world
 from tests.e2e.flow import bot_messages, button
 from tests.e2e.staff_flow import Desk, make_desk
@@ -53,6 +53,16 @@ async def test_the_creator_or_staff_pin_messages_of_their_ticket(discord, desk: 
     assert set(_pinned(discord, desk)) == wanted
     ticket = await desk.ticket()
     assert sorted(ticket.pinned_message_ids) == sorted(str(m) for m in wanted)
+
+    # A pin made by hand afterwards is on the record too once the ticket closes.
+    by_hand = await desk.world.actor(discord, cast.creator).send_message(desk.channel_id, "log")
+    discord.world.set_pinned(discord.world.messages[by_hand.id], True)
+    closing = await desk.world.actor(discord, cast.admin).slash(
+        "force-close", {}, channel_id=desk.channel_id
+    )
+    await closing.response(timeout=TIMEOUT)
+    done = await eventually(lambda: closed(desk.stack, desk.world, ticket.number))
+    assert sorted(done.pinned_message_ids) == sorted(str(m) for m in wanted | {by_hand.id})
 
     # Outside a ticket it is refused, even for an admin.
     public = await desk.world.actor(discord, cast.other).send_message(
