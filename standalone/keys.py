@@ -225,3 +225,18 @@ def channel_renames(tenant: str, channel_id: str) -> str:
 def staff_change(tenant: str, interaction_id: int) -> str:
     """The ticket as it was before a staff tool's interaction changed it, for its redelivery."""
     return f"{PREFIX}:{tenant}:staff-change:{interaction_id}"
+
+
+def tenant_pattern(tenant: str) -> str:
+    """A glob matching every coordination key of one tenant (to clean up after a benchmark)."""
+    return f"{PREFIX}:{tenant}:*"
+
+
+def auto_reply(tenant: str, message_id: str) -> str:
+    """Set once a tag auto-replied to a message, so a redelivery does not reply again."""
+    return f"{PREFIX}:{tenant}:auto-reply:{message_id}"
+
+
+def auto_reply_lock(tenant: str, message_id: str) -> str:
+    """Held while deciding on and posting the auto-reply to one message."""
+    return f"{PREFIX}:{tenant}:auto-reply-lock:{message_id}"

@@ -214,6 +214,14 @@ MIGRATIONS: list[tuple[int, str]] = [
         DEFINE INDEX tag_name ON tag FIELDS tenant, guild_id, name UNIQUE;
         """,
     ),
+    (
+        5,
+        # Tags whose pattern auto-replies: in which channels a guild wants that.
+        """
+        DEFINE FIELD auto_tag_tickets ON guild TYPE bool DEFAULT true;
+        DEFINE FIELD auto_tag_channels ON guild TYPE array<string> DEFAULT [];
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

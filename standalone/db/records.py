@@ -32,6 +32,9 @@ class GuildSettings(msgspec.Struct, frozen=True, kw_only=True):
     stale_after_ms: int | None = None
     log_channel: str | None = None
     footer: str | None = None
+    # Where tags with a pattern answer messages: ticket channels, and these channels.
+    auto_tag_tickets: bool = True
+    auto_tag_channels: list[str] = []
 
 
 class Category(msgspec.Struct, frozen=True, kw_only=True):

@@ -9,6 +9,7 @@ import msgspec
 
 from standalone.db.connection import Database
 from standalone.db.records import Category, GuildSettings, Question, record_key, to_struct
+from standalone.db.shared_reads import read_once
 
 MAX_QUESTIONS = 5  # Discord's modal holds five fields
 MAX_CATEGORIES = 25  # a select menu lists at most 25 options
@@ -42,12 +43,16 @@ class SettingsRepository:
     # Guild
 
     async def guild(self, guild_id: str) -> GuildSettings:
-        """The guild's settings; defaults for a guild never configured."""
-        row = await self._db.one(
-            "SELECT * FROM ONLY type::thing('guild', [$tenant, $guild]);",
-            self._vars(guild=guild_id),
-        )
-        return to_struct(row or {}, GuildSettings, guild_id=guild_id)
+        """The guild's settings; defaults for a guild never configured (see shared_reads)."""
+
+        async def load() -> GuildSettings:
+            row = await self._db.one(
+                "SELECT * FROM ONLY type::thing('guild', [$tenant, $guild]);",
+                self._vars(guild=guild_id),
+            )
+            return to_struct(row or {}, GuildSettings, guild_id=guild_id)
+
+        return await read_once(("guild", self.tenant, guild_id), load)
 
     async def update_guild(self, guild_id: str, /, **changes: Any) -> GuildSettings:
         """Change some settings; raises SettingsError naming a bad field."""
@@ -78,13 +83,20 @@ class SettingsRepository:
         return [to_struct(r, Category, key=record_key(r["id"])) for r in rows or []]
 
     async def category(self, guild_id: str, key: str) -> Category | None:
-        """A category of this tenant's guild, or None (also for another guild's key)."""
-        rows = await self._db.one(
-            "SELECT * FROM type::thing('category', $key) WHERE tenant = $tenant "
-            "AND guild_id = $guild;",
-            self._vars(key=key, guild=guild_id),
-        )
-        return to_struct(rows[0], Category, key=key) if rows else None
+        """A category of this tenant's guild, or None (also for another guild's key).
+
+        Shared by one event's handlers (see shared_reads).
+        """
+
+        async def load() -> Category | None:
+            rows = await self._db.one(
+                "SELECT * FROM type::thing('category', $key) WHERE tenant = $tenant "
+                "AND guild_id = $guild;",
+                self._vars(key=key, guild=guild_id),
+            )
+            return to_struct(rows[0], Category, key=key) if rows else None
+
+        return await read_once(("category", self.tenant, guild_id, key), load)
 
     async def category_by_key(self, key: str) -> Category | None:
         """A category of this tenant by its key alone (a DM has no guild to scope by)."""

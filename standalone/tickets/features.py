@@ -5,17 +5,21 @@ from __future__ import annotations
 from disnake.ext import commands
 
 from standalone.tickets.archive import Archive
+from standalone.tickets.auto_replies import AutoReplies
 from standalone.tickets.claiming import Claiming
 from standalone.tickets.close_requests import CloseRequests
 from standalone.tickets.closing import Closing
 from standalone.tickets.context import TicketContext
 from standalone.tickets.entries import Entries
 from standalone.tickets.force_close import ForceClose
+from standalone.tickets.help import HelpCommands
+from standalone.tickets.listing import Listing
 from standalone.tickets.opening import Opening
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 from standalone.tickets.settings_commands import SettingsCommands
 from standalone.tickets.staff_commands import StaffCommands
 from standalone.tickets.staleness import Staleness
+from standalone.tickets.tag_commands import TagCommands
 from standalone.tickets.topic import Topics
 
 
@@ -32,6 +36,8 @@ class Features:
         self.staleness = Staleness(ctx)
         self.close_requests = CloseRequests(ctx, self.closing)
         self.force_close = ForceClose(ctx, self.closing)
+        self.auto_replies = AutoReplies(ctx)
+        self.listing = Listing(ctx)
         self.topics = Topics(ctx)
         self.components = ComponentRouter()
         self.events = EventRouter()
@@ -46,6 +52,7 @@ class Features:
         self.staleness.register(self.events, self.timers)
         self.close_requests.register(self.components, self.events, self.timers)
         self.force_close.register(self.components)
+        self.auto_replies.register(self.events)
         self.topics.register(self.components)
         cogs = (
             self.entries.cog(),
@@ -53,6 +60,9 @@ class Features:
             self.force_close.cog(),
             self.claiming.cog(),
             SettingsCommands(self.ctx),
+            HelpCommands(self.ctx, bot),
+            TagCommands(self.ctx),
+            self.listing.cog(),
             StaffCommands(self.ctx, self.topics),
         )
         for cog in cogs:

@@ -21,18 +21,20 @@ from standalone import keys
 from standalone.db import DatabaseError
 from standalone.db.records import Answer, Category, GuildSettings, Question, Ticket
 from standalone.db.tickets import CategoryFull
+from standalone.i18n import Text, t
+from standalone.observability import metrics
 from standalone.tickets import custom_ids, locks, views
 from standalone.tickets.checks import Opener, category_full, check_can_open
 from standalone.tickets.context import TicketContext
 from standalone.tickets.errors import TicketError
 from standalone.tickets.events import CHANNEL_PINNED_MESSAGE
-from standalone.tickets.replies import defer, reply
+from standalone.tickets.replies import answer_locale, defer, reply
 
 log = logging.getLogger(__name__)
 
 OPEN_LOCK_MS = 10_000
 OPEN_LOCK_WAIT_S = 5.0
-BUSY = "Many tickets are being opened right now; please try again."
+BUSY = Text("closing.busy")
 ANTI_SPAM_MS = 5_000  # v4's per-member pause between two ticket starts
 MAX_GUILD_CHANNELS = 30013  # Discord's error code
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week: tickets outlive shorter defaults
@@ -41,26 +43,19 @@ THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week: tickets outlive shorte
 OFFER_TTL_MS = 15 * 60 * 1000
 
 
-def channel_refusal(exc: disnake.HTTPException) -> str | None:
+def channel_refusal(exc: disnake.HTTPException) -> Text | None:
     """What to tell the member when Discord will never create the channel; None if it might."""
     if exc.status == 403:
-        return (
-            "I am not allowed to create channels or threads for tickets here. "
-            "Ask an admin to give me the Manage Channels (or Create Private Threads) "
-            "permission there."
-        )
+        return Text("opening.no_permission")
     if exc.status == 404:
-        return "The channel set up for these tickets no longer exists; ask an admin to fix it."
+        return Text("opening.parent_gone")
     if exc.status != 400:
         return None
     if "CHANNEL_PARENT_MAX_CHANNELS" in exc.text or "parent_id" in exc.text:
-        return (
-            "The ticket category is full: Discord allows 50 channels per category. "
-            "Please ask staff to close old tickets or to use another category."
-        )
+        return Text("checks.discord_category_full")
     if exc.code == MAX_GUILD_CHANNELS:
-        return "This server has reached Discord's limit of 500 channels."
-    return f"Discord refused to create the ticket channel: {exc.text}"
+        return Text("opening.guild_full")
+    return Text("opening.discord_refused", detail=exc.text)
 
 
 def read_answer(question: Question, values: dict[str, Any]) -> str:
@@ -69,13 +64,17 @@ def read_answer(question: Question, values: dict[str, Any]) -> str:
     value = raw[0] if isinstance(raw, list) and raw else raw if isinstance(raw, str) else ""
     value = value.strip()
     if question.kind == "select" and value and value not in question.options:
-        raise TicketError(f"{value!r} is not one of the choices for {question.label}.")
+        raise TicketError(Text("opening.not_a_choice", value=repr(value), label=question.label))
     if question.required and not value:
-        raise TicketError(f"Please answer {question.label!r}.")
+        raise TicketError(Text("opening.answer_required", label=repr(question.label)))
     if value and not question.min_length <= len(value) <= question.max_length:
         raise TicketError(
-            f"The answer to {question.label!r} must be {question.min_length} to "
-            f"{question.max_length} characters long."
+            Text(
+                "opening.answer_length",
+                label=repr(question.label),
+                min=question.min_length,
+                max=question.max_length,
+            )
         )
     return value
 
@@ -145,7 +144,7 @@ class Opening:
         if category is None or (
             inter.guild_id is not None and category.guild_id != str(inter.guild_id)
         ):
-            raise TicketError("This ticket category no longer exists. Ask staff for a new panel.")
+            raise TicketError(Text("opening.category_gone"))
         return category
 
     async def opener(self, inter: Interaction[Any], guild_id: int) -> Opener:
@@ -155,7 +154,7 @@ class Opening:
         try:
             member = await self.ctx.bot.http.get_member(guild_id, inter.author.id)
         except disnake.NotFound:
-            raise TicketError("You are not a member of that server any more.") from None
+            raise TicketError(Text("opening.not_a_member")) from None
         roles = frozenset(int(r) for r in member.get("roles", []))
         until = disnake.utils.parse_time(member.get("communication_disabled_until"))
         return Opener(inter.author.id, roles, until)
@@ -191,11 +190,7 @@ class Opening:
                 self.ctx.tenant, category.guild_id, inter.author.id, context.message_id
             )
             if await self.ctx.cache.get(key) != str(context.channel_id).encode():
-                raise TicketError(
-                    "A ticket can only refer to a message you picked with "
-                    '"Create ticket from message" in this server in the last 15 minutes. '
-                    "Please pick it again."
-                )
+                raise TicketError(Text("opening.stale_message"))
 
     async def start(
         self, inter: Interaction[Any], category: Category, context: FormContext
@@ -218,7 +213,8 @@ class Opening:
                 inter, Request(guild_id, category, inter.author, opener, context, topic)
             )
             return
-        modal = views.form(category, questions, context.encode())
+        locale = await answer_locale(inter, await self.ctx.guild_locale(guild_id))
+        modal = views.form(category, questions, context.encode(), locale)
         if modal is not None:
             await inter.response.send_modal(modal)
             return
@@ -232,7 +228,7 @@ class Opening:
             not await self.ctx.cache.set_if_absent(key, mine, ttl_ms=ANTI_SPAM_MS)
             and await self.ctx.cache.get(key) != mine
         ):
-            raise TicketError("You are going a bit fast; try again in a few seconds.")
+            raise TicketError(Text("opening.too_fast"))
 
     async def _dm_text(self, context: FormContext) -> str | None:
         assert context.channel_id is not None and context.message_id is not None
@@ -261,7 +257,7 @@ class Opening:
             topic = str(values.get(custom_ids.TOPIC_FIELD, "")).strip()
             if not views.TOPIC_MIN <= len(topic) <= views.TOPIC_MAX:
                 raise TicketError(
-                    f"The topic must be {views.TOPIC_MIN} to {views.TOPIC_MAX} characters long."
+                    Text("opening.topic_length", min=views.TOPIC_MIN, max=views.TOPIC_MAX)
                 )
         if context.kind == "d" and not topic:
             topic = await self._dm_text(context)
@@ -290,7 +286,7 @@ class Opening:
             await self.ctx.cache.delete(
                 keys.open_pause(self.ctx.tenant, request.guild_id, request.user.id)
             )
-        await reply(inter, f"Your ticket is open: <#{ticket.channel_id}>")
+        await reply(inter, Text("opening.open", channel=f"<#{ticket.channel_id}>"))
         return ticket
 
     async def _record(self, inter: Interaction[Any], request: Request) -> Ticket:
@@ -378,7 +374,8 @@ class Opening:
                 if refusal is None:
                     raise  # a passing fault: the event is retried
                 # Retrying cannot help; free the member's slot and say why.
-                await self.ctx.tickets.abandon(ticket, self.ctx.cipher.encrypt(refusal))
+                reason = refusal.render(await self.ctx.guild_locale(ticket.guild_id))
+                await self.ctx.tickets.abandon(ticket, self.ctx.cipher.encrypt(reason))
                 raise TicketError(refusal) from None
         if ticket.channel_id is None:
             await self.ctx.tickets.set_channel(ticket.guild_id, ticket.number, channel_id)
@@ -394,9 +391,12 @@ class Opening:
         if message_id is None:
             message_id = await self._greet(ticket, request, int(channel_id))
         await self._pin(ticket, int(channel_id), message_id)
-        return await self.ctx.tickets.mark_open(
+        opened = await self.ctx.tickets.mark_open(
             ticket.guild_id, ticket.number, channel_id, message_id
         )
+        # Counted once: a redelivery finds the ticket no longer "opening" above.
+        metrics.tickets_opened.labels(self.ctx.tickets.tenant).inc()
+        return opened
 
     async def _create_place(self, ticket: Ticket, request: Request) -> str:
         category, user = request.category, request.user
@@ -405,7 +405,7 @@ class Opening:
         reason = f"Ticket #{ticket.number} opened by {ticket.creator_id}"
         if category.mode == "thread":
             if category.thread_channel is None:
-                raise TicketError("This ticket category has no channel for its threads; ask staff.")
+                raise TicketError(Text("opening.no_thread_channel"))
             thread = await http.start_thread_without_message(
                 int(category.thread_channel),
                 name=name,
@@ -417,7 +417,7 @@ class Opening:
             )
             return str(thread["id"])
         if category.discord_category is None:
-            raise TicketError("This ticket category has no channel category yet; ask staff.")
+            raise TicketError(Text("opening.no_discord_category"))
         options: dict[str, Any] = {
             "name": name,
             "parent_id": category.discord_category,
@@ -466,12 +466,13 @@ class Opening:
     async def _greet(self, ticket: Ticket, request: Request, channel_id: int) -> str:
         category, user = request.category, request.user
         settings = await self.ctx.guild_settings(ticket.guild_id)
+        locale = await self.ctx.guild_locale(ticket.guild_id)
         stats = (
             await self.ctx.tickets.category_stats(ticket.guild_id, category.key)
             if views.wants_stats(category.opening_message)
             else None
         )
-        embeds = [views.opening_embed(category, settings, ticket.number, user, stats)]
+        embeds = [views.opening_embed(category, settings, ticket.number, user, stats, locale)]
         details = views.answers_embed(
             [
                 Answer(question=q.key, label=q.label, value=v, position=n)
@@ -479,18 +480,21 @@ class Opening:
             ],
             request.topic,
             settings,
+            locale,
         )
         if details is not None:
             embeds.append(details)
-        embeds += await self._reference_embeds(ticket, request, settings)
+        embeds += await self._reference_embeds(ticket, request, settings, locale)
         buttons = views.opening_components(
             ticket.number,
             editable=bool(request.answers or request.topic),
             claimable=settings.claim_button and category.claiming,
             closable=settings.close_button,
+            locale=locale,
         )
         pings = " ".join(f"<@&{r}>" for r in category.ping_roles)
-        content = f"<@{user.id}> {pings}".strip() + f" opened a {category.name} ticket."
+        who = f"<@{user.id}> {pings}".strip()
+        content = t(locale, "opening.opened", user=who, category=category.name)
         allowed = disnake.AllowedMentions(
             users=[disnake.Object(user.id)],
             roles=[disnake.Object(int(r)) for r in category.ping_roles],
@@ -501,7 +505,7 @@ class Opening:
         if not settings.close_button:
             buttons.append(
                 disnake.ui.Button(
-                    label="Close",
+                    label=t(locale, "views.close"),
                     style=disnake.ButtonStyle.danger,
                     custom_id=custom_ids.make(custom_ids.CLOSE, ticket.number),
                 )
@@ -541,16 +545,20 @@ class Opening:
                     await http.delete_message(channel_id, int(message["id"]))
 
     async def _reference_embeds(
-        self, ticket: Ticket, request: Request, settings: GuildSettings
+        self, ticket: Ticket, request: Request, settings: GuildSettings, locale: str
     ) -> list[disnake.Embed]:
         context = request.context
         if context.kind == "t" and ticket.references_ticket is not None:
             earlier = await self.ctx.tickets.get(ticket.guild_id, ticket.references_ticket)
             if earlier is None:
                 return []
-            topic = self.ctx.cipher.decrypt(earlier.topic) if earlier.topic else "(no topic)"
+            topic = (
+                self.ctx.cipher.decrypt(earlier.topic)
+                if earlier.topic
+                else t(locale, "close_views.no_topic")
+            )
             embed = disnake.Embed(
-                title=f"Refers to ticket #{earlier.number}",
+                title=t(locale, "opening.refers_to_ticket", number=earlier.number),
                 description=topic[:1000],
                 colour=settings.colour,
                 timestamp=earlier.created_at,
@@ -582,9 +590,9 @@ class Opening:
                 f"{context.message_id}"
             )
             embed = disnake.Embed(
-                title="Refers to a message",
+                title=t(locale, "opening.refers_to_message"),
                 url=link,
-                description=text[:1000] or "(no text)",
+                description=text[:1000] or t(locale, "opening.no_text"),
                 colour=settings.colour,
             )
             embed.set_author(name=str(author.get("username") or "?"))

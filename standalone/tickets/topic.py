@@ -20,17 +20,16 @@ import disnake
 from disnake.interactions.base import Interaction
 
 from standalone.db.records import Answer, Category, GuildSettings, Question, Ticket
-from standalone.i18n import Text
+from standalone.i18n import Text, t
 from standalone.tickets import custom_ids, views
 from standalone.tickets.audit import ticket_updated
 from standalone.tickets.context import TicketContext
 from standalone.tickets.errors import TicketError
 from standalone.tickets.opening import read_answer
-from standalone.tickets.replies import NO_PINGS, defer, reader_locale, reply
+from standalone.tickets.replies import NO_PINGS, answer_locale, defer, reader_locale, reply
 from standalone.tickets.router import ComponentRouter
 from standalone.tickets.ticket_edits import open_ticket_here, require_creator_or_staff
 
-EDITED_TITLE = " edited the ticket"
 FIELD_MAX = 1024  # Discord's limit on an embed field's value
 DIFF_MAX = 1000  # each changed answer's diff, so five of them fit in one embed
 
@@ -84,7 +83,7 @@ class Topics:
             for a in await self.ctx.tickets.answers(ticket)
         }
         topic = self.ctx.cipher.decrypt(ticket.topic) if ticket.topic else None
-        locale = reader_locale(inter)
+        locale = await answer_locale(inter, await self.ctx.guild_locale(ticket.guild_id))
         modal = edit_modal(ticket.number, questions, answers, topic, locale)
         await inter.response.send_modal(modal)
 
@@ -142,19 +141,19 @@ class Topics:
             await reply(inter, Text("staff.nothing_changed"))
             return
         settings = await self.ctx.guild_settings(ticket.guild_id)
-        diff = disnake.Embed(
-            title=clip(f"{inter.author.display_name}{EDITED_TITLE}", 256), colour=settings.colour
-        )
+        locale = await self.ctx.guild_locale(ticket.guild_id)
+        title = t(locale, "staff.edited", user=inter.author.display_name)
+        diff = disnake.Embed(title=clip(title, 256), colour=settings.colour)
         for label, old_value, new_value in changes[:25]:
             diff.add_field(
                 name=clip(label, 256), value=diff_block(old_value, new_value), inline=False
             )
         assert ticket.channel_id is not None
-        if not await self._diff_posted(int(ticket.channel_id), diff):
+        if not await self._diff_posted(int(ticket.channel_id), diff, locale):
             await self.ctx.bot.get_partial_messageable(int(ticket.channel_id)).send(
                 embed=diff, allowed_mentions=NO_PINGS
             )
-        await self._refresh_opening(ticket, new_answers, new_topic, settings)
+        await self._refresh_opening(ticket, new_answers, new_topic, settings, locale)
         if new_answers:
             await self.ctx.tickets.save_answers(ticket, new_answers)
         after = ticket
@@ -163,19 +162,26 @@ class Topics:
         await ticket_updated(self.ctx, ticket, after, str(inter.author.id), str(inter.id))
         await reply(inter, Text("staff.changes_saved"))
 
-    async def _diff_posted(self, channel_id: int, diff: disnake.Embed) -> bool:
+    async def _diff_posted(self, channel_id: int, diff: disnake.Embed, locale: str) -> bool:
         """Whether the channel's latest edit diff is this one (posted by an earlier try)."""
         wanted = diff.to_dict().get("fields")
+        # Every translation starts with the name, so the rest tells a diff apart.
+        ending = t(locale, "staff.edited", user="")
         for message in await self.ctx.bot.http.logs_from(channel_id, 20):
             if str(message["author"]["id"]) != str(self.ctx.bot_id):
                 continue
             embeds = cast(list[dict[str, Any]], message.get("embeds") or [])
-            if embeds and str(embeds[0].get("title", "")).endswith(EDITED_TITLE):
+            if embeds and str(embeds[0].get("title", "")).endswith(ending):
                 return embeds[0].get("fields") == wanted
         return False
 
     async def _refresh_opening(
-        self, ticket: Ticket, answers: list[Answer], topic: str | None, settings: GuildSettings
+        self,
+        ticket: Ticket,
+        answers: list[Answer],
+        topic: str | None,
+        settings: GuildSettings,
+        locale: str,
     ) -> None:
         if ticket.opening_message_id is None or ticket.channel_id is None:
             return
@@ -188,7 +194,7 @@ class Topics:
             Answer(question=a.question, label=a.label, value=self.ctx.cipher.decrypt(a.value))
             for a in answers
         ]
-        details = views.answers_embed(plain, topic, settings)
+        details = views.answers_embed(plain, topic, settings, locale)
         embeds = list(message.get("embeds") or [])[:1]
         if details is not None:
             embeds.append(details.to_dict())

@@ -10,7 +10,7 @@ from standalone.config import load_config
 from standalone.db.tickets import TicketRepository
 from standalone.db.timers import TimerRepository
 from standalone.services.aio import AioRunner, open_backends
-from standalone.tickets.close_requests import REJECTED
+from standalone.tickets import close_requests
 from storage.scoped import ScopedStore
 from tests.e2e.closing_flow import (
     answer_text,
@@ -26,6 +26,9 @@ from tests.e2e.conftest import TIMEOUT, Stack, eventually, make_world
 from tests.e2e.flow import bot_messages, button
 from tests.e2e.test_closing import SENT, click_close, start
 from tests.e2e.test_force_close import open_many
+
+# The answer as the stand-in's members (en-US) read it.
+REJECTED = close_requests.REJECTED.render("en-US")
 
 HOUR_MS = 3_600_000
 

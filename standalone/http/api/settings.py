@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from aiohttp import web
@@ -17,12 +17,14 @@ from standalone.http.deps import HttpDeps, deps_of
 
 UNSET = msgspec.UNSET
 Unset = msgspec.UnsetType
+Locale = Literal["en-GB", "en-US", "de", "fr", "es-ES"]
 
 
 class SettingsPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Settings to change; leave a field out to keep it, null clears the nullable ones."""
 
-    locale: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] | Unset = UNSET
+    # The languages the bot speaks (standalone.i18n.SUPPORTED; a test keeps them equal).
+    locale: Locale | Unset = UNSET
     archive: bool | Unset = UNSET
     claim_button: bool | Unset = UNSET
     close_button: bool | Unset = UNSET
@@ -32,6 +34,8 @@ class SettingsPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     stale_after_ms: Duration | Unset | None = UNSET
     log_channel: Snowflake | Unset | None = UNSET
     footer: Annotated[str, msgspec.Meta(max_length=200)] | Unset | None = UNSET
+    auto_tag_tickets: bool | Unset = UNSET
+    auto_tag_channels: Annotated[list[Snowflake], msgspec.Meta(max_length=50)] | Unset = UNSET
 
 
 async def get_settings(deps: HttpDeps, access: GuildAccess) -> GuildSettings:
@@ -48,6 +52,10 @@ async def update_settings(
         await refs.check_roles("blocked_roles", changes["blocked_roles"])
     if changes.get("log_channel") is not None:
         await refs.check_channel("log_channel", changes["log_channel"], {TEXT, ANNOUNCEMENT})
+    for n, channel in enumerate(changes.get("auto_tag_channels") or []):
+        await refs.check_channel(f"auto_tag_channels.{n}", channel, {TEXT, ANNOUNCEMENT})
+    if "auto_tag_channels" in changes:
+        changes["auto_tag_channels"] = list(dict.fromkeys(changes["auto_tag_channels"]))
     if isinstance(changes.get("footer"), str):
         changes["footer"] = changes["footer"].strip() or None
     repo = SettingsRepository(deps.db, access.tenant)
