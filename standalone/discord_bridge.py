@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import disnake
@@ -238,3 +239,48 @@ def member_role_ids(member: disnake.Member | disnake.User) -> set[int]:
     if isinstance(member, disnake.Member):
         return set(member._roles)
     return set()
+
+
+class _Limited(msgspec.Struct):
+    retry_after: float = 0.0
+
+
+async def patch_channel_once(
+    http: disnake.http.HTTPClient,
+    channel_id: int,
+    fields: dict[str, Any],
+    *,
+    reason: str | None = None,
+) -> float | None:
+    """PATCH a channel once; on a 429 return Discord's ``retry_after`` instead of waiting.
+
+    disnake sleeps through every 429 and tries again, which for Discord's two renames
+    per ten minutes means a worker stuck for minutes; a rename wants the refusal.
+    The call still passes the session's middlewares (the shared rate limiter).
+    """
+    session: aiohttp.ClientSession = getattr(http, _SESSION)
+    route = disnake.http.Route("PATCH", "/channels/{channel_id}", channel_id=channel_id)
+    headers = {"User-Agent": http.user_agent, "Content-Type": "application/json"}
+    if http.token is not None:
+        headers["Authorization"] = f"Bot {http.token}"
+    if reason:
+        headers["X-Audit-Log-Reason"] = quote(reason, safe="/ ")
+    body = msgspec.json.encode(fields)
+    async with session.request("PATCH", route.url, data=body, headers=headers) as response:
+        raw = await response.read()
+        if 200 <= response.status < 300:
+            return None
+        if response.status == 429 and "Via" in response.headers:
+            try:
+                return max(msgspec.json.decode(raw, type=_Limited).retry_after, 0.0)
+            except msgspec.DecodeError:
+                return float(response.headers.get("Retry-After") or 1)
+        try:
+            data: Any = msgspec.json.decode(raw)
+        except msgspec.DecodeError:
+            data = raw.decode(errors="replace")
+        if response.status == 403:
+            raise disnake.Forbidden(response, data)
+        if response.status == 404:
+            raise disnake.NotFound(response, data)
+        raise disnake.HTTPException(response, data)

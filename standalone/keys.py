@@ -212,6 +212,21 @@ def portability_progress(tenant: str, guild_id: str) -> str:
     return f"{PREFIX}:{tenant}:portability-progress:{guild_id}"
 
 
+def ticket_edit_lock(tenant: str, guild_id: str, number: int) -> str:
+    """Held while a staff tool (/add, /move, /priority…) changes one ticket, across processes."""
+    return f"{PREFIX}:{tenant}:ticket-edit-lock:{guild_id}:{number}"
+
+
+def channel_renames(tenant: str, channel_id: str) -> str:
+    """When the bot last renamed a channel (Discord allows two renames per ten minutes)."""
+    return f"{PREFIX}:{tenant}:channel-renames:{channel_id}"
+
+
+def staff_change(tenant: str, interaction_id: int) -> str:
+    """The ticket as it was before a staff tool's interaction changed it, for its redelivery."""
+    return f"{PREFIX}:{tenant}:staff-change:{interaction_id}"
+
+
 def tenant_pattern(tenant: str) -> str:
     """A glob matching every coordination key of one tenant (to clean up after a benchmark)."""
     return f"{PREFIX}:{tenant}:*"

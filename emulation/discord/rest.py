@@ -22,6 +22,7 @@ from .members_api import MemberRoutes
 from .message_input import decode_json
 from .messages_api import MessageRoutes
 from .models import JSON, App, Channel, Overwrite
+from .renames import RenameLimit, too_many
 from .state import (
     CATEGORY,
     GUILD_CHANNEL_TYPES,
@@ -53,7 +54,9 @@ class RestApi:
     ) -> None:
         self.world = world
         self._session_start_limit = session_start_limit
-        self.threads = ThreadRoutes(world)
+        # Name and topic changes per channel (threads too), two per ten minutes.
+        self.renames = RenameLimit()
+        self.threads = ThreadRoutes(world, self.renames)
         self.members = MemberRoutes(world)
         self.messages = MessageRoutes(world)
         self._gateway_url = gateway_url
@@ -411,6 +414,11 @@ class RestApi:
             changes["rate_limit_per_user"] = slowmode
         if body.nsfw is not UNSET:
             changes["nsfw"] = bool(body.nsfw)
+        renamed = changes.get("name", channel.name) != channel.name
+        if renamed or changes.get("topic", channel.topic) != channel.topic:
+            wait = self.renames.admit(channel.id)
+            if wait is not None:
+                return too_many(wait)
         for key, value in changes.items():
             setattr(channel, key, value)
         self.world.emit("CHANNEL_UPDATE", channel.guild_id, channel)

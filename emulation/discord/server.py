@@ -77,6 +77,7 @@ class FakeDiscord:
         self.gateway = GatewayHub(self.world, lambda: self.gateway_url, limits)
         self.rest = RestApi(self.world, lambda: self.gateway_url, limits.describe)
         self.ratelimits = RateLimiter()  # enforced; ``ratelimits.configure`` sets limits
+        self.renames = self.rest.renames  # two renames per channel per ten minutes
         self.faults = RestFaults()
         self._interaction_routes = InteractionRoutes(self.world)
         self.http_interactions = HttpInteractions(self.world, self._interaction_routes)

@@ -8,13 +8,15 @@ from . import bodies, errors, payloads, threads
 from . import permissions as perms
 from .errors import DiscordError
 from .models import App, Channel
+from .renames import RenameLimit, too_many
 from .state import PRIVATE_THREAD, PUBLIC_THREAD, THREAD_TYPES, World
 from .web_util import Handler, bot_auth, json_response, no_content, path_id
 
 
 class ThreadRoutes:
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, renames: RenameLimit | None = None) -> None:
         self.world = world
+        self.renames = renames or RenameLimit()
 
     def routes(self) -> list[tuple[str, str, Handler]]:
         members = "/channels/{channel_id}/thread-members"
@@ -179,6 +181,10 @@ class ThreadRoutes:
             raise errors.missing_permissions()
         if meta.locked and meta.archived and body.archived is False and not moderator:
             raise errors.missing_permissions()
+        if body.name is not None and body.name != thread.name:
+            wait = self.renames.admit(thread.id)
+            if wait is not None:
+                return too_many(wait)
         threads.update(
             self.world,
             thread,

@@ -218,9 +218,12 @@ class Limiter:
             retry_after = _float(headers.get("Retry-After")) or 1.0
             is_global = False
         is_global = is_global or headers.get("X-RateLimit-Global", "").lower() == "true"
+        # A 429 while the bucket still has room is one of Discord's hidden limits (two
+        # channel renames per ten minutes): the rest of the bucket's calls go on.
+        sub_limit = (_int(headers.get("X-RateLimit-Remaining")) or 0) > 0
         if is_global:
             await self._block(keys.rest_global_block(permit.tenant), retry_after)
-        elif bucket is not None:
+        elif bucket is not None and not sub_limit:
             await self._block(
                 keys.rest_block(permit.tenant, bucket, permit.route.major_id), retry_after
             )

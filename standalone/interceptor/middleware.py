@@ -25,6 +25,9 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
     """How often a call is tried again, and how long to wait between 5xx tries."""
 
     max_429_retries: int = 5
+    # A 429 asking for a longer wait goes back to the caller: a worker must not sit
+    # out Discord's minutes-long limits (channel renames) with an interaction waiting.
+    max_429_wait_s: float = 30.0
     max_5xx_retries: int = 3
     backoff_ms: int = 500
     max_backoff_ms: int = 8_000
@@ -63,7 +66,11 @@ class RateLimitMiddleware:
             wait = await self.limiter.learn(permit, response.status, response.headers, body)
             if wait is not None:
                 # No Via: Cloudflare, not Discord, refused; retrying would prolong a ban.
-                if "Via" not in response.headers or limited >= self.retry.max_429_retries:
+                if (
+                    "Via" not in response.headers
+                    or limited >= self.retry.max_429_retries
+                    or wait > self.retry.max_429_wait_s
+                ):
                     return response
                 limited += 1
                 log.warning(

@@ -254,9 +254,11 @@ class Closing:
             ticket = await self.ctx.tickets.mark_closing(ticket, closed_by or AUTOMATED, encrypted)
         await self.ctx.timers.cancel(ticket.guild_id, ticket.number)
         category = await self.ctx.category_of(ticket)
-        if ticket.channel_id is not None and not ticket.pinned_message_ids:
+        if ticket.channel_id is not None:
+            # Discord's pins now (messages pinned by hand after "Pin message" too); a
+            # retry whose channel is gone already keeps those the first try recorded.
             pins = await self._pins(int(ticket.channel_id))
-            if pins:
+            if pins and pins != ticket.pinned_message_ids:
                 ticket = await self.ctx.tickets.set_pins(ticket, pins)
         key = await self.write_transcript(ticket, category)
         await self._announce(ticket, category)

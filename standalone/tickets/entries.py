@@ -34,14 +34,12 @@ class Entries:
         self.opening = opening
 
     def register(self, components: ComponentRouter, events: EventRouter) -> None:
-        """Take the panel buttons and menus, the forms, the edit button and DMs."""
+        """Take the panel buttons and menus, the forms and DMs."""
         components.button(custom_ids.OPEN, self._open_button)
         components.button(custom_ids.CREATE_FOR, self._open_button)
         components.button(custom_ids.PICK, self._picked)
         components.modal(custom_ids.TOPIC, self._form)
         components.modal(custom_ids.QUESTIONS, self._form)
-        components.button(custom_ids.EDIT, self._edit)
-        components.modal(custom_ids.EDITED, self._edited)
         events.on("MESSAGE_CREATE", self._direct_message)
 
     def cog(self) -> commands.Cog:
@@ -73,12 +71,6 @@ class Entries:
         context = FormContext.parse(arguments[1]) if len(arguments) > 1 else FormContext()
         category = await self.opening.category(inter, arguments[0])
         await self.opening.submitted(inter, category, context)
-
-    async def _edit(self, inter: Interaction[Any], arguments: list[str]) -> None:
-        await self.opening.edit(inter, custom_ids.number(arguments))
-
-    async def _edited(self, inter: Interaction[Any], arguments: list[str]) -> None:
-        await self.opening.edited(inter, custom_ids.number(arguments))
 
     # Panels
 

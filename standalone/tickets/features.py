@@ -17,9 +17,11 @@ from standalone.tickets.listing import Listing
 from standalone.tickets.opening import Opening
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 from standalone.tickets.settings_commands import SettingsCommands
+from standalone.tickets.staff_commands import StaffCommands
 from standalone.tickets.staleness import Staleness
 from standalone.tickets.stats import Statistics
 from standalone.tickets.tag_commands import TagCommands
+from standalone.tickets.topic import Topics
 
 
 class Features:
@@ -38,6 +40,7 @@ class Features:
         self.auto_replies = AutoReplies(ctx)
         self.listing = Listing(ctx)
         self.statistics = Statistics(ctx)
+        self.topics = Topics(ctx)
         self.components = ComponentRouter()
         self.events = EventRouter()
         self.timers = TimerRouter()
@@ -52,6 +55,7 @@ class Features:
         self.close_requests.register(self.components, self.events, self.timers)
         self.force_close.register(self.components)
         self.auto_replies.register(self.events)
+        self.topics.register(self.components)
         cogs = (
             self.entries.cog(),
             self.close_requests.cog(),
@@ -62,6 +66,7 @@ class Features:
             TagCommands(self.ctx),
             self.listing.cog(),
             self.statistics.cog(),
+            StaffCommands(self.ctx, self.topics),
         )
         for cog in cogs:
             bot.add_cog(cog)

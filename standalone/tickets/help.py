@@ -18,7 +18,18 @@ from standalone.tickets.replies import ALREADY_ACKNOWLEDGED, NO_PINGS, answer_lo
 # not listed here is shown to staff only, or to admins only when Discord restricts
 # it to a permission: a new command stays hidden from members until it is added.
 MEMBER_COMMANDS = frozenset(
-    {"help", "new", "close", "Create ticket from message", "tag", "tickets", "transcript"}
+    {
+        "help",
+        "new",
+        "close",
+        "Create ticket from message",
+        "tag",
+        "tickets",
+        "transcript",
+        # A ticket's creator may change its topic and pin its messages.
+        "topic",
+        "Pin message",
+    }
 )
 MEMBER, STAFF, ADMIN = 0, 1, 2
 # An embed description holds 4096 characters.

@@ -25,7 +25,8 @@ BOT_PERMISSIONS = TICKET_MEMBER_PERMISSIONS | disnake.Permissions(
     manage_channels=True, manage_messages=True
 )
 PRIMARY = disnake.Colour(0x5865F2)
-TOPIC_MIN, TOPIC_MAX = 5, 1000
+# Discord's most for a text input; displays clip what does not fit, the record keeps all.
+TOPIC_MIN, TOPIC_MAX = 5, 4000
 # A form context: none, a referenced ticket number, a referenced message, a DM.
 NO_CONTEXT = "n"
 
@@ -154,25 +155,6 @@ def topic_field(label: str, current: str | None) -> disnake.ui.Label:
     )
 
 
-def edit_modal(
-    number: int,
-    questions: list[Question],
-    answers: dict[str, str],
-    topic: str | None,
-    locale: str = DEFAULT,
-) -> disnake.ui.Modal:
-    """The form again, prefilled, to change answers (or the topic) after opening."""
-    if questions:
-        fields = [question_field(q, answers.get(q.key)) for q in questions[:5]]
-    else:
-        fields = [topic_field(t(locale, "views.topic"), topic)]
-    return disnake.ui.Modal(
-        title=t(locale, "views.edit_title", number=number)[:45],
-        custom_id=custom_ids.make(custom_ids.EDITED, number),
-        components=fields,
-    )
-
-
 def render_number(number: int) -> str:
     """Discord refuses "1488" in channel names of discoverable servers; v4 writes 1487b."""
     return "1487b" if number == 1488 else str(number)
@@ -237,8 +219,9 @@ def answers_embed(
     if answers:
         embed = disnake.Embed(colour=settings.colour)
         for answer in answers[:25]:
+            value = answer.value or t(locale, "views.no_answer")
             embed.add_field(
-                name=answer.label[:256], value=(answer.value or t(locale, "views.no_answer"))[:1024]
+                name=answer.label[:256], value=value if len(value) <= 1024 else value[:1023] + "…"
             )
         return embed
     if topic:

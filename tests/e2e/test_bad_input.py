@@ -72,6 +72,6 @@ async def test_topic_too_short_is_refused_without_a_ticket(discord, stack):
         f"topic:{category}", {"topic": "hi"}, channel_id=world.support.id
     )
     answer = await submit.response(timeout=TIMEOUT)
-    assert "5 to 1000 characters" in answer["data"]["content"]
+    assert "5 to 4000 characters" in answer["data"]["content"]
     assert answer["data"]["flags"] & 64  # only the member sees it
     assert await TicketRepository(stack.backends.db, world.tenant).tickets() == []

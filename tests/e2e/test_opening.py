@@ -532,7 +532,7 @@ async def test_topic_edit_and_removing_questions_and_categories(discord, stack, 
     short = await member.submit_modal(
         edit["data"]["custom_id"], {topic_field: "no"}, channel_id=int(ticket.channel_id)
     )
-    assert "5 to 1000 characters" in await said(short)
+    assert "5 to 4000 characters" in await said(short)
     done = await member.submit_modal(
         edit["data"]["custom_id"],
         {topic_field: "Refund for order 8"},
