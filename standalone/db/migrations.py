@@ -214,6 +214,14 @@ MIGRATIONS: list[tuple[int, str]] = [
         DEFINE INDEX tag_name ON tag FIELDS tenant, guild_id, name UNIQUE;
         """,
     ),
+    (
+        4,
+        # Working hours (standalone/tickets/hours.py), per guild and per category.
+        """
+        DEFINE FIELD working_hours ON guild TYPE option<string>;
+        DEFINE FIELD working_hours ON category TYPE option<string>;
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

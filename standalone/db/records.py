@@ -32,6 +32,7 @@ class GuildSettings(msgspec.Struct, frozen=True, kw_only=True):
     stale_after_ms: int | None = None
     log_channel: str | None = None
     footer: str | None = None
+    working_hours: str | None = None  # standalone/tickets/hours.py; None: always working
 
 
 class Category(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,6 +67,7 @@ class Category(msgspec.Struct, frozen=True, kw_only=True):
     stale_after_ms: int | None = None
     archive: bool | None = None
     position: int = 0
+    working_hours: str | None = None  # None: the guild's
 
 
 class Question(msgspec.Struct, frozen=True, kw_only=True):
