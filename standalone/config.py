@@ -196,6 +196,9 @@ class GatewayConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     lease_ttl_ms: int = 15_000
     # How often an instance looks for shards nobody holds.
     acquire_interval_ms: int = 1_000
+    # Ask for the privileged GUILD_PRESENCES intent (turn it on in the developer portal
+    # first): needed for "no staff online" notices, which are not sent without it.
+    presences: bool = False
 
     def __post_init__(self) -> None:
         if self.shard_count < 0:

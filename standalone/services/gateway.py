@@ -21,6 +21,7 @@ from emulation.ports import Coordination
 from standalone import keys
 from standalone.config import GatewayConfig
 from standalone.services.identify import IdentifyLimits, SessionStartLimit
+from standalone.services.member_presences import GUILD_PRESENCES, PresenceRecorder
 from standalone.services.shard import GatewayFatal, ShardConnection, ShardLost
 from standalone.services.shard_sessions import ShardSessions
 from standalone.tracing import new_traceparent
@@ -93,6 +94,12 @@ class GatewayService:
         self.sessions = ShardSessions(coordination.cache, tenant)
         self.held: dict[int, _Held] = {}
         self._stopping = asyncio.Event()
+        # Privileged and off by default: Discord refuses the whole IDENTIFY (4014) when
+        # the application was not granted it, and without it no staff-offline notice.
+        self.intents = INTENTS | (GUILD_PRESENCES if self.settings.presences else 0)
+        self.presences = (
+            PresenceRecorder(coordination.cache, tenant) if self.settings.presences else None
+        )
 
     @property
     def shards(self) -> list[ShardConnection]:
@@ -109,6 +116,8 @@ class GatewayService:
             return msgspec.json.decode(await response.read(), type=GatewayInfo)
 
     async def _forward(self, shard: int, event: str, seq: int, data: bytes) -> None:
+        if self.presences is not None:
+            await self.presences.observe(event, data)
         if event not in FORWARDED_EVENTS:
             return
         envelope = Envelope(
@@ -199,7 +208,7 @@ class GatewayService:
             shard_id=shard_id,
             shard_count=count,
             gateway_url=url,
-            intents=INTENTS,
+            intents=self.intents,
             sink=functools.partial(self._forward, shard_id),
             session=session,
             compress=self.compress,

@@ -11,6 +11,7 @@ from standalone.tickets.closing import Closing
 from standalone.tickets.context import TicketContext
 from standalone.tickets.entries import Entries
 from standalone.tickets.force_close import ForceClose
+from standalone.tickets.hours_commands import HoursCommands
 from standalone.tickets.opening import Opening
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 from standalone.tickets.settings_commands import SettingsCommands
@@ -37,6 +38,7 @@ class Features:
     def install(self, bot: commands.InteractionBot) -> None:
         """Register every feature's slash commands, component, event and timer handlers."""
         self.entries.register(self.components, self.events)
+        self.opening.notices.register(self.events)
         self.archive.register(self.events)
         self.closing.register(self.components, self.events, self.timers)
         self.claiming.register(self.components)
@@ -49,6 +51,7 @@ class Features:
             self.force_close.cog(),
             self.claiming.cog(),
             SettingsCommands(self.ctx),
+            HoursCommands(self.ctx),
         )
         for cog in cogs:
             bot.add_cog(cog)

@@ -26,6 +26,7 @@ from standalone.tickets.checks import Opener, category_full, check_can_open
 from standalone.tickets.context import TicketContext, is_staff
 from standalone.tickets.errors import TicketError
 from standalone.tickets.events import CHANNEL_PINNED_MESSAGE
+from standalone.tickets.notices import Notices
 from standalone.tickets.replies import NO_PINGS, defer, reply
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,7 @@ class Opening:
 
     def __init__(self, ctx: TicketContext) -> None:
         self.ctx = ctx
+        self.notices = Notices(ctx)
 
     # Where a request starts
 
@@ -395,6 +397,7 @@ class Opening:
         if message_id is None:
             message_id = await self._greet(ticket, request, int(channel_id))
         await self._pin(ticket, int(channel_id), message_id)
+        await self.notices.after_open(ticket, category, int(channel_id))
         return await self.ctx.tickets.mark_open(
             ticket.guild_id, ticket.number, channel_id, message_id
         )
