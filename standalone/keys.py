@@ -231,6 +231,11 @@ def staff_offline_notice(tenant: str, channel_id: str) -> str:
     return f"{PREFIX}:{tenant}:staff-offline:{channel_id}"
 
 
+def staff_offline_claim(tenant: str, channel_id: str, previous: str) -> str:
+    """Taken by the one worker that replaces the notice stamp ``previous`` with a new one."""
+    return f"{PREFIX}:{tenant}:staff-offline-claim:{channel_id}:{previous}"
+
+
 def staff_seen_online(tenant: str, channel_id: str) -> str:
     """Set for a few minutes after staff of a ticket was seen online (saves member lists)."""
     return f"{PREFIX}:{tenant}:staff-online:{channel_id}"

@@ -96,10 +96,8 @@ class Notices:
             return
         if event.type not in (0, 19):  # a member's message or reply, not a system notice
             return
-        if await self.ctx.cache.get(keys.staff_offline_notice(self.ctx.tenant, event.channel_id)):
+        if await self._recent(keys.staff_offline_notice(self.ctx.tenant, event.channel_id)):
             return  # cheap: most messages stop here or at the next line
-        if await self.ctx.cache.get(keys.staff_seen_online(self.ctx.tenant, event.channel_id)):
-            return
         ticket = await self.ctx.tickets.by_channel(event.channel_id)
         if ticket is None or ticket.state != "open":
             return
@@ -119,7 +117,9 @@ class Notices:
         tenant, cache = self.ctx.tenant, self.ctx.cache
         notice = keys.staff_offline_notice(tenant, str(channel_id))
         seen = keys.staff_seen_online(tenant, str(channel_id))
-        if await cache.get(notice) or await cache.get(seen) or not category.staff_roles:
+        if not category.staff_roles:
+            return
+        if await self._recent(notice, NOTICE_EVERY_MS) or await self._recent(seen, STAFF_SEEN_MS):
             return
         staff = await self._staff(ticket.guild_id, set(category.staff_roles))
         if staff is None:
@@ -128,11 +128,10 @@ class Notices:
         if online is None:
             return  # no presence data: "offline" would be a guess
         if online:
-            await cache.set(seen, b"1", ttl_ms=STAFF_SEEN_MS)
+            await self._stamp(seen, STAFF_SEEN_MS)
             return
-        # The mark first: of two workers checking at once, one posts.
-        if not await cache.set_if_absent(notice, b"1", ttl_ms=NOTICE_EVERY_MS):
-            return
+        if not await self._claim(notice, str(channel_id)):
+            return  # another worker is posting it
         settings = await self.ctx.guild_settings(ticket.guild_id)
         locale = await self.ctx.guild_locale(ticket.guild_id)
         embed = disnake.Embed(
@@ -140,13 +139,38 @@ class Notices:
             description=t(locale, "presence.offline"),
             colour=settings.colour,
         )
-        try:
-            await self.ctx.bot.get_partial_messageable(channel_id).send(
-                embed=embed, allowed_mentions=NO_PINGS
-            )
-        except BaseException:
-            await cache.delete(notice)
-            raise
+        await self.ctx.bot.get_partial_messageable(channel_id).send(
+            embed=embed, allowed_mentions=NO_PINGS
+        )
+
+    # Time marks compare with the context's clock (not the cache's TTL), so "an hour
+    # later" is the same hour for every worker and for tests that move the clock.
+
+    async def _recent(self, key: str, span_ms: int = NOTICE_EVERY_MS) -> bool:
+        stored = await self.ctx.cache.get(key)
+        if stored is None:
+            return False
+        elapsed = self.ctx.clock().timestamp() - float(stored.decode().split("|")[0])
+        return 0 <= elapsed * 1000 < span_ms
+
+    async def _stamp(self, key: str, span_ms: int) -> None:
+        await self.ctx.cache.set(key, str(self.ctx.clock().timestamp()).encode(), ttl_ms=span_ms)
+
+    async def _claim(self, key: str, channel_id: str) -> bool:
+        """Stamp ``key`` now, unless another worker stamped it since it was last read.
+
+        A compare-and-set from set-if-absent: only one worker can take the step from
+        the value it read to a new one (the claim key names the old value).
+        """
+        cache = self.ctx.cache
+        previous = await cache.get(key)
+        claim = keys.staff_offline_claim(
+            self.ctx.tenant, channel_id, (previous or b"none").decode()
+        )
+        if not await cache.set_if_absent(claim, b"1", ttl_ms=NOTICE_EVERY_MS):
+            return False
+        await self._stamp(key, NOTICE_EVERY_MS * 24)
+        return True
 
     async def _staff(self, guild_id: str, roles: set[str]) -> list[str] | None:
         """Ids of the guild's human members holding one of ``roles``; None: too many to list."""
