@@ -11,6 +11,7 @@ from disnake.interactions.base import Interaction
 
 from standalone.db.records import Category
 from standalone.db.settings import MAX_CATEGORIES
+from standalone.i18n import Text
 from standalone.tickets import custom_ids, views
 from standalone.tickets.channel_categories import guild_categories_locked, made_category
 from standalone.tickets.commands import FeatureCog
@@ -19,6 +20,7 @@ from standalone.tickets.errors import TicketError
 from standalone.tickets.events import MessageEvent, decode
 from standalone.tickets.opening import FormContext, Opening
 from standalone.tickets.panels import send_panel
+from standalone.tickets.references import allowed_ticket, parse_number, referable
 from standalone.tickets.replies import NO_PINGS, defer, reply
 from standalone.tickets.router import ComponentRouter, EventRouter
 
@@ -183,14 +185,10 @@ class Entries:
             raise TicketError("Tickets are opened in a server.")
         context = FormContext()
         if references:
-            number = references.strip().lstrip("#")
-            earlier = (
-                await self.ctx.tickets.get(str(inter.guild_id), int(number))
-                if number.isdigit() and len(number) < 10
-                else None
-            )
-            if earlier is None or earlier.creator_id != str(inter.author.id):
-                raise TicketError("You can only refer to one of your own earlier tickets.")
+            number = parse_number(references)
+            if number is None:
+                raise TicketError(Text("references.not_a_number", typed=references[:50]))
+            earlier = await allowed_ticket(self.ctx, inter, number)
             context = FormContext("t", ticket=earlier.number)
         every = await self.ctx.settings.categories(str(inter.guild_id))
         if category:
@@ -222,6 +220,8 @@ class Entries:
             raise TicketError("Pick a message to open a ticket about.")
         await self.opening.offer_message(inter, target)
         context = FormContext("m", channel_id=target.channel.id, message_id=target.id)
+        if not referable(target.type.value, target.content):
+            context = FormContext()  # v4: system and text-less messages are not referred to
         await self._choose(
             inter, await self.ctx.settings.categories(str(inter.guild_id)), context.encode()
         )

@@ -21,7 +21,7 @@ from standalone import keys
 from standalone.db import DatabaseError
 from standalone.db.records import Answer, Category, GuildSettings, Question, Ticket
 from standalone.db.tickets import CategoryFull
-from standalone.tickets import custom_ids, locks, views
+from standalone.tickets import custom_ids, locks, references, views
 from standalone.tickets.checks import Opener, category_full, check_can_open
 from standalone.tickets.context import TicketContext, is_staff
 from standalone.tickets.errors import TicketError
@@ -188,6 +188,9 @@ class Opening:
         if context.kind == "d":
             if inter.guild_id is not None or context.channel_id != inter.channel_id:
                 raise custom_ids.BadCustomId(context.encode())
+        elif context.kind == "t":
+            # Own tickets, or those the member sees as staff; checked on every step.
+            await references.allowed_ticket(self.ctx, inter, context.ticket or 0)
         elif context.kind == "m":
             assert context.message_id is not None
             key = keys.offered_message(
@@ -361,7 +364,8 @@ class Opening:
             referenced = await self.ctx.tickets.get(
                 str(request.guild_id), request.context.ticket or 0
             )
-            if referenced is not None and referenced.creator_id == str(request.user.id):
+            # Access was checked with the interaction (check_context) before this.
+            if referenced is not None:
                 extra["references_ticket"] = referenced.number
         if request.context.kind == "m":
             extra["references_message"] = str(request.context.message_id)
@@ -486,13 +490,15 @@ class Opening:
         )
         if details is not None:
             embeds.append(details)
-        embeds += await self._reference_embeds(ticket, request, settings)
+        referred, transcript = await self._reference_embeds(ticket, request, settings)
+        embeds += referred
         buttons = views.opening_components(
             ticket.number,
             editable=bool(request.answers or request.topic),
             claimable=settings.claim_button and category.claiming,
             closable=settings.close_button,
         )
+        buttons += transcript
         pings = " ".join(f"<@&{r}>" for r in category.ping_roles)
         content = f"<@{user.id}> {pings}".strip() + f" opened a {category.name} ticket."
         allowed = disnake.AllowedMentions(
@@ -546,54 +552,22 @@ class Opening:
 
     async def _reference_embeds(
         self, ticket: Ticket, request: Request, settings: GuildSettings
-    ) -> list[disnake.Embed]:
+    ) -> tuple[list[disnake.Embed], list[disnake.ui.Button[None]]]:
+        """What the ticket refers to (standalone/tickets/references.py), in the guild's language."""
         context = request.context
+        locale = await self.ctx.guild_locale(ticket.guild_id)
         if context.kind == "t" and ticket.references_ticket is not None:
             earlier = await self.ctx.tickets.get(ticket.guild_id, ticket.references_ticket)
             if earlier is None:
-                return []
-            topic = self.ctx.cipher.decrypt(earlier.topic) if earlier.topic else "(no topic)"
-            embed = disnake.Embed(
-                title=f"Refers to ticket #{earlier.number}",
-                description=topic[:1000],
-                colour=settings.colour,
-                timestamp=earlier.created_at,
-            )
-            return [embed]
+                return [], []
+            embed, buttons = await references.ticket_reference(self.ctx, earlier, locale, settings)
+            return [embed], buttons
         if context.kind == "m" and context.channel_id and context.message_id:
-            try:
-                message = await self.ctx.bot.http.get_message(
-                    context.channel_id, context.message_id
-                )
-            except (disnake.NotFound, disnake.Forbidden):
-                return []
-            text = str(message.get("content") or "")
-            author: dict[str, Any] = dict(cast(dict[str, Any], message.get("author", {})))
-            await self.ctx.tickets.archive_message(
-                ticket,
-                message_id=str(message["id"]),
-                author_id=str(author.get("id", "0")),
-                author_name=self.ctx.cipher.encrypt(
-                    str(author.get("global_name") or author.get("username") or "?")
-                ),
-                author_bot=bool(author.get("bot", False)),
-                content=self.ctx.cipher.encrypt(text),
-                created_at=disnake.utils.parse_time(message["timestamp"]),
-                external=True,
+            quoted = await references.message_reference(
+                self.ctx, ticket, context.channel_id, context.message_id, locale, settings
             )
-            link = (
-                f"https://discord.com/channels/{ticket.guild_id}/{context.channel_id}/"
-                f"{context.message_id}"
-            )
-            embed = disnake.Embed(
-                title="Refers to a message",
-                url=link,
-                description=text[:1000] or "(no text)",
-                colour=settings.colour,
-            )
-            embed.set_author(name=str(author.get("username") or "?"))
-            return [embed]
-        return []
+            return ([quoted] if quoted else []), []
+        return [], []
 
     # Editing answers after opening
 
