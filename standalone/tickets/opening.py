@@ -21,7 +21,7 @@ from standalone import keys
 from standalone.db import DatabaseError
 from standalone.db.records import Answer, Category, GuildSettings, Question, Ticket
 from standalone.db.tickets import CategoryFull
-from standalone.tickets import custom_ids, locks, references, views
+from standalone.tickets import custom_ids, figures, locks, references, views
 from standalone.tickets.checks import Opener, category_full, check_can_open
 from standalone.tickets.context import TicketContext, is_staff
 from standalone.tickets.errors import TicketError
@@ -475,7 +475,9 @@ class Opening:
         category, user = request.category, request.user
         settings = await self.ctx.guild_settings(ticket.guild_id)
         stats = (
-            await self.ctx.tickets.category_stats(ticket.guild_id, category.key)
+            await figures.category_figures(
+                self.ctx.cache, self.ctx.tickets, ticket.guild_id, category.key
+            )
             if views.wants_stats(category.opening_message)
             else None
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import disnake
@@ -10,8 +9,7 @@ from disnake.ui.select.string import StringSelect
 
 from standalone.db.records import Answer, Category, GuildSettings, Question
 from standalone.db.tickets import CategoryStats
-from standalone.tickets import custom_ids
-from standalone.tickets.checks import human_duration
+from standalone.tickets import custom_ids, figures
 
 TICKET_MEMBER_PERMISSIONS = disnake.Permissions(
     view_channel=True,
@@ -264,7 +262,6 @@ def opening_components(
 
 
 STAT_PLACEHOLDERS = ("{avgResponseTime}", "{avgResolutionTime}", "{avgRating}")
-UNKNOWN_STAT = "unknown"
 
 
 def wants_stats(template: str) -> bool:
@@ -272,18 +269,13 @@ def wants_stats(template: str) -> bool:
     return any(placeholder in template for placeholder in STAT_PLACEHOLDERS)
 
 
-def fill_stats(template: str, stats: CategoryStats) -> str:
-    """v4's ``{avgResponseTime}``, ``{avgResolutionTime}`` and ``{avgRating}``."""
+def fill_stats(template: str, stats: CategoryStats, locale: str | None = None) -> str:
+    """v4's ``{avgResponseTime}``, ``{avgResolutionTime}`` and ``{avgRating}``, localised.
 
-    def took(seconds: float | None) -> str:
-        return UNKNOWN_STAT if seconds is None else human_duration(timedelta(seconds=seconds))
-
-    values = {
-        "{avgResponseTime}": took(stats.response_s),
-        "{avgResolutionTime}": took(stats.resolution_s),
-        "{avgRating}": UNKNOWN_STAT if stats.rating is None else f"{stats.rating:.1f}",
-    }
-    for placeholder, value in values.items():
+    Plain replacement, never ``str.format``: the template is an admin's text, and
+    anything else in braces stays as typed.
+    """
+    for placeholder, value in figures.stat_values(stats, locale).items():
         template = template.replace(placeholder, value)
     return template
 
@@ -304,7 +296,7 @@ def opening_embed(
         category=category.name,
     )
     if stats is not None:
-        text = fill_stats(text, stats)
+        text = fill_stats(text, stats, settings.locale)
     embed = disnake.Embed(
         title=f"Ticket #{number} · {category.name}"[:256], description=text, colour=settings.colour
     )
