@@ -19,6 +19,7 @@ import msgspec
 from emulation.connect import parse_coordination_url
 from emulation.memory.aof import FsyncPolicy
 from standalone.db.listen import parse_listen
+from standalone.presence_config import PresenceConfig
 from storage.connect import parse_store_url
 
 ENV_PREFIX = "TICKETS__"
@@ -305,6 +306,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     http: HttpConfig = msgspec.field(default_factory=HttpConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
     interceptor: InterceptorConfig = msgspec.field(default_factory=InterceptorConfig)
+    presence: PresenceConfig = msgspec.field(default_factory=PresenceConfig)
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:

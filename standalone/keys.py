@@ -254,3 +254,8 @@ def category_figures(tenant: str, guild_id: str, category: str) -> str:
 def bot_figures(tenant: str) -> str:
     """A tenant's ticket counts and averages for its rotating activity, cached."""
     return f"{PREFIX}:{tenant}:bot-figures"
+
+
+def shard_guilds(tenant: str, shard: int) -> str:
+    """How many guilds one shard's owner saw the bot in (for the {guilds} placeholder)."""
+    return f"{PREFIX}:{tenant}:shard-guilds:{shard}"

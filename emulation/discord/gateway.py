@@ -496,6 +496,12 @@ class GatewayHub:
         # A fresh IDENTIFY replaces an abandoned session of the same shard.
         for stale in [s for s in self.sessions_of(app.id, shard_id) if s.conn is None]:
             del self.sessions[stale.id]
+        presence = data.get("presence")
+        if presence is not None:
+            if not _valid_presence(presence):
+                await conn.close(DECODE_ERROR, "Error while decoding payload.")
+                return None
+            self.presence_updates.setdefault(app.id, []).append(presence)
         session = Session(app, shard_id, shard_count, intents)
         self.sessions[session.id] = session
         session.attach(conn)

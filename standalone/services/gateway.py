@@ -20,6 +20,7 @@ import msgspec
 from emulation.ports import Coordination
 from standalone import keys
 from standalone.config import GatewayConfig
+from standalone.services.bot_presence import BotPresence, GuildCounter
 from standalone.services.identify import IdentifyLimits, SessionStartLimit
 from standalone.services.member_presences import GUILD_PRESENCES, PresenceRecorder
 from standalone.services.shard import GatewayFatal, ShardConnection, ShardLost
@@ -49,6 +50,7 @@ FORWARDED_EVENTS = frozenset(
 # developer portal (departures close tickets; the archive needs message text).
 INTENTS = (1 << 0) | (1 << 1) | (1 << 9) | (1 << 12) | (1 << 15)
 STREAM_MAXLEN = 100_000
+GUILD_COUNT_EVENTS = frozenset({"READY", "GUILD_CREATE", "GUILD_DELETE"})
 
 
 class GatewayInfo(msgspec.Struct):
@@ -100,6 +102,10 @@ class GatewayService:
         self.presences = (
             PresenceRecorder(coordination.cache, tenant) if self.settings.presences else None
         )
+        self.guild_counter = GuildCounter(coordination.cache, tenant)
+        self.shard_count = 1
+        # The bot's rotating activity (services/bot_presence.py), run with the shards.
+        self.rotation: BotPresence | None = None
 
     @property
     def shards(self) -> list[ShardConnection]:
@@ -118,6 +124,8 @@ class GatewayService:
     async def _forward(self, shard: int, event: str, seq: int, data: bytes) -> None:
         if self.presences is not None:
             await self.presences.observe(event, data)
+        if event in GUILD_COUNT_EVENTS:
+            await self.guild_counter.observe(shard, event, data)
         if event not in FORWARDED_EVENTS:
             return
         envelope = Envelope(
@@ -142,6 +150,8 @@ class GatewayService:
             info = await self._gateway_info(session)
             try:
                 async with asyncio.TaskGroup() as group:
+                    if self.rotation is not None:
+                        group.create_task(self.rotation.run(self._stopping))
                     await self._take_shards(group, session, info, started)
             except BaseExceptionGroup as failed:
                 # One shard's fatal error (a revoked token, say) ends them all; say which.
@@ -155,6 +165,7 @@ class GatewayService:
         started: asyncio.Event | None,
     ) -> None:
         count = self.settings.shard_count or info.shards
+        self.shard_count = count
         url = self.gateway_url or info.url
         limits = IdentifyLimits(self.coordination, self.tenant, info.session_start_limit)
         first_round = True
