@@ -10,6 +10,7 @@ an update O(1), whatever the size of the guild.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 
@@ -24,6 +25,7 @@ GUILD_PRESENCES = 1 << 8
 # A bound on what a member who left (or a guild the bot left) leaves behind.
 ENTRY_TTL_MS = 30 * 24 * 3600 * 1000
 ONLINE = frozenset({"online", "idle", "dnd"})
+WRITE_BATCH = 200
 
 
 class _User(msgspec.Struct):
@@ -81,11 +83,17 @@ class PresenceRecorder:
         if guild.unavailable:
             return
         generation = secrets.token_hex(6)
-        for presence in guild.presences:
-            await self.cache.set(
-                keys.presence(self.tenant, guild.id, presence.user.id),
-                entry(generation, presence.status),
-                ttl_ms=ENTRY_TTL_MS,
+        # In batches: a big server lists thousands, and the shard waits for this.
+        for start in range(0, len(guild.presences), WRITE_BATCH):
+            await asyncio.gather(
+                *(
+                    self.cache.set(
+                        keys.presence(self.tenant, guild.id, presence.user.id),
+                        entry(generation, presence.status),
+                        ttl_ms=ENTRY_TTL_MS,
+                    )
+                    for presence in guild.presences[start : start + WRITE_BATCH]
+                )
             )
         # Last: until now readers keep trusting the previous generation's entries.
         await self.cache.set(keys.presence_generation(self.tenant, guild.id), generation.encode())
