@@ -73,22 +73,35 @@ class Notices:
         if back is None:
             return
         mark = keys.hours_notice(self.ctx.tenant, str(channel_id))
-        if not await self.ctx.cache.set_if_absent(mark, b"1", ttl_ms=HOURS_MARK_MS):
+        if await self.ctx.cache.get(mark) is not None:
             return  # a redelivered open posted it already
         locale = await self.ctx.guild_locale(ticket.guild_id)
-        stamp = int(back.timestamp())
-        embed = disnake.Embed(
-            title=t(locale, "hours.notice_title"),
-            description=t(locale, "hours.notice", relative=f"<t:{stamp}:R>", at=f"<t:{stamp}:F>"),
-            colour=settings.colour,
-        )
-        try:
+        title = t(locale, "hours.notice_title")
+        # Also when the mark was lost (a worker died after posting, or Discord's answer
+        # was): the channel itself says whether the notice is there.
+        if not await self._posted(channel_id, title):
+            stamp = int(back.timestamp())
+            embed = disnake.Embed(
+                title=title,
+                description=t(
+                    locale, "hours.notice", relative=f"<t:{stamp}:R>", at=f"<t:{stamp}:F>"
+                ),
+                colour=settings.colour,
+            )
             await self.ctx.bot.get_partial_messageable(channel_id).send(
                 embed=embed, allowed_mentions=NO_PINGS
             )
-        except BaseException:
-            await self.ctx.cache.delete(mark)  # not posted: a retry may
-            raise
+        await self.ctx.cache.set(mark, b"1", ttl_ms=HOURS_MARK_MS)
+
+    async def _posted(self, channel_id: int, title: str) -> bool:
+        """Whether one of the channel's recent messages is this bot's notice titled so."""
+        for message in await self.ctx.bot.http.logs_from(channel_id, 20):
+            if str(message["author"]["id"]) != str(self.ctx.bot_id):
+                continue
+            embeds = cast(list[dict[str, Any]], message.get("embeds") or [])
+            if embeds and embeds[0].get("title") == title:
+                return True
+        return False
 
     async def _message(self, data: bytes) -> None:
         event = decode("MESSAGE_CREATE", data, MessageEvent)

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from standalone import keys
+from standalone.db.tickets import TicketRepository
 from tests.e2e.conftest import make_world
 from tests.e2e.flow import bot_messages, button
 from tests.e2e.test_opening import admin_says, make_category, post, said, settings
@@ -119,3 +121,21 @@ async def test_a_category_keeps_its_own_hours(discord, stack, world):
     set_clock(stack, world, SATURDAY_NOON)  # Saturday 06:00 in New York: Billing works
     channel = await open_one(discord, world, panel)
     assert len(bot_messages(discord, world, channel)) == 1
+
+
+async def test_the_notice_is_posted_once_when_an_open_is_run_again(discord, stack, world):
+    await make_category(discord, world, require_topic=False)
+    await admin_says(
+        discord, world, "hours set", {"timezone": "Europe/Berlin", "weekdays": "09:00-17:00"}
+    )
+    set_clock(stack, world, SATURDAY_NOON)
+    channel = await open_one(discord, world, await post(discord, world))
+    assert len(bot_messages(discord, world, channel)) == 2
+    # A worker that died after posting ran it again, its mark lost with it.
+    app = stack.runner.apps[world.tenant]
+    await stack.backends.coordination.cache.delete(keys.hours_notice(world.tenant, str(channel)))
+    ticket = await TicketRepository(stack.backends.db, world.tenant).by_channel(str(channel))
+    category = await app.ctx.category_of(ticket)
+    for _ in range(2):
+        await app.features.opening.notices.after_open(ticket, category, channel)
+    assert len(bot_messages(discord, world, channel)) == 2
