@@ -93,6 +93,7 @@ class PresenceRecorder:
                         ttl_ms=ENTRY_TTL_MS,
                     )
                     for presence in guild.presences[start : start + WRITE_BATCH]
+                    if presence.status in ONLINE
                 )
             )
         # Last: until now readers keep trusting the previous generation's entries.
@@ -109,11 +110,13 @@ class PresenceRecorder:
             if stored is None:
                 return
             generation = self._generations[presence.guild_id] = stored.decode()
-        await self.cache.set(
-            keys.presence(self.tenant, presence.guild_id, presence.user.id),
-            entry(generation, presence.status),
-            ttl_ms=ENTRY_TTL_MS,
-        )
+        key = keys.presence(self.tenant, presence.guild_id, presence.user.id)
+        if presence.status not in ONLINE:
+            # Absent means offline: only members online take room in the cache (which
+            # with memory:// holds a bounded number of keys, locks among them).
+            await self.cache.delete(key)
+            return
+        await self.cache.set(key, entry(generation, presence.status), ttl_ms=ENTRY_TTL_MS)
 
 
 async def online_among(
