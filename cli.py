@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import logging
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +12,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from standalone import cli_db, cli_http, cli_serve
+from standalone import cli_bench, cli_db, cli_http, cli_serve
 from standalone.cli_guild import app as guild_app
 from standalone.cli_progress import progress_bar
 from standalone.config import Config, ConfigError, load_config
@@ -22,6 +20,7 @@ from standalone.crypto import CryptoError, load_cipher
 from standalone.db import Database, DatabaseError, open_database
 from standalone.db.backup import BackupError, Header
 from standalone.db.tenants import TenantError, TenantRepository
+from standalone.observability.logs import configure_logging, setup_logging
 from standalone.services.errors import StartupError
 from storage.ports import StorageError
 
@@ -40,6 +39,7 @@ cli_serve.register(app)
 cli_http.register(cli_serve.serve_app)
 cli_http.register_tenants(tenants_app)
 app.add_typer(guild_app, name="guild")
+app.add_typer(cli_bench.app, name="bench")
 
 ConfigOption = Annotated[
     Path | None,
@@ -74,16 +74,6 @@ def _run(coro: Callable[[], Awaitable[T]]) -> T:
         raise _fail(str(exc), code=1) from None
 
 
-def _setup_logging(config: Config) -> None:
-    logging.basicConfig(
-        level=config.logging.level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # The bot has no voice; disnake's notice about missing voice libraries is noise.
-    logging.getLogger("disnake.client").setLevel(logging.ERROR)
-
-
 def application_id_from_token(token: str) -> str | None:
     """A bot token starts with its user id in base64; for bots that is the application id."""
     head = token.split(".", 1)[0]
@@ -115,7 +105,7 @@ def run(config: ConfigOption = None) -> None:
     from standalone.services.aio import AioRunner, open_backends
 
     settings = _config(config)
-    _setup_logging(settings)
+    configure_logging(settings)
 
     async def main() -> None:
         backends = await open_backends(settings)
@@ -147,8 +137,7 @@ def demo(
     """Play a whole ticket against a local Discord: panel, open, messages, close."""
     from standalone.demo import DemoFailed, run_demo
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("disnake.client").setLevel(logging.ERROR)
+    setup_logging("WARNING")
     try:
         result = asyncio.run(run_demo(data_dir, say=typer.echo))
     except DemoFailed as exc:
@@ -362,7 +351,7 @@ def emulation_serve(
         raise _fail(f"--fsync must be one of {', '.join(FSYNC_POLICIES)}, got {fsync!r}")
     if max_entries <= 0:
         raise _fail(f"--max-entries must be positive, got {max_entries}")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging("INFO")
 
     def ready() -> None:
         typer.echo(f"serving unix://{socket.resolve()}", err=True)

@@ -15,6 +15,7 @@ from standalone.config import Config, ConfigError, load_config
 from standalone.db import DatabaseError, open_database
 from standalone.db.listen import is_loopback, parse_listen
 from standalone.db.server import DEFAULT_MAX_FRAME, Credentials, DatabaseServer
+from standalone.observability.logs import setup_logging
 
 EXIT_USAGE = 2
 
@@ -99,7 +100,7 @@ def serve(
         raise _fail(f"--listen: {exc}") from None
     if max_frame <= 0:
         raise _fail(f"--max-frame must be positive, got {max_frame}")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging("INFO")
     if not is_loopback(host):
         log.warning("listening on %s: queries and passwords cross the network unencrypted", host)
 

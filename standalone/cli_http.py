@@ -7,9 +7,7 @@ adds ``set-oauth`` to ``tickets tenants``.
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +17,7 @@ from standalone.config import Config, ConfigError, load_config
 from standalone.crypto import CryptoError, load_cipher
 from standalone.db import DatabaseError, open_database
 from standalone.db.tenants import TenantError, TenantRepository
+from standalone.observability.logs import configure_logging
 from standalone.services.errors import StartupError
 
 ConfigOption = Annotated[
@@ -46,11 +45,7 @@ def serve_http(config: ConfigOption = None) -> None:
     from standalone.services.aio import open_backends
 
     settings = _config(config)
-    logging.basicConfig(
-        level=settings.logging.level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(settings)
 
     async def main() -> None:
         backends = await open_backends(settings)

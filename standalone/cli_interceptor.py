@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from standalone.config import ConfigError, load_config
+from standalone.observability.logs import configure_logging
 
 EXIT_USAGE = 2
 
@@ -45,11 +44,7 @@ def serve_interceptor(
             "interceptor.secret is not set (TICKETS__INTERCEPTOR__SECRET): "
             "workers prove who they are with it"
         )
-    logging.basicConfig(
-        level=settings.logging.level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(settings)
 
     async def main() -> None:
         stop = asyncio.Event()

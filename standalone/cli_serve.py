@@ -9,13 +9,12 @@ each with its own ``--instance`` name (default: host and process id).
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from standalone.tracing import TraceFilter
+from standalone.observability.logs import configure_logging
 
 serve_app = typer.Typer(
     help="Run one service in this process; start several processes to scale out.",
@@ -45,17 +44,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(gateway_app, name="gateway")
 
 
-def _setup_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(TraceFilter())
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)-7s %(name)s [%(traceparent)s]: %(message)s")
-    )
-    logging.basicConfig(level=level.upper(), handlers=[handler])
-    # The bot has no voice; disnake's notice about missing voice libraries is noise.
-    logging.getLogger("disnake.client").setLevel(logging.ERROR)
-
-
 def _serve(service: str, config: Path | None, instance: str | None) -> None:
     # cli imports this module to register it; by the time a command runs it is loaded.
     from cli import _adopt_token, _config, _fail, _run
@@ -63,7 +51,7 @@ def _serve(service: str, config: Path | None, instance: str | None) -> None:
     from standalone.services.aio import AioRunner, default_instance, open_backends
 
     settings = _config(config)
-    _setup_logging(settings.logging.level)
+    configure_logging(settings)
     name = instance or default_instance()
 
     async def main() -> None:

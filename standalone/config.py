@@ -253,10 +253,49 @@ class LoggingConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Log level and format."""
 
     level: str = "INFO"
+    # auto: JSON lines unless stderr is a terminal; json; pretty.
+    format: str = "auto"
 
     def __post_init__(self) -> None:
         if self.level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError(f"logging.level: unknown level {self.level!r}")
+        if self.format not in {"auto", "json", "pretty"}:
+            raise ValueError(f"logging.format: auto, json or pretty, got {self.format!r}")
+
+
+class MetricsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Prometheus metrics of ``tickets run`` and ``tickets serve gateway|worker|scheduler``.
+
+    ``listen`` (HOST:PORT) serves ``/metrics`` there; empty, none is served (the
+    http service's own ``/metrics`` shows the same registry).
+    """
+
+    listen: str = ""
+    # How often the event streams' length and pending count are sampled.
+    sample_interval_ms: int = 5_000
+
+    def __post_init__(self) -> None:
+        if self.listen:
+            try:
+                parse_listen(self.listen)
+            except ValueError as exc:
+                raise ValueError(f"metrics.listen: {exc}") from None
+        if self.sample_interval_ms <= 0:
+            raise ValueError("metrics.sample_interval_ms must be greater than 0")
+
+
+class TracingConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """OpenTelemetry traces (needs the ``otel`` extra): gateway → worker → REST call."""
+
+    enabled: bool = False
+    # otlp (needs opentelemetry-exporter-otlp-proto-http) or console.
+    exporter: str = "otlp"
+    endpoint: str = ""  # empty: the exporter's default (OTEL_EXPORTER_OTLP_ENDPOINT)
+    service_name: str = "tickets"
+
+    def __post_init__(self) -> None:
+        if self.exporter not in {"otlp", "console"}:
+            raise ValueError(f"tracing.exporter: otlp or console, got {self.exporter!r}")
 
 
 class InterceptorConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -307,6 +346,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
     interceptor: InterceptorConfig = msgspec.field(default_factory=InterceptorConfig)
     presence: PresenceConfig = msgspec.field(default_factory=PresenceConfig)
+    metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
+    tracing: TracingConfig = msgspec.field(default_factory=TracingConfig)
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:

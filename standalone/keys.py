@@ -259,3 +259,33 @@ def bot_figures(tenant: str) -> str:
 def shard_guilds(tenant: str, shard: int) -> str:
     """How many guilds one shard's owner saw the bot in (for the {guilds} placeholder)."""
     return f"{PREFIX}:{tenant}:shard-guilds:{shard}"
+
+
+def tenant_pattern(tenant: str) -> str:
+    """A glob matching every coordination key of one tenant (to clean up after a benchmark)."""
+    return f"{PREFIX}:{tenant}:*"
+
+
+def auto_reply(tenant: str, message_id: str) -> str:
+    """Set once a tag auto-replied to a message, so a redelivery does not reply again."""
+    return f"{PREFIX}:{tenant}:auto-reply:{message_id}"
+
+
+def auto_reply_lock(tenant: str, message_id: str) -> str:
+    """Held while deciding on and posting the auto-reply to one message."""
+    return f"{PREFIX}:{tenant}:auto-reply-lock:{message_id}"
+
+
+def log_entry(tenant: str, guild_id: str, fingerprint: str) -> str:
+    """The log channel message an event was posted as, so a redelivery posts no second one."""
+    return f"{PREFIX}:{tenant}:log-entry:{guild_id}:{fingerprint}"
+
+
+def log_entry_lock(tenant: str, guild_id: str, fingerprint: str) -> str:
+    """Held while one delivery posts a log entry, so two at once cannot both post it."""
+    return f"{PREFIX}:{tenant}:log-entry-lock:{guild_id}:{fingerprint}"
+
+
+def stats(tenant: str, guild_id: str, scope: str) -> str:
+    """Statistics of a guild (one category, one member, one window), cached briefly."""
+    return f"{PREFIX}:{tenant}:stats:{guild_id}:{scope}"

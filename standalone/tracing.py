@@ -1,6 +1,7 @@
 """Trace context: a W3C ``traceparent`` per gateway event, carried into the worker's logs.
 
-Full OpenTelemetry comes later; until then the id ties log lines to an event.
+The id ties log lines and REST calls to an event; with tracing on it is the
+OpenTelemetry span's (``standalone.observability.otel``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ def new_traceparent() -> str:
 
 
 class TraceFilter(logging.Filter):
-    """Adds ``traceparent`` to every record (empty outside an event), for the log format."""
+    """Adds ``traceparent`` to every record (empty outside an event), for a log format.
+
+    The logging of the entry points (``standalone.observability.logs``) adds it
+    and every other id itself; this is for embedders with their own handlers.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.traceparent = current.get()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,5 +54,30 @@ def test_every_package_folder_is_a_package():
         if folder.is_dir()
         and folder.name != "__pycache__"
         and not (folder / "__init__.py").exists()
+        # Data without code (the i18n catalogues) ships as package data instead.
+        and any(folder.rglob("*.py"))
     ]
     assert missing == []
+
+
+def test_data_folders_ship_as_package_data():
+    # A data folder is no package: pyproject.toml must name its files, or installs lack them.
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]
+    shipped = {
+        path
+        for package, patterns in package_data.items()
+        if package != "*"
+        for pattern in patterns
+        for path in (ROOT / package.replace(".", "/")).glob(pattern)
+    }
+    data = {
+        path
+        for package in ("standalone", *ADAPTER_PACKAGES)
+        for folder in (ROOT / package).rglob("*")
+        if folder.is_dir() and folder.name != "__pycache__" and not any(folder.rglob("*.py"))
+        for path in folder.rglob("*")
+        if path.is_file()
+    }
+    assert data - shipped == set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -50,8 +51,10 @@ async def test_another_process_joins_the_database_tickets_run_serves(tmp_path: P
             async for raw in process.stderr:
                 line = raw.decode(errors="replace")
                 lines.append(line)
-                if "serving the database at " in line and not served.done():
-                    served.set_result(line.rsplit(" at ", 1)[1].strip())
+                # A JSON log line (stderr is a pipe): the URL ends at its closing quote.
+                found = re.search(r"serving the database at (ws://[^\s\"]+)", line)
+                if found and not served.done():
+                    served.set_result(found[1])
 
         reader = asyncio.create_task(read_log())
         try:

@@ -257,7 +257,7 @@ class Actor(MemberActions):
             "channel_id": str(channel.id),
             "token": token,
             "version": 1,
-            "locale": "en-US",
+            "locale": world.users[self.user_id].locale,
             "attachment_size_limit": payloads.ATTACHMENT_SIZE_LIMIT,
             "entitlements": [],
         }

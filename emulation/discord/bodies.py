@@ -362,6 +362,44 @@ def require_not_empty(
 # -- application commands ----------------------------------------------------------------
 
 
+# The locales Discord accepts as keys of name_localizations and description_localizations.
+# fmt: off
+DISCORD_LOCALES = frozenset({
+    "id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl",
+    "no", "pl", "pt-BR", "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi",
+    "th", "zh-CN", "ja", "zh-TW", "ko",
+})
+# fmt: on
+
+
+def _check_name(name: Any, path: list[str], *, chat_input: bool) -> None:
+    """A command or option name: Discord's pattern in lowercase, or 1-32 free characters."""
+    if not chat_input:
+        check_len(name, 32, path, minimum=1)
+    elif not isinstance(name, str) or not _COMMAND_NAME.match(name) or name != name.lower():
+        raise errors.form_error(path, "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+
+
+def _check_localizations(node: Any, at: list[str], *, chat_input: bool) -> None:
+    """Each translation obeys the rule of what it translates, under a locale Discord knows."""
+    if not isinstance(node, dict):
+        return
+    for field in ("name_localizations", "description_localizations"):
+        values = node.get(field)
+        if values is None:
+            continue
+        if not isinstance(values, dict):
+            raise errors.form_error([*at, field], "BASE_TYPE_BAD_TYPE", "Must be an object.")
+        for locale, text in values.items():
+            path = [*at, field, str(locale)]
+            if locale not in DISCORD_LOCALES:
+                raise errors.form_error(path, "BASE_TYPE_CHOICES", "Invalid locale")
+            if field == "description_localizations":
+                check_len(text, 100, path, minimum=1)
+            else:
+                _check_name(text, path, chat_input=chat_input)
+
+
 def command(raw: Any, index: int) -> JSON:
     at = [str(index)]
     body = convert(raw, CommandBody)
@@ -390,6 +428,7 @@ def command(raw: Any, index: int) -> JSON:
                 "APPLICATION_COMMAND_CONTEXT_MENU_OPTIONS",
                 "Context menu commands cannot have options",
             )
+    _check_localizations(raw, at, chat_input=body.type == 1)
     options = body.options or []
     if len(options) > 25:
         raise too_long([*at, "options"], 25)
@@ -402,9 +441,25 @@ def command(raw: Any, index: int) -> JSON:
                 [*o_at, "name"], "APPLICATION_COMMAND_INVALID_NAME", "Option name is invalid"
             )
         check_len(option.get("description"), 100, [*o_at, "description"], minimum=1)
+        _check_option_localizations(option, o_at)
     out: JSON = dict(raw)
     out["type"] = body.type
     return out
+
+
+def _check_option_localizations(option: dict[str, Any], at: list[str]) -> None:
+    """An option's translations, its subcommands' and its choices' (1-100 characters)."""
+    _check_localizations(option, at, chat_input=True)
+    for index, child in enumerate(option.get("options") or []):
+        if isinstance(child, dict):
+            _check_option_localizations(child, [*at, "options", str(index)])
+    for index, choice in enumerate(option.get("choices") or []):
+        names = choice.get("name_localizations") if isinstance(choice, dict) else None
+        for locale, text in (names or {}).items():
+            path = [*at, "choices", str(index), "name_localizations", str(locale)]
+            if locale not in DISCORD_LOCALES:
+                raise errors.form_error(path, "BASE_TYPE_CHOICES", "Invalid locale")
+            check_len(text, 100, path, minimum=1)
 
 
 def commands(raw: Any) -> list[JSON]:

@@ -20,6 +20,8 @@ class User(msgspec.Struct, kw_only=True):
     avatar: str | None = None
     # False makes DMs to this user fail with 50007, like a user who closed their DMs.
     accepts_dms: bool = True
+    # The language of the user's Discord client, sent as each interaction's ``locale``.
+    locale: str = "en-US"
 
 
 class App(msgspec.Struct, kw_only=True):

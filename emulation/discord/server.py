@@ -249,6 +249,11 @@ class FakeDiscord:
             raise KeyError(f"no thread {thread_id}")
         threads.add_member(self.world, thread, user_id)
 
+    def set_user_locale(self, user_id: int, locale: str) -> None:
+        """The user switches their Discord client's language (sent with each interaction)."""
+        self.world.users[user_id].locale = locale
+        self.world.touch()
+
     def block_dms(self, user_id: int, blocked: bool = True) -> None:
         """The user closes (or reopens) their DMs: a bot writing to them then gets 50007."""
         self.world.users[user_id].accepts_dms = not blocked

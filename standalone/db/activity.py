@@ -47,19 +47,28 @@ class ActivityRepository:
             ticket, "SET claimed_by = NONE WHERE claimed_by = $user", user=claimer
         )
 
-    async def message(self, ticket: Ticket, at: datetime, *, staff: bool) -> Ticket:
-        """A person wrote in the ticket at ``at``; an older (redelivered) message changes less."""
+    async def message(
+        self, ticket: Ticket, at: datetime, *, staff: bool, author: str | None = None
+    ) -> Ticket:
+        """A person wrote in the ticket at ``at``; an older (redelivered) message changes less.
+
+        The first staff message also names its ``author`` as the first responder.
+        """
         return await self._update(
             ticket,
-            # last_author_staff first: it compares against the old last_message_at.
+            # last_author_staff first: it compares against the old last_message_at;
+            # first_responder before first_response_at, which it checks.
             "SET last_author_staff = IF last_message_at IS NONE OR last_message_at <= $at "
             "THEN $staff ELSE last_author_staff END, "
             "last_message_at = IF last_message_at IS NONE OR last_message_at < $at "
             "THEN $at ELSE last_message_at END, "
+            "first_responder = IF $staff AND first_response_at IS NONE "
+            "THEN $author ELSE first_responder END, "
             "first_response_at = IF $staff AND first_response_at IS NONE "
             "THEN $at ELSE first_response_at END",
             at=at,
             staff=staff,
+            author=author,
         )
 
     async def set_stale_message(self, ticket: Ticket, message_id: str) -> Ticket:

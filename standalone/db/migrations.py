@@ -222,6 +222,24 @@ MIGRATIONS: list[tuple[int, str]] = [
         DEFINE FIELD working_hours ON category TYPE option<string>;
         """,
     ),
+    (
+        5,
+        # Tags whose pattern auto-replies: in which channels a guild wants that.
+        """
+        DEFINE FIELD auto_tag_tickets ON guild TYPE bool DEFAULT true;
+        DEFINE FIELD auto_tag_channels ON guild TYPE array<string> DEFAULT [];
+        """,
+    ),
+    (
+        6,
+        # Statistics: the staff member who answered a ticket first, and indexes
+        # for the time windows statistics look at.
+        """
+        DEFINE FIELD first_responder ON ticket TYPE option<string>;
+        DEFINE INDEX ticket_created ON ticket FIELDS tenant, guild_id, created_at;
+        DEFINE INDEX ticket_closed ON ticket FIELDS tenant, guild_id, closed_at;
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

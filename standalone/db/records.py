@@ -33,6 +33,9 @@ class GuildSettings(msgspec.Struct, frozen=True, kw_only=True):
     log_channel: str | None = None
     footer: str | None = None
     working_hours: str | None = None  # standalone/tickets/hours.py; None: always working
+    # Where tags with a pattern answer messages: ticket channels, and these channels.
+    auto_tag_tickets: bool = True
+    auto_tag_channels: list[str] = []
 
 
 class Category(msgspec.Struct, frozen=True, kw_only=True):
@@ -150,6 +153,7 @@ class Ticket(msgspec.Struct, frozen=True, kw_only=True):
     close_request: CloseRequest | None = None
     stale_message_id: str | None = None
     reopened: int = 0
+    first_responder: str | None = None  # the staff member whose message was the first response
 
 
 class ArchivedMessage(msgspec.Struct, frozen=True, kw_only=True):

@@ -9,6 +9,7 @@ import msgspec
 
 from standalone.db.connection import Database
 from standalone.db.records import Category, GuildSettings, Question, record_key, to_struct
+from standalone.db.shared_reads import read_once
 
 MAX_QUESTIONS = 5  # Discord's modal holds five fields
 MAX_CATEGORIES = 25  # a select menu lists at most 25 options
@@ -16,10 +17,26 @@ MAX_CATEGORIES = 25  # a select menu lists at most 25 options
 # Fields that only the code sets; settings commands and the API may not.
 _CATEGORY_INTERNAL = {"key", "guild_id", "interaction_id"}
 _GUILD_INTERNAL = {"guild_id"}
+# Guild durations whose default is not "off": stored as 0 when turned off. None
+# would reach SurrealDB as NONE, which MERGE takes as "remove the field" and which
+# reads back as the default (12 h of auto-close); NULL would survive this
+# repository but not a backup's or an import's round trip through Python, where
+# it becomes None again. 0 means off for these just as None does (``effective_ms``).
+_GUILD_OFF_AS_ZERO = frozenset(
+    f.name
+    for f in msgspec.structs.fields(GuildSettings)
+    if f.name.endswith("_ms") and f.default not in (None, msgspec.NODEFAULT)
+)
 
 
 class SettingsError(ValueError):
     """A setting value that cannot be stored; the message names the field."""
+
+
+def _guild_settings(row: dict[str, Any], guild_id: str) -> GuildSettings:
+    """A guild's row as settings: a duration stored as 0 (off) reads as None."""
+    off = {name: None for name in _GUILD_OFF_AS_ZERO if row.get(name) == 0}
+    return to_struct({**row, **off}, GuildSettings, guild_id=guild_id)
 
 
 def _validated(kind: type[Any], data: dict[str, Any]) -> Any:
@@ -42,12 +59,16 @@ class SettingsRepository:
     # Guild
 
     async def guild(self, guild_id: str) -> GuildSettings:
-        """The guild's settings; defaults for a guild never configured."""
-        row = await self._db.one(
-            "SELECT * FROM ONLY type::thing('guild', [$tenant, $guild]);",
-            self._vars(guild=guild_id),
-        )
-        return to_struct(row or {}, GuildSettings, guild_id=guild_id)
+        """The guild's settings; defaults for a guild never configured (see shared_reads)."""
+
+        async def load() -> GuildSettings:
+            row = await self._db.one(
+                "SELECT * FROM ONLY type::thing('guild', [$tenant, $guild]);",
+                self._vars(guild=guild_id),
+            )
+            return _guild_settings(row or {}, guild_id)
+
+        return await read_once(("guild", self.tenant, guild_id), load)
 
     async def update_guild(self, guild_id: str, /, **changes: Any) -> GuildSettings:
         """Change some settings; raises SettingsError naming a bad field."""
@@ -60,11 +81,14 @@ class SettingsRepository:
         merged: GuildSettings = _validated(GuildSettings, {**current, **changes})
         data = msgspec.structs.asdict(merged)
         data.pop("guild_id")
+        for name in _GUILD_OFF_AS_ZERO:
+            if data[name] is None:
+                data[name] = 0
         row = await self._db.one(
             "UPSERT ONLY type::thing('guild', [$tenant, $guild]) MERGE $data;",
             self._vars(guild=guild_id, data={"tenant": self.tenant, "guild_id": guild_id, **data}),
         )
-        return to_struct(row, GuildSettings, guild_id=guild_id)
+        return _guild_settings(row, guild_id)
 
     # Categories
 
@@ -78,13 +102,20 @@ class SettingsRepository:
         return [to_struct(r, Category, key=record_key(r["id"])) for r in rows or []]
 
     async def category(self, guild_id: str, key: str) -> Category | None:
-        """A category of this tenant's guild, or None (also for another guild's key)."""
-        rows = await self._db.one(
-            "SELECT * FROM type::thing('category', $key) WHERE tenant = $tenant "
-            "AND guild_id = $guild;",
-            self._vars(key=key, guild=guild_id),
-        )
-        return to_struct(rows[0], Category, key=key) if rows else None
+        """A category of this tenant's guild, or None (also for another guild's key).
+
+        Shared by one event's handlers (see shared_reads).
+        """
+
+        async def load() -> Category | None:
+            rows = await self._db.one(
+                "SELECT * FROM type::thing('category', $key) WHERE tenant = $tenant "
+                "AND guild_id = $guild;",
+                self._vars(key=key, guild=guild_id),
+            )
+            return to_struct(rows[0], Category, key=key) if rows else None
+
+        return await read_once(("category", self.tenant, guild_id, key), load)
 
     async def category_by_key(self, key: str) -> Category | None:
         """A category of this tenant by its key alone (a DM has no guild to scope by)."""

@@ -18,6 +18,8 @@ from standalone.db.records import (
     record_key,
     to_struct,
 )
+from standalone.db.shared_reads import read_once
+from standalone.observability.context import note_ticket
 
 _CONFLICT_RETRIES = 5
 _STATS_TICKETS = 1000  # closed tickets the opening message's averages look at
@@ -38,6 +40,13 @@ class CategoryStats(msgspec.Struct, frozen=True, kw_only=True):
 
 def _ticket(row: dict[str, Any]) -> Ticket:
     return to_struct(row, Ticket, category=record_key(row["category"]))
+
+
+def _one(row: dict[str, Any]) -> Ticket:
+    """The ticket an event is about: the rest of its log lines name it."""
+    ticket = _ticket(row)
+    note_ticket(ticket.guild_id, ticket.number)
+    return ticket
 
 
 class TicketRepository:
@@ -123,15 +132,19 @@ class TicketRepository:
             "SELECT * FROM ticket WHERE tenant = $tenant AND interaction_id = $iid;",
             self._vars(iid=interaction_id),
         )
-        return _ticket(rows[0]) if rows else None
+        return _one(rows[0]) if rows else None
 
     async def by_channel(self, channel_id: str) -> Ticket | None:
-        """The ticket whose channel this is."""
-        rows = await self._db.one(
-            "SELECT * FROM ticket WHERE tenant = $tenant AND channel_id = $channel;",
-            self._vars(channel=channel_id),
-        )
-        return _ticket(rows[0]) if rows else None
+        """The ticket whose channel this is (shared by one event's handlers: shared_reads)."""
+
+        async def load() -> Ticket | None:
+            rows = await self._db.one(
+                "SELECT * FROM ticket WHERE tenant = $tenant AND channel_id = $channel;",
+                self._vars(channel=channel_id),
+            )
+            return _one(rows[0]) if rows else None
+
+        return await read_once(("ticket-by-channel", self.tenant, channel_id), load)
 
     async def get(self, guild_id: str, number: int) -> Ticket | None:
         """A ticket by its per-guild number."""
@@ -139,7 +152,7 @@ class TicketRepository:
             "SELECT * FROM ONLY type::thing('ticket', [$tenant, $guild, $number]);",
             self._vars(guild=guild_id, number=number),
         )
-        return _ticket(row) if row else None
+        return _one(row) if row else None
 
     async def count_active(self, guild_id: str, creator_id: str, category_key: str) -> int:
         """Open tickets of a member in a category.
@@ -304,7 +317,7 @@ class TicketRepository:
             if _CATEGORY_FULL in str(exc):
                 raise CategoryFull(category_key) from None
             raise
-        return _ticket(row)
+        return _one(row)
 
     async def mark_open(
         self, guild_id: str, number: int, channel_id: str, opening_message_id: str | None

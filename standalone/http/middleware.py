@@ -11,6 +11,8 @@ from aiohttp import web
 
 from standalone.http.errors import ApiError, ErrorBody, ErrorDetail
 from standalone.http.health import HttpMetrics
+from standalone.observability import context
+from standalone.tracing import new_traceparent
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +46,17 @@ def make_middlewares(
     @web.middleware
     async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
+        # Lines logged while answering name the tenant, guild and ticket of the URL.
+        info = request.match_info
+        number = info.get("number", "")
         try:
-            response = await handler(request)
+            with context.bound(
+                tenant_name=info.get("tenant"),
+                guild_id=info.get("guild"),
+                ticket_id=number if number.isdigit() else None,
+                traceparent=request.headers.get("traceparent") or new_traceparent(),
+            ):
+                response = await handler(request)
         except ApiError as exc:
             response = error_response(exc.status, exc.message, exc.field)
         except web.HTTPRequestEntityTooLarge:

@@ -1,7 +1,7 @@
 """One layer for every user-facing text: catalogues per locale, plurals, fallback to en-GB."""
 
 from standalone.i18n.catalogue import t
-from standalone.i18n.commands import CatalogueLocalisations, localised
+from standalone.i18n.commands import CatalogueLocalisations, choices, localised, option
 from standalone.i18n.locales import DEFAULT, SUPPORTED, normalise, supported
 from standalone.i18n.text import Text
 
@@ -10,8 +10,10 @@ __all__ = [
     "SUPPORTED",
     "CatalogueLocalisations",
     "Text",
+    "choices",
     "localised",
     "normalise",
+    "option",
     "supported",
     "t",
 ]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import disnake
+from disnake.ext import commands
 
 from standalone.i18n.catalogue import catalogue
 from standalone.i18n.locales import DEFAULT, SUPPORTED
@@ -38,3 +40,19 @@ def localised(key: str) -> disnake.Localized[str]:
     if not isinstance(default, str):
         raise KeyError(f"no en-GB text for command key {key!r}")
     return disnake.Localized(default, key=key)
+
+
+def option(key: str, **kwargs: Any) -> Any:
+    """A slash command option whose name and description are ``key.name``/``key.description``.
+
+    Other ``commands.Param`` arguments (``default``, ``choices``, ``max_length``, …) pass
+    through unchanged.
+    """
+    return commands.Param(
+        name=localised(f"{key}.name"), description=localised(f"{key}.description"), **kwargs
+    )
+
+
+def choices(key: str, values: list[str]) -> list[disnake.OptionChoice]:
+    """Choices shown localised, each ``key.<value>``; the command receives the value."""
+    return [disnake.OptionChoice(localised(f"{key}.{value}"), value) for value in values]

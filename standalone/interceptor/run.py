@@ -13,6 +13,7 @@ from standalone.config import Config, InterceptorConfig
 from standalone.interceptor.limiter import Limiter, LimiterSettings
 from standalone.interceptor.middleware import RetryPolicy
 from standalone.interceptor.service import CachedTokens, Interceptor, TokenSource
+from standalone.observability.exposition import MetricsServer
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +93,16 @@ async def run_interceptor(
         tokens = DatabaseTokens(TenantRepository(backends.db, backends.cipher))
         runner, url = await serve_interceptor(config, backends.coordination, tokens, listen=listen)
         log.info("interceptor listening on %s", url)
+        metrics = MetricsServer(config.metrics.listen) if config.metrics.listen else None
         try:
+            if metrics is not None:
+                await metrics.start()
             if on_ready is not None:
                 on_ready(url)
             await (stop or asyncio.Event()).wait()
         finally:
+            if metrics is not None:
+                await metrics.stop()
             await runner.cleanup()
     finally:
         await backends.close()

@@ -31,6 +31,8 @@ from standalone.http.interactions import Answer, Deferred, relay_answer
 from standalone.interceptor.limiter import Limiter
 from standalone.interceptor.middleware import RateLimitMiddleware, RetryPolicy
 from standalone.interceptor.routes import BadPath, api_path, route_of
+from standalone.observability import context
+from standalone.observability.rest import RestObserver
 
 log = logging.getLogger(__name__)
 
@@ -165,14 +167,18 @@ class Interceptor:
             return _error(403, f"tenant {tenant!r} is not served here")
         body = await request.read()  # over max_body_bytes: aiohttp answers 413
         call = _Call(request.method, path, raw.raw_query_string, body, request.headers)
-        relayed = await self._relay(tenant, call)
-        if relayed is True:
-            return web.Response(status=204)
-        if isinstance(relayed, _Call):
-            call = relayed
-        elif relayed is _DONE:
-            return web.Response(status=204)
-        return await self._send(tenant, token, call)
+        # The worker's trace goes on here: in these lines, and on to Discord.
+        with context.bound(
+            tenant_name=tenant, traceparent=request.headers.get("traceparent") or None
+        ):
+            relayed = await self._relay(tenant, call)
+            if relayed is True:
+                return web.Response(status=204)
+            if isinstance(relayed, _Call):
+                call = relayed
+            elif relayed is _DONE:
+                return web.Response(status=204)
+            return await self._send(tenant, token, call)
 
     async def _send(self, tenant: str, token: str, call: _Call) -> web.Response:
         headers = {name: call.headers[name] for name in _FORWARDED if name in call.headers}
@@ -187,7 +193,8 @@ class Interceptor:
                 data=call.body or None,
                 headers=headers,
                 allow_redirects=False,
-                middlewares=(self._middleware(tenant),),
+                # Counted and timed per attempt, inside the rate limiter's retries.
+                middlewares=(self._middleware(tenant), RestObserver(tenant)),
             ) as upstream:
                 data = await upstream.read()
                 returned = {

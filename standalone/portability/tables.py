@@ -52,6 +52,7 @@ _OWN_FIELDS = {"id", "tenant", "guild_id"}
 # parent): an import into another guild id clears them, for staff to set again.
 GUILD_PLACES = ("log_channel",)
 GUILD_ROLES = ("blocked_roles",)
+GUILD_PLACE_LISTS = ("auto_tag_channels",)
 CATEGORY_PLACES = ("discord_category", "thread_channel")
 CATEGORY_ROLES = ("staff_roles", "ping_roles", "required_roles", "blocked_roles")
 
@@ -93,7 +94,7 @@ class GuildTable(Table):
         data = msgspec.structs.asdict(entry)
         if not dst.same_guild:
             data.update(dict.fromkeys(GUILD_PLACES))
-            data.update({key: [] for key in GUILD_ROLES})
+            data.update({key: [] for key in (*GUILD_ROLES, *GUILD_PLACE_LISTS)})
         return {**without_none(data), "tenant": dst.tenant, "guild_id": dst.guild}
 
     async def insert(self, rows: list[dict[str, Any]], dst: Target) -> None:

@@ -34,6 +34,10 @@ from standalone.db.tenants import TenantRepository
 from standalone.db.tickets import TicketRepository
 from standalone.discord_bridge import point_at
 from standalone.interceptor.client import RestRouting
+from standalone.observability import otel
+from standalone.observability.exposition import MetricsServer, sample_streams
+from standalone.observability.redact import register_secret
+from standalone.observability.rest import RestObserver
 from standalone.services.bot_presence import BotPresence
 from standalone.services.errors import StartupError
 from standalone.services.gateway import GatewayService
@@ -240,6 +244,9 @@ class AioRunner:
         self._tasks: list[asyncio.Task[None]] = []
         self.rest = RestRouting(config, backends.coordination)
         self.http: HttpService | None = None
+        self.metrics: MetricsServer | None = None
+        self._sampler: asyncio.Task[None] | None = None
+        self._traced = False
 
     async def start(self) -> None:
         """Start every tenant's services; returns once their gateways are READY.
@@ -248,6 +255,7 @@ class AioRunner:
         ``failures`` and the others run on; only when none starts is that an error.
         """
         point_at(self.rest.api_base)
+        await self._observe()
         tenants = TenantRepository(self.backends.db, self.backends.cipher)
         rows = await tenants.list()
         starting: list[tuple[str, asyncio.Event, asyncio.Task[None]]] = []
@@ -271,9 +279,36 @@ class AioRunner:
             self.http = HttpService(self.config, self.backends)
             await self.http.start()
 
+    async def _observe(self) -> None:
+        """Start what operators watch: /metrics, the stream sampler, tracing."""
+        if not otel.enabled():
+            try:
+                self._traced = otel.configure(self.config.tracing)
+            except otel.TracingUnavailable as exc:
+                raise StartupError(str(exc)) from None
+        if self.config.metrics.listen:
+            server = MetricsServer(self.config.metrics.listen)
+            try:
+                await server.start()
+            except OSError as exc:
+                raise StartupError(
+                    f"metrics.listen: cannot listen on {self.config.metrics.listen}: {exc}"
+                ) from None
+            self.metrics = server
+        if {"gateway", "worker"} & set(self.services):
+            interval = self.config.metrics.sample_interval_ms / 1000
+            sampler = sample_streams(self.backends.coordination.streams, self._tenants, interval)
+            # Not among the services: it must not keep the runner alive when they end.
+            self._sampler = asyncio.create_task(sampler, name="metrics:streams")
+
+    def _tenants(self) -> list[str]:
+        return sorted(set(self.apps) | set(self.gateways))
+
     async def _start_tenant(
         self, name: str, application_id: int, token: str
     ) -> tuple[asyncio.Event, asyncio.Task[None]] | None:
+        # Whatever a library logs, this tenant's token never reaches the log.
+        register_secret(token)
         if "worker" in self.services or "scheduler" in self.services:
             app = TenantApp(
                 tenant=name,
@@ -283,7 +318,7 @@ class AioRunner:
                 store=self.backends.store,
                 cache=self.backends.coordination.cache,
                 cipher=self.backends.cipher,
-                rest_middlewares=self.rest.middlewares(name),
+                rest_middlewares=(*self.rest.middlewares(name), RestObserver(name)),
             )
             try:
                 await app.start(sync=True)
@@ -394,6 +429,12 @@ class AioRunner:
         await self._settle(self._tasks, 0)
         for app in self.apps.values():
             await app.close()
+        if self._sampler is not None:
+            await self._settle([self._sampler], 0)
+        if self.metrics is not None:
+            await self.metrics.stop()
+        if self._traced:
+            otel.uninstall()
 
     @staticmethod
     async def _settle(tasks: list[asyncio.Task[None]], grace_s: float) -> None:

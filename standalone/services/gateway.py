@@ -20,6 +20,7 @@ import msgspec
 from emulation.ports import Coordination
 from standalone import keys
 from standalone.config import GatewayConfig
+from standalone.observability import context, metrics, otel
 from standalone.services.bot_presence import BotPresence, GuildCounter
 from standalone.services.identify import IdentifyLimits, SessionStartLimit
 from standalone.services.member_presences import GUILD_PRESENCES, PresenceRecorder
@@ -126,19 +127,25 @@ class GatewayService:
             await self.presences.observe(event, data)
         if event in GUILD_COUNT_EVENTS:
             await self.guild_counter.observe(shard, event, data)
+        metrics.gateway_events.labels(self.tenant, event).inc()
         if event not in FORWARDED_EVENTS:
             return
-        envelope = Envelope(
-            tenant=self.tenant,
-            shard=shard,
-            seq=seq,
-            type=event,
-            data=data,
-            trace=new_traceparent(),
-        )
-        await self.coordination.streams.append(
-            keys.events(self.tenant), encode_envelope(envelope), maxlen=STREAM_MAXLEN
-        )
+        with otel.span(
+            "gateway.receive",
+            kind="producer",
+            attributes={"tickets.tenant": self.tenant, "tickets.event": event, "shard": shard},
+        ) as span:
+            envelope = Envelope(
+                tenant=self.tenant,
+                shard=shard,
+                seq=seq,
+                type=event,
+                data=data,
+                trace=span.traceparent or new_traceparent(),
+            )
+            await self.coordination.streams.append(
+                keys.events(self.tenant), encode_envelope(envelope), maxlen=STREAM_MAXLEN
+            )
 
     async def run(self, started: asyncio.Event | None = None) -> None:
         """Run held shards and keep taking free ones until ``stop``.
@@ -146,6 +153,8 @@ class GatewayService:
         ``started`` is set once a shard taken in the first round is READY (at
         once when another instance holds them all).
         """
+        # Every line of this task and of the shards it starts names the tenant.
+        context.tenant.set(self.tenant)
         async with aiohttp.ClientSession() as session:
             info = await self._gateway_info(session)
             try:
@@ -203,6 +212,7 @@ class GatewayService:
         )
         if token is None:
             return
+        metrics.lease_changes.labels(self.tenant, "acquired").inc()
         saved = await self.sessions.load(shard_id)
         # Written at once with our token, so a former owner still writing is fenced off.
         await self.sessions.take_over(
@@ -266,6 +276,7 @@ class GatewayService:
             held.lease, self.instance, ttl_ms=self.settings.lease_ttl_ms
         ):
             held.lost = True
+            metrics.lease_changes.labels(self.tenant, "lost").inc()
             raise ShardLost(f"tenant {self.tenant} shard {shard.shard_id}: lease lost")
         if not resuming:
             await limits.wait_turn(shard.shard_id, lambda: self._stopping.is_set() or held.lost)
@@ -284,6 +295,7 @@ class GatewayService:
             )
         except ShardLost:
             held.lost = True
+            metrics.lease_changes.labels(self.tenant, "lost").inc()
             raise
 
     async def _run_shard(self, held: _Held) -> None:
@@ -307,7 +319,8 @@ class GatewayService:
         shard = held.connection
         try:
             await self._save(held)
-            await self.coordination.leases.release(held.lease, self.instance)
+            if await self.coordination.leases.release(held.lease, self.instance):
+                metrics.lease_changes.labels(self.tenant, "released").inc()
         except ShardLost:
             return
         except (OSError, ConnectionError) as exc:
@@ -336,6 +349,7 @@ class GatewayService:
                 # Another instance may own the shard now: two sockets for one shard
                 # would deliver every event twice.
                 log.warning("tenant %s lost %s; stopping the shard", self.tenant, held.lease)
+                metrics.lease_changes.labels(self.tenant, "lost").inc()
                 held.lost = True
                 await held.connection.stop()
                 return

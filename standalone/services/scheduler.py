@@ -20,6 +20,8 @@ from standalone import keys
 from standalone.config import SchedulerConfig
 from standalone.db.records import Timer
 from standalone.db.timers import TimerRepository
+from standalone.observability import context
+from standalone.tracing import new_traceparent
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,15 @@ class Scheduler:
         return finished
 
     async def _fire_one(self, timer: Timer) -> bool:
+        with context.bound(
+            tenant_name=self.tenant,
+            guild_id=timer.guild_id,
+            ticket_id=str(timer.number),
+            traceparent=new_traceparent(),
+        ):
+            return await self._fire_traced(timer)
+
+    async def _fire_traced(self, timer: Timer) -> bool:
         try:
             handled = await self.fire(timer)
         except Exception:

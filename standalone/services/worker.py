@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Protocol
 
@@ -21,7 +22,7 @@ from emulation.ports import StreamEntry, Streams
 from standalone import keys
 from standalone.config import WorkerConfig
 from standalone.discord_bridge import MalformedEvent
-from standalone.tracing import current as current_trace
+from standalone.observability import context, metrics, otel
 from standalone.wire import Envelope, decode_envelope
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,29 @@ class _Channel(msgspec.Struct):
     channel_id: str | None = None
 
 
+class _Guild(msgspec.Struct):
+    guild_id: str | None = None
+    id: str | None = None  # GUILD_CREATE and GUILD_DELETE carry the guild itself
+
+
 _channel_decoder = msgspec.json.Decoder(_Channel)
+_guild_decoder = msgspec.json.Decoder(_Guild)
+
+
+def _guild_of(envelope: Envelope) -> str:
+    try:
+        found = _guild_decoder.decode(envelope.data)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return ""
+    if envelope.type.startswith("GUILD_") and "MEMBER" not in envelope.type:
+        return found.id or ""
+    return found.guild_id or ""
+
+
+def entered_at(entry_id: str) -> float:
+    """When an entry entered the stream (Unix seconds), from its ``<ms>-<seq>`` id."""
+    ms, _, _ = entry_id.partition("-")
+    return int(ms) / 1000 if ms.isdigit() else 0.0
 
 
 def _decode(entry: StreamEntry) -> Envelope | None:
@@ -99,6 +122,9 @@ class Worker:
                     self.consumer,
                     count=self.settings.batch,
                     block_ms=100 if self._stopping.is_set() else 1000,
+                )
+                metrics.stream_lag.labels(self.handler.tenant).set(
+                    max(0.0, time.time() - entered_at(entries[-1].id)) if entries else 0.0
                 )
                 if entries:
                     await self.process_batch(entries)
@@ -219,17 +245,39 @@ class Worker:
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                 await self._dead_letter(entry, f"not an event envelope: {exc}")
                 return True
-        restore = current_trace.set(envelope.trace)
-        try:
-            await self.handler.handle(envelope)
-        except MalformedEvent as exc:
-            await self._dead_letter(entry, str(exc))
-            return True
-        except Exception:
-            log.exception("event %s failed; it will be retried", entry.id)
-            return False
-        finally:
-            current_trace.reset(restore)
+        tenant = self.handler.tenant
+        with (
+            context.bound(
+                tenant_name=tenant,
+                guild_id=_guild_of(envelope),
+                ticket_id="",
+                traceparent=envelope.trace,
+            ),
+            otel.span(
+                "worker.handle",
+                parent=envelope.trace,
+                kind="consumer",
+                attributes={"tickets.tenant": tenant, "tickets.event": envelope.type},
+            ) as span,
+            context.bound(traceparent=span.traceparent or None),
+        ):
+            entered = context.event_entered.set(entered_at(entry.id))
+            log.debug("event %s (%s) taken", entry.id, envelope.type)
+            try:
+                await self.handler.handle(envelope)
+            except MalformedEvent as exc:
+                metrics.worker_events.labels(tenant, envelope.type, "dead_lettered").inc()
+                await self._dead_letter(entry, str(exc))
+                return True
+            except Exception as exc:
+                span.fail(exc)
+                metrics.worker_events.labels(tenant, envelope.type, "retried").inc()
+                log.exception("event %s failed; it will be retried", entry.id)
+                return False
+            finally:
+                context.event_entered.reset(entered)
+            log.debug("event %s (%s) handled", entry.id, envelope.type)
+        metrics.worker_events.labels(tenant, envelope.type, "handled").inc()
         if self.after_handle is not None:
             await self.after_handle(envelope)
         await self.streams.ack(self.stream, keys.WORKER_GROUP, [entry.id])

@@ -8,6 +8,7 @@ import disnake
 from disnake.interactions.base import Interaction
 
 from standalone.db.records import Category, Ticket
+from standalone.i18n import Text
 from standalone.tickets.context import TicketContext, is_staff
 from standalone.tickets.errors import TicketError
 
@@ -42,7 +43,7 @@ async def require_ticket_access(
     inter: Interaction[Any],
     ticket: Ticket,
     category: Category | None,
-    doing: str,
+    doing: Text,
 ) -> None:
     """The creator, staff of the ticket's category, or an admin of its server; else refuse."""
     user = str(inter.author.id)
@@ -53,7 +54,4 @@ async def require_ticket_access(
     else:
         allowed = await staff_by_rest(ctx, ticket.guild_id, user, category)
     if not allowed:
-        raise TicketError(
-            f"Only the member who opened ticket #{ticket.number}, its staff or an admin of "
-            f"its server can {doing}."
-        )
+        raise TicketError(Text("access.refused", number=ticket.number, doing=doing))

@@ -18,6 +18,9 @@ from standalone.tickets.events import (
     decode,
 )
 from standalone.tickets.router import EventRouter
+from standalone.tickets.ticket_log import message_deleted, message_edited
+
+BULK_LOGGED = 20  # messages of one bulk deletion that get a log entry each
 
 
 class Archive:
@@ -47,12 +50,28 @@ class Archive:
     async def _message_deleted(self, data: bytes) -> None:
         event = decode("MESSAGE_DELETE", data, MessageDelete)
         if event.guild_id is not None:
+            await self.log_deleted(event.channel_id, [event.id])
             await self.messages.mark_deleted([event.id])
 
     async def _messages_deleted(self, data: bytes) -> None:
         event = decode("MESSAGE_DELETE_BULK", data, MessageDeleteBulk)
         if event.guild_id is not None:
+            await self.log_deleted(event.channel_id, event.ids[:BULK_LOGGED])
             await self.messages.mark_deleted(event.ids)
+
+    async def log_deleted(self, channel_id: str, message_ids: list[str]) -> None:
+        """Log deleted messages of an open ticket, as the archive kept them.
+
+        Before they are marked: a redelivery after the mark finds the entries by
+        their fingerprints, one after a crash before it posts them then.
+        """
+        ticket = await self._ticket(channel_id)
+        if ticket is None:
+            return
+        for message_id in message_ids:
+            archived = await self.messages.get(message_id)
+            if archived is not None and not archived.external:
+                await message_deleted(self.ctx, ticket, archived)
 
     async def enabled(self, ticket: Ticket) -> bool:
         """Whether the ticket's messages are archived: its category's choice, else the guild's."""
@@ -92,10 +111,12 @@ class Archive:
         if text is None:
             return False  # no new content: an embed unfurl, or a pin
         archived = await self.messages.get(event.id)
-        if archived is None or await self._ticket(event.channel_id) is None:
+        if archived is None or (ticket := await self._ticket(event.channel_id)) is None:
             return False
         if self.ctx.cipher.decrypt(archived.content) == text:
             return False  # a redelivery of an edit already kept
+        # Logged before it is kept: once kept, a redelivery would see nothing changed.
+        await message_edited(self.ctx, ticket, archived, text, event.edited_timestamp)
         at = event.edited_timestamp or self.ctx.clock()
         await self.messages.edit(event.id, self.ctx.cipher.encrypt(text), at)
         return True

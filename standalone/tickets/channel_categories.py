@@ -10,6 +10,7 @@ import disnake
 
 from standalone import keys
 from standalone.db.records import Category
+from standalone.i18n import Text
 from standalone.tickets import locks
 from standalone.tickets.context import TicketContext
 from standalone.tickets.errors import TicketError
@@ -38,7 +39,7 @@ async def guild_categories_locked(
         ):
             yield
     except locks.Busy:
-        raise TicketError("Categories are being changed right now; please try again.") from None
+        raise TicketError(Text("channel_categories.busy")) from None
 
 
 async def made_category(

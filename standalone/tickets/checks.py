@@ -14,6 +14,7 @@ import disnake
 
 from standalone.db.records import Category, GuildSettings
 from standalone.discord_bridge import member_role_ids
+from standalone.i18n import Text
 from standalone.tickets.context import TicketContext
 from standalone.tickets.errors import TicketError
 
@@ -35,25 +36,26 @@ class Opener:
         return cls(member.id, frozenset(member_role_ids(member)), timeout)
 
 
-def human_duration(delta: timedelta) -> str:
+def human_duration(delta: timedelta) -> Text:
     """``2 hours 5 minutes``-style text for a wait, at most two units."""
     seconds = max(1, int(delta.total_seconds()))
-    units = [("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)]
-    parts: list[str] = []
+    units = [("days", 86400), ("hours", 3600), ("minutes", 60), ("seconds", 1)]
+    parts: list[Text] = []
     for name, size in units:
         count, seconds = divmod(seconds, size)
         if count:
-            parts.append(f"{count} {name}{'s' if count != 1 else ''}")
+            parts.append(Text(f"checks.{name}", count=count))
         if len(parts) == 2:
             break
-    return " ".join(parts)
+    if len(parts) == 1:
+        return parts[0]
+    return Text("checks.two_units", first=parts[0], second=parts[1])
 
 
 def category_full(category: Category) -> TicketError:
     """The refusal when a category has as many open tickets as its total limit."""
     return TicketError(
-        f"{category.name} has reached its limit of {category.total_limit} open tickets. "
-        "Please try again later."
+        Text("checks.category_full", category=category.name, limit=category.total_limit)
     )
 
 
@@ -65,16 +67,15 @@ async def check_can_open(
     now = ctx.clock()
     if opener.timed_out_until is not None and opener.timed_out_until > now:
         raise TicketError(
-            "You are timed out in this server, so you cannot open a ticket until "
-            f"<t:{int(opener.timed_out_until.timestamp())}:t>."
+            Text("checks.timed_out", until=f"<t:{int(opener.timed_out_until.timestamp())}:t>")
         )
     blocked = {int(r) for r in [*settings.blocked_roles, *category.blocked_roles]}
     if blocked & opener.role_ids:
-        raise TicketError("You are not allowed to open tickets here.")
+        raise TicketError(Text("checks.blocked"))
     missing = [r for r in category.required_roles if int(r) not in opener.role_ids]
     if missing:
         roles = ", ".join(f"<@&{r}>" for r in missing)
-        raise TicketError(f"You need the role(s) {roles} to open a {category.name} ticket.")
+        raise TicketError(Text("checks.required_roles", roles=roles, category=category.name))
     if category.mode == "channel" and category.discord_category is not None:
         await _check_category_room(ctx, guild_id, category)
     total = await ctx.tickets.count_open_in_category(str(guild_id), category.key)
@@ -82,11 +83,13 @@ async def check_can_open(
         raise category_full(category)
     mine = await ctx.tickets.count_active(str(guild_id), str(opener.user_id), category.key)
     if mine >= category.member_limit:
-        plural = "ticket" if category.member_limit == 1 else "tickets"
         raise TicketError(
-            f"You already have {mine} open {plural} in {category.name} "
-            f"(the limit is {category.member_limit}); please use the one you have, "
-            "or close it first."
+            Text(
+                "checks.member_limit",
+                count=mine,
+                category=category.name,
+                limit=category.member_limit,
+            )
         )
     if category.cooldown_ms:
         last = await ctx.tickets.last_opened_at(str(guild_id), str(opener.user_id), category.key)
@@ -94,8 +97,9 @@ async def check_can_open(
             ready = last + timedelta(milliseconds=category.cooldown_ms)
             if ready > now:
                 raise TicketError(
-                    f"Please wait {human_duration(ready - now)} before opening another "
-                    f"{category.name} ticket."
+                    Text(
+                        "checks.cooldown", wait=human_duration(ready - now), category=category.name
+                    )
                 )
 
 
@@ -103,7 +107,4 @@ async def _check_category_room(ctx: TicketContext, guild_id: int, category: Cate
     channels: list[Any] = await ctx.bot.http.get_all_guild_channels(guild_id)
     inside = [c for c in channels if str(c.get("parent_id")) == category.discord_category]
     if len(inside) >= MAX_CHANNELS_PER_CATEGORY:
-        raise TicketError(
-            "The ticket category is full: Discord allows 50 channels per category. "
-            "Please ask staff to close old tickets or to use another category."
-        )
+        raise TicketError(Text("checks.discord_category_full"))

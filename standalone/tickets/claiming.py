@@ -31,18 +31,19 @@ from disnake.interactions.base import Interaction
 
 from standalone.db.activity import ActivityRepository
 from standalone.db.records import Category, Ticket
+from standalone.i18n import Text, localised, t
 from standalone.tickets import custom_ids
 from standalone.tickets.commands import FeatureCog
 from standalone.tickets.context import TicketContext, is_staff
 from standalone.tickets.errors import TicketError
 from standalone.tickets.replies import NO_PINGS, defer, reply
 from standalone.tickets.router import ComponentRouter
+from standalone.tickets.ticket_log import ticket_claimed
 from standalone.tickets.views import TICKET_MEMBER_PERMISSIONS, claim_button, release_button
 
 VIEW = disnake.Permissions(view_channel=True).value
 MEMBER: Literal[1] = 1  # overwrite types
 ROLE: Literal[0] = 0
-CLAIMED, RELEASED = " claimed this ticket.", " released this ticket."
 
 
 def _is_claim_component(component: dict[str, Any]) -> bool:
@@ -78,9 +79,9 @@ class Claiming:
     async def _ticket(self, inter: Interaction[Any], number: int | None) -> Ticket:
         ticket = await self.ctx.ticket_here(inter)
         if number is not None and number != ticket.number:
-            raise TicketError("This button belongs to another ticket.")
+            raise TicketError(Text("claiming.other_ticket"))
         if ticket.state != "open":
-            raise TicketError("This ticket is not open.")
+            raise TicketError(Text("claiming.not_open"))
         return ticket
 
     # Claim
@@ -90,23 +91,25 @@ class Claiming:
         ticket = await self._ticket(inter, number)
         category = await self.ctx.category_of(ticket)
         if category is None:
-            raise TicketError("This ticket's category was deleted; it cannot be claimed.")
+            raise TicketError(Text("claiming.category_deleted"))
         if not category.claiming:
-            raise TicketError(f"Claiming is turned off for {category.name} tickets.")
+            raise TicketError(Text("claiming.turned_off", category=category.name))
         if not is_staff(inter, category):
-            raise TicketError(f"Only staff of {category.name} tickets can claim this ticket.")
+            raise TicketError(Text("claiming.staff_only", category=category.name))
         me = str(inter.author.id)
         if ticket.claimed_by not in {None, me}:
-            raise TicketError(f"This ticket is already claimed by <@{ticket.claimed_by}>.")
+            raise TicketError(Text("claiming.already_claimed", user=f"<@{ticket.claimed_by}>"))
         await defer(inter)
         ticket = await self.activity.claim(ticket, me)
         if ticket.claimed_by != me:
-            who = f"by <@{ticket.claimed_by}>" if ticket.claimed_by else "or closed"
-            raise TicketError(f"Someone was quicker: this ticket was just claimed {who}.")
+            if ticket.claimed_by:
+                raise TicketError(Text("claiming.quicker", user=f"<@{ticket.claimed_by}>"))
+            raise TicketError(Text("claiming.quicker_closed"))
         await self._hide_from_staff(ticket, category, me)
         await self._show_button(ticket, category)
-        await self._notice(ticket, f"<@{me}>{CLAIMED}")
-        await reply(inter, f"You claimed ticket #{ticket.number}.")
+        await self._notice(ticket, "claiming.claimed", f"<@{me}>")
+        await ticket_claimed(self.ctx, ticket, me, str(inter.id), claimed=True)
+        await reply(inter, Text("claiming.you_claimed", number=ticket.number))
         return ticket
 
     async def _hide_from_staff(self, ticket: Ticket, category: Category, claimer: str) -> None:
@@ -130,19 +133,17 @@ class Claiming:
         category = await self.ctx.category_of(ticket)
         claimer = ticket.claimed_by
         if claimer is None:
-            raise TicketError("This ticket is not claimed.")
+            raise TicketError(Text("claiming.not_claimed"))
         if str(inter.author.id) != claimer and not is_staff(inter, category):
-            raise TicketError(
-                "Only the staff member who claimed this ticket, staff of its category "
-                "or an admin can release it."
-            )
+            raise TicketError(Text("claiming.release_refused"))
         await defer(inter)
         await self._show_to_staff(ticket, category, claimer)
         released = msgspec.structs.replace(ticket, claimed_by=None)
         await self._show_button(released, category)
-        await self._notice(ticket, f"<@{inter.author.id}>{RELEASED}")
+        await self._notice(ticket, "claiming.released", f"<@{inter.author.id}>")
         ticket = await self.activity.release(ticket, claimer)
-        await reply(inter, f"Ticket #{ticket.number} is no longer claimed.")
+        await ticket_claimed(self.ctx, ticket, str(inter.author.id), str(inter.id), claimed=False)
+        await reply(inter, Text("claiming.you_released", number=ticket.number))
         return ticket
 
     async def _show_to_staff(self, ticket: Ticket, category: Category | None, claimer: str) -> None:
@@ -173,7 +174,8 @@ class Claiming:
         guild = await self.ctx.guild_settings(ticket.guild_id)
         shown = guild.claim_button and category is not None and category.claiming
         button = release_button if ticket.claimed_by else claim_button
-        wanted = button(ticket.number).to_component_dict() if shown else None
+        locale = await self.ctx.guild_locale(ticket.guild_id)
+        wanted = button(ticket.number, locale).to_component_dict() if shown else None
         before = cast(list[dict[str, Any]], message.get("components") or [])
         rows: list[dict[str, Any]] = []
         placed = False
@@ -195,14 +197,18 @@ class Claiming:
         if rows != before:
             await self.ctx.bot.http.edit_message(channel, message_id, components=rows)
 
-    async def _notice(self, ticket: Ticket, text: str) -> None:
+    async def _notice(self, ticket: Ticket, key: str, user: str) -> None:
         """Post a claim notice, unless the latest one already says it (a retried step)."""
         assert ticket.channel_id is not None
         channel = int(ticket.channel_id)
         me = str(self.ctx.bot_id)
+        locale = await self.ctx.guild_locale(ticket.guild_id)
+        text = t(locale, key, user=user)
+        # Every translation starts with the user, so the rest tells a notice apart.
+        endings = tuple(t(locale, k, user="") for k in ("claiming.claimed", "claiming.released"))
         for message in await self.ctx.bot.http.logs_from(channel, 20):
             content = str(message.get("content") or "")
-            if str(message["author"]["id"]) == me and content.endswith((CLAIMED, RELEASED)):
+            if str(message["author"]["id"]) == me and content.endswith(endings):
                 if content == text:
                     return
                 break
@@ -216,16 +222,16 @@ class ClaimingCommands(FeatureCog):
         self.claiming = claiming
 
     @commands.slash_command(
-        name="claim",
-        description="Claim this ticket: other staff stop seeing it until you release it.",
+        name=localised("cmd_core.claim.name"),
+        description=localised("cmd_core.claim.description"),
         contexts=disnake.InteractionContextTypes(guild=True),
     )
     async def claim(self, inter: ApplicationCommandInteraction[Any]) -> None:
         await self.claiming.claim(inter)
 
     @commands.slash_command(
-        name="release",
-        description="Release this ticket so all its staff see it again.",
+        name=localised("cmd_core.release.name"),
+        description=localised("cmd_core.release.description"),
         contexts=disnake.InteractionContextTypes(guild=True),
     )
     async def release(self, inter: ApplicationCommandInteraction[Any]) -> None:

@@ -21,13 +21,14 @@ from disnake.interactions.modal import ModalInteraction
 
 from standalone import keys
 from standalone.db.records import Category, CloseRequest, Ticket, Timer
+from standalone.i18n import Text, localised, t
 from standalone.tickets import close_views, custom_ids, feedback
 from standalone.tickets.closing import Closing
 from standalone.tickets.commands import FeatureCog
 from standalone.tickets.context import TicketContext, is_staff, mention_ok
 from standalone.tickets.errors import TicketError
 from standalone.tickets.events import MessageEvent, decode
-from standalone.tickets.replies import NO_PINGS, defer, reply
+from standalone.tickets.replies import NO_PINGS, defer, reader_locale, reply
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 
 MAX_REASON = 500
@@ -36,12 +37,16 @@ FEEDBACK_TTL_MS = 15 * 60 * 1000
 TIMER = "close_request"
 # Message types a person sends (default, reply); pins and joins do not count.
 _PERSON_MESSAGES = {0, 19}
-REJECTED = "You rejected the close request; the ticket stays open."
+REJECTED = Text("close_requests.you_rejected")
+_STATES = {
+    "closing": Text("close_requests.state_closing"),
+    "closed": Text("close_requests.state_closed"),
+}
 
 
-def rejected_text(user_id: str) -> str:
+def rejected_text(user_id: str, locale: str) -> str:
     """What a close request message says once ``user_id`` rejected it."""
-    return f"<@{user_id}> rejected the request to close this ticket."
+    return t(locale, "close_requests.rejected", user=f"<@{user_id}>")
 
 
 class CloseRequests:
@@ -83,26 +88,27 @@ class CloseRequests:
         """Ask to close the ticket of this channel (or close it if its creator left)."""
         ticket = await self.ctx.ticket_here(inter)
         if ticket.state != "open":
-            raise TicketError(f"Ticket #{ticket.number} is {ticket.state}; it cannot close now.")
+            state = _STATES.get(ticket.state, ticket.state)
+            raise TicketError(
+                Text("close_requests.cannot_close", number=ticket.number, state=state)
+            )
         category = await self.ctx.category_of(ticket)
         user = str(inter.author.id)
         creator = user == ticket.creator_id
         if not creator and not is_staff(inter, category):
-            raise TicketError(
-                "Only the member who opened this ticket or staff of its category can close it."
-            )
+            raise TicketError(Text("close_requests.not_allowed"))
         reason = (reason or "").strip() or None
         if reason is not None and len(reason) > MAX_REASON:
-            raise TicketError(f"The reason can be at most {MAX_REASON} characters long.")
+            raise TicketError(Text("close_requests.reason_too_long", max=MAX_REASON))
         pending = ticket.close_request
         if pending is not None and pending.interaction_id != str(inter.id):
-            raise TicketError("A close request is already waiting for an answer in this ticket.")
+            raise TicketError(Text("close_requests.pending"))
         if creator and not after_feedback and await self._wants_feedback(ticket, category):
             await self._ask_feedback(inter, ticket, feedback.REQUEST, reason)
             return ticket
         await defer(inter)
         if not creator and not await self.closing._still_member(ticket):
-            await reply(inter, f"Closing ticket #{ticket.number}: its creator has left the server.")
+            await reply(inter, Text("close_requests.creator_left", number=ticket.number))
             return await self.closing.finish(ticket, user, reason)
         if pending is None:
             now = self.ctx.clock()
@@ -120,7 +126,7 @@ class CloseRequests:
                     ticket.guild_id, ticket.number, TIMER, now + timedelta(milliseconds=delay)
                 )
         ticket = await self._post_request(ticket)
-        await reply(inter, "Your close request was sent; the ticket closes once it is accepted.")
+        await reply(inter, Text("close_requests.sent"))
         return ticket
 
     async def _auto_close_ms(self, ticket: Ticket, category: Category | None) -> int | None:
@@ -146,6 +152,7 @@ class CloseRequests:
                 request.expect,
                 reason,
                 timer.due_at if timer else None,
+                locale=await self.ctx.guild_locale(ticket.guild_id),
             )
             ping = request.expect == "creator"
             sent = await self.ctx.bot.get_partial_messageable(channel).send(
@@ -168,16 +175,16 @@ class CloseRequests:
         guild_id = str(inter.guild_id) if inter.guild_id is not None else None
         ticket = await self.ctx.tickets.get(guild_id, number) if guild_id else None
         if ticket is None or ticket.channel_id != str(inter.channel_id):
-            raise TicketError("This close request is not for a ticket of this channel.")
+            raise TicketError(Text("close_requests.wrong_channel"))
         if ticket.state == "closed":
-            raise TicketError(f"Ticket #{number} is closed already.")
+            raise TicketError(Text("close_requests.closed_already", number=number))
         if ticket.state == "closing":
             if not accept:
-                raise TicketError(f"Ticket #{number} is being closed already.")
+                raise TicketError(Text("close_requests.closing_already", number=number))
             # An accept that died mid-way, delivered again: finish what it started.
             await defer(inter)
             await self.closing.finish(ticket, ticket.closed_by, None)
-            await reply(inter, f"Ticket #{number} is closed.")
+            await reply(inter, Text("close_requests.is_closed", number=number))
             return
         request = ticket.close_request
         user = str(inter.author.id)
@@ -188,18 +195,19 @@ class CloseRequests:
                 await self.ctx.timers.cancel(ticket.guild_id, ticket.number, TIMER)
                 await reply(inter, REJECTED)
                 return
-            raise TicketError("This close request was withdrawn or answered already.")
+            raise TicketError(Text("close_requests.gone"))
         category = await self.ctx.category_of(ticket)
         if request.expect == "creator" and user != ticket.creator_id:
             raise TicketError(
-                f"Only <@{ticket.creator_id}>, who opened this ticket, can answer this request."
+                Text("close_requests.creator_answers", user=f"<@{ticket.creator_id}>")
             )
         if request.expect == "staff" and not is_staff(inter, category):
-            raise TicketError("Please wait for staff of this ticket's category to answer.")
+            raise TicketError(Text("close_requests.staff_answers"))
         if not accept:
             await defer(inter)
-            text = rejected_text(user)
-            await self._settle(ticket, request, close_views.settled(text, close_views.RED))
+            locale = await self.ctx.guild_locale(ticket.guild_id)
+            text = rejected_text(user, locale)
+            await self._settle(ticket, request, close_views.settled(text, close_views.RED, locale))
             await self.ctx.tickets.drop_close_request(ticket, request.at)
             await self.ctx.timers.cancel(ticket.guild_id, ticket.number, TIMER)
             await reply(inter, REJECTED)
@@ -209,9 +217,10 @@ class CloseRequests:
             await self._ask_feedback(inter, ticket, feedback.ACCEPT, None)
             return
         await defer(inter)
-        text = f"<@{user}> accepted; this ticket is closing."
-        await self._settle(ticket, request, close_views.settled(text, close_views.GREEN))
-        await reply(inter, f"Closing ticket #{number}; its transcript will be saved.")
+        locale = await self.ctx.guild_locale(ticket.guild_id)
+        text = t(locale, "close_requests.accepted", user=f"<@{user}>")
+        await self._settle(ticket, request, close_views.settled(text, close_views.GREEN, locale))
+        await reply(inter, Text("close_requests.closing", number=number))
         reason = self.ctx.cipher.decrypt(request.reason) if request.reason else None
         await self.closing.finish(ticket, request.requested_by, reason)
 
@@ -225,7 +234,8 @@ class CloseRequests:
         except disnake.NotFound:
             return False
         embeds = cast(list[dict[str, Any]], current.get("embeds") or [])
-        return bool(embeds) and embeds[0].get("description") == rejected_text(user)
+        rejected = rejected_text(user, await self.ctx.guild_locale(ticket.guild_id))
+        return bool(embeds) and embeds[0].get("description") == rejected
 
     async def _settle(self, ticket: Ticket, request: CloseRequest, embed: disnake.Embed) -> None:
         """Turn the request message into what became of it, without buttons."""
@@ -256,7 +266,8 @@ class CloseRequests:
         )
         stored = self.ctx.cipher.encrypt(reason) if reason else ""
         await self.ctx.cache.set(key, stored.encode(), ttl_ms=FEEDBACK_TTL_MS)
-        await inter.response.send_modal(**feedback.modal(ticket.number, step))
+        locale = reader_locale(inter, await self.ctx.guild_locale(ticket.guild_id))
+        await inter.response.send_modal(**feedback.modal(ticket.number, step, locale))
 
     async def _feedback_submitted(self, inter: ModalInteraction[Any], arguments: list[str]) -> None:
         number = custom_ids.number(arguments)
@@ -265,9 +276,9 @@ class CloseRequests:
             raise custom_ids.BadCustomId(".".join(arguments))
         ticket = await self.ctx.ticket_here(inter)
         if ticket.number != number:
-            raise TicketError("This form is not for the ticket of this channel.")
+            raise TicketError(Text("close_requests.wrong_form"))
         if str(inter.author.id) != ticket.creator_id:
-            raise TicketError("Only the member who opened this ticket can give feedback on it.")
+            raise TicketError(Text("close_requests.feedback_creator_only"))
         rating, comment = feedback.answers(inter)
         await self.closing.feedback.save(
             ticket.guild_id,
@@ -336,15 +347,18 @@ class CloseCommands(FeatureCog):
         self.requests = requests
 
     @commands.slash_command(
-        name="close",
-        description="Ask to close this ticket.",
+        name=localised("cmd_core.close.name"),
+        description=localised("cmd_core.close.description"),
         contexts=disnake.InteractionContextTypes(guild=True),
     )
     async def close(
         self,
         inter: ApplicationCommandInteraction[Any],
         reason: str | None = commands.Param(
-            default=None, max_length=MAX_REASON, description="Why it is closed"
+            default=None,
+            max_length=MAX_REASON,
+            name=localised("cmd_core.close.reason.name"),
+            description=localised("cmd_core.close.reason.description"),
         ),
     ) -> None:
         await self.requests.request(inter, reason)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import disnake
 
+from standalone.i18n import DEFAULT, t
 from standalone.tickets import custom_ids
 
 PRIMARY = disnake.Colour(0x5865F2)
@@ -35,36 +36,41 @@ def fingerprint(closed_at: datetime) -> str:
     return closed_at.astimezone(UTC).isoformat()
 
 
-def who(closed_by: str | None) -> str:
+def who(closed_by: str | None, locale: str = DEFAULT) -> str:
     """A closer as Discord shows it: a mention, or what closed it."""
     if closed_by and closed_by.isdigit():
         return f"<@{closed_by}>"
     if closed_by == "discord":
-        return "Discord (the channel was deleted)"
-    return "automation"
+        return t(locale, "close_views.by_discord")
+    return t(locale, "close_views.by_automation")
 
 
 def close_request(
-    number: int, requested_by: str, expect: str, reason: str | None, due: datetime | None
+    number: int,
+    requested_by: str,
+    expect: str,
+    reason: str | None,
+    due: datetime | None,
+    locale: str = DEFAULT,
 ) -> tuple[disnake.Embed, list[disnake.ui.Button[None]]]:
     """The message asking the other side to accept or reject closing."""
-    answerer = "the member who opened it" if expect == "creator" else "staff"
-    text = f"<@{requested_by}> asked to close this ticket; {answerer} may accept or reject."
-    text += "\nMessages in it are saved in its transcript."
+    key = "close_views.request_creator" if expect == "creator" else "close_views.request_staff"
+    lines = [t(locale, key, user=f"<@{requested_by}>"), t(locale, "close_views.saved")]
     if due is not None:
-        text += f"\nWithout an answer it closes {stamp(due)}; any message here cancels the request."
-    embed = disnake.Embed(title="Close request", description=text, colour=PRIMARY)
+        lines.append(t(locale, "close_views.closes_at", when=stamp(due)))
+    title = t(locale, "close_views.request_title")
+    embed = disnake.Embed(title=title, description="\n".join(lines), colour=PRIMARY)
     if reason:
-        embed.add_field(name="Reason", value=reason[:1024], inline=False)
+        embed.add_field(name=t(locale, "close_views.reason"), value=reason[:1024], inline=False)
     buttons: list[disnake.ui.Button[None]] = [
         disnake.ui.Button(
-            label="Accept",
+            label=t(locale, "close_views.accept"),
             emoji="✅",
             style=disnake.ButtonStyle.success,
             custom_id=custom_ids.make(custom_ids.CLOSE_ACCEPT, number),
         ),
         disnake.ui.Button(
-            label="Reject",
+            label=t(locale, "close_views.reject"),
             emoji="✖️",
             style=disnake.ButtonStyle.secondary,
             custom_id=custom_ids.make(custom_ids.CLOSE_REJECT, number),
@@ -73,18 +79,19 @@ def close_request(
     return embed, buttons
 
 
-def settled(text: str, colour: disnake.Colour) -> disnake.Embed:
+def settled(text: str, colour: disnake.Colour, locale: str = DEFAULT) -> disnake.Embed:
     """A close request once answered: what happened, without buttons."""
-    return disnake.Embed(title="Close request", description=text, colour=colour)
+    title = t(locale, "close_views.request_title")
+    return disnake.Embed(title=title, description=text, colour=colour)
 
 
 def closed_buttons(
-    guild_id: str, number: int, *, reopenable: bool
+    guild_id: str, number: int, *, reopenable: bool, locale: str = DEFAULT
 ) -> list[disnake.ui.Button[None]]:
     """Transcript (and, for thread tickets, Reopen) under a close summary."""
     buttons: list[disnake.ui.Button[None]] = [
         disnake.ui.Button(
-            label="Transcript",
+            label=t(locale, "close_views.transcript"),
             emoji="📄",
             style=disnake.ButtonStyle.secondary,
             custom_id=custom_ids.make(custom_ids.TRANSCRIPT, guild_id, number),
@@ -93,7 +100,7 @@ def closed_buttons(
     if reopenable:
         buttons.append(
             disnake.ui.Button(
-                label="Reopen",
+                label=t(locale, "close_views.reopen"),
                 emoji="🔓",
                 style=disnake.ButtonStyle.primary,
                 custom_id=custom_ids.make(custom_ids.REOPEN, guild_id, number),
@@ -116,28 +123,31 @@ def closed_summary(
     closed_by: str | None,
     reason: str | None,
     creator_id: str | None = None,
+    locale: str = DEFAULT,
 ) -> disnake.Embed:
     """The facts of a closed ticket, for the creator's DM and the log channel."""
+
+    def field(key: str, value: str, *, inline: bool = True) -> None:
+        embed.add_field(name=t(locale, f"close_views.{key}"), value=value, inline=inline)
+
     embed = disnake.Embed(title=title, colour=GREY, timestamp=closed_at)
-    embed.add_field(name="Ticket", value=f"{category} #{number}", inline=True)
+    field("ticket", f"{category} #{number}")
     if creator_id is not None:
-        embed.add_field(name="Opened by", value=f"<@{creator_id}>", inline=True)
-    embed.add_field(name="Topic", value=(topic or "(no topic)")[:1024], inline=False)
-    embed.add_field(name="Opened", value=stamp(opened_at), inline=True)
-    embed.add_field(
-        name="Closed",
-        value=f"{stamp(closed_at)} (after {duration(closed_at - opened_at)})",
-        inline=True,
+        field("opened_by", f"<@{creator_id}>")
+    field("topic", (topic or t(locale, "close_views.no_topic"))[:1024], inline=False)
+    field("opened", stamp(opened_at))
+    after = duration(closed_at - opened_at)
+    field("closed", t(locale, "close_views.closed_after", when=stamp(closed_at), after=after))
+    first = duration(first_response_at - opened_at) if first_response_at else None
+    field("first_response", first or t(locale, "close_views.none"))
+    stars = (
+        f"{'★' * rating}{'☆' * (5 - rating)} ({rating}/5)"
+        if rating
+        else t(locale, "close_views.not_given")
     )
-    embed.add_field(
-        name="First response",
-        value=duration(first_response_at - opened_at) if first_response_at else "none",
-        inline=True,
-    )
-    stars = f"{'★' * rating}{'☆' * (5 - rating)} ({rating}/5)" if rating else "not given"
-    embed.add_field(name="Feedback", value=stars, inline=True)
+    field("feedback", stars)
     if comment:
-        embed.add_field(name="Comment", value=comment[:1024], inline=False)
-    embed.add_field(name="Closed by", value=who(closed_by), inline=True)
-    embed.add_field(name="Reason", value=(reason or "(none given)")[:1024], inline=False)
+        field("comment", comment[:1024], inline=False)
+    field("closed_by", who(closed_by, locale))
+    field("reason", (reason or t(locale, "close_views.none_given"))[:1024], inline=False)
     return embed

@@ -21,6 +21,8 @@ from disnake.interactions.base import Interaction
 from standalone import keys
 from standalone.db.feedback import FeedbackRepository
 from standalone.db.records import Category, Ticket, Timer
+from standalone.i18n import Text, t
+from standalone.observability import metrics
 from standalone.tickets import close_views, custom_ids, locks
 from standalone.tickets.access import require_ticket_access
 from standalone.tickets.checks import category_full
@@ -28,7 +30,7 @@ from standalone.tickets.context import TicketContext
 from standalone.tickets.errors import TicketError
 from standalone.tickets.events import ChannelDelete, MemberRemove, decode
 from standalone.tickets.logs import already_posted, log_event
-from standalone.tickets.replies import NO_PINGS, defer, reply
+from standalone.tickets.replies import NO_PINGS, answer_locale, defer, reply
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 from standalone.tickets.staleness import STALE, timings
 from standalone.tickets.transcript import (
@@ -51,7 +53,7 @@ REOPEN_WINDOW = timedelta(days=7)
 REOPEN_MARK_TTL_MS = 15 * 60 * 1000
 REOPEN_LOCK_MS = 10_000
 REOPEN_WAIT_S = 5.0
-BUSY = "Many tickets are being opened right now; please try again."
+BUSY = Text("closing.busy")
 # Discord: "Cannot send messages to this user" (DMs closed).
 CANNOT_DM = 50007
 # Renewed while a close runs, so this only bounds how long a dead worker's lock stays.
@@ -63,11 +65,23 @@ RECONCILE_LOCK_MS = 10_000
 RECONCILE_WAIT_S = 15.0
 
 
+# The reasons the bot gives itself are stored as above and shown in the guild's language.
+_OWN_REASONS = {
+    CHANNEL_DELETED: "closing.reason_channel_deleted",
+    MEMBER_LEFT: "closing.reason_member_left",
+}
+
+
+def _reason(stored: str, locale: str) -> str:
+    key = _OWN_REASONS.get(stored)
+    return t(locale, key) if key else stored
+
+
 class CloseBusy(TicketError):
     """Another worker is closing this ticket right now."""
 
     def __init__(self) -> None:
-        super().__init__("This ticket is being closed right now; try again in a moment.")
+        super().__init__(Text("closing.close_busy"))
 
 
 def guild_and_number(arguments: list[str]) -> tuple[str, int]:
@@ -247,7 +261,10 @@ class Closing:
         key = await self.write_transcript(ticket, category)
         await self._announce(ticket, category)
         await self._remove_channel(ticket)
-        return await self.ctx.tickets.mark_closed(ticket, key)
+        closed = await self.ctx.tickets.mark_closed(ticket, key)
+        # Counted once: a redelivery finds the ticket closed and does not come here.
+        metrics.tickets_closed.labels(self.ctx.tickets.tenant).inc()
+        return closed
 
     async def _pins(self, channel_id: int) -> list[str]:
         try:
@@ -283,8 +300,9 @@ class Closing:
         """The close summary to the creator (if still a member) and the log channel."""
         cipher = self.ctx.cipher
         feedback = await self.feedback.get(ticket.guild_id, ticket.number)
+        locale = await self.ctx.guild_locale(ticket.guild_id)
         facts: dict[str, Any] = {
-            "category": category.name if category else "(deleted category)",
+            "category": category.name if category else t(locale, "closing.deleted_category"),
             "number": ticket.number,
             "topic": cipher.decrypt(ticket.topic) if ticket.topic else None,
             "opened_at": ticket.created_at,
@@ -292,21 +310,27 @@ class Closing:
             "first_response_at": ticket.first_response_at,
             "rating": feedback.rating if feedback else None,
             "closed_by": ticket.closed_by,
-            "reason": cipher.decrypt(ticket.close_reason) if ticket.close_reason else None,
+            "reason": _reason(cipher.decrypt(ticket.close_reason), locale)
+            if ticket.close_reason
+            else None,
+            "locale": locale,
         }
         # Tells this close's messages from those of an earlier close of a reopened ticket.
         fingerprint = close_views.fingerprint(facts["closed_at"])
         buttons = close_views.closed_buttons(
-            ticket.guild_id, ticket.number, reopenable=ticket.thread
+            ticket.guild_id, ticket.number, reopenable=ticket.thread, locale=locale
         )
         if await self._still_member(ticket):
             embed = close_views.closed_summary(
-                title="Your ticket was closed", comment=None, **facts
+                title=t(locale, "closing.dm_title"), comment=None, **facts
             )
             await self._dm(int(ticket.creator_id), embed, buttons, fingerprint)
         comment = cipher.decrypt(feedback.comment) if feedback and feedback.comment else None
         embed = close_views.closed_summary(
-            title="Ticket closed", comment=comment, creator_id=ticket.creator_id, **facts
+            title=t(locale, "closing.log_title"),
+            comment=comment,
+            creator_id=ticket.creator_id,
+            **facts,
         )
         await log_event(self.ctx, ticket.guild_id, embed, buttons, fingerprint=fingerprint)
 
@@ -364,6 +388,7 @@ class Closing:
             if not m.external
         ]
         feedback = await self.feedback.get(ticket.guild_id, ticket.number)
+        locale = await self.ctx.guild_locale(ticket.guild_id)
         answers = [
             TranscriptAnswer(label=a.label, value=cipher.decrypt(a.value))
             for a in await self.ctx.tickets.answers(ticket)
@@ -371,13 +396,15 @@ class Closing:
         header = TranscriptHeader(
             guild_id=ticket.guild_id,
             number=ticket.number,
-            category=category.name if category else "(deleted category)",
+            category=category.name if category else t(locale, "closing.deleted_category"),
             creator_id=ticket.creator_id,
             topic=cipher.decrypt(ticket.topic) if ticket.topic else None,
             opened_at=ticket.created_at,
             closed_at=ticket.closed_at or datetime.now(UTC),
             closed_by=ticket.closed_by or AUTOMATED,
-            reason=cipher.decrypt(ticket.close_reason) if ticket.close_reason else None,
+            reason=_reason(cipher.decrypt(ticket.close_reason), locale)
+            if ticket.close_reason
+            else None,
             claimed_by=ticket.claimed_by,
             rating=feedback.rating if feedback else None,
             comment=cipher.decrypt(feedback.comment) if feedback and feedback.comment else None,
@@ -386,11 +413,13 @@ class Closing:
         )
         key = keys.transcript(ticket.guild_id, ticket.number)
         await self.ctx.store.put(
-            key, render_html(header, messages).encode(), content_type="text/html; charset=utf-8"
+            key,
+            render_html(header, messages, locale).encode(),
+            content_type="text/html; charset=utf-8",
         )
         await self.ctx.store.put(
             keys.transcript_text(ticket.guild_id, ticket.number),
-            render_text(header, messages).encode(),
+            render_text(header, messages, locale).encode(),
             content_type="text/plain; charset=utf-8",
         )
         return key
@@ -401,11 +430,10 @@ class Closing:
         guild_id, number = guild_and_number(arguments)
         ticket = await self._ticket(guild_id, number)
         category = await self.ctx.category_of(ticket)
-        await require_ticket_access(self.ctx, inter, ticket, category, "see its transcript")
+        doing = Text("closing.see_transcript")
+        await require_ticket_access(self.ctx, inter, ticket, category, doing)
         if ticket.state != "closed" or ticket.transcript_key is None:
-            raise TicketError(
-                f"Ticket #{number} is still open; its transcript is written when it closes."
-            )
+            raise TicketError(Text("closing.still_open", number=number))
         await defer(inter)
         files = [
             disnake.File(
@@ -418,8 +446,9 @@ class Closing:
             files.append(
                 disnake.File(io.BytesIO(await self.ctx.store.get(text_key)), f"ticket-{number}.txt")
             )
+        locale = await answer_locale(inter, await self.ctx.guild_locale(guild_id))
         await inter.followup.send(
-            f"Transcript of ticket #{number}.",
+            t(locale, "closing.transcript_of", number=number),
             files=files,
             ephemeral=True,
             allowed_mentions=NO_PINGS,
@@ -428,7 +457,7 @@ class Closing:
     async def _ticket(self, guild_id: str, number: int) -> Ticket:
         ticket = await self.ctx.tickets.get(guild_id, number)
         if ticket is None:
-            raise TicketError(f"Ticket #{number} does not exist (any more).")
+            raise TicketError(Text("closing.no_such_ticket", number=number))
         return ticket
 
     async def _reopen_button(self, inter: Interaction[Any], arguments: list[str]) -> None:
@@ -438,7 +467,7 @@ class Closing:
     async def reopen(self, inter: Interaction[Any], ticket: Ticket) -> Ticket:
         """Open a closed thread ticket again: unarchive, bring the creator back, notice."""
         category = await self.ctx.category_of(ticket)
-        await require_ticket_access(self.ctx, inter, ticket, category, "reopen it")
+        await require_ticket_access(self.ctx, inter, ticket, category, Text("closing.reopen_it"))
         mark = keys.reopened_by(self.ctx.tenant, ticket.guild_id, ticket.number)
         if (
             ticket.state == "open"
@@ -447,21 +476,18 @@ class Closing:
         ):
             # This reopen delivered again after the row was reopened: finish it.
             await defer(inter)
-            await self._reopen_notice(inter, int(ticket.channel_id))
-            await reply(inter, f"Ticket #{ticket.number} is open again: <#{ticket.channel_id}>")
+            await self._reopen_notice(inter, int(ticket.channel_id), ticket.guild_id)
+            channel = f"<#{ticket.channel_id}>"
+            await reply(inter, Text("closing.open_again", number=ticket.number, channel=channel))
             return ticket
         if ticket.state != "closed":
-            raise TicketError(f"Ticket #{ticket.number} is not closed.")
+            raise TicketError(Text("closing.not_closed", number=ticket.number))
         if not ticket.thread or ticket.channel_id is None:
-            raise TicketError(
-                "Only thread tickets can be reopened: a channel ticket's channel is deleted "
-                "when it closes. Please open a new ticket instead."
-            )
+            raise TicketError(Text("closing.threads_only"))
         closed_at = ticket.closed_at or self.ctx.clock()
         if self.ctx.clock() - closed_at > REOPEN_WINDOW:
             raise TicketError(
-                f"Ticket #{ticket.number} closed more than {REOPEN_WINDOW.days} days ago and "
-                "can no longer be reopened. Please open a new ticket instead."
+                Text("closing.too_old", number=ticket.number, count=REOPEN_WINDOW.days)
             )
         # A reopened ticket counts against the limits like a new one, and is checked
         # under the lock new tickets of its category are checked under.
@@ -486,9 +512,14 @@ class Closing:
         mine = await self.ctx.tickets.count_active(ticket.guild_id, ticket.creator_id, category.key)
         if mine >= category.member_limit:
             raise TicketError(
-                f"Ticket #{ticket.number} cannot be reopened: <@{ticket.creator_id}> has "
-                f"{mine} open {category.name} ticket(s) and the limit is "
-                f"{category.member_limit}. Please close one first."
+                Text(
+                    "closing.reopen_limit",
+                    number=ticket.number,
+                    user=f"<@{ticket.creator_id}>",
+                    count=mine,
+                    category=category.name,
+                    limit=category.member_limit,
+                )
             )
 
     async def _reopen(self, inter: Interaction[Any], ticket: Ticket, mark: str) -> Ticket:
@@ -500,9 +531,7 @@ class Closing:
                 thread, archived=False, locked=False, reason=f"Ticket #{ticket.number} reopened"
             )
         except disnake.NotFound:
-            raise TicketError(
-                f"The thread of ticket #{ticket.number} was deleted, so it cannot be reopened."
-            ) from None
+            raise TicketError(Text("closing.thread_deleted", number=ticket.number)) from None
         await self.ctx.bot.http.add_user_to_thread(thread, int(ticket.creator_id))
         # The close dropped its timers: without a new one a reopened ticket nobody
         # writes in would never go stale. Set before the row is reopened, so a retry
@@ -515,13 +544,14 @@ class Closing:
         await self.ctx.cache.set(mark, str(inter.id).encode(), ttl_ms=REOPEN_MARK_TTL_MS)
         reopened = await self.ctx.tickets.reopen(ticket)
         if reopened is not None:
-            await self._reopen_notice(inter, thread)
-        await reply(inter, f"Ticket #{ticket.number} is open again: <#{thread}>")
+            await self._reopen_notice(inter, thread, ticket.guild_id)
+        await reply(inter, Text("closing.open_again", number=ticket.number, channel=f"<#{thread}>"))
         return reopened or ticket
 
-    async def _reopen_notice(self, inter: Interaction[Any], thread: int) -> None:
+    async def _reopen_notice(self, inter: Interaction[Any], thread: int, guild_id: str) -> None:
         """Say in the thread who reopened it, once per reopen even when it runs again."""
-        text = f"Ticket reopened by <@{inter.author.id}>."
+        locale = await self.ctx.guild_locale(guild_id)
+        text = t(locale, "closing.reopened_by", user=f"<@{inter.author.id}>")
         for message in await self.ctx.bot.http.logs_from(thread, 20):
             # Posted after this interaction began, by this bot: an earlier try's notice.
             if (

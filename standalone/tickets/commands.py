@@ -9,7 +9,7 @@ from disnake.ext import commands
 from disnake.interactions.application_command import ApplicationCommandInteraction
 
 from standalone.tickets.errors import TicketError
-from standalone.tickets.replies import forbidden_message, reader_locale, reply
+from standalone.tickets.replies import forbidden_message, reply
 
 
 class FeatureCog(commands.Cog):
@@ -37,7 +37,7 @@ class FeatureCog(commands.Cog):
 async def _answer_or_raise(inter: ApplicationCommandInteraction[Any], error: Exception) -> None:
     original = getattr(error, "original", error)
     if isinstance(original, TicketError):
-        await reply(inter, original.render(reader_locale(inter)))
+        await reply(inter, original.text)
         return
     if isinstance(original, disnake.Forbidden):
         await reply(inter, forbidden_message(original))

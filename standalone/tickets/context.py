@@ -19,6 +19,7 @@ from standalone.db.timers import TimerRepository
 from standalone.discord_bridge import StreamBot, member_role_ids
 from standalone.i18n import Text, normalise
 from standalone.tickets.errors import TicketError
+from standalone.tickets.replies import register_guild_locales
 from storage.ports import ObjectStore
 
 
@@ -39,6 +40,9 @@ class TicketContext:
     cipher: Cipher
     cache: Cache
     clock: Callable[[], datetime] = field(default=utcnow)
+
+    def __post_init__(self) -> None:
+        register_guild_locales(self.bot, self.guild_locale)
 
     @property
     def tenant(self) -> str:

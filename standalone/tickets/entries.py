@@ -11,8 +11,8 @@ from disnake.interactions.base import Interaction
 
 from standalone.db.records import Category
 from standalone.db.settings import MAX_CATEGORIES
-from standalone.i18n import Text
-from standalone.tickets import custom_ids, views
+from standalone.i18n import DEFAULT, Text, localised, t
+from standalone.tickets import autocomplete, custom_ids, views
 from standalone.tickets.channel_categories import guild_categories_locked, made_category
 from standalone.tickets.commands import FeatureCog
 from standalone.tickets.context import TicketContext, is_admin, is_any_staff, mention_ok
@@ -21,13 +21,10 @@ from standalone.tickets.events import MessageEvent, decode
 from standalone.tickets.opening import FormContext, Opening
 from standalone.tickets.panels import send_panel
 from standalone.tickets.references import allowed_ticket, parse_number, referable
-from standalone.tickets.replies import NO_PINGS, defer, reply
+from standalone.tickets.replies import NO_PINGS, answer_locale, defer, reply
 from standalone.tickets.router import ComponentRouter, EventRouter
 
-NO_CATEGORIES = (
-    "This server has no ticket categories yet. An admin can add one with `/category create` "
-    "(or `/panel staff_role:…` for a quick start)."
-)
+NO_CATEGORIES = Text("entries.no_categories")
 
 
 class Entries:
@@ -61,7 +58,7 @@ class Entries:
     async def _picked(self, inter: Interaction[Any], arguments: list[str]) -> None:
         values: list[str] = list(getattr(getattr(inter, "data", None), "values", None) or [])
         if len(values) != 1:
-            raise TicketError("Pick one category.")
+            raise TicketError(Text("entries.pick_one"))
         category = await self.opening.category(inter, values[0])
         raw = arguments[0]
         if raw.startswith("f") and raw[1:].isdigit():
@@ -100,18 +97,18 @@ class Entries:
     ) -> None:
         """Post a panel for some or all categories; ``staff_role`` also sets one up quickly."""
         if inter.guild_id is None:
-            raise TicketError("Panels can only be posted in a server.")
+            raise TicketError(Text("entries.panel_server_only"))
         if not is_admin(inter):
-            raise TicketError("You need the Manage Server permission to post a panel.")
+            raise TicketError(Text("entries.panel_admin_only"))
         if discord_category is not None and not isinstance(
             discord_category, disnake.CategoryChannel
         ):
-            raise TicketError("Pick a channel category (not a text channel) for the tickets.")
+            raise TicketError(Text("entries.pick_channel_category"))
         guild = str(inter.guild_id)
         if staff_role is not None:
             name = name.strip()
             if not 1 <= len(name) <= 50:
-                raise TicketError("The category name must be 1 to 50 characters long.")
+                raise TicketError(Text("entries.name_length"))
             await defer(inter)
             chosen = [await self._quick_category(inter, staff_role, discord_category, name)]
         else:
@@ -135,7 +132,7 @@ class Entries:
             f"<#{c.thread_channel}>" if c.mode == "thread" else f"<#{c.discord_category}>"
             for c in chosen
         )
-        await reply(inter, f"Panel posted. Tickets will open under {where}.")
+        await reply(inter, Text("entries.panel_posted", where=where))
 
     async def _quick_category(
         self,
@@ -153,10 +150,7 @@ class Entries:
                 every = await self.ctx.settings.categories(guild)
                 same = next((c for c in every if c.name.lower() == name.lower()), None)
                 if same is None and len(every) >= MAX_CATEGORIES:
-                    raise TicketError(
-                        f"A server can have at most {MAX_CATEGORIES} ticket categories; "
-                        "post a panel for existing ones with `categories`, or delete one."
-                    )
+                    raise TicketError(Text("entries.too_many_categories", max=MAX_CATEGORIES))
                 category = await repo.save_category(
                     guild,
                     # The saved spelling: the save matches names exactly, and "support"
@@ -182,7 +176,7 @@ class Entries:
     ) -> None:
         """``/new``: one category opens at once, several ask which."""
         if inter.guild_id is None:
-            raise TicketError("Tickets are opened in a server.")
+            raise TicketError(Text("entries.server_only"))
         context = FormContext()
         if references:
             number = parse_number(references)
@@ -195,7 +189,7 @@ class Entries:
             wanted = category.strip().lower()
             match = [c for c in every if c.key == category or c.name.lower() == wanted]
             if not match:
-                raise TicketError(f"There is no ticket category called {category!r}.")
+                raise TicketError(Text("entries.no_such_category", name=repr(category)))
             await self.opening.start(inter, match[0], context)
             return
         await self._choose(inter, every, context.encode())
@@ -206,18 +200,19 @@ class Entries:
         if len(every) == 1 and not context.startswith("f"):
             await self.opening.start(inter, every[0], FormContext.parse(context))
             return
-        menu = views.category_menu(every, context)
+        locale = await answer_locale(inter)
+        menu = views.category_menu(every, context, locale=locale)
         await inter.response.send_message(
-            "Which kind of ticket?", components=[menu], ephemeral=True
+            t(locale, "entries.which_kind"), components=[menu], ephemeral=True
         )
 
     async def from_message(self, inter: ApplicationCommandInteraction[Any]) -> None:
         """ "Create ticket from message": a ticket that refers to the message."""
         if inter.guild_id is None:
-            raise TicketError("Tickets are opened in a server.")
+            raise TicketError(Text("entries.server_only"))
         target = inter.data.target
         if not isinstance(target, disnake.Message):
-            raise TicketError("Pick a message to open a ticket about.")
+            raise TicketError(Text("entries.pick_message"))
         await self.opening.offer_message(inter, target)
         context = FormContext("m", channel_id=target.channel.id, message_id=target.id)
         if not referable(target.type.value, target.content):
@@ -229,13 +224,13 @@ class Entries:
     async def for_member(self, inter: ApplicationCommandInteraction[Any]) -> None:
         """ "Create ticket for user": staff posts a prompt with a button for that member."""
         if inter.guild_id is None:
-            raise TicketError("Tickets are opened in a server.")
+            raise TicketError(Text("entries.server_only"))
         every = await self.ctx.settings.categories(str(inter.guild_id))
         if not is_any_staff(inter, every):
-            raise TicketError("Only staff can ask a member to open a ticket.")
+            raise TicketError(Text("entries.staff_asks"))
         target = inter.data.target
         if target is None or getattr(target, "bot", False):
-            raise TicketError("Pick a member (not a bot).")
+            raise TicketError(Text("entries.pick_member"))
         if len(every) == 1:
             await self.prompt_for_member(inter, every[0], target.id)
             return
@@ -247,11 +242,12 @@ class Entries:
         """Post "please open a ticket" with a button in this channel (anyone may press it)."""
         # Checked here too, not only by the command: the menu's custom id can be made up.
         if inter.guild_id is None or category.guild_id != str(inter.guild_id):
-            raise TicketError("Members are asked to open tickets from inside their server.")
+            raise TicketError(Text("entries.inside_server"))
         if not is_any_staff(inter, await self.ctx.settings.categories(category.guild_id)):
-            raise TicketError("Only staff can ask a member to open a ticket.")
+            raise TicketError(Text("entries.staff_asks"))
+        locale = await self.ctx.guild_locale(category.guild_id)
         button: disnake.ui.Button[None] = disnake.ui.Button(
-            label="Create a ticket",
+            label=t(locale, "entries.create_button"),
             emoji=category.emoji or "🎫",
             style=disnake.ButtonStyle.primary,
             custom_id=custom_ids.make(custom_ids.CREATE_FOR, category.key, f"i{inter.id}"),
@@ -260,19 +256,28 @@ class Entries:
         if await self.ctx.find_bot_message(inter.channel_id, button.custom_id or "") is None:
             try:
                 await self.ctx.bot.get_partial_messageable(inter.channel_id).send(
-                    f"<@{member_id}>, staff would like you to open a {category.name} ticket.",
+                    t(
+                        locale,
+                        "entries.please_open",
+                        user=f"<@{member_id}>",
+                        category=category.name,
+                    ),
                     components=[button],
                     allowed_mentions=mention_ok([member_id]),
                 )
             except disnake.Forbidden:
                 await inter.followup.send(
-                    f"I cannot post here; send <@{member_id}> this button yourself.",
+                    t(
+                        await answer_locale(inter, locale),
+                        "entries.cannot_post",
+                        user=f"<@{member_id}>",
+                    ),
                     components=[button],
                     ephemeral=True,
                     allowed_mentions=NO_PINGS,
                 )
                 return
-        await reply(inter, f"Asked <@{member_id}> to open a {category.name} ticket.")
+        await reply(inter, Text("entries.asked", user=f"<@{member_id}>", category=category.name))
 
     # A DM to the bot
 
@@ -287,18 +292,22 @@ class Entries:
         choices = await self._categories_shared_with(int(event.author.id))
         channel = self.ctx.bot.get_partial_messageable(int(event.channel_id))
         if not choices:
-            await channel.send(
-                "I do not run tickets in any server we share.", allowed_mentions=NO_PINGS
-            )
+            # No guild in common, so no guild's language: the default one.
+            await channel.send(t(DEFAULT, "entries.no_shared_server"), allowed_mentions=NO_PINGS)
             return
+        locale = await self.ctx.guild_locale(choices[0].guild_id)
         embed = disnake.Embed(
-            title="Open a ticket about this?",
+            title=t(locale, "entries.dm_title"),
             description=event.content[:1000],
             colour=views.PRIMARY,
         )
         servers = await self._server_names({c.guild_id for c in choices})
         menu = views.category_menu(
-            choices, context.encode(), placeholder="Pick where to send it", servers=servers
+            choices,
+            context.encode(),
+            placeholder=t(locale, "entries.dm_placeholder"),
+            servers=servers,
+            locale=locale,
         )
         await channel.send(embed=embed, components=[menu], allowed_mentions=NO_PINGS)
 
@@ -332,33 +341,13 @@ class Entries:
         every = await self.ctx.settings.categories(str(inter.guild_id))
         return {c.name[:100]: c.key for c in every if needle in c.name.lower()}
 
-    async def reference_choices(self, inter: Interaction[Any], text: str) -> dict[str, str]:
-        """The caller's closed tickets whose label contains ``text``."""
-        if inter.guild_id is None:
-            return {}
-        needle = text.lower().strip().lstrip("#")
-        tickets = await self.ctx.tickets.of_member(
-            str(inter.guild_id), str(inter.author.id), states=("closed",)
-        )
-        names = {c.key: c.name for c in await self.ctx.settings.categories(str(inter.guild_id))}
-        choices: dict[str, str] = {}
-        for ticket in tickets:
-            topic = self.ctx.cipher.decrypt(ticket.topic) if ticket.topic else ""
-            label = (
-                f"#{ticket.number} {names.get(ticket.category, '?')} "
-                f"({ticket.created_at:%Y-%m-%d}) {topic[:50]}"
-            ).strip()
-            if needle in label.lower():
-                choices[label[:100]] = str(ticket.number)
-        return dict(list(choices.items())[:25])
-
 
 def _named(every: list[Category], names: str) -> list[Category]:
     wanted = [n.strip().lower() for n in names.split(",") if n.strip()]
     by_name = {c.name.lower(): c for c in every}
     unknown = [n for n in wanted if n not in by_name]
     if unknown:
-        raise TicketError(f"No category called {', '.join(unknown)}.")
+        raise TicketError(Text("entries.unknown_names", names=", ".join(unknown)))
     return [by_name[n] for n in wanted]
 
 
@@ -369,8 +358,8 @@ class EntryCommands(FeatureCog):
         self.entries = entries
 
     @commands.slash_command(
-        name="panel",
-        description="Post a panel members use to open tickets, in this channel.",
+        name=localised("cmd_core.panel.name"),
+        description=localised("cmd_core.panel.description"),
         contexts=disnake.InteractionContextTypes(guild=True),
         default_member_permissions=disnake.Permissions(manage_guild=True),
     )
@@ -378,23 +367,47 @@ class EntryCommands(FeatureCog):
         self,
         inter: ApplicationCommandInteraction[Any],
         staff_role: disnake.Role | None = commands.Param(
-            default=None, description="Quick start: make (or update) a category for this role"
+            default=None,
+            name=localised("cmd_core.panel.staff_role.name"),
+            description=localised("cmd_core.panel.staff_role.description"),
         ),
         category: disnake.CategoryChannel | None = commands.Param(
-            default=None, description="Quick start: channel category for ticket channels"
+            default=None,
+            name=localised("cmd_core.panel.category.name"),
+            description=localised("cmd_core.panel.category.description"),
         ),
         name: str = commands.Param(
-            default="Support", max_length=50, description="Quick start: name of the category"
+            default="Support",
+            max_length=50,
+            name=localised("cmd_core.panel.name_option.name"),
+            description=localised("cmd_core.panel.name_option.description"),
         ),
         style: str = commands.Param(
-            default="buttons", choices=["buttons", "menu"], description="Buttons or a menu"
+            default="buttons",
+            choices=[
+                disnake.OptionChoice(localised("cmd_core.panel.style.buttons"), "buttons"),
+                disnake.OptionChoice(localised("cmd_core.panel.style.menu"), "menu"),
+            ],
+            name=localised("cmd_core.panel.style.name"),
+            description=localised("cmd_core.panel.style.description"),
         ),
         categories: str | None = commands.Param(
-            default=None, max_length=500, description="Category names, comma-separated (all)"
+            default=None,
+            max_length=500,
+            name=localised("cmd_core.panel.categories.name"),
+            description=localised("cmd_core.panel.categories.description"),
         ),
-        title: str | None = commands.Param(default=None, max_length=256, description="Title"),
+        title: str | None = commands.Param(
+            default=None,
+            max_length=256,
+            name=localised("cmd_core.panel.title.name"),
+            description=localised("cmd_core.panel.title.description"),
+        ),
         description: str | None = commands.Param(
-            default=None, max_length=2000, description="Text above the buttons"
+            default=None,
+            max_length=2000,
+            name=localised("cmd_core.panel.description_option.name"),
+            description=localised("cmd_core.panel.description_option.description"),
         ),
     ) -> None:
         await self.entries.post_panel(
@@ -409,16 +422,22 @@ class EntryCommands(FeatureCog):
         )
 
     @commands.slash_command(
-        name="new",
-        description="Open a new ticket.",
+        name=localised("cmd_core.new.name"),
+        description=localised("cmd_core.new.description"),
         contexts=disnake.InteractionContextTypes(guild=True),
     )
     async def new(
         self,
         inter: ApplicationCommandInteraction[Any],
-        category: str | None = commands.Param(default=None, description="Kind of ticket"),
+        category: str | None = commands.Param(
+            default=None,
+            name=localised("cmd_core.new.category.name"),
+            description=localised("cmd_core.new.category.description"),
+        ),
         references: str | None = commands.Param(
-            default=None, description="An earlier ticket of yours this one is about"
+            default=None,
+            name=localised("cmd_core.new.references.name"),
+            description=localised("cmd_core.new.references.description"),
         ),
     ) -> None:
         await self.entries.new(inter, category, references)
@@ -432,17 +451,20 @@ class EntryCommands(FeatureCog):
     @new.autocomplete("references")
     async def _new_references(
         self, inter: ApplicationCommandInteraction[Any], text: str
-    ) -> dict[str, str]:
-        return await self.entries.reference_choices(inter, text)
+    ) -> list[disnake.OptionChoice]:
+        # The caller's closed tickets, by number, category or topic (typed text is plain text).
+        return await autocomplete.tickets(self.entries.ctx, inter, text, states=("closed",))
 
     @commands.message_command(
-        name="Create ticket from message", contexts=disnake.InteractionContextTypes(guild=True)
+        name=localised("cmd_core.from_message.label"),
+        contexts=disnake.InteractionContextTypes(guild=True),
     )
     async def from_message(self, inter: ApplicationCommandInteraction[Any]) -> None:
         await self.entries.from_message(inter)
 
     @commands.user_command(
-        name="Create ticket for user", contexts=disnake.InteractionContextTypes(guild=True)
+        name=localised("cmd_core.for_member.label"),
+        contexts=disnake.InteractionContextTypes(guild=True),
     )
     async def for_member(self, inter: ApplicationCommandInteraction[Any]) -> None:
         await self.entries.for_member(inter)

@@ -5,17 +5,22 @@ from __future__ import annotations
 from disnake.ext import commands
 
 from standalone.tickets.archive import Archive
+from standalone.tickets.auto_replies import AutoReplies
 from standalone.tickets.claiming import Claiming
 from standalone.tickets.close_requests import CloseRequests
 from standalone.tickets.closing import Closing
 from standalone.tickets.context import TicketContext
 from standalone.tickets.entries import Entries
 from standalone.tickets.force_close import ForceClose
+from standalone.tickets.help import HelpCommands
 from standalone.tickets.hours_commands import HoursCommands
+from standalone.tickets.listing import Listing
 from standalone.tickets.opening import Opening
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 from standalone.tickets.settings_commands import SettingsCommands
 from standalone.tickets.staleness import Staleness
+from standalone.tickets.stats import Statistics
+from standalone.tickets.tag_commands import TagCommands
 
 
 class Features:
@@ -31,6 +36,9 @@ class Features:
         self.staleness = Staleness(ctx)
         self.close_requests = CloseRequests(ctx, self.closing)
         self.force_close = ForceClose(ctx, self.closing)
+        self.auto_replies = AutoReplies(ctx)
+        self.listing = Listing(ctx)
+        self.statistics = Statistics(ctx)
         self.components = ComponentRouter()
         self.events = EventRouter()
         self.timers = TimerRouter()
@@ -45,6 +53,7 @@ class Features:
         self.staleness.register(self.events, self.timers)
         self.close_requests.register(self.components, self.events, self.timers)
         self.force_close.register(self.components)
+        self.auto_replies.register(self.events)
         cogs = (
             self.entries.cog(),
             self.close_requests.cog(),
@@ -52,6 +61,10 @@ class Features:
             self.claiming.cog(),
             SettingsCommands(self.ctx),
             HoursCommands(self.ctx),
+            HelpCommands(self.ctx, bot),
+            TagCommands(self.ctx),
+            self.listing.cog(),
+            self.statistics.cog(),
         )
         for cog in cogs:
             bot.add_cog(cog)

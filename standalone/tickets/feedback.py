@@ -8,6 +8,7 @@ import disnake
 from disnake.interactions.modal import ModalInteraction
 from disnake.ui.select.string import StringSelect
 
+from standalone.i18n import DEFAULT, Text, t
 from standalone.tickets import custom_ids
 from standalone.tickets.errors import TicketError
 
@@ -18,22 +19,22 @@ COMMENT_MIN, COMMENT_MAX = 4, 1000
 REQUEST, ACCEPT = "request", "accept"
 
 
-def modal(number: int, step: str) -> dict[str, Any]:
+def modal(number: int, step: str, locale: str = DEFAULT) -> dict[str, Any]:
     """The form: a 1-5 rating picked from a menu, and an optional comment."""
     options = [
         disnake.SelectOption(label=f"{'★' * n}{'☆' * (5 - n)}  {n}/5", value=str(n))
         for n in range(5, 0, -1)
     ]
     return {
-        "title": "How did we do?",
+        "title": t(locale, "feedback.title"),
         "custom_id": custom_ids.make(custom_ids.FEEDBACK, number, step),
         "components": [
             disnake.ui.Label(
-                "Your rating",
+                t(locale, "feedback.rating"),
                 StringSelect(custom_id=RATING_FIELD, options=options, min_values=1, max_values=1),
             ),
             disnake.ui.Label(
-                "Anything to add? (optional)",
+                t(locale, "feedback.comment"),
                 disnake.ui.TextInput(
                     custom_id=COMMENT_FIELD,
                     style=disnake.TextInputStyle.paragraph,
@@ -51,10 +52,8 @@ def answers(inter: ModalInteraction[Any]) -> tuple[int, str | None]:
     raw = inter.values.get(RATING_FIELD)
     chosen = raw[0] if isinstance(raw, list) and raw else raw
     if not isinstance(chosen, str) or chosen not in {"1", "2", "3", "4", "5"}:
-        raise TicketError("Please pick a rating from 1 to 5.")
+        raise TicketError(Text("feedback.pick_rating"))
     comment = (inter.text_values.get(COMMENT_FIELD) or "").strip() or None
     if comment is not None and not COMMENT_MIN <= len(comment) <= COMMENT_MAX:
-        raise TicketError(
-            f"The comment must be {COMMENT_MIN} to {COMMENT_MAX} characters long, or empty."
-        )
+        raise TicketError(Text("feedback.comment_length", min=COMMENT_MIN, max=COMMENT_MAX))
     return int(chosen), comment

@@ -19,12 +19,13 @@ from disnake.interactions.base import Interaction
 
 from standalone import keys
 from standalone.db.records import Category, Ticket
+from standalone.i18n import Text, localised, t
 from standalone.tickets import custom_ids
 from standalone.tickets.closing import Closing
 from standalone.tickets.commands import FeatureCog
 from standalone.tickets.context import TicketContext, is_admin, is_staff
 from standalone.tickets.errors import TicketError
-from standalone.tickets.replies import NO_PINGS, defer, reply
+from standalone.tickets.replies import NO_PINGS, answer_locale, defer, reply
 from standalone.tickets.router import ComponentRouter
 
 CONFIRM_TTL_MS = 60_000
@@ -48,12 +49,10 @@ def parse_duration(text: str) -> timedelta:
     compact = text.strip().lower()
     parts = _DURATION.findall(compact)
     if not parts or _DURATION.sub("", compact).strip():
-        raise TicketError(
-            f"{text[:50]!r} is not a time. Use a number and a unit, like 2d, 12h, 30m or 1d 6h."
-        )
+        raise TicketError(Text("force_close.bad_time", text=repr(text[:50])))
     seconds = sum(int(amount) * _UNITS[unit] for amount, unit in parts)
     if seconds <= 0:
-        raise TicketError("The time must be longer than zero.")
+        raise TicketError(Text("force_close.zero_time"))
     return timedelta(seconds=seconds)
 
 
@@ -61,7 +60,7 @@ def parse_number(text: str) -> int:
     """A ticket number as typed (``12`` or ``#12``) or as the suggestion sent it."""
     digits = text.strip().lstrip("#").strip()
     if not digits.isdigit() or len(digits) > 9:
-        raise TicketError(f"{text[:50]!r} is not a ticket number.")
+        raise TicketError(Text("force_close.bad_number", text=repr(text[:50])))
     return int(digits)
 
 
@@ -95,21 +94,21 @@ class ForceClose:
     ) -> None:
         """Pick the mode from the options given."""
         if inter.guild_id is None:
-            raise TicketError("Tickets can only be force-closed in a server.")
+            raise TicketError(Text("force_close.server_only"))
         reason = (reason or "").strip() or None
         if reason is not None and len(reason) > MAX_REASON:
-            raise TicketError(f"The reason can be at most {MAX_REASON} characters long.")
+            raise TicketError(Text("close_requests.reason_too_long", max=MAX_REASON))
         if ticket is not None and time is not None:
-            raise TicketError("Give either a ticket or a time, not both.")
+            raise TicketError(Text("force_close.ticket_or_time"))
         if category is not None and time is None:
-            raise TicketError("The category option only goes with the time option.")
+            raise TicketError(Text("force_close.category_needs_time"))
         if time is not None:
             await self._bulk(inter, parse_duration(time), category, reason)
             return
         if ticket is not None:
             found = await self.ctx.tickets.get(str(inter.guild_id), parse_number(ticket))
             if found is None or found.state == "closed":
-                raise TicketError(f"There is no open ticket #{ticket.strip()[:20]} in this server.")
+                raise TicketError(Text("force_close.no_open_ticket", number=ticket.strip()[:20]))
         else:
             found = await self.ctx.ticket_here(inter)
         await self._one(inter, found, reason)
@@ -117,9 +116,9 @@ class ForceClose:
     async def _one(self, inter: Interaction[Any], ticket: Ticket, reason: str | None) -> None:
         category = await self.ctx.category_of(ticket)
         if not is_staff(inter, category):
-            raise TicketError("Only staff of this ticket's category can force-close it.")
+            raise TicketError(Text("force_close.staff_of_ticket"))
         await defer(inter)
-        await reply(inter, f"Closing ticket #{ticket.number}; its transcript will be saved.")
+        await reply(inter, Text("close_requests.closing", number=ticket.number))
         await self.closing.finish(ticket, str(inter.author.id), reason)
 
     async def _bulk(
@@ -134,13 +133,13 @@ class ForceClose:
             if category_key not in allowed:
                 known = await self.ctx.settings.category(str(inter.guild_id), category_key)
                 raise TicketError(
-                    "No such category in this server."
+                    Text("force_close.no_category")
                     if known is None
-                    else "Only staff of that category can force-close its tickets."
+                    else Text("force_close.staff_of_category")
                 )
             allowed = {category_key: allowed[category_key]}
         if not allowed and not is_admin(inter):
-            raise TicketError("Only staff can force-close tickets.")
+            raise TicketError(Text("force_close.staff_only"))
         cutoff = self.ctx.clock() - idle
         idle_tickets = [
             t
@@ -150,8 +149,9 @@ class ForceClose:
             and (t.last_message_at or t.created_at) <= cutoff
         ]
         if not idle_tickets:
-            raise TicketError("No open ticket has been idle that long.")
+            raise TicketError(Text("force_close.none_idle"))
         await defer(inter)
+        locale = await answer_locale(inter)
         key = secrets.token_urlsafe(12)
         pending = PendingBulk(
             guild_id=str(inter.guild_id),
@@ -166,26 +166,26 @@ class ForceClose:
         )
         lines = [f"• #{t.number} <#{t.channel_id}>" for t in idle_tickets[:LISTED]]
         if len(idle_tickets) > LISTED:
-            lines.append(f"… and {len(idle_tickets) - LISTED} more")
+            lines.append(t(locale, "force_close.more", count=len(idle_tickets) - LISTED))
         embed = disnake.Embed(
-            title=f"Close {len(idle_tickets)} ticket(s)?",
+            title=t(locale, "force_close.confirm_title", count=len(idle_tickets)),
             description="\n".join(lines),
             colour=disnake.Colour(0xED4245),
         )
         buttons: list[disnake.ui.Button[None]] = [
             disnake.ui.Button(
-                label="Close them",
+                label=t(locale, "force_close.close_them"),
                 style=disnake.ButtonStyle.danger,
                 custom_id=custom_ids.make(custom_ids.FORCE_YES, key),
             ),
             disnake.ui.Button(
-                label="Cancel",
+                label=t(locale, "force_close.cancel"),
                 style=disnake.ButtonStyle.secondary,
                 custom_id=custom_ids.make(custom_ids.FORCE_NO, key),
             ),
         ]
         await inter.followup.send(
-            f"Confirm within {CONFIRM_TTL_MS // 1000} seconds.",
+            t(locale, "force_close.confirm_within", count=CONFIRM_TTL_MS // 1000),
             embed=embed,
             components=buttons,
             ephemeral=True,
@@ -195,10 +195,10 @@ class ForceClose:
     async def _pending(self, inter: Interaction[Any], key: str) -> PendingBulk:
         raw = await self.ctx.cache.get(keys.force_close(self.ctx.tenant, key))
         if raw is None:
-            raise TicketError("This confirmation has expired. Run /force-close again.")
+            raise TicketError(Text("force_close.expired"))
         pending = msgspec.json.decode(raw, type=PendingBulk)
         if pending.by != str(inter.author.id) or pending.guild_id != str(inter.guild_id):
-            raise TicketError("Only the member who ran /force-close can answer this.")
+            raise TicketError(Text("force_close.not_yours"))
         return pending
 
     async def _confirmed(self, inter: Interaction[Any], arguments: list[str]) -> None:
@@ -214,12 +214,12 @@ class ForceClose:
             closed += 1
         # Dropped only now: a delivery that died mid-way leaves it for the next one.
         await self.ctx.cache.delete(keys.force_close(self.ctx.tenant, arguments[0]))
-        await reply(inter, f"Closed {closed} ticket(s).")
+        await reply(inter, Text("force_close.closed", count=closed))
 
     async def _cancelled(self, inter: Interaction[Any], arguments: list[str]) -> None:
         await self._pending(inter, arguments[0])
         await self.ctx.cache.delete(keys.force_close(self.ctx.tenant, arguments[0]))
-        await reply(inter, "Cancelled; no ticket was closed.")
+        await reply(inter, Text("force_close.cancelled"))
 
     async def suggest_tickets(
         self, inter: ApplicationCommandInteraction[Any], typed: str
@@ -264,24 +264,36 @@ class ForceCloseCommands(FeatureCog):
         self.force = force
 
     @commands.slash_command(
-        name="force-close",
-        description="Close a ticket now, without a close request.",
+        name=localised("cmd_core.force_close.name"),
+        description=localised("cmd_core.force_close.description"),
         contexts=disnake.InteractionContextTypes(guild=True),
     )
     async def force_close(
         self,
         inter: ApplicationCommandInteraction[Any],
         ticket: str | None = commands.Param(
-            default=None, max_length=100, description="Ticket to close (default: this one)"
+            default=None,
+            max_length=100,
+            name=localised("cmd_core.force_close.ticket.name"),
+            description=localised("cmd_core.force_close.ticket.description"),
         ),
         time: str | None = commands.Param(
-            default=None, max_length=50, description="Close all tickets idle this long (2d, 12h)"
+            default=None,
+            max_length=50,
+            name=localised("cmd_core.force_close.time.name"),
+            description=localised("cmd_core.force_close.time.description"),
         ),
         category: str | None = commands.Param(
-            default=None, max_length=100, description="With time: only this category"
+            default=None,
+            max_length=100,
+            name=localised("cmd_core.force_close.category.name"),
+            description=localised("cmd_core.force_close.category.description"),
         ),
         reason: str | None = commands.Param(
-            default=None, max_length=MAX_REASON, description="Why they are closed"
+            default=None,
+            max_length=MAX_REASON,
+            name=localised("cmd_core.force_close.reason.name"),
+            description=localised("cmd_core.force_close.reason.description"),
         ),
     ) -> None:
         await self.force.run(inter, ticket, time, category, reason)

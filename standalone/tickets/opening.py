@@ -21,48 +21,43 @@ from standalone import keys
 from standalone.db import DatabaseError
 from standalone.db.records import Answer, Category, GuildSettings, Question, Ticket
 from standalone.db.tickets import CategoryFull
-from standalone.tickets import custom_ids, figures, locks, references, views
+from standalone.i18n import Text, t
+from standalone.observability import metrics
+from standalone.tickets import audit, custom_ids, figures, locks, references, views
 from standalone.tickets.checks import Opener, category_full, check_can_open
 from standalone.tickets.context import TicketContext, is_staff
 from standalone.tickets.errors import TicketError
 from standalone.tickets.events import CHANNEL_PINNED_MESSAGE
 from standalone.tickets.notices import Notices
-from standalone.tickets.replies import NO_PINGS, defer, reply
+from standalone.tickets.replies import NO_PINGS, answer_locale, defer, reply
+from standalone.tickets.ticket_log import ticket_created
 
 log = logging.getLogger(__name__)
 
 OPEN_LOCK_MS = 10_000
 OPEN_LOCK_WAIT_S = 5.0
-BUSY = "Many tickets are being opened right now; please try again."
+BUSY = Text("closing.busy")
 ANTI_SPAM_MS = 5_000  # v4's per-member pause between two ticket starts
 MAX_GUILD_CHANNELS = 30013  # Discord's error code
-EDITED_TITLE = " edited the ticket"
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week: tickets outlive shorter defaults
 # How long a message picked with "Create ticket from message" may be referred to: as
 # long as the interaction that offered it lives, enough to fill in the form.
 OFFER_TTL_MS = 15 * 60 * 1000
 
 
-def channel_refusal(exc: disnake.HTTPException) -> str | None:
+def channel_refusal(exc: disnake.HTTPException) -> Text | None:
     """What to tell the member when Discord will never create the channel; None if it might."""
     if exc.status == 403:
-        return (
-            "I am not allowed to create channels or threads for tickets here. "
-            "Ask an admin to give me the Manage Channels (or Create Private Threads) "
-            "permission there."
-        )
+        return Text("opening.no_permission")
     if exc.status == 404:
-        return "The channel set up for these tickets no longer exists; ask an admin to fix it."
+        return Text("opening.parent_gone")
     if exc.status != 400:
         return None
     if "CHANNEL_PARENT_MAX_CHANNELS" in exc.text or "parent_id" in exc.text:
-        return (
-            "The ticket category is full: Discord allows 50 channels per category. "
-            "Please ask staff to close old tickets or to use another category."
-        )
+        return Text("checks.discord_category_full")
     if exc.code == MAX_GUILD_CHANNELS:
-        return "This server has reached Discord's limit of 500 channels."
-    return f"Discord refused to create the ticket channel: {exc.text}"
+        return Text("opening.guild_full")
+    return Text("opening.discord_refused", detail=exc.text)
 
 
 def read_answer(question: Question, values: dict[str, Any]) -> str:
@@ -71,13 +66,17 @@ def read_answer(question: Question, values: dict[str, Any]) -> str:
     value = raw[0] if isinstance(raw, list) and raw else raw if isinstance(raw, str) else ""
     value = value.strip()
     if question.kind == "select" and value and value not in question.options:
-        raise TicketError(f"{value!r} is not one of the choices for {question.label}.")
+        raise TicketError(Text("opening.not_a_choice", value=repr(value), label=question.label))
     if question.required and not value:
-        raise TicketError(f"Please answer {question.label!r}.")
+        raise TicketError(Text("opening.answer_required", label=repr(question.label)))
     if value and not question.min_length <= len(value) <= question.max_length:
         raise TicketError(
-            f"The answer to {question.label!r} must be {question.min_length} to "
-            f"{question.max_length} characters long."
+            Text(
+                "opening.answer_length",
+                label=repr(question.label),
+                min=question.min_length,
+                max=question.max_length,
+            )
         )
     return value
 
@@ -148,7 +147,7 @@ class Opening:
         if category is None or (
             inter.guild_id is not None and category.guild_id != str(inter.guild_id)
         ):
-            raise TicketError("This ticket category no longer exists. Ask staff for a new panel.")
+            raise TicketError(Text("opening.category_gone"))
         return category
 
     async def opener(self, inter: Interaction[Any], guild_id: int) -> Opener:
@@ -158,7 +157,7 @@ class Opening:
         try:
             member = await self.ctx.bot.http.get_member(guild_id, inter.author.id)
         except disnake.NotFound:
-            raise TicketError("You are not a member of that server any more.") from None
+            raise TicketError(Text("opening.not_a_member")) from None
         roles = frozenset(int(r) for r in member.get("roles", []))
         until = disnake.utils.parse_time(member.get("communication_disabled_until"))
         return Opener(inter.author.id, roles, until)
@@ -197,11 +196,7 @@ class Opening:
                 self.ctx.tenant, category.guild_id, inter.author.id, context.message_id
             )
             if await self.ctx.cache.get(key) != str(context.channel_id).encode():
-                raise TicketError(
-                    "A ticket can only refer to a message you picked with "
-                    '"Create ticket from message" in this server in the last 15 minutes. '
-                    "Please pick it again."
-                )
+                raise TicketError(Text("opening.stale_message"))
 
     async def start(
         self, inter: Interaction[Any], category: Category, context: FormContext
@@ -224,7 +219,8 @@ class Opening:
                 inter, Request(guild_id, category, inter.author, opener, context, topic)
             )
             return
-        modal = views.form(category, questions, context.encode())
+        locale = await answer_locale(inter, await self.ctx.guild_locale(guild_id))
+        modal = views.form(category, questions, context.encode(), locale)
         if modal is not None:
             await inter.response.send_modal(modal)
             return
@@ -238,7 +234,7 @@ class Opening:
             not await self.ctx.cache.set_if_absent(key, mine, ttl_ms=ANTI_SPAM_MS)
             and await self.ctx.cache.get(key) != mine
         ):
-            raise TicketError("You are going a bit fast; try again in a few seconds.")
+            raise TicketError(Text("opening.too_fast"))
 
     async def _dm_text(self, context: FormContext) -> str | None:
         assert context.channel_id is not None and context.message_id is not None
@@ -267,7 +263,7 @@ class Opening:
             topic = str(values.get(custom_ids.TOPIC_FIELD, "")).strip()
             if not views.TOPIC_MIN <= len(topic) <= views.TOPIC_MAX:
                 raise TicketError(
-                    f"The topic must be {views.TOPIC_MIN} to {views.TOPIC_MAX} characters long."
+                    Text("opening.topic_length", min=views.TOPIC_MIN, max=views.TOPIC_MAX)
                 )
         if context.kind == "d" and not topic:
             topic = await self._dm_text(context)
@@ -296,7 +292,8 @@ class Opening:
             await self.ctx.cache.delete(
                 keys.open_pause(self.ctx.tenant, request.guild_id, request.user.id)
             )
-        await reply(inter, f"Your ticket is open: <#{ticket.channel_id}>")
+        await ticket_created(self.ctx, ticket)
+        await reply(inter, Text("opening.open", channel=f"<#{ticket.channel_id}>"))
         return ticket
 
     async def _record(self, inter: Interaction[Any], request: Request) -> Ticket:
@@ -385,7 +382,8 @@ class Opening:
                 if refusal is None:
                     raise  # a passing fault: the event is retried
                 # Retrying cannot help; free the member's slot and say why.
-                await self.ctx.tickets.abandon(ticket, self.ctx.cipher.encrypt(refusal))
+                reason = refusal.render(await self.ctx.guild_locale(ticket.guild_id))
+                await self.ctx.tickets.abandon(ticket, self.ctx.cipher.encrypt(reason))
                 raise TicketError(refusal) from None
         if ticket.channel_id is None:
             await self.ctx.tickets.set_channel(ticket.guild_id, ticket.number, channel_id)
@@ -402,9 +400,12 @@ class Opening:
             message_id = await self._greet(ticket, request, int(channel_id))
         await self._pin(ticket, int(channel_id), message_id)
         await self.notices.after_open(ticket, category, int(channel_id))
-        return await self.ctx.tickets.mark_open(
+        opened = await self.ctx.tickets.mark_open(
             ticket.guild_id, ticket.number, channel_id, message_id
         )
+        # Counted once: a redelivery finds the ticket no longer "opening" above.
+        metrics.tickets_opened.labels(self.ctx.tickets.tenant).inc()
+        return opened
 
     async def _create_place(self, ticket: Ticket, request: Request) -> str:
         category, user = request.category, request.user
@@ -413,7 +414,7 @@ class Opening:
         reason = f"Ticket #{ticket.number} opened by {ticket.creator_id}"
         if category.mode == "thread":
             if category.thread_channel is None:
-                raise TicketError("This ticket category has no channel for its threads; ask staff.")
+                raise TicketError(Text("opening.no_thread_channel"))
             thread = await http.start_thread_without_message(
                 int(category.thread_channel),
                 name=name,
@@ -425,7 +426,7 @@ class Opening:
             )
             return str(thread["id"])
         if category.discord_category is None:
-            raise TicketError("This ticket category has no channel category yet; ask staff.")
+            raise TicketError(Text("opening.no_discord_category"))
         options: dict[str, Any] = {
             "name": name,
             "parent_id": category.discord_category,
@@ -474,6 +475,7 @@ class Opening:
     async def _greet(self, ticket: Ticket, request: Request, channel_id: int) -> str:
         category, user = request.category, request.user
         settings = await self.ctx.guild_settings(ticket.guild_id)
+        locale = await self.ctx.guild_locale(ticket.guild_id)
         stats = (
             await figures.category_figures(
                 self.ctx.cache, self.ctx.tickets, ticket.guild_id, category.key
@@ -481,7 +483,7 @@ class Opening:
             if views.wants_stats(category.opening_message)
             else None
         )
-        embeds = [views.opening_embed(category, settings, ticket.number, user, stats)]
+        embeds = [views.opening_embed(category, settings, ticket.number, user, stats, locale)]
         details = views.answers_embed(
             [
                 Answer(question=q.key, label=q.label, value=v, position=n)
@@ -489,20 +491,23 @@ class Opening:
             ],
             request.topic,
             settings,
+            locale,
         )
         if details is not None:
             embeds.append(details)
-        referred, transcript = await self._reference_embeds(ticket, request, settings)
+        referred, transcript = await self._reference_embeds(ticket, request, settings, locale)
         embeds += referred
         buttons = views.opening_components(
             ticket.number,
             editable=bool(request.answers or request.topic),
             claimable=settings.claim_button and category.claiming,
             closable=settings.close_button,
+            locale=locale,
         )
         buttons += transcript
         pings = " ".join(f"<@&{r}>" for r in category.ping_roles)
-        content = f"<@{user.id}> {pings}".strip() + f" opened a {category.name} ticket."
+        who = f"<@{user.id}> {pings}".strip()
+        content = t(locale, "opening.opened", user=who, category=category.name)
         allowed = disnake.AllowedMentions(
             users=[disnake.Object(user.id)],
             roles=[disnake.Object(int(r)) for r in category.ping_roles],
@@ -513,7 +518,7 @@ class Opening:
         if not settings.close_button:
             buttons.append(
                 disnake.ui.Button(
-                    label="Close",
+                    label=t(locale, "views.close"),
                     style=disnake.ButtonStyle.danger,
                     custom_id=custom_ids.make(custom_ids.CLOSE, ticket.number),
                 )
@@ -553,11 +558,10 @@ class Opening:
                     await http.delete_message(channel_id, int(message["id"]))
 
     async def _reference_embeds(
-        self, ticket: Ticket, request: Request, settings: GuildSettings
+        self, ticket: Ticket, request: Request, settings: GuildSettings, locale: str
     ) -> tuple[list[disnake.Embed], list[disnake.ui.Button[None]]]:
         """What the ticket refers to (standalone/tickets/references.py), in the guild's language."""
         context = request.context
-        locale = await self.ctx.guild_locale(ticket.guild_id)
         if context.kind == "t" and ticket.references_ticket is not None:
             earlier = await self.ctx.tickets.get(ticket.guild_id, ticket.references_ticket)
             if earlier is None:
@@ -578,21 +582,23 @@ class Opening:
         ticket = await self._own_ticket(inter, number)
         category = await self.ctx.category_of(ticket)
         if str(inter.author.id) != ticket.creator_id and not is_staff(inter, category):
-            raise TicketError("Only the member who opened this ticket or staff can edit it.")
+            raise TicketError(Text("opening.edit_refused"))
         questions = await self.ctx.settings.questions(category.key) if category else []
         answers = {
             a.question: self.ctx.cipher.decrypt(a.value)
             for a in await self.ctx.tickets.answers(ticket)
         }
         topic = self.ctx.cipher.decrypt(ticket.topic) if ticket.topic else None
-        await inter.response.send_modal(views.edit_modal(ticket.number, questions, answers, topic))
+        locale = await answer_locale(inter, await self.ctx.guild_locale(ticket.guild_id))
+        modal = views.edit_modal(ticket.number, questions, answers, topic, locale)
+        await inter.response.send_modal(modal)
 
     async def edited(self, inter: Interaction[Any], number: int) -> None:
         """Store changed answers or topic, show the difference in the ticket, update its embed."""
         ticket = await self._own_ticket(inter, number)
         category = await self.ctx.category_of(ticket)
         if str(inter.author.id) != ticket.creator_id and not is_staff(inter, category):
-            raise TicketError("Only the member who opened this ticket or staff can edit it.")
+            raise TicketError(Text("opening.edit_refused"))
         values: dict[str, Any] = getattr(inter, "values", {})
         cipher = self.ctx.cipher
         questions = await self.ctx.settings.questions(category.key) if category else []
@@ -618,7 +624,7 @@ class Opening:
             new_topic = str(values.get(custom_ids.TOPIC_FIELD, "")).strip()
             if not views.TOPIC_MIN <= len(new_topic) <= views.TOPIC_MAX:
                 raise TicketError(
-                    f"The topic must be {views.TOPIC_MIN} to {views.TOPIC_MAX} characters long."
+                    Text("opening.topic_length", min=views.TOPIC_MIN, max=views.TOPIC_MAX)
                 )
             if new_topic != (topic or ""):
                 changes.append(("Topic", topic or "", new_topic))
@@ -638,12 +644,12 @@ class Opening:
                 updates["topic"] = cipher.encrypt(chosen)
         await defer(inter)
         if not changes:
-            await reply(inter, "Nothing changed.")
+            await reply(inter, Text("opening.nothing_changed"))
             return
         settings = await self.ctx.guild_settings(ticket.guild_id)
-        diff = disnake.Embed(
-            title=f"{inter.author.display_name}{EDITED_TITLE}"[:256], colour=settings.colour
-        )
+        locale = await self.ctx.guild_locale(ticket.guild_id)
+        edited = t(locale, "opening.edited", user=inter.author.display_name)
+        diff = disnake.Embed(title=edited[:256], colour=settings.colour)
         for label, before, after in changes[:25]:
             body = "\n".join(
                 [
@@ -656,30 +662,40 @@ class Opening:
         # Discord first, the database last: a delivery that dies before the save is
         # run again with the same changes (and finds its diff); saving first would
         # leave a retry with "nothing changed" and no diff at all.
-        if not await self._diff_posted(int(ticket.channel_id), diff):
+        if not await self._diff_posted(int(ticket.channel_id), diff, locale):
             await self.ctx.bot.get_partial_messageable(int(ticket.channel_id)).send(
                 embed=diff, allowed_mentions=NO_PINGS
             )
-        await self._refresh_opening(ticket, new_answers, topic, settings)
+        await self._refresh_opening(ticket, new_answers, topic, settings, locale)
         if new_answers:
             await self.ctx.tickets.save_answers(ticket, new_answers)
         if updates:
+            unchanged = ticket
             ticket = await self.ctx.tickets.update_fields(ticket, **updates)
-        await reply(inter, "Your changes are saved.")
+            actor = str(inter.author.id)
+            await audit.ticket_updated(self.ctx, unchanged, ticket, actor, str(inter.id))
+        await reply(inter, Text("opening.saved"))
 
-    async def _diff_posted(self, channel_id: int, diff: disnake.Embed) -> bool:
+    async def _diff_posted(self, channel_id: int, diff: disnake.Embed, locale: str) -> bool:
         """Whether the channel's latest edit diff is this one (posted by an earlier try)."""
         wanted = diff.to_dict().get("fields")
+        # Every translation starts with the name, so the rest tells a diff apart.
+        ending = t(locale, "opening.edited", user="")
         for message in await self.ctx.bot.http.logs_from(channel_id, 20):
             if str(message["author"]["id"]) != str(self.ctx.bot_id):
                 continue
             embeds = cast(list[dict[str, Any]], message.get("embeds") or [])
-            if embeds and str(embeds[0].get("title", "")).endswith(EDITED_TITLE):
+            if embeds and str(embeds[0].get("title", "")).endswith(ending):
                 return embeds[0].get("fields") == wanted
         return False
 
     async def _refresh_opening(
-        self, ticket: Ticket, answers: list[Answer], topic: str | None, settings: GuildSettings
+        self,
+        ticket: Ticket,
+        answers: list[Answer],
+        topic: str | None,
+        settings: GuildSettings,
+        locale: str,
     ) -> None:
         if ticket.opening_message_id is None or ticket.channel_id is None:
             return
@@ -692,7 +708,7 @@ class Opening:
             Answer(question=a.question, label=a.label, value=self.ctx.cipher.decrypt(a.value))
             for a in answers
         ]
-        details = views.answers_embed(plain, topic, settings)
+        details = views.answers_embed(plain, topic, settings, locale)
         embeds = list(message.get("embeds") or [])[:1]
         if details is not None:
             embeds.append(details.to_dict())
@@ -702,10 +718,10 @@ class Opening:
 
     async def _own_ticket(self, inter: Interaction[Any], number: int) -> Ticket:
         if inter.guild_id is None:
-            raise TicketError("This only works inside the ticket.")
+            raise TicketError(Text("opening.inside_only"))
         ticket = await self.ctx.tickets.get(str(inter.guild_id), number)
         if ticket is None or ticket.channel_id != str(inter.channel_id):
-            raise TicketError("This button does not belong to this ticket.")
+            raise TicketError(Text("opening.other_ticket"))
         if ticket.state != "open":
-            raise TicketError("This ticket is not open.")
+            raise TicketError(Text("claiming.not_open"))
         return ticket

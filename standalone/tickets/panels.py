@@ -7,6 +7,7 @@ from typing import Any
 import disnake
 
 from standalone.db.records import Category, GuildSettings
+from standalone.i18n import Text, t
 from standalone.tickets import custom_ids, views
 from standalone.tickets.context import TicketContext
 from standalone.tickets.errors import TicketError
@@ -29,19 +30,24 @@ async def send_panel(
     ``marker`` tells this panel's components from other panels'; a retry with the
     same marker (a redelivered command) finds the panel its first try posted.
     """
-    heading = title or (f"{chosen[0].name} tickets" if len(chosen) == 1 else "Open a ticket")
+    locale = await ctx.guild_locale(settings.guild_id)
+    heading = title or (
+        t(locale, "panels.one_title", category=chosen[0].name)
+        if len(chosen) == 1
+        else t(locale, "panels.title")
+    )
     text = description or (
-        "Click the button below to open a private ticket."
+        t(locale, "panels.click")
         if len(chosen) == 1 or style != "menu"
-        else "Pick a category below to open a private ticket."
+        else t(locale, "panels.pick")
     )
     embed = views.panel_embed(heading, text, settings)
     rows: list[Any]
     if style == "menu" and len(chosen) > 1:
-        menu = views.category_menu(chosen, marker)
+        menu = views.category_menu(chosen, marker, locale=locale)
         rows, wanted = [disnake.ui.ActionRow(menu)], menu.custom_id
     else:
-        rows = views.panel_buttons(chosen, marker)
+        rows = views.panel_buttons(chosen, marker, locale)
         wanted = custom_ids.make(custom_ids.OPEN, chosen[0].key, marker)
     if await ctx.find_bot_message(channel_id, wanted) is not None:
         return
@@ -53,7 +59,4 @@ async def send_panel(
         if exc.status != 400:
             raise
         # Usually an emoji Discord does not know; retrying cannot help.
-        raise TicketError(
-            f"Discord refused the panel ({exc.text}). Check the categories' emoji "
-            "with `/category appearance`."
-        ) from None
+        raise TicketError(Text("panels.refused", detail=exc.text)) from None

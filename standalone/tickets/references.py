@@ -10,6 +10,7 @@ without text are not referred to, as in v4.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, cast
 
 import disnake
@@ -24,6 +25,11 @@ from standalone.tickets.errors import TicketError
 # Discord message types a member writes: a message and a reply.
 MEMBER_MESSAGE_TYPES = frozenset({0, 19})
 QUOTE_CHARS = 1000
+
+
+def stamp(moment: datetime, style: str) -> str:
+    """Discord's timestamp markup, which each reader's client shows in their own language."""
+    return f"<t:{int(moment.timestamp())}:{style}>"
 
 
 def referable(message_type: int, content: str) -> bool:
@@ -62,11 +68,9 @@ async def ticket_reference(
         colour=settings.colour,
         timestamp=earlier.created_at,
     )
-    opened = int(earlier.created_at.timestamp())
-    embed.add_field(name=t(locale, "references.opened"), value=f"<t:{opened}:D>")
+    embed.add_field(name=t(locale, "references.opened"), value=stamp(earlier.created_at, "D"))
     if earlier.closed_at is not None:
-        closed = int(earlier.closed_at.timestamp())
-        embed.add_field(name=t(locale, "references.closed"), value=f"<t:{closed}:R>")
+        embed.add_field(name=t(locale, "references.closed"), value=stamp(earlier.closed_at, "R"))
     buttons: list[disnake.ui.Button[None]] = []
     if earlier.transcript_key is not None:
         buttons.append(
@@ -122,6 +126,6 @@ async def message_reference(
     embed.set_author(name=f"{name} (@{author.get('username', '?')})"[:256], icon_url=icon)
     embed.add_field(
         name=t(locale, "references.sent"),
-        value=f"<t:{int(sent.timestamp())}:R> · <#{channel_id}> · <@{author.get('id', '0')}>",
+        value=f"{stamp(sent, 'R')} · <#{channel_id}> · <@{author.get('id', '0')}>",
     )
     return embed

@@ -13,9 +13,11 @@ from disnake.interactions.message import MessageInteraction
 from disnake.interactions.modal import ModalInteraction
 
 from standalone.db.records import Timer
+from standalone.db.shared_reads import shared_reads
+from standalone.i18n import Text
 from standalone.tickets import custom_ids
 from standalone.tickets.errors import TicketError
-from standalone.tickets.replies import forbidden_message, reader_locale, reply
+from standalone.tickets.replies import forbidden_message, reply
 
 ComponentInteraction = MessageInteraction[Any] | ModalInteraction[Any]
 ComponentHandler = Callable[[Any, list[str]], Awaitable[None]]
@@ -53,9 +55,9 @@ class ComponentRouter:
                 raise custom_ids.BadCustomId(inter.data.custom_id)
             await handler(inter, arguments)
         except TicketError as refusal:
-            await reply(inter, refusal.render(reader_locale(inter)))
+            await reply(inter, refusal.text)
         except custom_ids.BadCustomId:
-            await reply(inter, "This button is not from this bot any more. Try a new panel.")
+            await reply(inter, Text("router.stale_button"))
         except disnake.Forbidden as exc:
             await reply(inter, forbidden_message(exc))
 
@@ -71,9 +73,14 @@ class EventRouter:
         self._handlers.setdefault(event, []).append(handler)
 
     async def dispatch(self, event: str, data: bytes) -> None:
-        """Run each handler of ``event`` in registration order."""
-        for handler in self._handlers.get(event, ()):
-            await handler(data)
+        """Run each handler of ``event`` in registration order.
+
+        They share their lookups of the ticket, category and guild settings
+        (``shared_reads``): a message in a ticket costs one read of each, not three.
+        """
+        with shared_reads():
+            for handler in self._handlers.get(event, ()):
+                await handler(data)
 
 
 TimerHandler = Callable[[Timer], Awaitable[None]]

@@ -6,24 +6,47 @@ import re
 from typing import Any
 
 import disnake
+import msgspec
 from disnake.ext import commands
 from disnake.interactions.application_command import ApplicationCommandInteraction
 
 from standalone import keys
 from standalone.db.records import Category, GuildSettings
 from standalone.db.settings import SettingsError
-from standalone.tickets import locks
+from standalone.i18n import SUPPORTED, Text, choices, localised, normalise, option, supported
+from standalone.tickets import audit, locks
 from standalone.tickets.channel_categories import guild_categories_locked, made_category
 from standalone.tickets.commands import FeatureCog
 from standalone.tickets.context import TicketContext, is_admin
 from standalone.tickets.durations import BadDuration, format_ms, parse_ms
 from standalone.tickets.errors import TicketError
-from standalone.tickets.replies import reply
+from standalone.tickets.replies import answer_locale, reply
 
 _ROLE = re.compile(r"<@&(\d{1,20})>|(\d{5,20})")
 ADMIN_ONLY = disnake.Permissions(manage_guild=True)
 GUILD_ONLY = disnake.InteractionContextTypes(guild=True)
 QUESTION_LOCK_MS = 10_000
+
+
+async def _audit(
+    ctx: TicketContext,
+    inter: ApplicationCommandInteraction[Any],
+    guild: str,
+    before: Category | None,
+    after: Category | None,
+) -> None:
+    """Log a category made, changed or removed by a command."""
+    named = after or before
+    assert named is not None
+    await audit.settings_changed(
+        ctx,
+        guild,
+        str(inter.author.id),
+        msgspec.structs.asdict(before) if before else {},
+        msgspec.structs.asdict(after) if after else {},
+        str(inter.id),
+        what=named.name,
+    )
 
 
 def parse_roles(text: str, known: set[int]) -> list[str]:
@@ -33,65 +56,84 @@ def parse_roles(text: str, known: set[int]) -> list[str]:
     ids = [int(a or b) for a, b in _ROLE.findall(text)]
     leftover = _ROLE.sub("", text).replace(",", " ").strip()
     if leftover or not ids:
-        raise TicketError(f"{text!r}: list roles as mentions (@Staff @Helpers) or ids, or none.")
+        raise TicketError(Text("settings.bad_roles", text=repr(text)))
     unknown = [str(r) for r in ids if r not in known]
     if unknown:
-        raise TicketError(f"This server has no role {', '.join(unknown)}.")
+        raise TicketError(Text("settings.unknown_roles", roles=", ".join(unknown)))
     return [str(r) for r in dict.fromkeys(ids)]
 
 
 def _duration(name: str, text: str) -> int | None:
     try:
         return parse_ms(text)
-    except BadDuration as exc:
-        raise TicketError(f"{name}: {exc}") from None
+    except BadDuration:
+        raise TicketError(Text("settings.bad_duration", name=name, text=repr(text))) from None
 
 
-def describe(category: Category) -> str:
+ON, OFF, NONE = Text("settings.on"), Text("settings.off"), Text("settings.none")
+SERVER_DEFAULT = Text("settings.server_default")
+
+
+def _switch(value: bool) -> Text:
+    return ON if value else OFF
+
+
+def _roles_text(ids: list[str]) -> str | Text:
+    return " ".join(f"<@&{r}>" for r in ids) or NONE
+
+
+def _ms_text(ms: int | None) -> str | Text:
+    return OFF if ms is None else format_ms(ms)
+
+
+def describe(category: Category) -> Text:
     """A category's settings in a few lines, for the admin who just changed them."""
 
-    def roles(ids: list[str]) -> str:
-        return " ".join(f"<@&{r}>" for r in ids) or "none"
-
-    def timing(ms: int | None) -> str:
-        return "server default" if ms is None else format_ms(ms or None)
+    def timing(ms: int | None) -> str | Text:
+        return SERVER_DEFAULT if ms is None else _ms_text(ms or None)
 
     where = (
-        f"private threads in <#{category.thread_channel}>"
+        Text("settings.where_threads", channel=f"<#{category.thread_channel}>")
         if category.mode == "thread"
-        else f"channels under <#{category.discord_category}>"
+        else Text("settings.where_channels", channel=f"<#{category.discord_category}>")
         if category.discord_category
-        else "channels (no Discord category set yet)"
+        else Text("settings.where_nowhere")
     )
-    return "\n".join(
-        [
-            f"**{category.name}** ({where})",
-            f"staff {roles(category.staff_roles)} · pings {roles(category.ping_roles)}",
-            f"required {roles(category.required_roles)} · blocked {roles(category.blocked_roles)}",
-            f"limits {category.member_limit} per member, {category.total_limit} in all · "
-            f"cooldown {format_ms(category.cooldown_ms)} · slowmode {category.slowmode_s or 0}s",
-            f"claiming {'on' if category.claiming else 'off'} · feedback "
-            f"{'on' if category.feedback else 'off'} · topic "
-            f"{'required' if category.require_topic else 'optional'}",
-            f"stale after {timing(category.stale_after_ms)}"
-            f" · auto-close {timing(category.auto_close_ms)}"
-            f" · archive {'server default' if category.archive is None else category.archive}",
-        ]
+    return Text(
+        "settings.describe_category",
+        name=category.name,
+        where=where,
+        staff=_roles_text(category.staff_roles),
+        pings=_roles_text(category.ping_roles),
+        required=_roles_text(category.required_roles),
+        blocked=_roles_text(category.blocked_roles),
+        member_limit=category.member_limit,
+        total_limit=category.total_limit,
+        cooldown=_ms_text(category.cooldown_ms),
+        slowmode=category.slowmode_s or 0,
+        claiming=_switch(category.claiming),
+        feedback=_switch(category.feedback),
+        topic=Text("settings.required" if category.require_topic else "settings.optional"),
+        stale_after=timing(category.stale_after_ms),
+        auto_close=timing(category.auto_close_ms),
+        archive=SERVER_DEFAULT if category.archive is None else _switch(category.archive),
     )
 
 
-def describe_guild(settings: GuildSettings) -> str:
+def describe_guild(settings: GuildSettings) -> Text:
     """The server-wide settings in a few lines."""
-    blocked = " ".join(f"<@&{r}>" for r in settings.blocked_roles) or "none"
-    log = f"<#{settings.log_channel}>" if settings.log_channel else "none"
-    return "\n".join(
-        [
-            f"log channel {log} · archive {'on' if settings.archive else 'off'}",
-            f"claim button {'on' if settings.claim_button else 'off'} · close button "
-            f"{'on' if settings.close_button else 'off'} · blocked {blocked}",
-            f"stale after {format_ms(settings.stale_after_ms)} · auto-close "
-            f"{format_ms(settings.auto_close_ms)} · colour #{settings.colour:06x}",
-        ]
+    return Text(
+        "settings.describe_guild",
+        log=f"<#{settings.log_channel}>" if settings.log_channel else NONE,
+        archive=_switch(settings.archive),
+        claim_button=_switch(settings.claim_button),
+        close_button=_switch(settings.close_button),
+        blocked=_roles_text(settings.blocked_roles),
+        stale_after=_ms_text(settings.stale_after_ms),
+        auto_close=_ms_text(settings.auto_close_ms),
+        colour=f"#{settings.colour:06x}",
+        # The language's own name, as the /settings choice shows it.
+        locale=Text(f"cmd_core.settings.locale.{normalise(settings.locale)}"),
     )
 
 
@@ -103,9 +145,9 @@ class SettingsCommands(FeatureCog):
 
     async def _admin_guild(self, inter: ApplicationCommandInteraction[Any]) -> str:
         if inter.guild_id is None:
-            raise TicketError("Settings belong to a server; use this command in one.")
+            raise TicketError(Text("settings.server_only"))
         if not is_admin(inter):
-            raise TicketError("You need the Manage Server permission to change ticket settings.")
+            raise TicketError(Text("settings.admin_only"))
         return str(inter.guild_id)
 
     async def _roles(self, guild_id: str) -> set[int]:
@@ -117,7 +159,7 @@ class SettingsCommands(FeatureCog):
         for category in every:
             if category.key == key_or_name or category.name.lower() == wanted:
                 return category
-        raise TicketError(f"There is no ticket category called {key_or_name!r}.")
+        raise TicketError(Text("entries.no_such_category", name=repr(key_or_name)))
 
     async def _autocomplete(
         self, inter: ApplicationCommandInteraction[Any], text: str
@@ -131,31 +173,39 @@ class SettingsCommands(FeatureCog):
     # /category
 
     @commands.slash_command(
-        name="category", contexts=GUILD_ONLY, default_member_permissions=ADMIN_ONLY
+        name=localised("cmd_core.category.name"),
+        description=localised("cmd_core.category.description"),
+        contexts=GUILD_ONLY,
+        default_member_permissions=ADMIN_ONLY,
     )
     async def category(self, inter: ApplicationCommandInteraction[Any]) -> None:
         """Ticket categories (kinds of ticket)."""
 
-    @category.sub_command(name="create", description="Add a kind of ticket.")
+    @category.sub_command(
+        name=localised("cmd_core.category.create.name"),
+        description=localised("cmd_core.category.create.description"),
+    )
     async def category_create(
         self,
         inter: ApplicationCommandInteraction[Any],
-        name: str = commands.Param(max_length=50, description="Name members see"),
-        staff_roles: str = commands.Param(description="Roles that handle it (mentions)"),
-        discord_category: disnake.CategoryChannel | None = commands.Param(
-            default=None, description="Channel category for ticket channels"
+        name: str = option("cmd_core.category.create.name", max_length=50),
+        staff_roles: str = option("cmd_core.category.create.staff_roles"),
+        discord_category: disnake.CategoryChannel | None = option(
+            "cmd_core.category.create.discord_category", default=None
         ),
-        mode: str = commands.Param(
-            default="channel", choices=["channel", "thread"], description="Channels or threads"
+        mode: str = option(
+            "cmd_core.category.create.mode",
+            default="channel",
+            choices=choices("cmd_core.category.create.mode", ["channel", "thread"]),
         ),
-        thread_channel: disnake.TextChannel | None = commands.Param(
-            default=None, description="For thread mode: the channel that holds the threads"
+        thread_channel: disnake.TextChannel | None = option(
+            "cmd_core.category.create.thread_channel", default=None
         ),
     ) -> None:
         guild = await self._admin_guild(inter)
         roles = parse_roles(staff_roles, await self._roles(guild))
         if mode == "thread" and thread_channel is None:
-            raise TicketError("Thread mode needs a thread_channel to hold the private threads.")
+            raise TicketError(Text("settings.thread_needs_channel"))
         fields: dict[str, Any] = {"staff_roles": roles, "mode": mode}
         if discord_category is not None:
             fields["discord_category"] = str(discord_category.id)
@@ -172,66 +222,64 @@ class SettingsCommands(FeatureCog):
                         guild, name.strip(), interaction_id=str(inter.id), **fields
                     )
             except SettingsError as exc:
-                raise TicketError(f"Cannot add the category: {exc}.") from None
+                raise TicketError(Text("settings.cannot_add", detail=str(exc))) from None
         if made.mode == "channel" and made.discord_category is None:
             channel = await made_category(self.ctx, int(guild), made, inter.id)
             made = await self.ctx.settings.update_category(
                 guild, made.key, discord_category=channel
             )
-        await reply(inter, "Category added.\n" + describe(made))
+        await _audit(self.ctx, inter, guild, None, made)
+        await reply(inter, Text("settings.category_added", details=describe(made)))
 
-    @category.sub_command(name="edit", description="Change a kind of ticket.")
+    @category.sub_command(
+        name=localised("cmd_core.category.edit.name"),
+        description=localised("cmd_core.category.edit.description"),
+    )
     async def category_edit(
         self,
         inter: ApplicationCommandInteraction[Any],
-        category: str = commands.Param(description="Which category"),
-        name: str | None = commands.Param(default=None, max_length=50, description="New name"),
-        staff_roles: str | None = commands.Param(default=None, description="Staff roles"),
-        ping_roles: str | None = commands.Param(default=None, description="Roles pinged on open"),
-        required_roles: str | None = commands.Param(
-            default=None, description="Roles a member needs (all)"
+        category: str = option("cmd_core.category.edit.category"),
+        name: str | None = option("cmd_core.category.edit.name", default=None, max_length=50),
+        staff_roles: str | None = option("cmd_core.category.edit.staff_roles", default=None),
+        ping_roles: str | None = option("cmd_core.category.edit.ping_roles", default=None),
+        required_roles: str | None = option("cmd_core.category.edit.required_roles", default=None),
+        blocked_roles: str | None = option("cmd_core.category.edit.blocked_roles", default=None),
+        discord_category: disnake.CategoryChannel | None = option(
+            "cmd_core.category.edit.discord_category", default=None
         ),
-        blocked_roles: str | None = commands.Param(
-            default=None, description="Roles that may not open these"
+        mode: str | None = option(
+            "cmd_core.category.edit.mode",
+            default=None,
+            choices=choices("cmd_core.category.edit.mode", ["channel", "thread"]),
         ),
-        discord_category: disnake.CategoryChannel | None = commands.Param(
-            default=None, description="Channel category for ticket channels"
+        thread_channel: disnake.TextChannel | None = option(
+            "cmd_core.category.edit.thread_channel", default=None
         ),
-        mode: str | None = commands.Param(
-            default=None, choices=["channel", "thread"], description="Channels or threads"
+        channel_name: str | None = option(
+            "cmd_core.category.edit.channel_name", default=None, max_length=100
         ),
-        thread_channel: disnake.TextChannel | None = commands.Param(
-            default=None, description="Channel that holds thread tickets"
+        opening_message: str | None = option(
+            "cmd_core.category.edit.opening_message", default=None, max_length=4000
         ),
-        channel_name: str | None = commands.Param(
-            default=None, max_length=100, description="Name template, e.g. ticket-{num}"
+        claiming: bool | None = option("cmd_core.category.edit.claiming", default=None),
+        feedback: bool | None = option("cmd_core.category.edit.feedback", default=None),
+        member_limit: int | None = option(
+            "cmd_core.category.edit.member_limit", default=None, ge=1, le=50
         ),
-        opening_message: str | None = commands.Param(
-            default=None, max_length=4000, description="Greeting; {username} {num} work"
+        total_limit: int | None = option(
+            "cmd_core.category.edit.total_limit", default=None, ge=1, le=1000
         ),
-        claiming: bool | None = commands.Param(default=None, description="Allow claiming"),
-        feedback: bool | None = commands.Param(default=None, description="Ask for feedback"),
-        member_limit: int | None = commands.Param(
-            default=None, ge=1, le=50, description="Open tickets per member"
+        cooldown: str | None = option("cmd_core.category.edit.cooldown", default=None),
+        slowmode: int | None = option(
+            "cmd_core.category.edit.slowmode", default=None, ge=0, le=21600
         ),
-        total_limit: int | None = commands.Param(
-            default=None, ge=1, le=1000, description="Open tickets in all"
-        ),
-        cooldown: str | None = commands.Param(default=None, description="e.g. 10m, or off"),
-        slowmode: int | None = commands.Param(
-            default=None, ge=0, le=21600, description="Seconds between messages"
-        ),
-        require_topic: bool | None = commands.Param(
-            default=None, description="Ask for a topic when there are no questions"
-        ),
-        auto_close: str | None = commands.Param(
-            default=None, description="Close this long after a warning, e.g. 12h; default"
-        ),
-        stale_after: str | None = commands.Param(
-            default=None, description="Warn after this long idle, e.g. 2d; off; default"
-        ),
-        archive: str | None = commands.Param(
-            default=None, choices=["on", "off", "default"], description="Keep messages"
+        require_topic: bool | None = option("cmd_core.category.edit.require_topic", default=None),
+        auto_close: str | None = option("cmd_core.category.edit.auto_close", default=None),
+        stale_after: str | None = option("cmd_core.category.edit.stale_after", default=None),
+        archive: str | None = option(
+            "cmd_core.category.edit.archive",
+            default=None,
+            choices=choices("cmd_core.category.edit.archive", ["on", "off", "default"]),
         ),
     ) -> None:
         guild = await self._admin_guild(inter)
@@ -279,26 +327,30 @@ class SettingsCommands(FeatureCog):
             return
         merged_mode = changes.get("mode", current.mode)
         if merged_mode == "thread" and not changes.get("thread_channel", current.thread_channel):
-            raise TicketError("Thread mode needs a thread_channel to hold the private threads.")
+            raise TicketError(Text("settings.thread_needs_channel"))
         try:
             updated = await self.ctx.settings.update_category(guild, current.key, **changes)
         except SettingsError as exc:
-            raise TicketError(f"Not saved: {exc}.") from None
-        await reply(inter, "Saved.\n" + describe(updated))
+            raise TicketError(Text("settings.not_saved", detail=str(exc))) from None
+        await _audit(self.ctx, inter, guild, current, updated)
+        await reply(inter, Text("settings.saved", details=describe(updated)))
 
-    @category.sub_command(name="appearance", description="How a kind of ticket looks.")
+    @category.sub_command(
+        name=localised("cmd_core.category.appearance.name"),
+        description=localised("cmd_core.category.appearance.description"),
+    )
     async def category_appearance(
         self,
         inter: ApplicationCommandInteraction[Any],
-        category: str = commands.Param(description="Which category"),
-        description: str | None = commands.Param(
-            default=None, max_length=100, description="Shown under its name in menus"
+        category: str = option("cmd_core.category.appearance.category"),
+        description: str | None = option(
+            "cmd_core.category.appearance.description", default=None, max_length=100
         ),
-        emoji: str | None = commands.Param(
-            default=None, max_length=64, description="Emoji on its button and menu entry"
+        emoji: str | None = option(
+            "cmd_core.category.appearance.emoji", default=None, max_length=64
         ),
-        image: str | None = commands.Param(
-            default=None, max_length=500, description="Image URL in the opening message"
+        image: str | None = option(
+            "cmd_core.category.appearance.image", default=None, max_length=500
         ),
     ) -> None:
         guild = await self._admin_guild(inter)
@@ -311,35 +363,50 @@ class SettingsCommands(FeatureCog):
         if image is not None:
             url = image.strip()
             if url and not re.fullmatch(r"https?://\S+", url):
-                raise TicketError("image: give a link starting with https://")
+                raise TicketError(Text("settings.bad_image"))
             changes["image"] = url or None
         updated = (
             await self.ctx.settings.update_category(guild, current.key, **changes)
             if changes
             else current
         )
+        await _audit(self.ctx, inter, guild, current, updated)
         await reply(
             inter,
-            f"{updated.emoji or '🎫'} **{updated.name}**: {updated.description or 'no description'}"
-            f" · image {updated.image or 'none'}",
+            Text(
+                "settings.appearance",
+                emoji=updated.emoji or "🎫",
+                name=updated.name,
+                description=updated.description or Text("settings.no_description"),
+                image=updated.image or NONE,
+            ),
         )
 
-    @category.sub_command(name="delete", description="Remove a kind of ticket.")
+    @category.sub_command(
+        name=localised("cmd_core.category.delete.name"),
+        description=localised("cmd_core.category.delete.description"),
+    )
     async def category_delete(
         self,
         inter: ApplicationCommandInteraction[Any],
-        category: str = commands.Param(description="Which category"),
+        category: str = option("cmd_core.category.delete.category"),
     ) -> None:
         guild = await self._admin_guild(inter)
         current = await self._category(guild, category)
         await self.ctx.settings.delete_category(guild, current.key)
-        await reply(inter, f"Deleted {current.name}. Its tickets keep their history.")
+        await _audit(self.ctx, inter, guild, current, None)
+        await reply(inter, Text("settings.deleted", name=current.name))
 
-    @category.sub_command(name="list", description="Show every kind of ticket.")
+    @category.sub_command(
+        name=localised("cmd_core.category.list.name"),
+        description=localised("cmd_core.category.list.description"),
+    )
     async def category_list(self, inter: ApplicationCommandInteraction[Any]) -> None:
         guild = await self._admin_guild(inter)
         every = await self.ctx.settings.categories(guild)
-        await reply(inter, "\n\n".join(describe(c) for c in every)[:1900] or "No categories yet.")
+        locale = await answer_locale(inter)
+        listed = "\n\n".join(describe(c).render(locale) for c in every)[:1900]
+        await reply(inter, listed or Text("settings.no_categories"))
 
     @category_edit.autocomplete("category")
     async def _edit_category(self, inter: ApplicationCommandInteraction[Any], text: str) -> Any:
@@ -358,39 +425,45 @@ class SettingsCommands(FeatureCog):
     # /question
 
     @commands.slash_command(
-        name="question", contexts=GUILD_ONLY, default_member_permissions=ADMIN_ONLY
+        name=localised("cmd_core.question.name"),
+        description=localised("cmd_core.question.description"),
+        contexts=GUILD_ONLY,
+        default_member_permissions=ADMIN_ONLY,
     )
     async def question(self, inter: ApplicationCommandInteraction[Any]) -> None:
         """Questions members answer when they open a ticket."""
 
-    @question.sub_command(name="add", description="Add (or change) a question of a category.")
+    @question.sub_command(
+        name=localised("cmd_core.question.add.name"),
+        description=localised("cmd_core.question.add.description"),
+    )
     async def question_add(
         self,
         inter: ApplicationCommandInteraction[Any],
-        category: str = commands.Param(description="Which category"),
-        label: str = commands.Param(max_length=45, description="The question"),
-        kind: str = commands.Param(
-            default="text", choices=["text", "menu"], description="Free text or a choice"
+        category: str = option("cmd_core.question.add.category"),
+        label: str = option("cmd_core.question.add.label", max_length=45),
+        kind: str = option(
+            "cmd_core.question.add.kind",
+            default="text",
+            choices=choices("cmd_core.question.add.kind", ["text", "menu"]),
         ),
-        options: str | None = commands.Param(
-            default=None, max_length=1000, description="For menus: choices, comma-separated"
+        options: str | None = option(
+            "cmd_core.question.add.options", default=None, max_length=1000
         ),
-        long: bool = commands.Param(default=False, description="A paragraph, not one line"),
-        required: bool = commands.Param(default=True, description="Must be answered"),
-        min_length: int = commands.Param(default=0, ge=0, le=4000, description="Shortest"),
-        max_length: int = commands.Param(default=1000, ge=1, le=4000, description="Longest"),
-        placeholder: str | None = commands.Param(
-            default=None, max_length=100, description="Hint in the empty field"
+        long: bool = option("cmd_core.question.add.long", default=False),
+        required: bool = option("cmd_core.question.add.required", default=True),
+        min_length: int = option("cmd_core.question.add.min_length", default=0, ge=0, le=4000),
+        max_length: int = option("cmd_core.question.add.max_length", default=1000, ge=1, le=4000),
+        placeholder: str | None = option(
+            "cmd_core.question.add.placeholder", default=None, max_length=100
         ),
-        use_as_topic: bool = commands.Param(
-            default=False, description="Its answer becomes the ticket's topic"
-        ),
+        use_as_topic: bool = option("cmd_core.question.add.use_as_topic", default=False),
     ) -> None:
         guild = await self._admin_guild(inter)
         current = await self._category(guild, category)
         choices = [o.strip() for o in (options or "").split(",") if o.strip()]
         if kind == "menu" and not choices:
-            raise TicketError("A menu question needs options, comma-separated.")
+            raise TicketError(Text("settings.menu_needs_options"))
         fields: dict[str, Any] = {
             "kind": "select" if kind == "menu" else "text",
             "options": choices,
@@ -417,32 +490,35 @@ class SettingsCommands(FeatureCog):
             if use_as_topic:
                 await self.ctx.settings.update_category(guild, current.key, custom_topic=saved.key)
         except SettingsError as exc:
-            raise TicketError(f"Not saved: {exc}.") from None
+            raise TicketError(Text("settings.not_saved", detail=str(exc))) from None
         except locks.Busy:
-            raise TicketError(
-                f"The questions of {current.name} are being changed right now; try again."
-            ) from None
+            raise TicketError(Text("settings.questions_busy", name=current.name)) from None
         listed = await self.ctx.settings.questions(current.key)
         lines = [f"{n + 1}. {q.label} ({q.kind})" for n, q in enumerate(listed)]
-        await reply(inter, f"Questions of {current.name}:\n" + "\n".join(lines))
+        await reply(inter, Text("settings.questions", name=current.name, lines="\n".join(lines)))
 
-    @question.sub_command(name="remove", description="Remove a question of a category.")
+    @question.sub_command(
+        name=localised("cmd_core.question.remove.name"),
+        description=localised("cmd_core.question.remove.description"),
+    )
     async def question_remove(
         self,
         inter: ApplicationCommandInteraction[Any],
-        category: str = commands.Param(description="Which category"),
-        label: str = commands.Param(description="The question, as listed"),
+        category: str = option("cmd_core.question.remove.category"),
+        label: str = option("cmd_core.question.remove.label"),
     ) -> None:
         guild = await self._admin_guild(inter)
         current = await self._category(guild, category)
         existing = await self.ctx.settings.questions(current.key)
         same = next((q for q in existing if q.label.lower() == label.strip().lower()), None)
         if same is None:
-            raise TicketError(f"{current.name} has no question {label!r}.")
+            raise TicketError(Text("settings.no_question", name=current.name, label=repr(label)))
         await self.ctx.settings.remove_question(current.key, same.key)
         if current.custom_topic == same.key:
             await self.ctx.settings.update_category(guild, current.key, custom_topic=None)
-        await reply(inter, f"Removed {same.label!r} from {current.name}.")
+        await reply(
+            inter, Text("settings.question_removed", label=repr(same.label), name=current.name)
+        )
 
     @question_add.autocomplete("category")
     async def _add_category(self, inter: ApplicationCommandInteraction[Any], text: str) -> Any:
@@ -455,31 +531,31 @@ class SettingsCommands(FeatureCog):
     # /settings
 
     @commands.slash_command(
-        name="settings",
-        description="Show or change this server's ticket settings.",
+        name=localised("cmd_core.settings.name"),
+        description=localised("cmd_core.settings.description"),
         contexts=GUILD_ONLY,
         default_member_permissions=ADMIN_ONLY,
     )
     async def settings(
         self,
         inter: ApplicationCommandInteraction[Any],
-        log_channel: disnake.TextChannel | None = commands.Param(
-            default=None, description="Where ticket events are logged"
+        log_channel: disnake.TextChannel | None = option(
+            "cmd_core.settings.log_channel", default=None
         ),
-        archive: bool | None = commands.Param(default=None, description="Keep ticket messages"),
-        claim_button: bool | None = commands.Param(default=None, description="Show Claim"),
-        close_button: bool | None = commands.Param(default=None, description="Show Close"),
-        blocked_roles: str | None = commands.Param(
-            default=None, description="Roles that may not open tickets"
+        archive: bool | None = option("cmd_core.settings.archive", default=None),
+        claim_button: bool | None = option("cmd_core.settings.claim_button", default=None),
+        close_button: bool | None = option("cmd_core.settings.close_button", default=None),
+        blocked_roles: str | None = option("cmd_core.settings.blocked_roles", default=None),
+        auto_close: str | None = option("cmd_core.settings.auto_close", default=None),
+        stale_after: str | None = option("cmd_core.settings.stale_after", default=None),
+        footer: str | None = option("cmd_core.settings.footer", default=None, max_length=200),
+        colour: str | None = option("cmd_core.settings.colour", default=None),
+        locale: str | None = option(
+            "cmd_core.settings.locale",
+            default=None,
+            max_length=10,
+            choices=choices("cmd_core.settings.locale", list(SUPPORTED)),
         ),
-        auto_close: str | None = commands.Param(
-            default=None, description="Close this long after a warning, e.g. 12h, or off"
-        ),
-        stale_after: str | None = commands.Param(
-            default=None, description="Warn after this long idle, e.g. 2d, or off"
-        ),
-        footer: str | None = commands.Param(default=None, max_length=200, description="Footer"),
-        colour: str | None = commands.Param(default=None, description="Embed colour, #5865F2"),
     ) -> None:
         guild = await self._admin_guild(inter)
         changes: dict[str, Any] = {}
@@ -503,8 +579,17 @@ class SettingsCommands(FeatureCog):
         if colour is not None:
             raw = colour.strip().lstrip("#")
             if not re.fullmatch(r"[0-9a-fA-F]{6}", raw):
-                raise TicketError(f"colour: {colour!r} is not a colour like #5865F2.")
+                raise TicketError(Text("settings.bad_colour", text=repr(colour)))
             changes["colour"] = int(raw, 16)
+        before = await self.ctx.settings.guild(guild)
+        if locale is not None:
+            # Discord enforces the choices, but a stale client or a hand-made call may not.
+            chosen = supported(locale)
+            if chosen is None or chosen.lower() != locale.strip().lower():
+                raise TicketError(
+                    Text("settings.bad_locale", text=repr(locale), known=", ".join(SUPPORTED))
+                )
+            changes["locale"] = chosen
         try:
             current = (
                 await self.ctx.settings.update_guild(guild, **changes)
@@ -512,5 +597,14 @@ class SettingsCommands(FeatureCog):
                 else await self.ctx.settings.guild(guild)
             )
         except SettingsError as exc:
-            raise TicketError(f"Not saved: {exc}.") from None
-        await reply(inter, ("Saved.\n" if changes else "") + describe_guild(current))
+            raise TicketError(Text("settings.not_saved", detail=str(exc))) from None
+        await audit.settings_changed(
+            self.ctx,
+            guild,
+            str(inter.author.id),
+            msgspec.structs.asdict(before),
+            msgspec.structs.asdict(current),
+            str(inter.id),
+        )
+        details = describe_guild(current)
+        await reply(inter, Text("settings.saved", details=details) if changes else details)

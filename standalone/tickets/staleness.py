@@ -25,6 +25,7 @@ import disnake
 from standalone import keys
 from standalone.db.activity import ActivityRepository
 from standalone.db.records import Category, Ticket, Timer
+from standalone.i18n import t
 from standalone.tickets import custom_ids
 from standalone.tickets.context import TicketContext, effective_ms
 from standalone.tickets.events import MessageEvent, decode
@@ -128,7 +129,9 @@ class Staleness:
         if event.type not in HUMAN_MESSAGE_TYPES:
             return None
         staff = await self.is_staff(ticket, event)
-        ticket = await self.activity.message(ticket, event.timestamp, staff=staff)
+        ticket = await self.activity.message(
+            ticket, event.timestamp, staff=staff, author=event.author.id
+        )
         if ticket.stale_message_id is not None:
             ticket = await self.take_back_warning(ticket)
         await schedule_stale(self.ctx, ticket)
@@ -230,12 +233,14 @@ class Staleness:
     ) -> str:
         category = await self.ctx.category_of(ticket)
         ping, mentions = self._ping(ticket, category)
-        text = f"This ticket has had no activity since {_stamp(since)}."
-        if auto_close is not None:
-            text += f" It will be closed {_stamp(now + timedelta(milliseconds=auto_close))}."
-        text += " Send a message to keep it open, or close it."
+        locale = await self.ctx.guild_locale(ticket.guild_id)
+        if auto_close is None:
+            text = t(locale, "staleness.warning", since=_stamp(since))
+        else:
+            due = _stamp(now + timedelta(milliseconds=auto_close))
+            text = t(locale, "staleness.warning_closing", since=_stamp(since), due=due)
         button: disnake.ui.Button[None] = disnake.ui.Button(
-            label="Close",
+            label=t(locale, "views.close"),
             emoji="🔒",
             style=disnake.ButtonStyle.danger,
             custom_id=warning_custom_id(ticket.number),

@@ -8,6 +8,8 @@ from html import escape
 
 import msgspec
 
+from standalone.i18n import DEFAULT, t
+
 _STYLE = """
 body{margin:0;background:#313338;color:#dbdee1;font:16px/1.375 "gg sans","Noto Sans",
 "Helvetica Neue",Helvetica,Arial,sans-serif}
@@ -105,12 +107,19 @@ def _content(text: str, names: dict[str, str]) -> str:
     return _MENTION.sub(mention, escape(text))
 
 
-def _message(message: TranscriptMessage, names: dict[str, str], pinned: set[str]) -> str:
+def _flag(locale: str, key: str) -> str:
+    return f'<span class="flag">({escape(t(locale, key))})</span>'
+
+
+def _message(
+    message: TranscriptMessage, names: dict[str, str], pinned: set[str], locale: str
+) -> str:
     initial = escape(message.author_name[:1].upper() or "?")
-    badge = '<span class="bot">BOT</span>' if message.author_bot else ""
-    flags = '<span class="flag">(edited)</span>' if message.edited else ""
-    flags += '<span class="flag">(deleted)</span>' if message.deleted else ""
-    flags += '<span class="flag">(pinned)</span>' if message.message_id in pinned else ""
+    bot = escape(t(locale, "transcript.bot"))
+    badge = f'<span class="bot">{bot}</span>' if message.author_bot else ""
+    flags = _flag(locale, "transcript.edited") if message.edited else ""
+    flags += _flag(locale, "transcript.deleted") if message.deleted else ""
+    flags += _flag(locale, "transcript.pinned") if message.message_id in pinned else ""
     stamp = message.created_at.strftime("%Y-%m-%d %H:%M UTC")
     return (
         f'<div class="msg{" deleted" if message.deleted else ""}">'
@@ -118,63 +127,86 @@ def _message(message: TranscriptMessage, names: dict[str, str], pinned: set[str]
         f'<span class="name">{escape(message.author_name)}</span>{badge}'
         f'<time datetime="{message.created_at.isoformat()}">{stamp}</time>{flags}'
         f'<div class="content">{_content(message.content, names)}</div>'
-        f"{_edits(message.edits, names)}</div></div>"
+        f"{_edits(message.edits, names, locale)}</div></div>"
     )
 
 
-def _edits(edits: list[TranscriptEdit], names: dict[str, str]) -> str:
+def _edits(edits: list[TranscriptEdit], names: dict[str, str], locale: str) -> str:
     if not edits:
         return ""
     versions = "".join(
-        f'<div class="edit"><time datetime="{e.at.isoformat()}">replaced '
-        f'{e.at:%Y-%m-%d %H:%M} UTC</time><div class="content">{_content(e.content, names)}</div>'
-        "</div>"
+        f'<div class="edit"><time datetime="{e.at.isoformat()}">'
+        f"{escape(t(locale, 'transcript.replaced', at=f'{e.at:%Y-%m-%d %H:%M} UTC'))}</time>"
+        f'<div class="content">{_content(e.content, names)}</div></div>'
         for e in edits
     )
-    summary = f"<summary>{len(edits)} earlier version(s)</summary>"
+    summary = f"<summary>{escape(t(locale, 'transcript.versions', count=len(edits)))}</summary>"
     return f'<details class="edits">{summary}{versions}</details>'
 
 
-def render_html(header: TranscriptHeader, messages: list[TranscriptMessage]) -> str:
+def render_html(
+    header: TranscriptHeader, messages: list[TranscriptMessage], locale: str = DEFAULT
+) -> str:
     """The transcript as a standalone HTML page; all user text is escaped."""
     # Names as the ticket's own messages show them; people who never wrote keep their id.
     names = {m.author_id: m.author_name for m in messages}
     pinned = set(header.pinned)
-    body = "\n".join(_message(m, names, pinned) for m in messages)
-    body = body or '<p class="empty">No messages.</p>'
-    topic = escape(header.topic) if header.topic else "(no topic)"
-    creator = escape(names.get(header.creator_id, header.creator_id))
-    closer = escape(names.get(header.closed_by, header.closed_by))
+    body = "\n".join(_message(m, names, pinned, locale) for m in messages)
+    body = body or f'<p class="empty">{escape(t(locale, "transcript.no_messages"))}</p>'
+    topic = header.topic or t(locale, "close_views.no_topic")
+    creator = names.get(header.creator_id, header.creator_id)
+    closer = names.get(header.closed_by, header.closed_by)
+    title = escape(t(locale, "transcript.title", number=header.number, category=header.category))
+    # The template is ours; every value in it is escaped once the text is filled.
+    opened = t(
+        locale,
+        "transcript.opened_closed",
+        creator=creator,
+        opened=f"{header.opened_at:%Y-%m-%d %H:%M} UTC",
+        closer=closer,
+        closed=f"{header.closed_at:%Y-%m-%d %H:%M} UTC",
+    )
+    count = t(locale, "transcript.message_count", count=len(messages))
     return (
         "<!doctype html>\n"
-        f'<html lang="en"><head><meta charset="utf-8">'
-        f"<title>Ticket #{header.number} · {escape(header.category)}</title>"
+        f'<html lang="{escape(locale)}"><head><meta charset="utf-8">'
+        f"<title>{title}</title>"
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<style>{_STYLE}</style></head><body>"
-        f"<header><h1>Ticket #{header.number} · {escape(header.category)}</h1>"
-        f"<p>Topic: {topic}</p>"
-        f"<p>Opened by {creator} on {header.opened_at:%Y-%m-%d %H:%M} UTC; "
-        f"closed by {closer} on {header.closed_at:%Y-%m-%d %H:%M} UTC</p>"
-        f"{_facts(header, names, messages)}<p>{len(messages)} messages</p></header>"
+        f"<header><h1>{title}</h1>"
+        f"<p>{escape(t(locale, 'transcript.topic'))}: {escape(topic)}</p>"
+        f"<p>{escape(opened)}</p>"
+        f"{_facts(header, names, messages, locale)}<p>{escape(count)}</p></header>"
         f"{_answers(header.answers)}<main>\n{body}\n</main></body></html>\n"
     )
 
 
-def _facts(
-    header: TranscriptHeader, names: dict[str, str], messages: list[TranscriptMessage]
-) -> str:
-    lines = []
+def facts(
+    header: TranscriptHeader, names: dict[str, str], messages: list[TranscriptMessage], locale: str
+) -> list[tuple[str, str]]:
+    """The header's labelled facts (unescaped): reason, claim, rating, feedback, people."""
+    found: list[tuple[str, str]] = []
     if header.reason:
-        lines.append(f"Reason: {escape(header.reason)}")
+        found.append(("transcript.reason", header.reason))
     claimer = names.get(header.claimed_by, header.claimed_by) if header.claimed_by else None
-    lines.append(f"Claimed by: {escape(claimer) if claimer else 'not claimed'}")
-    lines.append(f"Rating: {f'{header.rating}/5' if header.rating else 'not given'}")
+    found.append(("transcript.claimed_by", claimer or t(locale, "transcript.not_claimed")))
+    rating = f"{header.rating}/5" if header.rating else t(locale, "close_views.not_given")
+    found.append(("transcript.rating", rating))
     if header.comment:
-        lines.append(f"Feedback: {escape(header.comment)}")
+        found.append(("transcript.feedback", header.comment))
     people = participants(messages)
     if people:
-        lines.append("Participants: " + ", ".join(escape(name) for name in people.values()))
-    return "".join(f"<p>{line}</p>" for line in lines)
+        found.append(("transcript.participants", ", ".join(people.values())))
+    return found
+
+
+def _facts(
+    header: TranscriptHeader, names: dict[str, str], messages: list[TranscriptMessage], locale: str
+) -> str:
+    return "".join(
+        f"<p>{escape(t(locale, key))}: {escape(value)}</p>"
+        for key, value in facts(header, names, messages, locale)
+    )
 
 
 def _answers(answers: list[TranscriptAnswer]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from standalone.i18n import DEFAULT, t
 from standalone.tickets.transcript import TranscriptHeader, TranscriptMessage, participants
 
 
@@ -15,27 +16,34 @@ def _field(name: str, value: str) -> list[str]:
     return [f"{name}: {first}", *(f"    {line}" for line in rest)]
 
 
-def _stamp(header: TranscriptHeader, messages: list[TranscriptMessage]) -> list[str]:
-    closer = header.closed_by
+def _stamp(header: TranscriptHeader, messages: list[TranscriptMessage], locale: str) -> list[str]:
+    def label(key: str) -> str:
+        return t(locale, f"transcript.{key}")
+
+    def when(at: object) -> str:
+        return t(locale, "transcript.on", at=f"{at:%Y-%m-%d %H:%M:%S} UTC")
+
+    rating = f"{header.rating}/5" if header.rating else t(locale, "close_views.not_given")
     lines = [
-        f"Ticket #{header.number} · {header.category}",
-        f"Server: {header.guild_id}",
-        *_field("Topic", header.topic or "(no topic)"),
-        f"Opened by: {header.creator_id} on {header.opened_at:%Y-%m-%d %H:%M:%S} UTC",
-        f"Closed by: {closer} on {header.closed_at:%Y-%m-%d %H:%M:%S} UTC",
-        *_field("Reason", header.reason or "(none given)"),
-        f"Claimed by: {header.claimed_by or 'not claimed'}",
-        f"Rating: {f'{header.rating}/5' if header.rating else 'not given'}",
+        t(locale, "transcript.title", number=header.number, category=header.category),
+        f"{label('server')}: {header.guild_id}",
+        *_field(label("topic"), header.topic or t(locale, "close_views.no_topic")),
+        f"{label('opened_by')}: {header.creator_id} {when(header.opened_at)}",
+        f"{label('closed_by')}: {header.closed_by} {when(header.closed_at)}",
+        *_field(label("reason"), header.reason or t(locale, "close_views.none_given")),
+        f"{label('claimed_by')}: {header.claimed_by or label('not_claimed')}",
+        f"{label('rating')}: {rating}",
     ]
     if header.comment:
-        lines.extend(_field("Feedback", header.comment))
+        lines.extend(_field(label("feedback"), header.comment))
     people = participants(messages)
     if people:
         lines.append(
-            "Participants: " + ", ".join(f"{name} ({uid})" for uid, name in people.items())
+            f"{label('participants')}: "
+            + ", ".join(f"{name} ({uid})" for uid, name in people.items())
         )
     if header.pinned:
-        lines.append(f"Pinned messages: {', '.join(header.pinned)}")
+        lines.append(f"{label('pinned_messages')}: {', '.join(header.pinned)}")
     if header.answers:
         lines.append("")
         for answer in header.answers:
@@ -44,18 +52,20 @@ def _stamp(header: TranscriptHeader, messages: list[TranscriptMessage]) -> list[
     return lines
 
 
-def render_text(header: TranscriptHeader, messages: list[TranscriptMessage]) -> str:
+def render_text(
+    header: TranscriptHeader, messages: list[TranscriptMessage], locale: str = DEFAULT
+) -> str:
     """The transcript as numbered messages under a header; text is kept as written."""
-    lines = _stamp(header, messages)
-    lines.append(f"Messages: {len(messages)}")
+    lines = _stamp(header, messages, locale)
+    lines.append(f"{t(locale, 'transcript.messages')}: {len(messages)}")
     lines.append("")
     width = max(2, len(str(len(messages))))
     pinned = set(header.pinned)
     for index, message in enumerate(messages, start=1):
         marks = [
-            mark
+            t(locale, f"transcript.{mark}")
             for mark, on in (
-                ("bot", message.author_bot),
+                ("bot_mark", message.author_bot),
                 ("edited", message.edited),
                 ("deleted", message.deleted),
                 ("pinned", bool(message.message_id) and message.message_id in pinned),
@@ -69,5 +79,5 @@ def render_text(header: TranscriptHeader, messages: list[TranscriptMessage]) -> 
         )
         lines.extend(f"    {line}" for line in (message.content or "").splitlines() or [""])
     if not messages:
-        lines.append("No messages.")
+        lines.append(t(locale, "transcript.no_messages"))
     return "\n".join(lines) + "\n"

@@ -9,6 +9,7 @@ from disnake.ui.select.string import StringSelect
 
 from standalone.db.records import Answer, Category, GuildSettings, Question
 from standalone.db.tickets import CategoryStats
+from standalone.i18n import DEFAULT, t
 from standalone.tickets import custom_ids, figures
 
 TICKET_MEMBER_PERMISSIONS = disnake.Permissions(
@@ -23,18 +24,17 @@ BOT_PERMISSIONS = TICKET_MEMBER_PERMISSIONS | disnake.Permissions(
 )
 PRIMARY = disnake.Colour(0x5865F2)
 TOPIC_MIN, TOPIC_MAX = 5, 1000
-NO_ANSWER = "No response"
 # A form context: none, a referenced ticket number, a referenced message, a DM.
 NO_CONTEXT = "n"
 
 Button = disnake.ui.Button[None]
 
 
-def panel_buttons(categories: list[Category], marker: str) -> list[Any]:
+def panel_buttons(categories: list[Category], marker: str, locale: str = DEFAULT) -> list[Any]:
     """One button per category, five to a row; ``marker`` tells this panel from others."""
     buttons: list[Button] = [
         disnake.ui.Button(
-            label=(category.name if len(categories) > 1 else "Open ticket")[:80],
+            label=(category.name if len(categories) > 1 else t(locale, "views.open_button"))[:80],
             emoji=category.emoji or "🎫",
             style=disnake.ButtonStyle.primary,
             custom_id=custom_ids.make(custom_ids.OPEN, category.key, marker),
@@ -47,8 +47,9 @@ def panel_buttons(categories: list[Category], marker: str) -> list[Any]:
 def category_menu(
     categories: list[Category],
     context: str = NO_CONTEXT,
-    placeholder: str = "Pick a category",
+    placeholder: str | None = None,
     servers: dict[str, str] | None = None,
+    locale: str = DEFAULT,
 ) -> StringSelect[None]:
     """A menu of categories; the choice carries on with ``context``.
 
@@ -57,7 +58,7 @@ def category_menu(
     """
     return StringSelect(
         custom_id=custom_ids.make(custom_ids.PICK, context),
-        placeholder=placeholder,
+        placeholder=placeholder or t(locale, "views.pick_category"),
         options=[
             disnake.SelectOption(
                 label=(
@@ -82,16 +83,18 @@ def panel_embed(title: str, description: str, settings: GuildSettings) -> disnak
     return embed
 
 
-def form(category: Category, questions: list[Question], context: str) -> disnake.ui.Modal | None:
+def form(
+    category: Category, questions: list[Question], context: str, locale: str = DEFAULT
+) -> disnake.ui.Modal | None:
     """The modal a member fills in to open a ticket; None when nothing needs asking."""
     if questions:
         return disnake.ui.Modal(
-            title=f"New ticket: {category.name}"[:45],
+            title=t(locale, "views.new_ticket", category=category.name)[:45],
             custom_id=custom_ids.make(custom_ids.QUESTIONS, category.key, context),
             components=[question_field(q) for q in questions[:5]],
         )
     if category.require_topic:
-        return topic_modal(category, context)
+        return topic_modal(category, context, locale=locale)
     return None
 
 
@@ -123,12 +126,14 @@ def question_field(question: Question, answer: str | None = None) -> disnake.ui.
     return disnake.ui.Label(text=question.label[:45], component=component)
 
 
-def topic_modal(category: Category, context: str, current: str | None = None) -> disnake.ui.Modal:
+def topic_modal(
+    category: Category, context: str, current: str | None = None, locale: str = DEFAULT
+) -> disnake.ui.Modal:
     """Asks the member what the ticket is about."""
     return disnake.ui.Modal(
-        title=f"New ticket: {category.name}"[:45],
+        title=t(locale, "views.new_ticket", category=category.name)[:45],
         custom_id=custom_ids.make(custom_ids.TOPIC, category.key, context),
-        components=[topic_field("What do you need help with?", current)],
+        components=[topic_field(t(locale, "views.topic_question"), current)],
     )
 
 
@@ -148,15 +153,19 @@ def topic_field(label: str, current: str | None) -> disnake.ui.Label:
 
 
 def edit_modal(
-    number: int, questions: list[Question], answers: dict[str, str], topic: str | None
+    number: int,
+    questions: list[Question],
+    answers: dict[str, str],
+    topic: str | None,
+    locale: str = DEFAULT,
 ) -> disnake.ui.Modal:
     """The form again, prefilled, to change answers (or the topic) after opening."""
     if questions:
         fields = [question_field(q, answers.get(q.key)) for q in questions[:5]]
     else:
-        fields = [topic_field("Topic", topic)]
+        fields = [topic_field(t(locale, "views.topic"), topic)]
     return disnake.ui.Modal(
-        title=f"Edit ticket #{number}"[:45],
+        title=t(locale, "views.edit_title", number=number)[:45],
         custom_id=custom_ids.make(custom_ids.EDITED, number),
         components=fields,
     )
@@ -220,39 +229,43 @@ def overwrites(
 
 
 def answers_embed(
-    answers: list[Answer], topic: str | None, settings: GuildSettings
+    answers: list[Answer], topic: str | None, settings: GuildSettings, locale: str = DEFAULT
 ) -> disnake.Embed | None:
     """The answers (decrypted) as fields, or the topic; None when there is neither."""
     if answers:
         embed = disnake.Embed(colour=settings.colour)
         for answer in answers[:25]:
-            embed.add_field(name=answer.label[:256], value=(answer.value or NO_ANSWER)[:1024])
+            embed.add_field(
+                name=answer.label[:256], value=(answer.value or t(locale, "views.no_answer"))[:1024]
+            )
         return embed
     if topic:
-        return disnake.Embed(title="Topic", description=topic[:4096], colour=settings.colour)
+        return disnake.Embed(
+            title=t(locale, "views.topic"), description=topic[:4096], colour=settings.colour
+        )
     return None
 
 
 def opening_components(
-    number: int, *, editable: bool, claimable: bool, closable: bool
+    number: int, *, editable: bool, claimable: bool, closable: bool, locale: str = DEFAULT
 ) -> list[Button]:
     """Edit, Claim and Close under the opening message, as the settings allow."""
     buttons: list[Button] = []
     if editable:
         buttons.append(
             disnake.ui.Button(
-                label="Edit",
+                label=t(locale, "views.edit"),
                 emoji="✏️",
                 style=disnake.ButtonStyle.secondary,
                 custom_id=custom_ids.make(custom_ids.EDIT, number),
             )
         )
     if claimable:
-        buttons.append(claim_button(number))
+        buttons.append(claim_button(number, locale))
     if closable:
         buttons.append(
             disnake.ui.Button(
-                label="Close",
+                label=t(locale, "views.close"),
                 emoji="🔒",
                 style=disnake.ButtonStyle.danger,
                 custom_id=custom_ids.make(custom_ids.CLOSE, number),
@@ -269,7 +282,7 @@ def wants_stats(template: str) -> bool:
     return any(placeholder in template for placeholder in STAT_PLACEHOLDERS)
 
 
-def fill_stats(template: str, stats: CategoryStats, locale: str | None = None) -> str:
+def fill_stats(template: str, stats: CategoryStats, locale: str = DEFAULT) -> str:
     """v4's ``{avgResponseTime}``, ``{avgResolutionTime}`` and ``{avgRating}``, localised.
 
     Plain replacement, never ``str.format``: the template is an admin's text, and
@@ -286,6 +299,7 @@ def opening_embed(
     number: int,
     creator: disnake.abc.User,
     stats: CategoryStats | None = None,
+    locale: str = DEFAULT,
 ) -> disnake.Embed:
     """Who opened the ticket, with the category's opening message."""
     text = fill(
@@ -296,9 +310,11 @@ def opening_embed(
         category=category.name,
     )
     if stats is not None:
-        text = fill_stats(text, stats, settings.locale)
+        text = fill_stats(text, stats, locale)
     embed = disnake.Embed(
-        title=f"Ticket #{number} · {category.name}"[:256], description=text, colour=settings.colour
+        title=t(locale, "views.opening_title", number=number, category=category.name)[:256],
+        description=text,
+        colour=settings.colour,
     )
     avatar = getattr(creator, "display_avatar", None)
     embed.set_author(name=creator.display_name[:256], icon_url=avatar.url if avatar else None)
@@ -309,20 +325,20 @@ def opening_embed(
     return embed
 
 
-def claim_button(ticket_number: int) -> disnake.ui.Button[None]:
+def claim_button(ticket_number: int, locale: str = DEFAULT) -> disnake.ui.Button[None]:
     """The Claim button of an opening message (when the guild and the category allow it)."""
     return disnake.ui.Button(
-        label="Claim",
+        label=t(locale, "views.claim"),
         emoji="🙋",
         style=disnake.ButtonStyle.secondary,
         custom_id=custom_ids.make(custom_ids.CLAIM, ticket_number),
     )
 
 
-def release_button(ticket_number: int) -> disnake.ui.Button[None]:
+def release_button(ticket_number: int, locale: str = DEFAULT) -> disnake.ui.Button[None]:
     """What the Claim button becomes while the ticket is claimed."""
     return disnake.ui.Button(
-        label="Release",
+        label=t(locale, "views.release"),
         emoji="♻️",
         style=disnake.ButtonStyle.secondary,
         custom_id=custom_ids.make(custom_ids.RELEASE, ticket_number),

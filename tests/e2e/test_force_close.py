@@ -136,7 +136,8 @@ async def test_bulk_close_of_idle_tickets_is_confirmed_first(discord, stack):
     other = await world.actor(discord, cast.admin).click(int(prompt["id"]), yes)
     assert await answer_text(other) == "Only the member who ran /force-close can answer this."
     cancel = await world.actor(discord, cast.staff).click(int(prompt["id"]), no)
-    assert await answer_text(cancel) == "Cancelled; no ticket was closed."
+    # The stand-in's members read en-US: the reply spells it the US way.
+    assert await answer_text(cancel) == "Canceled; no ticket was closed."
     late = await world.actor(discord, cast.staff).click(int(prompt["id"]), yes)
     assert await answer_text(late) == "This confirmation has expired. Run /force-close again."
     assert all([(await ticket_of(stack, world, c)).state == "open" for c in channels])

@@ -106,7 +106,8 @@ async def test_admins_configure_categories_and_settings_with_clear_errors(discor
         assert error in text, (options, text)
     assert await repo.category(str(world.guild.id), billing.key) == billing  # nothing half-saved
     text = await admin_says(discord, world, "settings", {"colour": "blue"})
-    assert "not a colour" in text
+    # The stand-in's members read en-US: the reply spells it the US way.
+    assert "not a color" in text
     text = await admin_says(discord, world, "settings", {"stale_after": "2d", "footer": "Thanks"})
     assert "stale after 2d" in text
     assert (await repo.guild(str(world.guild.id))).footer == "Thanks"

@@ -73,7 +73,7 @@ async def test_it_proxies_with_the_tenants_stored_token_until_terminated(tmp_pat
             while url is None:
                 line = await asyncio.to_thread(process.stderr.readline)
                 assert line, "the interceptor exited before listening"
-                if found := re.search(r"listening on (http://\S+)", line):
+                if found := re.search(r"listening on (http://[^\s\"]+)", line):
                     url = found[1]
             async with (
                 aiohttp.ClientSession() as session,

@@ -27,6 +27,7 @@ from standalone.http.api.base import (
     no_content,
     write_guard,
 )
+from standalone.http.api.changes_log import log_change
 from standalone.http.api.fields import Duration, Snowflake, changes_of, settings_error
 from standalone.http.api.refs import ANNOUNCEMENT, CATEGORY, TEXT, GuildRefs
 from standalone.http.deps import HttpDeps, deps_of
@@ -152,6 +153,7 @@ async def create_category(deps: HttpDeps, access: GuildAccess, new: CategoryCrea
         made = await ctx.settings.update_category(
             access.guild_id, made.key, discord_category=channel
         )
+    await log_change(deps, access, None, made, what=made.name)
     return made
 
 
@@ -172,15 +174,20 @@ async def update_category(
         if any(c.key != key and c.name.lower() == changes["name"].lower() for c in others):
             raise ApiError(409, f"a category named {changes['name']!r} exists already", "name")
     try:
-        return await repo.update_category(access.guild_id, key, **changes)
+        updated = await repo.update_category(access.guild_id, key, **changes)
     except SettingsError as exc:
         raise settings_error(exc) from None
+    await log_change(deps, access, current, updated, what=updated.name)
+    return updated
 
 
 async def delete_category(deps: HttpDeps, access: GuildAccess, key: str) -> None:
     """Remove the category and its questions; its tickets keep their history."""
-    if not await SettingsRepository(deps.db, access.tenant).delete_category(access.guild_id, key):
+    repo = SettingsRepository(deps.db, access.tenant)
+    current = await repo.category(access.guild_id, key)
+    if current is None or not await repo.delete_category(access.guild_id, key):
         raise not_found("category")
+    await log_change(deps, access, current, None, what=current.name)
 
 
 async def _admin(request: web.Request) -> GuildAccess:

@@ -11,6 +11,7 @@ from standalone.http.api import (
     portability,
     questions,
     settings,
+    stats,
     status,
     tags,
     tickets,
@@ -31,6 +32,7 @@ def api_routes() -> list[ApiRoute]:
         *panels.ROUTES,
         *tickets.ROUTES,
         *portability.ROUTES,
+        *stats.ROUTES,
     ]
 
 

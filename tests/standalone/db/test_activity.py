@@ -80,3 +80,17 @@ async def test_edits_keep_earlier_versions_and_deletes_keep_content(db):
     assert await ArchiveRepository(db, "b").get("m1") is None
     await ArchiveRepository(db, "b").mark_deleted(["m1"])
     assert not (await archive.get("m1")).deleted
+
+
+async def test_the_first_staff_message_names_the_first_responder(db):
+    ticket = await open_ticket(db)
+    activity = ActivityRepository(db, "a")
+    ticket = await activity.message(ticket, T0, staff=False, author="7")
+    assert ticket.first_responder is None
+    later = T0 + timedelta(minutes=5)
+    ticket = await activity.message(ticket, later, staff=True, author="42")
+    assert (ticket.first_responder, ticket.first_response_at) == ("42", later)
+    # Another staff member answering later, or the first answer redelivered, changes nothing.
+    ticket = await activity.message(ticket, later + timedelta(minutes=1), staff=True, author="43")
+    ticket = await activity.message(ticket, later, staff=True, author="42")
+    assert (ticket.first_responder, ticket.first_response_at) == ("42", later)

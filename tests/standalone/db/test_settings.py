@@ -83,3 +83,43 @@ async def test_questions_keep_order_limit_and_validation(db):
     assert not await repo.remove_question(cat.key, first.key)
     await repo.delete_category("1", cat.key)
     assert await repo.questions(cat.key) == []
+
+
+async def test_a_guild_setting_turned_off_stays_off(db):
+    repo = SettingsRepository(db, "a")
+    assert (await repo.guild("1")).auto_close_ms == 12 * 3600 * 1000
+    off = await repo.update_guild("1", auto_close_ms=None, stale_after_ms=60_000)
+    assert off.auto_close_ms is None
+    # Another change keeps it off, and it can be turned back on.
+    assert (await repo.update_guild("1", locale="de")).auto_close_ms is None
+    assert (await repo.guild("1")).auto_close_ms is None
+    back = await repo.update_guild("1", auto_close_ms=3_600_000, stale_after_ms=None)
+    assert (back.auto_close_ms, back.stale_after_ms) == (3_600_000, None)
+    assert await repo.guild("1") == back
+    # A guild never configured can be created with it off.
+    assert (await repo.update_guild("2", auto_close_ms=None)).auto_close_ms is None
+    assert (await repo.guild("2")).auto_close_ms is None
+    # The row survives a round trip through Python (as backups and imports make it).
+    row = await db.one("SELECT * FROM ONLY type::thing('guild', ['a', '2']);")
+    await db.run("DELETE $id; CREATE $id CONTENT $row;", {"id": row.pop("id"), "row": row})
+    assert (await repo.guild("2")).auto_close_ms is None
+
+
+async def test_a_category_override_can_be_cleared_back_to_the_guilds(db):
+    repo = SettingsRepository(db, "a")
+    made = await repo.create_category(
+        "1", "Billing", auto_close_ms=5000, archive=False, emoji="🎫", cooldown_ms=1000
+    )
+    cleared = await repo.update_category(
+        "1", made.key, auto_close_ms=None, archive=None, emoji=None, cooldown_ms=None
+    )
+    assert (cleared.auto_close_ms, cleared.archive, cleared.emoji, cleared.cooldown_ms) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert await repo.category("1", made.key) == cleared
+    # 0 ("off", not "the guild's") is kept as such.
+    zero = await repo.update_category("1", made.key, auto_close_ms=0)
+    assert (await repo.category("1", made.key)) == zero and zero.auto_close_ms == 0

@@ -10,7 +10,9 @@ from standalone.db.tags import (
     Tag,
     TagError,
     TagRepository,
+    check_pattern,
     compile_pattern,
+    first_match,
     matches,
 )
 
@@ -51,3 +53,48 @@ def test_matching_is_case_insensitive_and_bounded():
     # ...and a tag with it simply does not match.
     runaway = Tag(key="k", guild_id="1", name="n", content="c", regex=pattern)
     assert not matches(runaway, "a" * 40)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "problem"),
+    [
+        ("(a+)+$", "pattern_nested"),  # the classic: exponential on "aaaa…b" elsewhere
+        (r"(.*?,){30}X", "pattern_nested"),
+        (r"^(\w+\s?)*$", "pattern_nested"),
+        ("((a{1,3}){1,5}){1,9}$", "pattern_slow"),  # small counts, still slow: the probes
+        ("(", "pattern_invalid"),
+        ("a" * 201, "pattern_long"),
+    ],
+)
+async def test_saving_refuses_patterns_that_are_slow_or_broken(
+    repo: TagRepository, pattern: str, problem: str
+):
+    with pytest.raises(TagError) as refused:
+        await repo.create("1", "t", "c", pattern)
+    assert refused.value.problem == problem and str(refused.value).startswith("regex: ")
+    assert await repo.list("1") == []
+    tag = await repo.create("1", "t", "c", "fine")
+    with pytest.raises(TagError):
+        await repo.update("1", tag.key, regex=pattern)
+    assert (await repo.get("1", tag.key)).regex == "fine"
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"\brefund\b", "how (do|can) i", "a{2}(b{2}){3}", "(?:a|aa)*c"]
+)
+def test_ordinary_patterns_pass_the_save_checks(pattern: str):
+    check_pattern(pattern)  # raises TagError when refused
+
+
+def test_first_match_takes_the_longest_pattern_and_skips_runaways():
+    def tag(name: str, pattern: str | None) -> Tag:
+        return Tag(key=name, guild_id="1", name=name, content=name, regex=pattern)
+
+    tags = [tag("short", "refund"), tag("long", r"refund|money back"), tag("none", None)]
+    assert first_match(tags, "a REFUND?") == tags[1]
+    assert first_match(tags, "hello") is None
+    runaway = tag("runaway", r"(.*){1,32000}[bc]")
+    # The runaway (tried first: longest) times out and counts as no match.
+    assert first_match([runaway, tags[0]], "refund " + "a" * 40) == tags[0]
+    # However many runaways, one message's matching stops at the budget.
+    assert first_match([runaway] * 50, "a" * 40, timeout_s=0.01) is None

@@ -54,6 +54,7 @@ CASES = [
     Case("GET", G, "admin"),
     Case("GET", f"{G}/discord", "admin"),
     Case("GET", f"{G}/settings", "admin"),
+    Case("GET", f"{G}/stats", "admin"),
     Case(
         "PATCH",
         f"{G}/settings",

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
+from standalone.http.api.settings import Locale
+from standalone.i18n import SUPPORTED
+
 from .conftest import Portal, Seeded
 
 
@@ -17,10 +22,14 @@ async def test_settings_change_and_stay_changed(portal: Portal, seeded: Seeded):
         "log_channel": str(world.support.id),
         "blocked_roles": [str(world.staff_role.id)],
         "stale_after_ms": 3_600_000,
+        "auto_tag_tickets": False,
+        "auto_tag_channels": [str(world.support.id), str(world.support.id)],
     }
     status, after = await seeded.admin.call("PATCH", path, change)
     assert status == 200, after
     assert after["footer"] == "Thanks for waiting"  # trimmed
+    assert after["auto_tag_tickets"] is False
+    assert after["auto_tag_channels"] == [str(world.support.id)]  # once
     status, again = await seeded.admin.call("GET", path)
     assert again == after
     assert (again["archive"], again["colour"], again["log_channel"]) == (
@@ -46,6 +55,7 @@ async def test_ids_must_be_of_this_server_and_nothing_is_half_saved(portal: Port
         ({"footer": "new", "locale": "klingon"}, "locale"),
         ({"footer": "new", "nonsense": True}, "nonsense"),
         ({"footer": "x" * 201}, "footer"),
+        ({"footer": "new", "auto_tag_channels": [str(blue.support.id)]}, "auto_tag_channels.0"),
     ]:
         status, error = await seeded.admin.call("PATCH", path, body)
         assert status == 422, (body, error)
@@ -64,3 +74,17 @@ async def test_settings_of_one_tenant_do_not_reach_another(portal: Portal, seede
         "GET", f"/t/{{t}}/api/admin/guilds/{blue.guild.id}/settings"
     )
     assert status == 200 and theirs["footer"] is None
+
+
+async def test_the_locale_is_one_the_bot_speaks(portal: Portal, seeded: Seeded):
+    path = f"/t/{{t}}/api/admin/guilds/{seeded.guild}/settings"
+    status, error = await seeded.admin.call("PATCH", path, {"locale": "ja"})
+    assert status == 422 and error["error"]["field"] == "locale", error
+    status, after = await seeded.admin.call("PATCH", path, {"locale": "de"})
+    assert status == 200 and after["locale"] == "de", after
+    status, again = await seeded.admin.call("GET", path)
+    assert again["locale"] == "de"
+
+
+def test_the_api_offers_exactly_the_supported_locales():
+    assert get_args(Locale) == SUPPORTED

@@ -67,6 +67,9 @@ def test_command_names_and_descriptions_fit_discord(locale: str) -> None:
             assert NAME.match(entry), f"{locale} {key}: {entry!r} is not a valid command name"
         elif key.endswith(".description"):
             assert 1 <= len(entry) <= 100, f"{locale} {key}: {len(entry)} characters"
+        elif key.endswith(".label"):
+            # A message or user command's name: any case and spaces, but 32 characters.
+            assert 1 <= len(entry) <= 32, f"{locale} {key}: {len(entry)} characters"
         else:
             assert 1 <= len(entry) <= 100, f"{locale} {key}: {len(entry)} characters"
 

@@ -10,8 +10,6 @@ import re
 from html import unescape
 from typing import Any
 
-import pytest
-
 from standalone import keys
 from standalone.db.settings import SettingsRepository
 from standalone.db.tags import TagRepository
@@ -108,12 +106,6 @@ async def test_settings_are_saved_and_every_bad_field_gets_its_message(portal: P
     assert again == stored
 
 
-@pytest.mark.xfail(
-    reason="SettingsRepository.update_guild writes None as NONE, which MERGE drops, so a "
-    "setting turned off comes back as its default (auto-close 12h); the /settings command "
-    "has the same fault",
-    strict=True,
-)
 async def test_auto_close_can_be_turned_off(portal: Portal):
     world = portal.worlds["red"]
     admin = await portal.login("red", world.staff)
