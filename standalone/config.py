@@ -19,6 +19,7 @@ import msgspec
 from emulation.connect import parse_coordination_url
 from emulation.memory.aof import FsyncPolicy
 from standalone.db.listen import parse_listen
+from standalone.presence_config import PresenceConfig
 from storage.connect import parse_store_url
 
 ENV_PREFIX = "TICKETS__"
@@ -196,6 +197,9 @@ class GatewayConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     lease_ttl_ms: int = 15_000
     # How often an instance looks for shards nobody holds.
     acquire_interval_ms: int = 1_000
+    # Ask for the privileged GUILD_PRESENCES intent (turn it on in the developer portal
+    # first): needed for "no staff online" notices, which are not sent without it.
+    presences: bool = False
 
     def __post_init__(self) -> None:
         if self.shard_count < 0:
@@ -341,6 +345,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     http: HttpConfig = msgspec.field(default_factory=HttpConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
     interceptor: InterceptorConfig = msgspec.field(default_factory=InterceptorConfig)
+    presence: PresenceConfig = msgspec.field(default_factory=PresenceConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     tracing: TracingConfig = msgspec.field(default_factory=TracingConfig)
 

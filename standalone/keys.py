@@ -227,6 +227,55 @@ def staff_change(tenant: str, interaction_id: int) -> str:
     return f"{PREFIX}:{tenant}:staff-change:{interaction_id}"
 
 
+# Opening notices, presences and live figures (standalone/tickets/notices.py,
+# standalone/services/member_presences.py, standalone/services/bot_presence.py).
+
+
+def presence_generation(tenant: str, guild_id: str) -> str:
+    """The GUILD_CREATE a guild's presences were last read from; absent: no presence data."""
+    return f"{PREFIX}:{tenant}:presence-gen:{guild_id}"
+
+
+def presence(tenant: str, guild_id: str, user_id: str) -> str:
+    """``<generation>:<status>`` of one member, from GUILD_CREATE or PRESENCE_UPDATE."""
+    return f"{PREFIX}:{tenant}:presence:{guild_id}:{user_id}"
+
+
+def staff_offline_notice(tenant: str, channel_id: str) -> str:
+    """Set for an hour after a ticket channel was told no staff is online."""
+    return f"{PREFIX}:{tenant}:staff-offline:{channel_id}"
+
+
+def staff_offline_claim(tenant: str, channel_id: str, previous: str) -> str:
+    """Taken by the one worker that replaces the notice stamp ``previous`` with a new one."""
+    return f"{PREFIX}:{tenant}:staff-offline-claim:{channel_id}:{previous}"
+
+
+def staff_seen_online(tenant: str, channel_id: str) -> str:
+    """Set for a few minutes after staff of a ticket was seen online (saves member lists)."""
+    return f"{PREFIX}:{tenant}:staff-online:{channel_id}"
+
+
+def hours_notice(tenant: str, channel_id: str) -> str:
+    """Marks the "we are not working now" notice of a ticket as posted (redelivery)."""
+    return f"{PREFIX}:{tenant}:hours-notice:{channel_id}"
+
+
+def category_figures(tenant: str, guild_id: str, category: str) -> str:
+    """A category's average response, resolution and rating, cached for an hour."""
+    return f"{PREFIX}:{tenant}:figures:{guild_id}:{category}"
+
+
+def bot_figures(tenant: str) -> str:
+    """A tenant's ticket counts and averages for its rotating activity, cached."""
+    return f"{PREFIX}:{tenant}:bot-figures"
+
+
+def shard_guilds(tenant: str, shard: int) -> str:
+    """How many guilds one shard's owner saw the bot in (for the {guilds} placeholder)."""
+    return f"{PREFIX}:{tenant}:shard-guilds:{shard}"
+
+
 def tenant_pattern(tenant: str) -> str:
     """A glob matching every coordination key of one tenant (to clean up after a benchmark)."""
     return f"{PREFIX}:{tenant}:*"

@@ -29,10 +29,11 @@ HEARTBEAT_INTERVAL_MS = 41250
 # Intents (bit -> events); events not listed here are always delivered.
 GUILDS = 1 << 0
 GUILD_MEMBERS = 1 << 1
+GUILD_PRESENCES = 1 << 8
 GUILD_MESSAGES = 1 << 9
 DIRECT_MESSAGES = 1 << 12
 MESSAGE_CONTENT = 1 << 15
-PRIVILEGED = GUILD_MEMBERS | (1 << 8) | MESSAGE_CONTENT
+PRIVILEGED = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
 _GUILD_EVENTS = frozenset(
     {
         "GUILD_CREATE",
@@ -97,9 +98,34 @@ def intent_for(event: str, guild_id: int | None) -> int:
         return GUILDS
     if event in _MEMBER_EVENTS:
         return GUILD_MEMBERS
+    if event == "PRESENCE_UPDATE":
+        return GUILD_PRESENCES
     if event in _MESSAGE_EVENTS or event == "CHANNEL_PINS_UPDATE":
         return GUILD_MESSAGES if guild_id is not None else DIRECT_MESSAGES
     return 0
+
+
+# Activity types a bot may set: playing, streaming, listening, watching, custom, competing.
+_ACTIVITY_TYPES = frozenset(range(6))
+
+
+def _valid_presence(data: Any) -> bool:
+    """An op 3 payload as Discord's gateway reference describes it."""
+    if not isinstance(data, dict) or set(data) - {"since", "activities", "status", "afk"}:
+        return False
+    activities = data.get("activities")
+    return (
+        data.get("status") in {"online", "dnd", "idle", "invisible", "offline"}
+        and isinstance(data.get("afk"), bool)
+        and (data.get("since") is None or isinstance(data.get("since"), int))
+        and isinstance(activities, list)
+        and all(
+            isinstance(a, dict)
+            and isinstance(a.get("name"), str)
+            and a.get("type") in _ACTIVITY_TYPES
+            for a in activities
+        )
+    )
 
 
 class GatewayHub:
@@ -121,6 +147,8 @@ class GatewayHub:
         self.resumes: Counter[int] = Counter()
         self.identify_refusals: Counter[int] = Counter()
         self.token_resets: Counter[int] = Counter()
+        # Presence updates (op 3) each app sent, for tests.
+        self.presence_updates: dict[int, list[Any]] = {}
         self._open = asyncio.Event()
         self._open.set()
         self._connections: set[Connection] = set()
@@ -264,7 +292,8 @@ class GatewayHub:
             return
         data = payloads.event_data(self.world, event, record)
         for session in targets:
-            session.dispatch(event, self._without_content(session, record, data))
+            shown = self._without_content(session, record, data)
+            session.dispatch(event, self._without_presences(session, shown))
 
     def _wants(self, session: Session, event: str, guild_id: int | None, record: Any) -> bool:
         needs = intent_for(event, guild_id)
@@ -321,6 +350,13 @@ class GatewayHub:
             isinstance(record, ThreadMembersChange)
             and self.world.apps[app_id].bot_user.id in record.removed
         )
+
+    @staticmethod
+    def _without_presences(session: Session, data: JSON) -> JSON:
+        """GUILD_CREATE lists presences only for bots with the GUILD_PRESENCES intent."""
+        if "presences" not in data or session.intents & GUILD_PRESENCES:
+            return data
+        return data | {"presences": []}
 
     def _without_content(self, session: Session, record: Any, data: JSON) -> JSON:
         """Without MESSAGE_CONTENT a bot sees guild messages empty, except its own and mentions."""
@@ -404,7 +440,14 @@ class GatewayHub:
                 await conn.close(NOT_AUTHENTICATED, "Not authenticated.")
             else:
                 self._request_members(session, data)
-        elif op in (3, 4):
+        elif op == 3:
+            if session is None:
+                await conn.close(NOT_AUTHENTICATED, "Not authenticated.")
+            elif not _valid_presence(data):
+                await conn.close(DECODE_ERROR, "Error while decoding payload.")
+            else:
+                self.presence_updates.setdefault(session.app_id, []).append(data)
+        elif op == 4:
             if session is None:
                 await conn.close(NOT_AUTHENTICATED, "Not authenticated.")
         else:
@@ -453,6 +496,12 @@ class GatewayHub:
         # A fresh IDENTIFY replaces an abandoned session of the same shard.
         for stale in [s for s in self.sessions_of(app.id, shard_id) if s.conn is None]:
             del self.sessions[stale.id]
+        presence = data.get("presence")
+        if presence is not None:
+            if not _valid_presence(presence):
+                await conn.close(DECODE_ERROR, "Error while decoding payload.")
+                return None
+            self.presence_updates.setdefault(app.id, []).append(presence)
         session = Session(app, shard_id, shard_count, intents)
         self.sessions[session.id] = session
         session.attach(conn)
@@ -462,7 +511,8 @@ class GatewayHub:
         session.dispatch("READY", self._ready(app, session, guilds))
         for guild in guilds:
             if session.intents & GUILDS:
-                session.dispatch("GUILD_CREATE", payloads.guild_create(self.world, guild))
+                created = payloads.guild_create(self.world, guild)
+                session.dispatch("GUILD_CREATE", self._without_presences(session, created))
         return session
 
     async def _exhausted(self, conn: Connection, app: App) -> None:

@@ -209,6 +209,14 @@ class MemberLeft(msgspec.Struct, kw_only=True):
     user_id: int
 
 
+class PresenceChange(msgspec.Struct, kw_only=True):
+    """A user's status changed, as seen in one guild (PRESENCE_UPDATE)."""
+
+    guild_id: int
+    user_id: int
+    status: str
+
+
 class JoinedThread(msgspec.Struct, kw_only=True):
     """A bot added to a thread it could not see: THREAD_CREATE for that bot alone."""
 

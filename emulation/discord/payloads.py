@@ -22,6 +22,7 @@ from .models import (
     MemberLeft,
     Message,
     Overwrite,
+    PresenceChange,
     Role,
     ThreadMembersChange,
 )
@@ -240,6 +241,17 @@ def guild(world: World, found: Guild, *, with_counts: bool = False) -> JSON:
     return out
 
 
+def presence(guild_id: int, user_id: int, status: str) -> JSON:
+    """A member's presence: GUILD_CREATE's ``presences`` items and PRESENCE_UPDATE."""
+    return {
+        "user": {"id": str(user_id)},
+        "guild_id": str(guild_id),
+        "status": status,
+        "activities": [],
+        "client_status": {} if status == "offline" else {"desktop": status},
+    }
+
+
 def guild_create(world: World, found: Guild) -> JSON:
     """The gateway's full guild: REST fields plus channels, members and join data."""
     bot_joined = next(
@@ -255,7 +267,12 @@ def guild_create(world: World, found: Guild) -> JSON:
         "channels": [channel(world, world.channels[c]) for c in found.channel_ids],
         "threads": [thread(world, t) for t in world.threads(found.id) if not _archived(t)],
         "voice_states": [],
-        "presences": [],
+        # Only for bots with the GUILD_PRESENCES intent (the gateway strips it otherwise).
+        "presences": [
+            presence(found.id, m.user_id, world.presences[m.user_id])
+            for m in found.members.values()
+            if world.presences.get(m.user_id, "offline") != "offline"
+        ],
         "stage_instances": [],
         "guild_scheduled_events": [],
         "soundboard_sounds": [],
@@ -442,6 +459,8 @@ def event_data(world: World, event: str, record: Any) -> JSON:
         if record.removed:
             out["removed_member_ids"] = [str(u) for u in record.removed]
         return out
+    if isinstance(record, PresenceChange):
+        return presence(record.guild_id, record.user_id, record.status)
     if isinstance(record, MemberLeft):
         return {"guild_id": str(record.guild_id), "user": user(world, record.user_id)}
     if isinstance(record, Role):

@@ -20,7 +20,7 @@ from . import permissions as perms
 from .errors import DiscordError
 from .members_api import MemberRoutes
 from .message_input import decode_json
-from .messages_api import MessageRoutes
+from .messages_api import MessageRoutes, _int_query
 from .models import JSON, App, Channel, Overwrite
 from .renames import RenameLimit, too_many
 from .state import (
@@ -32,6 +32,8 @@ from .state import (
 )
 from .threads_api import ThreadRoutes
 from .web_util import Handler, bot_auth, json_response, no_content, path_id
+
+GUILD_MEMBERS_INTENT = 1 << 1
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +150,7 @@ class RestApi:
             ("GET", "/guilds/{guild_id}/channels", self.get_guild_channels),
             ("POST", "/guilds/{guild_id}/channels", self.create_channel),
             ("GET", "/guilds/{guild_id}/roles", self.get_roles),
+            ("GET", "/guilds/{guild_id}/members", self.list_members),
             ("GET", "/guilds/{guild_id}/members/{user_id}", self.get_member),
             ("PUT", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}", self.add_member_role),
             (
@@ -258,6 +261,19 @@ class RestApi:
         guild = self.world.visible_guild(app, path_id(request, "guild_id"))
         member = self.world.member(guild.id, path_id(request, "user_id"))
         return json_response(payloads.member(self.world, member))
+
+    async def list_members(self, request: web.Request) -> web.Response:
+        """Members by ascending user id after ``after``; needs the Server Members intent."""
+        app = self.auth(request)
+        guild = self.world.visible_guild(app, path_id(request, "guild_id"))
+        if not app.allowed_intents & GUILD_MEMBERS_INTENT:
+            raise errors.missing_access()
+        limit = _int_query(request.query.get("limit"), "limit", 1, 1, 1000)
+        after = _int_query(request.query.get("after"), "after", 0, 0, 2**64 - 1)
+        found = sorted(
+            (m for m in guild.members.values() if m.user_id > after), key=lambda m: m.user_id
+        )
+        return json_response([payloads.member(self.world, m) for m in found[:limit]])
 
     async def add_member_role(self, request: web.Request) -> web.Response:
         return self._change_member_role(request, add=True)

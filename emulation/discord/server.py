@@ -235,6 +235,14 @@ class FakeDiscord:
         """A moderator replaces the member's roles (GUILD_MEMBER_UPDATE)."""
         members.set_roles(self.world, self.world.member(guild_id, user_id), list(roles))
 
+    def set_presence(self, user_id: int, status: str) -> None:
+        """The user's status (online, idle, dnd, offline) changes in all their guilds."""
+        self.world.set_presence(user_id, status)
+
+    def presence_updates(self, app_id: int) -> list[JSON]:
+        """Every presence update (op 3) the app's sessions sent, oldest first."""
+        return list(self.gateway.presence_updates.get(app_id, []))
+
     def add_thread_member(self, thread_id: int, user_id: int) -> None:
         """Someone adds ``user_id`` to a thread (a bot added this way hears THREAD_CREATE)."""
         thread = self.world.channels.get(thread_id)

@@ -29,6 +29,7 @@ from .models import (
     Member,
     Message,
     Overwrite,
+    PresenceChange,
     Role,
     User,
 )
@@ -80,6 +81,8 @@ class World:
         self.interactions: dict[int, Interaction] = {}
         self._interactions_by_token: dict[str, Interaction] = {}
         self._dm_channels: dict[tuple[int, int], int] = {}
+        # User id -> online, idle, dnd (absent: offline); see set_presence.
+        self.presences: dict[int, str] = {}
         self._listeners: list[Listener] = []
         # Where attachment URLs point; the server sets it once it knows its port.
         self.base_url = "http://127.0.0.1"
@@ -197,6 +200,20 @@ class World:
         guild.members[user_id] = member
         self.emit("GUILD_MEMBER_ADD", guild_id, member)
         return member
+
+    def set_presence(self, user_id: int, status: str) -> None:
+        """The user comes online, goes idle or dnd, or goes offline: PRESENCE_UPDATE in
+        every guild they are in (heard only by bots with the GUILD_PRESENCES intent)."""
+        if status not in {"online", "idle", "dnd", "offline"}:
+            raise ValueError(f"unknown status {status!r}")
+        if status == "offline":
+            self.presences.pop(user_id, None)
+        else:
+            self.presences[user_id] = status
+        for guild in self.guilds.values():
+            if user_id in guild.members:
+                change = PresenceChange(guild_id=guild.id, user_id=user_id, status=status)
+                self.emit("PRESENCE_UPDATE", guild.id, change)
 
     def add_channel(
         self,

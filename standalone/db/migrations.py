@@ -215,6 +215,14 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
     (
+        4,
+        # Working hours (standalone/tickets/hours.py), per guild and per category.
+        """
+        DEFINE FIELD working_hours ON guild TYPE option<string>;
+        DEFINE FIELD working_hours ON category TYPE option<string>;
+        """,
+    ),
+    (
         5,
         # Tags whose pattern auto-replies: in which channels a guild wants that.
         """

@@ -32,6 +32,7 @@ class GuildSettings(msgspec.Struct, frozen=True, kw_only=True):
     stale_after_ms: int | None = None
     log_channel: str | None = None
     footer: str | None = None
+    working_hours: str | None = None  # standalone/tickets/hours.py; None: always working
     # Where tags with a pattern answer messages: ticket channels, and these channels.
     auto_tag_tickets: bool = True
     auto_tag_channels: list[str] = []
@@ -69,6 +70,7 @@ class Category(msgspec.Struct, frozen=True, kw_only=True):
     stale_after_ms: int | None = None
     archive: bool | None = None
     position: int = 0
+    working_hours: str | None = None  # None: the guild's
 
 
 class Question(msgspec.Struct, frozen=True, kw_only=True):

@@ -31,12 +31,14 @@ from standalone.db import Database, open_database
 from standalone.db.listen import is_loopback, parse_listen
 from standalone.db.server import Credentials, DatabaseServer
 from standalone.db.tenants import TenantRepository
+from standalone.db.tickets import TicketRepository
 from standalone.discord_bridge import point_at
 from standalone.interceptor.client import RestRouting
 from standalone.observability import otel
 from standalone.observability.exposition import MetricsServer, sample_streams
 from standalone.observability.redact import register_secret
 from standalone.observability.rest import RestObserver
+from standalone.services.bot_presence import BotPresence
 from standalone.services.errors import StartupError
 from standalone.services.gateway import GatewayService
 from standalone.services.scheduler import Scheduler
@@ -339,6 +341,13 @@ class AioRunner:
             gateway_url=self.config.discord.gateway_url,
             compress=self.config.discord.compress,
             settings=self.config.gateway,
+        )
+        gateway.rotation = BotPresence(
+            tenant=name,
+            settings=self.config.presence,
+            cache=self.backends.coordination.cache,
+            tickets=TicketRepository(self.backends.db, name),
+            shards=gateway,
         )
         self.gateways[name] = gateway
         started = asyncio.Event()

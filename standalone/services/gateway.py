@@ -21,7 +21,9 @@ from emulation.ports import Coordination
 from standalone import keys
 from standalone.config import GatewayConfig
 from standalone.observability import context, metrics, otel
+from standalone.services.bot_presence import BotPresence, GuildCounter
 from standalone.services.identify import IdentifyLimits, SessionStartLimit
+from standalone.services.member_presences import GUILD_PRESENCES, PresenceRecorder
 from standalone.services.shard import GatewayFatal, ShardConnection, ShardLost
 from standalone.services.shard_sessions import ShardSessions
 from standalone.tracing import new_traceparent
@@ -49,6 +51,7 @@ FORWARDED_EVENTS = frozenset(
 # developer portal (departures close tickets; the archive needs message text).
 INTENTS = (1 << 0) | (1 << 1) | (1 << 9) | (1 << 12) | (1 << 15)
 STREAM_MAXLEN = 100_000
+GUILD_COUNT_EVENTS = frozenset({"READY", "GUILD_CREATE", "GUILD_DELETE"})
 
 
 class GatewayInfo(msgspec.Struct):
@@ -94,6 +97,16 @@ class GatewayService:
         self.sessions = ShardSessions(coordination.cache, tenant)
         self.held: dict[int, _Held] = {}
         self._stopping = asyncio.Event()
+        # Privileged and off by default: Discord refuses the whole IDENTIFY (4014) when
+        # the application was not granted it, and without it no staff-offline notice.
+        self.intents = INTENTS | (GUILD_PRESENCES if self.settings.presences else 0)
+        self.presences = (
+            PresenceRecorder(coordination.cache, tenant) if self.settings.presences else None
+        )
+        self.guild_counter = GuildCounter(coordination.cache, tenant)
+        self.shard_count = 1
+        # The bot's rotating activity (services/bot_presence.py), run with the shards.
+        self.rotation: BotPresence | None = None
 
     @property
     def shards(self) -> list[ShardConnection]:
@@ -110,6 +123,10 @@ class GatewayService:
             return msgspec.json.decode(await response.read(), type=GatewayInfo)
 
     async def _forward(self, shard: int, event: str, seq: int, data: bytes) -> None:
+        if self.presences is not None:
+            await self.presences.observe(event, data)
+        if event in GUILD_COUNT_EVENTS:
+            await self.guild_counter.observe(shard, event, data)
         metrics.gateway_events.labels(self.tenant, event).inc()
         if event not in FORWARDED_EVENTS:
             return
@@ -142,6 +159,8 @@ class GatewayService:
             info = await self._gateway_info(session)
             try:
                 async with asyncio.TaskGroup() as group:
+                    if self.rotation is not None:
+                        group.create_task(self.rotation.run(self._stopping))
                     await self._take_shards(group, session, info, started)
             except BaseExceptionGroup as failed:
                 # One shard's fatal error (a revoked token, say) ends them all; say which.
@@ -155,6 +174,7 @@ class GatewayService:
         started: asyncio.Event | None,
     ) -> None:
         count = self.settings.shard_count or info.shards
+        self.shard_count = count
         url = self.gateway_url or info.url
         limits = IdentifyLimits(self.coordination, self.tenant, info.session_start_limit)
         first_round = True
@@ -209,7 +229,7 @@ class GatewayService:
             shard_id=shard_id,
             shard_count=count,
             gateway_url=url,
-            intents=INTENTS,
+            intents=self.intents,
             sink=functools.partial(self._forward, shard_id),
             session=session,
             compress=self.compress,

@@ -113,6 +113,11 @@ class ShardConnection:
         self._stopping = False
         self._acked = True
         self._ws: aiohttp.ClientWebSocketResponse | None = None
+        # The bot's activity (op 3 payload): sent on change, and with each IDENTIFY,
+        # since a new session starts without one. Only after READY or RESUMED: before,
+        # Discord closes the socket with 4003.
+        self.presence: dict[str, Any] | None = None
+        self._session_live = False
 
     async def run(self) -> None:
         """Connect and stay connected until ``stop``; raises GatewayFatal."""
@@ -154,6 +159,7 @@ class ShardConnection:
             gateway_address(base, compress=self.compress), max_msg_size=0, autoping=True
         ) as ws:
             self._ws = ws
+            self._session_live = False
             try:
                 async for message in ws:
                     if message.type is aiohttp.WSMsgType.BINARY:
@@ -203,8 +209,10 @@ class ShardConnection:
                 self.session_id = ready.session_id
                 self.resume_url = ready.resume_gateway_url
                 self.ready.set()
+                self._session_live = True
             elif frame.t == "RESUMED":
                 self.ready.set()
+                self._session_live = True
             if frame.t is not None:
                 await self.sink(frame.t, frame.s or 0, bytes(frame.d))
             # Counted only once handed on: if the hand-off fails, the connection
@@ -258,7 +266,18 @@ class ShardConnection:
                     "large_threshold": 250,
                 },
             }
+            if self.presence is not None:
+                payload["d"]["presence"] = self.presence
         await ws.send_str(msgspec.json.encode(payload).decode())
+
+    async def send_presence(self, presence: dict[str, Any]) -> bool:
+        """Set the bot's activity now if the session is live (else with the next IDENTIFY)."""
+        self.presence = presence
+        ws = self._ws
+        if ws is None or ws.closed or not self._session_live:
+            return False
+        await ws.send_str(msgspec.json.encode({"op": 3, "d": presence}).decode())
+        return True
 
     async def _heartbeat(self, ws: aiohttp.ClientWebSocketResponse, interval_ms: int) -> None:
         # The first beat is jittered, as Discord asks, so shards do not beat in step.

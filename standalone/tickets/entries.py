@@ -12,7 +12,7 @@ from disnake.interactions.base import Interaction
 from standalone.db.records import Category
 from standalone.db.settings import MAX_CATEGORIES
 from standalone.i18n import DEFAULT, Text, localised, t
-from standalone.tickets import custom_ids, views
+from standalone.tickets import autocomplete, custom_ids, views
 from standalone.tickets.channel_categories import guild_categories_locked, made_category
 from standalone.tickets.commands import FeatureCog
 from standalone.tickets.context import TicketContext, is_admin, is_any_staff, mention_ok
@@ -20,6 +20,7 @@ from standalone.tickets.errors import TicketError
 from standalone.tickets.events import MessageEvent, decode
 from standalone.tickets.opening import FormContext, Opening
 from standalone.tickets.panels import send_panel
+from standalone.tickets.references import allowed_ticket, parse_number, referable
 from standalone.tickets.replies import NO_PINGS, answer_locale, defer, reply
 from standalone.tickets.router import ComponentRouter, EventRouter
 
@@ -170,14 +171,10 @@ class Entries:
             raise TicketError(Text("entries.server_only"))
         context = FormContext()
         if references:
-            number = references.strip().lstrip("#")
-            earlier = (
-                await self.ctx.tickets.get(str(inter.guild_id), int(number))
-                if number.isdigit() and len(number) < 10
-                else None
-            )
-            if earlier is None or earlier.creator_id != str(inter.author.id):
-                raise TicketError(Text("entries.own_tickets_only"))
+            number = parse_number(references)
+            if number is None:
+                raise TicketError(Text("references.not_a_number", typed=references[:50]))
+            earlier = await allowed_ticket(self.ctx, inter, number)
             context = FormContext("t", ticket=earlier.number)
         every = await self.ctx.settings.categories(str(inter.guild_id))
         if category:
@@ -210,6 +207,8 @@ class Entries:
             raise TicketError(Text("entries.pick_message"))
         await self.opening.offer_message(inter, target)
         context = FormContext("m", channel_id=target.channel.id, message_id=target.id)
+        if not referable(target.type.value, target.content):
+            context = FormContext()  # v4: system and text-less messages are not referred to
         await self._choose(
             inter, await self.ctx.settings.categories(str(inter.guild_id)), context.encode()
         )
@@ -334,26 +333,6 @@ class Entries:
         every = await self.ctx.settings.categories(str(inter.guild_id))
         return {c.name[:100]: c.key for c in every if needle in c.name.lower()}
 
-    async def reference_choices(self, inter: Interaction[Any], text: str) -> dict[str, str]:
-        """The caller's closed tickets whose label contains ``text``."""
-        if inter.guild_id is None:
-            return {}
-        needle = text.lower().strip().lstrip("#")
-        tickets = await self.ctx.tickets.of_member(
-            str(inter.guild_id), str(inter.author.id), states=("closed",)
-        )
-        names = {c.key: c.name for c in await self.ctx.settings.categories(str(inter.guild_id))}
-        choices: dict[str, str] = {}
-        for ticket in tickets:
-            topic = self.ctx.cipher.decrypt(ticket.topic) if ticket.topic else ""
-            label = (
-                f"#{ticket.number} {names.get(ticket.category, '?')} "
-                f"({ticket.created_at:%Y-%m-%d}) {topic[:50]}"
-            ).strip()
-            if needle in label.lower():
-                choices[label[:100]] = str(ticket.number)
-        return dict(list(choices.items())[:25])
-
 
 def _named(every: list[Category], names: str) -> list[Category]:
     wanted = [n.strip().lower() for n in names.split(",") if n.strip()]
@@ -464,8 +443,9 @@ class EntryCommands(FeatureCog):
     @new.autocomplete("references")
     async def _new_references(
         self, inter: ApplicationCommandInteraction[Any], text: str
-    ) -> dict[str, str]:
-        return await self.entries.reference_choices(inter, text)
+    ) -> list[disnake.OptionChoice]:
+        # The caller's closed tickets, by number, category or topic (typed text is plain text).
+        return await autocomplete.tickets(self.entries.ctx, inter, text, states=("closed",))
 
     @commands.message_command(
         name=localised("cmd_core.from_message.label"),

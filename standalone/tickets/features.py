@@ -13,6 +13,7 @@ from standalone.tickets.context import TicketContext
 from standalone.tickets.entries import Entries
 from standalone.tickets.force_close import ForceClose
 from standalone.tickets.help import HelpCommands
+from standalone.tickets.hours_commands import HoursCommands
 from standalone.tickets.listing import Listing
 from standalone.tickets.opening import Opening
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
@@ -48,6 +49,7 @@ class Features:
     def install(self, bot: commands.InteractionBot) -> None:
         """Register every feature's slash commands, component, event and timer handlers."""
         self.entries.register(self.components, self.events)
+        self.opening.notices.register(self.events)
         self.archive.register(self.events)
         self.closing.register(self.components, self.events, self.timers)
         self.claiming.register(self.components)
@@ -62,6 +64,7 @@ class Features:
             self.force_close.cog(),
             self.claiming.cog(),
             SettingsCommands(self.ctx),
+            HoursCommands(self.ctx),
             HelpCommands(self.ctx, bot),
             TagCommands(self.ctx),
             self.listing.cog(),

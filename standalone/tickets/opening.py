@@ -23,11 +23,12 @@ from standalone.db.records import Answer, Category, GuildSettings, Question, Tic
 from standalone.db.tickets import CategoryFull
 from standalone.i18n import Text, t
 from standalone.observability import metrics
-from standalone.tickets import custom_ids, locks, views
+from standalone.tickets import custom_ids, figures, locks, references, views
 from standalone.tickets.checks import Opener, category_full, check_can_open
 from standalone.tickets.context import TicketContext
 from standalone.tickets.errors import TicketError
 from standalone.tickets.events import CHANNEL_PINNED_MESSAGE
+from standalone.tickets.notices import Notices
 from standalone.tickets.replies import answer_locale, defer, reply
 from standalone.tickets.ticket_log import ticket_created
 
@@ -136,6 +137,7 @@ class Opening:
 
     def __init__(self, ctx: TicketContext) -> None:
         self.ctx = ctx
+        self.notices = Notices(ctx)
 
     # Where a request starts
 
@@ -185,6 +187,9 @@ class Opening:
         if context.kind == "d":
             if inter.guild_id is not None or context.channel_id != inter.channel_id:
                 raise custom_ids.BadCustomId(context.encode())
+        elif context.kind == "t":
+            # Own tickets, or those the member sees as staff; checked on every step.
+            await references.allowed_ticket(self.ctx, inter, context.ticket or 0)
         elif context.kind == "m":
             assert context.message_id is not None
             key = keys.offered_message(
@@ -356,7 +361,8 @@ class Opening:
             referenced = await self.ctx.tickets.get(
                 str(request.guild_id), request.context.ticket or 0
             )
-            if referenced is not None and referenced.creator_id == str(request.user.id):
+            # Access was checked with the interaction (check_context) before this.
+            if referenced is not None:
                 extra["references_ticket"] = referenced.number
         if request.context.kind == "m":
             extra["references_message"] = str(request.context.message_id)
@@ -393,6 +399,7 @@ class Opening:
         if message_id is None:
             message_id = await self._greet(ticket, request, int(channel_id))
         await self._pin(ticket, int(channel_id), message_id)
+        await self.notices.after_open(ticket, category, int(channel_id))
         opened = await self.ctx.tickets.mark_open(
             ticket.guild_id, ticket.number, channel_id, message_id
         )
@@ -470,7 +477,9 @@ class Opening:
         settings = await self.ctx.guild_settings(ticket.guild_id)
         locale = await self.ctx.guild_locale(ticket.guild_id)
         stats = (
-            await self.ctx.tickets.category_stats(ticket.guild_id, category.key)
+            await figures.category_figures(
+                self.ctx.cache, self.ctx.tickets, ticket.guild_id, category.key
+            )
             if views.wants_stats(category.opening_message)
             else None
         )
@@ -486,7 +495,8 @@ class Opening:
         )
         if details is not None:
             embeds.append(details)
-        embeds += await self._reference_embeds(ticket, request, settings, locale)
+        referred, transcript = await self._reference_embeds(ticket, request, settings, locale)
+        embeds += referred
         buttons = views.opening_components(
             ticket.number,
             editable=bool(request.answers or request.topic),
@@ -494,6 +504,7 @@ class Opening:
             closable=settings.close_button,
             locale=locale,
         )
+        buttons += transcript
         pings = " ".join(f"<@&{r}>" for r in category.ping_roles)
         who = f"<@{user.id}> {pings}".strip()
         content = t(locale, "opening.opened", user=who, category=category.name)
@@ -548,55 +559,18 @@ class Opening:
 
     async def _reference_embeds(
         self, ticket: Ticket, request: Request, settings: GuildSettings, locale: str
-    ) -> list[disnake.Embed]:
+    ) -> tuple[list[disnake.Embed], list[disnake.ui.Button[None]]]:
+        """What the ticket refers to (standalone/tickets/references.py), in the guild's language."""
         context = request.context
         if context.kind == "t" and ticket.references_ticket is not None:
             earlier = await self.ctx.tickets.get(ticket.guild_id, ticket.references_ticket)
             if earlier is None:
-                return []
-            topic = (
-                self.ctx.cipher.decrypt(earlier.topic)
-                if earlier.topic
-                else t(locale, "close_views.no_topic")
-            )
-            embed = disnake.Embed(
-                title=t(locale, "opening.refers_to_ticket", number=earlier.number),
-                description=topic[:1000],
-                colour=settings.colour,
-                timestamp=earlier.created_at,
-            )
-            return [embed]
+                return [], []
+            embed, buttons = await references.ticket_reference(self.ctx, earlier, locale, settings)
+            return [embed], buttons
         if context.kind == "m" and context.channel_id and context.message_id:
-            try:
-                message = await self.ctx.bot.http.get_message(
-                    context.channel_id, context.message_id
-                )
-            except (disnake.NotFound, disnake.Forbidden):
-                return []
-            text = str(message.get("content") or "")
-            author: dict[str, Any] = dict(cast(dict[str, Any], message.get("author", {})))
-            await self.ctx.tickets.archive_message(
-                ticket,
-                message_id=str(message["id"]),
-                author_id=str(author.get("id", "0")),
-                author_name=self.ctx.cipher.encrypt(
-                    str(author.get("global_name") or author.get("username") or "?")
-                ),
-                author_bot=bool(author.get("bot", False)),
-                content=self.ctx.cipher.encrypt(text),
-                created_at=disnake.utils.parse_time(message["timestamp"]),
-                external=True,
+            quoted = await references.message_reference(
+                self.ctx, ticket, context.channel_id, context.message_id, locale, settings
             )
-            link = (
-                f"https://discord.com/channels/{ticket.guild_id}/{context.channel_id}/"
-                f"{context.message_id}"
-            )
-            embed = disnake.Embed(
-                title=t(locale, "opening.refers_to_message"),
-                url=link,
-                description=text[:1000] or t(locale, "opening.no_text"),
-                colour=settings.colour,
-            )
-            embed.set_author(name=str(author.get("username") or "?"))
-            return [embed]
-        return []
+            return ([quoted] if quoted else []), []
+        return [], []

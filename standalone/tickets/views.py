@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import disnake
@@ -11,8 +10,7 @@ from disnake.ui.select.string import StringSelect
 from standalone.db.records import Answer, Category, GuildSettings, Question
 from standalone.db.tickets import CategoryStats
 from standalone.i18n import DEFAULT, t
-from standalone.tickets import custom_ids
-from standalone.tickets.checks import human_duration
+from standalone.tickets import custom_ids, figures
 
 TICKET_MEMBER_PERMISSIONS = disnake.Permissions(
     view_channel=True,
@@ -268,20 +266,12 @@ def wants_stats(template: str) -> bool:
 
 
 def fill_stats(template: str, stats: CategoryStats, locale: str = DEFAULT) -> str:
-    """v4's ``{avgResponseTime}``, ``{avgResolutionTime}`` and ``{avgRating}``."""
-    unknown = t(locale, "views.unknown_stat")
+    """v4's ``{avgResponseTime}``, ``{avgResolutionTime}`` and ``{avgRating}``, localised.
 
-    def took(seconds: float | None) -> str:
-        if seconds is None:
-            return unknown
-        return human_duration(timedelta(seconds=seconds)).render(locale)
-
-    values = {
-        "{avgResponseTime}": took(stats.response_s),
-        "{avgResolutionTime}": took(stats.resolution_s),
-        "{avgRating}": unknown if stats.rating is None else f"{stats.rating:.1f}",
-    }
-    for placeholder, value in values.items():
+    Plain replacement, never ``str.format``: the template is an admin's text, and
+    anything else in braces stays as typed.
+    """
+    for placeholder, value in figures.stat_values(stats, locale).items():
         template = template.replace(placeholder, value)
     return template
 

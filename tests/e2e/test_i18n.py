@@ -179,16 +179,28 @@ async def test_help_lists_what_each_person_may_use_in_their_language(discord, sc
     assert title == "Ticket commands"
     assert "`/new` · Open a new ticket." in member and "`/close`" in member, member
     assert "Create ticket from message" in member
-    for hidden in ("/claim", "/force-close", "/settings", "/category", "/panel", "for user"):
+    hidden_from_members = ("/claim", "/force-close", "/settings", "/category", "/panel", "/hours")
+    for hidden in (*hidden_from_members, "for user"):
         assert hidden not in member, (hidden, member)
 
     _, helper = await help_text(discord, world, scene.helper)
     assert "`/claim`" in helper and "`/force-close`" in helper and "`/new`" in helper
     assert "Create ticket for user" in helper
     assert "/settings" not in helper and "/category" not in helper, helper
+    assert "/hours" not in helper, helper  # working hours are the admins'
 
     _, admin = await help_text(discord, world, world.staff)
-    for shown in ("`/settings`", "`/category create`", "`/question add`", "`/panel`", "`/claim`"):
+    shown_to_admins = (
+        "`/settings`",
+        "`/category create`",
+        "`/question add`",
+        "`/panel`",
+        "`/claim`",
+        "`/hours set`",
+        "`/hours show`",
+        "`/hours clear`",
+    )
+    for shown in shown_to_admins:
         assert shown in admin, (shown, admin)
 
     discord.set_user_locale(world.member.id, "de")

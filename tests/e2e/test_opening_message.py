@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from standalone import keys
 from standalone.db.feedback import FeedbackRepository
+from standalone.db.settings import SettingsRepository
 from standalone.db.tickets import TicketRepository
 from tests.e2e.conftest import make_world
 from tests.e2e.flow import bot_messages, button
@@ -68,5 +70,24 @@ async def test_placeholders_show_the_categorys_closed_tickets(discord, stack, wo
     await FeedbackRepository(stack.backends.db, world.tenant).save(
         guild, made.number, ticket.creator_id, 1, None
     )
+    # Cached for up to an hour (as v4): the new figures show once the hour is over.
+    assert await open_one(discord, world, panel) == first
+    figures = keys.category_figures(world.tenant, guild, ticket.category)
+    await stack.backends.coordination.cache.delete(figures)
     second = await open_one(discord, world, panel)
     assert second == (f"Hi {name}! We answer in 20 minutes, solve it in 3 hours, rated 3.5.")
+
+    # In the guild's language, durations and decimals included.
+    await SettingsRepository(stack.backends.db, world.tenant).update_guild(guild, locale="de")
+    await stack.backends.coordination.cache.delete(figures)
+    german = await open_one(discord, world, panel)
+    assert german == (f"Hi {name}! We answer in 20 Minuten, solve it in 3 Stunden, rated 3,5.")
+
+
+async def test_unknown_placeholders_and_braces_stay_as_typed(discord, stack, world):
+    typed = "{username} {nope} {0} {username.__class__} {{num}} {num"
+    await make_category(discord, world, require_topic=False, member_limit=5, opening_message=typed)
+    panel = await post(discord, world)
+    text = await open_one(discord, world, panel)
+    name = world.member.username
+    assert text == f"{name} {{nope}} {{0}} {{username.__class__}} {{1}} {{num"
