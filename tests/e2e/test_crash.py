@@ -31,6 +31,7 @@ from tests.e2e.crash import (
     settle,
     setup_guild,
 )
+from tests.e2e.flow import button
 from tests.e2e.scale_out import DB_PASSWORD, DB_USER, DatabaseProcess, ServiceProcess
 from tests.emulation.unix_procs import ServerProcess
 
@@ -230,3 +231,63 @@ async def test_small_load_survives_sigkills_of_a_worker_process(tmp_path: Path) 
 @pytest.mark.timeout(3600)
 async def test_full_load_survives_twenty_sigkills_of_a_worker_process(tmp_path: Path) -> None:
     await crash_worker(tmp_path, FULL)
+
+
+@pytest.mark.timeout(300)
+async def test_an_open_cut_short_by_sigkill_does_not_hold_the_member_s_place(tmp_path: Path):
+    """Found by the load above: the ticket stayed ``opening`` for ever after a kill.
+
+    ``tickets run`` keeps its events in memory, so no redelivery finishes the open;
+    the ticket kept its member's only place (and a channel, when one was made). Now
+    a start gives such opens up, so the member can open another.
+    """
+    async with FakeDiscord() as discord:
+        place = Place.build(discord)
+        bot = BotProcess(["run"], tmp_path, aio_env(place, tmp_path), "run")
+
+        async def ready() -> None:
+            def up() -> bool:
+                if not bot.running:
+                    raise AssertionError(f"tickets run exited:\n{bot.log()[-4000:]}")
+                return place.connected() and bool(discord.commands(place.app.id))
+
+            await poll(up, 60, "the bot to connect")
+
+        await bot.start()
+        try:
+            await ready()
+            await setup_guild(place)
+            load = Load(place, Witness(), random.Random(0))
+            member = place.members[0]
+            # Discord holds the channel creation; the bot is killed while it waits.
+            discord.faults.delay(1.0, 60, route=r"^POST /guilds/\d+/channels$")
+            actor = place.actor(member)
+            click = await actor.click(load.panel().id, "open:" + _category_key(load))
+            form = await click.response(timeout=30)
+            await actor.submit_modal(
+                form["data"]["custom_id"], {"topic": "cut short"}, channel_id=place.support.id
+            )
+            await poll(lambda: discord.faults.counts["delay"] >= 1, 30, "the channel request")
+            await bot.kill()
+            discord.faults.clear()
+            discord.faults.release()
+            await bot.start()
+            await ready()
+            # The anti-spam pause lived in the dead process's memory: the member may go on.
+            await load.open(member)
+            assert len(load.witness.confirmed) == 1, load.witness.ops
+            assert await bot.stop() == 0, bot.log()[-4000:]
+        finally:
+            if bot.running:
+                await bot.stop()
+        tickets, cipher = await read_tickets(
+            f"surrealkv://{tmp_path / 'data' / 'db'}", tmp_path / "data" / "secret.key"
+        )
+        first, second = sorted(tickets, key=lambda t: t.number)
+        assert first.state == "closed" and first.channel_id is None
+        assert first.close_reason and "restarted" in cipher.decrypt(first.close_reason)
+        assert second.state == "open"
+
+
+def _category_key(load: Load) -> str:
+    return button(load.panel(), "open:").split(":", 1)[1]

@@ -1,0 +1,64 @@
+"""Shared settings of the hypothesis properties: a small default run, a big dedicated one.
+
+Every fuzz test takes ``variant`` from ``VARIANTS``: ``default`` runs in the
+normal test run with a fixed derandomised sample; ``fuzz`` (marked ``fuzz``,
+selected with ``-m fuzz``) runs the dedicated budget, with fresh randomness, and
+``TICKETS_FUZZ_SCALE`` multiplies that budget. Each property counts the cases it
+really ran, so the run's summary states the total.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+VARIANTS = [pytest.param("default"), pytest.param("fuzz", marks=pytest.mark.fuzz)]
+# Cases run per property, summed over the session (printed by tests/conftest.py).
+CASES: Counter[str] = Counter()
+
+
+def budget(variant: str, default: int, fuzz: int) -> int:
+    if variant != "fuzz":
+        return default
+    return max(1, int(fuzz * float(os.environ.get("TICKETS_FUZZ_SCALE", "1"))))
+
+
+def fuzz_settings(variant: str, default: int, fuzz: int) -> settings:
+    """Hypothesis settings for one property; no example database written in the tree."""
+    return settings(
+        max_examples=budget(variant, default, fuzz),
+        deadline=None,
+        database=None,
+        derandomize=variant != "fuzz",
+        # Shrinking a found failure is welcome; explicit and generate phases only otherwise.
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+def count(name: str) -> None:
+    CASES[name] += 1
+
+
+def enough(name: str, variant: str, default: int, fuzz: int) -> None:
+    """The property really ran (nearly) its budget: a strategy that stopped early tests less."""
+    wanted = budget(variant, default, fuzz)
+    assert CASES[name] >= wanted * 0.9, f"{name}: {CASES[name]} cases of {wanted}"
+
+
+def json_values(leaves: Any) -> Any:
+    """Any JSON value built from ``leaves``."""
+    from hypothesis import strategies as st
+
+    return st.recursive(
+        leaves,
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(st.text(max_size=12), children, max_size=4)
+        ),
+        max_leaves=12,
+    )
