@@ -18,9 +18,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from standalone.db import Database
 from standalone.http.api.table import api_routes
-from tests.fuzzing import VARIANTS, count, enough, fuzz_settings, json_values
+from tests.fuzzing import VARIANTS, count, enough, fuzz_settings, json_values, snapshot
 
 from .conftest import Portal, Seeded
 
@@ -78,13 +77,6 @@ def bodies(struct: Any) -> st.SearchStrategy[Any]:
 
 
 WRITES = [r for r in api_routes() if r.method in {"POST", "PATCH", "PUT"} and r.body is not None]
-
-
-async def snapshot(db: Database) -> dict[str, Any]:
-    """Every record of every table."""
-    info = await db.one("INFO FOR DB;")
-    tables = sorted(info.get("tables", {}))
-    return {t: await db.run("SELECT * FROM type::table($t);", {"t": t}) for t in tables}
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
