@@ -16,7 +16,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-VARIANTS = [pytest.param("default"), pytest.param("fuzz", marks=pytest.mark.fuzz)]
+VARIANTS = [
+    pytest.param("default"),
+    # The dedicated run's budget takes minutes per property, past the default timeout.
+    pytest.param("fuzz", marks=[pytest.mark.fuzz, pytest.mark.timeout(3600)]),
+]
 # Cases run per property, summed over the session (printed by tests/conftest.py).
 CASES: Counter[str] = Counter()
 

@@ -124,7 +124,7 @@ def test_any_file_and_environment_give_a_config_or_a_clear_error(variant: str) -
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "tickets.toml"
 
-        @fuzz_settings(variant, 200, 15_000)
+        @fuzz_settings(variant, 200, 12_000)
         @given(documents(), ENVIRON)
         def check(document: bytes, environ: dict[str, str]) -> None:
             count(name)
@@ -137,4 +137,4 @@ def test_any_file_and_environment_give_a_config_or_a_clear_error(variant: str) -
             assert isinstance(config, Config)
 
         check()
-    enough(name, variant, 200, 15_000)
+    enough(name, variant, 200, 12_000)

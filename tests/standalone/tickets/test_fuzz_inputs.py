@@ -95,7 +95,7 @@ SUBMITTED = st.dictionaries(
 def test_modal_answers_are_read_or_refused_clearly(variant: str) -> None:
     name = f"modal answers [{variant}]"
 
-    @fuzz_settings(variant, 300, 25_000)
+    @fuzz_settings(variant, 300, 20_000)
     @given(QUESTIONS, SUBMITTED)
     def check(question: Question, values: dict[str, Any]) -> None:
         count(name)
@@ -113,7 +113,7 @@ def test_modal_answers_are_read_or_refused_clearly(variant: str) -> None:
                 assert answer in question.options
 
     check()
-    enough(name, variant, 300, 25_000)
+    enough(name, variant, 300, 20_000)
 
 
 DURATIONS = st.one_of(
@@ -156,7 +156,7 @@ def test_channel_names_from_any_template_and_member_name_fit(variant: str) -> No
     """Admins write the template, members choose their names: the name still fits Discord."""
     name = f"channel names [{variant}]"
 
-    @fuzz_settings(variant, 200, 15_000)
+    @fuzz_settings(variant, 200, 10_000)
     @given(TEMPLATES, st.integers(1, 10**9), NASTY, NASTY)
     def check(template: str, number: int, username: str, display: str) -> None:
         count(name)
@@ -173,7 +173,7 @@ def test_channel_names_from_any_template_and_member_name_fit(variant: str) -> No
         assert 1 <= len(channel) <= 100, channel
 
     check()
-    enough(name, variant, 200, 15_000)
+    enough(name, variant, 200, 10_000)
 
 
 def test_a_select_answer_that_is_not_text_is_no_answer() -> None:
