@@ -36,7 +36,7 @@ OPEN_LOCK_WAIT_S = 5.0
 BUSY = "Many tickets are being opened right now; please try again."
 # Why a ticket whose open a restart cut short was closed (its close reason).
 INTERRUPTED = "the bot restarted while the ticket was being opened"
-GIVEN_UP = "This ticket could not be opened (the bot restarted meanwhile); please open it again."
+GIVEN_UP = "This ticket was closed before it could be opened; please open a new one."
 ANTI_SPAM_MS = 5_000  # v4's per-member pause between two ticket starts
 MAX_GUILD_CHANNELS = 30013  # Discord's error code
 EDITED_TITLE = " edited the ticket"
@@ -286,8 +286,8 @@ class Opening:
         ticket = await self.ctx.tickets.by_interaction(str(inter.id))
         await defer(inter)
         if ticket is not None and ticket.state in {"closing", "closed"}:
-            # Given up at a restart (or refused by Discord) before this delivery came
-            # back: nothing is left to open, and no channel may be made for it now.
+            # Given up at a restart (or refused by Discord, or closed) before this
+            # delivery came back: nothing is left to open, and no channel may be made.
             raise TicketError(GIVEN_UP)
         try:
             if ticket is None:
@@ -307,14 +307,14 @@ class Opening:
     async def give_up_interrupted(self, before: datetime) -> int:
         """At start, when no event outlived the last process: end the opens it cut short.
 
-        Only tickets created ``before`` this start: a worker starting beside this one
-        may be opening newer ones. A ticket still ``opening`` has no delivery left to
-        finish it, and would
-        keep its member's place and its channel for ever. One that never got a channel
-        is given up at once; one with a channel (recorded, or found by its marks) is
-        set ``closing``, and the start-up reconcile closes it as any interrupted close:
+        A ticket still ``opening`` has no delivery left to finish it, and would keep
+        its member's place and its channel for ever. One that never got a channel is
+        given up at once; one with a channel (recorded, or found by its marks) is set
+        ``closing``, and the start-up reconcile closes it as any interrupted close:
         transcript, summary to the member, log entry, channel removed. The member was
-        never told the ticket was open, so they open another. Returns how many.
+        never told the ticket was open, so they open another. Only tickets created
+        ``before`` this start: a worker starting beside this one may be opening newer
+        ones. Returns how many.
         """
         reason = self.ctx.cipher.encrypt(INTERRUPTED)
         count = 0
