@@ -22,6 +22,7 @@ from standalone import keys
 from standalone.db import DatabaseError
 from standalone.db.records import Answer, Category, GuildSettings, Question, Ticket
 from standalone.db.tickets import CategoryFull
+from standalone.i18n import Text
 from standalone.tickets import custom_ids, locks, views
 from standalone.tickets.checks import Opener, category_full, check_can_open
 from standalone.tickets.context import TicketContext, is_staff
@@ -36,7 +37,6 @@ OPEN_LOCK_WAIT_S = 5.0
 BUSY = "Many tickets are being opened right now; please try again."
 # Why a ticket whose open a restart cut short was closed (its close reason).
 INTERRUPTED = "the bot restarted while the ticket was being opened"
-GIVEN_UP = "This ticket was closed before it could be opened; please open a new one."
 ANTI_SPAM_MS = 5_000  # v4's per-member pause between two ticket starts
 MAX_GUILD_CHANNELS = 30013  # Discord's error code
 EDITED_TITLE = " edited the ticket"
@@ -288,7 +288,7 @@ class Opening:
         if ticket is not None and ticket.state in {"closing", "closed"}:
             # Given up at a restart (or refused by Discord, or closed) before this
             # delivery came back: nothing is left to open, and no channel may be made.
-            raise TicketError(GIVEN_UP)
+            raise TicketError(Text("reliability.open_given_up"))
         try:
             if ticket is None:
                 ticket = await self._record(inter, request)
