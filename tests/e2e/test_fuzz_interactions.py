@@ -116,7 +116,7 @@ async def test_forged_interactions_are_answered_and_leave_no_half_ticket(
             if ticket.state == "open":
                 assert ticket.channel_id and discord.channel(int(ticket.channel_id)), ticket
 
-    @fuzz_settings(variant, 25, 2_000)
+    @fuzz_settings(variant, 25, 800)
     @given(
         st.sampled_from([COMPONENT, MODAL_SUBMIT]),
         custom_id_strategy(category),
@@ -128,7 +128,7 @@ async def test_forged_interactions_are_answered_and_leave_no_half_ticket(
         asyncio.run_coroutine_threadsafe(one(kind, custom_id, fields, values), loop).result(90)
 
     await asyncio.to_thread(check)
-    enough(name, variant, 25, 2_000)
+    enough(name, variant, 25, 800)
     # Still up: a real open works.
     assert await eventually(lambda: _answered(discord, world, panel))
 

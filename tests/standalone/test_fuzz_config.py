@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from standalone.config import Config, ConfigError, load_config
-from tests.fuzzing import VARIANTS, count, enough, fuzz_settings
+from tests.fuzzing import VARIANTS, batches, count, enough, fuzz_settings
 
 SECTIONS = {
     name: sorted(
@@ -124,10 +124,14 @@ def test_any_file_and_environment_give_a_config_or_a_clear_error(variant: str) -
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "tickets.toml"
 
-        @fuzz_settings(variant, 200, 12_000)
-        @given(documents(), ENVIRON)
-        def check(document: bytes, environ: dict[str, str]) -> None:
-            count(name)
+        @fuzz_settings(variant, 200, 480)
+        @given(batches(st.tuples(documents(), ENVIRON), variant))
+        def check(batch: list[tuple[bytes, dict[str, str]]]) -> None:
+            for document, environ in batch:
+                count(name)
+                one(document, environ)
+
+        def one(document: bytes, environ: dict[str, str]) -> None:
             path.write_bytes(document)
             try:
                 config = load_config(path, environ=environ)
@@ -137,4 +141,4 @@ def test_any_file_and_environment_give_a_config_or_a_clear_error(variant: str) -
             assert isinstance(config, Config)
 
         check()
-    enough(name, variant, 200, 12_000)
+    enough(name, variant, 200, 480, batched=True)

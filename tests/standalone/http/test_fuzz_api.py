@@ -122,7 +122,7 @@ async def test_write_routes_answer_or_refuse_and_a_refusal_writes_nothing(
             after = await snapshot(portal.backends.db)
             assert after == before, f"{route.method} {path} refused {body!r} but wrote"
 
-    @fuzz_settings(variant, 60, 4_000)
+    @fuzz_settings(variant, 60, 1_500)
     @given(cases)
     def check(case: tuple[tuple[Any, str], Any]) -> None:
         count(name)
@@ -130,6 +130,6 @@ async def test_write_routes_answer_or_refuse_and_a_refusal_writes_nothing(
         asyncio.run_coroutine_threadsafe(one(route, path, body), loop).result(60)
 
     await asyncio.to_thread(check)
-    enough(name, variant, 60, 4_000)
+    enough(name, variant, 60, 1_500)
     # Both sides were reached: bodies that were taken and bodies that were refused.
     assert seen[2] and seen[4], seen

@@ -21,7 +21,7 @@ from standalone.tickets.closing import guild_and_number
 from standalone.tickets.durations import BadDuration, format_ms, parse_ms
 from standalone.tickets.errors import TicketError
 from standalone.tickets.opening import FormContext, read_answer
-from tests.fuzzing import VARIANTS, count, enough, fuzz_settings, json_values
+from tests.fuzzing import VARIANTS, batches, count, enough, fuzz_settings, json_values
 
 PART = st.text(string.ascii_letters + string.digits + "_-", min_size=0, max_size=70)
 NASTY = st.text(
@@ -41,10 +41,14 @@ CUSTOM_IDS = st.one_of(
 def test_custom_ids_parse_or_are_refused(variant: str) -> None:
     name = f"custom ids [{variant}]"
 
-    @fuzz_settings(variant, 300, 40_000)
-    @given(CUSTOM_IDS)
-    def check(raw: str) -> None:
-        count(name)
+    @fuzz_settings(variant, 300, 1_600)
+    @given(batches(CUSTOM_IDS, variant))
+    def check(batch: list[str]) -> None:
+        for raw in batch:
+            count(name)
+            one(raw)
+
+    def one(raw: str) -> None:
         try:
             action, arguments = custom_ids.parse(raw)
         except custom_ids.BadCustomId:
@@ -64,7 +68,7 @@ def test_custom_ids_parse_or_are_refused(variant: str) -> None:
         assert FormContext.parse(context.encode()) == context
 
     check()
-    enough(name, variant, 300, 40_000)
+    enough(name, variant, 300, 1_600, batched=True)
 
 
 QUESTIONS = st.builds(
@@ -95,10 +99,14 @@ SUBMITTED = st.dictionaries(
 def test_modal_answers_are_read_or_refused_clearly(variant: str) -> None:
     name = f"modal answers [{variant}]"
 
-    @fuzz_settings(variant, 300, 20_000)
-    @given(QUESTIONS, SUBMITTED)
-    def check(question: Question, values: dict[str, Any]) -> None:
-        count(name)
+    @fuzz_settings(variant, 300, 800)
+    @given(batches(st.tuples(QUESTIONS, SUBMITTED), variant))
+    def check(batch: list[tuple[Question, dict[str, Any]]]) -> None:
+        for question, values in batch:
+            count(name)
+            one(question, values)
+
+    def one(question: Question, values: dict[str, Any]) -> None:
         try:
             answer = read_answer(question, values)
         except TicketError as exc:
@@ -113,7 +121,7 @@ def test_modal_answers_are_read_or_refused_clearly(variant: str) -> None:
                 assert answer in question.options
 
     check()
-    enough(name, variant, 300, 20_000)
+    enough(name, variant, 300, 800, batched=True)
 
 
 DURATIONS = st.one_of(
@@ -129,10 +137,14 @@ DURATIONS = st.one_of(
 def test_durations_parse_or_are_refused(variant: str) -> None:
     name = f"durations [{variant}]"
 
-    @fuzz_settings(variant, 300, 20_000)
-    @given(DURATIONS)
-    def check(raw: str) -> None:
-        count(name)
+    @fuzz_settings(variant, 300, 800)
+    @given(batches(DURATIONS, variant))
+    def check(batch: list[str]) -> None:
+        for raw in batch:
+            count(name)
+            one(raw)
+
+    def one(raw: str) -> None:
         try:
             ms = parse_ms(raw)
         except BadDuration as exc:
@@ -142,7 +154,7 @@ def test_durations_parse_or_are_refused(variant: str) -> None:
         assert format_ms(ms)
 
     check()
-    enough(name, variant, 300, 20_000)
+    enough(name, variant, 300, 800, batched=True)
 
 
 TEMPLATES = st.lists(
@@ -156,10 +168,14 @@ def test_channel_names_from_any_template_and_member_name_fit(variant: str) -> No
     """Admins write the template, members choose their names: the name still fits Discord."""
     name = f"channel names [{variant}]"
 
-    @fuzz_settings(variant, 200, 10_000)
-    @given(TEMPLATES, st.integers(1, 10**9), NASTY, NASTY)
-    def check(template: str, number: int, username: str, display: str) -> None:
-        count(name)
+    @fuzz_settings(variant, 200, 400)
+    @given(batches(st.tuples(TEMPLATES, st.integers(1, 10**9), NASTY, NASTY), variant))
+    def check(batch: list[tuple[str, int, str, str]]) -> None:
+        for case in batch:
+            count(name)
+            one(*case)
+
+    def one(template: str, number: int, username: str, display: str) -> None:
         category = Category(
             key="c",
             guild_id="1",
@@ -173,7 +189,7 @@ def test_channel_names_from_any_template_and_member_name_fit(variant: str) -> No
         assert 1 <= len(channel) <= 100, channel
 
     check()
-    enough(name, variant, 200, 10_000)
+    enough(name, variant, 200, 400, batched=True)
 
 
 def test_a_select_answer_that_is_not_text_is_no_answer() -> None:
