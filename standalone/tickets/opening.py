@@ -148,7 +148,8 @@ class Opening:
 
     async def category(self, inter: Interaction[Any], key: str) -> Category:
         """The category a custom id names, refused when it is not of this guild."""
-        category = await self.ctx.settings.category_by_key(key)
+        # A menu value comes back as the client sends it: "" is no record id at all.
+        category = await self.ctx.settings.category_by_key(key) if custom_ids.is_part(key) else None
         if category is None or (
             inter.guild_id is not None and category.guild_id != str(inter.guild_id)
         ):

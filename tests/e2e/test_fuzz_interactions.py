@@ -136,3 +136,25 @@ async def test_forged_interactions_are_answered_and_leave_no_half_ticket(
 async def _answered(discord, world, panel) -> bool:
     click = await world.actor(discord, world.other).click(panel.id, button(panel, "open:"))
     return (await click.response(timeout=TIMEOUT))["type"] in (4, 9)
+
+
+async def test_a_menu_choice_that_names_no_category_is_refused(discord, stack) -> None:
+    """Found by the fuzzing above: an empty value failed the database query, five times,
+    and the interaction went unanswered to the dead letters."""
+    world = make_world(discord, "fuzz")
+    await stack.add(world)
+    await stack.start()
+    panel = await post_panel(discord, world)
+    click = await world.actor(discord, world.member).click(panel.id, button(panel, "open:"))
+    await click.response(timeout=TIMEOUT)
+    for value in ("", "../x", "a" * 80):
+        payload = copy.deepcopy(click.payload)
+        new_id = discord.world.ids.next()
+        payload.update(id=str(new_id), token=discord.world.new_interaction_token(new_id))
+        payload["data"] = {"custom_id": "pick:p", "component_type": 3, "values": [value]}
+        await discord.dispatch(world.app.id, "INTERACTION_CREATE", payload)
+        inter = discord.interaction(new_id)
+        assert inter is not None
+        answer = await inter.response(timeout=TIMEOUT)
+        assert "no longer exists" in answer["data"]["content"], answer
+    assert await stack.backends.coordination.streams.length(keys.dead_letters(world.tenant)) == 0
