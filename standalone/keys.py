@@ -17,6 +17,12 @@ def events(tenant: str) -> str:
     return f"{PREFIX}:{tenant}:events"
 
 
+def streams_kept(tenant: str) -> str:
+    """A one-entry stream a start writes: missing at the next start, the backend lost its
+    streams (an in-process stand-in without a file, a wiped server), events included."""
+    return f"{PREFIX}:{tenant}:streams-kept"
+
+
 def dead_letters(tenant: str) -> str:
     """Events that failed too often to keep retrying."""
     return f"{PREFIX}:{tenant}:events:dead"

@@ -13,7 +13,7 @@ from disnake.interactions.application_command import ApplicationCommandInteracti
 from disnake.interactions.message import MessageInteraction
 from disnake.interactions.modal import ModalInteraction
 
-from emulation.ports import Cache
+from emulation.ports import Cache, Streams
 from standalone import keys
 from standalone.crypto import Cipher
 from standalone.db import Database
@@ -55,8 +55,10 @@ class TenantApp:
         cache: Cache,
         cipher: Cipher,
         rest_middlewares: Sequence[ClientMiddlewareType] = (),
+        streams: Streams | None = None,
     ) -> None:
         self.tenant = tenant
+        self.streams = streams
         self.token = token
         self.cache = cache
         self.bot: StreamBot = make_bot(application_id, rest_middlewares)
@@ -79,7 +81,17 @@ class TenantApp:
         await self.bot.login(self.token)
         if sync:
             await sync_commands(self.bot)
-        await self.features.on_start()
+        await self.features.on_start(events_lost=await self._events_lost())
+
+    async def _events_lost(self) -> bool:
+        """Whether events taken before this start are gone: nothing will deliver them again."""
+        if self.streams is None:
+            return False
+        mark = keys.streams_kept(self.tenant)
+        if await self.streams.length(mark) > 0:
+            return False
+        await self.streams.append(mark, b"1", maxlen=1)
+        return True
 
     async def close(self) -> None:
         """Close the bot's HTTP session."""

@@ -319,6 +319,7 @@ class AioRunner:
                 cache=self.backends.coordination.cache,
                 cipher=self.backends.cipher,
                 rest_middlewares=(*self.rest.middlewares(name), RestObserver(name)),
+                streams=self.backends.coordination.streams,
             )
             try:
                 await app.start(sync=True)

@@ -58,6 +58,11 @@ class BadCustomId(ValueError):
     """A custom id this bot did not make."""
 
 
+def is_part(text: str) -> bool:
+    """Whether ``text`` has the shape of a custom id argument (a category key, a number)."""
+    return _PART.fullmatch(text) is not None
+
+
 def make(action: str, *arguments: str | int) -> str:
     """Build a custom id."""
     parts = [str(a) for a in arguments]

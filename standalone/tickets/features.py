@@ -74,7 +74,14 @@ class Features:
         for cog in cogs:
             bot.add_cog(cog)
 
-    async def on_start(self) -> None:
-        """Bring the tenant's records in line with Discord after a (re)start."""
+    async def on_start(self, *, events_lost: bool = False) -> None:
+        """Bring the tenant's records in line with Discord after a (re)start.
+
+        ``events_lost``: the events taken before this start are gone, so opens they
+        began will never be finished by a redelivery.
+        """
+        if events_lost:
+            # Before reconcile, which finishes the closes this begins.
+            await self.opening.give_up_interrupted(before=self.ctx.clock())
         await self.closing.reconcile()
         await self.staleness.on_start()

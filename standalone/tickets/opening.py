@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal, cast
 
 import disnake
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 OPEN_LOCK_MS = 10_000
 OPEN_LOCK_WAIT_S = 5.0
 BUSY = Text("closing.busy")
+# Why a ticket whose open a restart cut short was closed (its close reason).
+INTERRUPTED = "the bot restarted while the ticket was being opened"
 ANTI_SPAM_MS = 5_000  # v4's per-member pause between two ticket starts
 MAX_GUILD_CHANNELS = 30013  # Discord's error code
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week: tickets outlive shorter defaults
@@ -63,8 +66,10 @@ def channel_refusal(exc: disnake.HTTPException) -> Text | None:
 def read_answer(question: Question, values: dict[str, Any]) -> str:
     """A question's answer from a submitted form, checked as Discord would not."""
     raw = values.get(question.key)
-    value = raw[0] if isinstance(raw, list) and raw else raw if isinstance(raw, str) else ""
-    value = value.strip()
+    if isinstance(raw, list):
+        raw = raw[0] if raw else ""
+    # A modified client can send anything as a select's values: only text is an answer.
+    value = raw.strip() if isinstance(raw, str) else ""
     if question.kind == "select" and value and value not in question.options:
         raise TicketError(Text("opening.not_a_choice", value=repr(value), label=question.label))
     if question.required and not value:
@@ -143,7 +148,8 @@ class Opening:
 
     async def category(self, inter: Interaction[Any], key: str) -> Category:
         """The category a custom id names, refused when it is not of this guild."""
-        category = await self.ctx.settings.category_by_key(key)
+        # A menu value comes back as the client sends it: "" is no record id at all.
+        category = await self.ctx.settings.category_by_key(key) if custom_ids.is_part(key) else None
         if category is None or (
             inter.guild_id is not None and category.guild_id != str(inter.guild_id)
         ):
@@ -280,6 +286,10 @@ class Opening:
         """Record the ticket, make its channel or thread, greet the member."""
         ticket = await self.ctx.tickets.by_interaction(str(inter.id))
         await defer(inter)
+        if ticket is not None and ticket.state in {"closing", "closed"}:
+            # Given up at a restart (or refused by Discord, or closed) before this
+            # delivery came back: nothing is left to open, and no channel may be made.
+            raise TicketError(Text("reliability.open_given_up"))
         try:
             if ticket is None:
                 ticket = await self._record(inter, request)
@@ -295,6 +305,43 @@ class Opening:
         await ticket_created(self.ctx, ticket)
         await reply(inter, Text("opening.open", channel=f"<#{ticket.channel_id}>"))
         return ticket
+
+    async def give_up_interrupted(self, before: datetime) -> int:
+        """At start, when no event outlived the last process: end the opens it cut short.
+
+        A ticket still ``opening`` has no delivery left to finish it, and would keep
+        its member's place and its channel for ever. One that never got a channel is
+        given up at once; one with a channel (recorded, or found by its marks) is set
+        ``closing``, and the start-up reconcile closes it as any interrupted close:
+        transcript, summary to the member, log entry, channel removed. The member was
+        never told the ticket was open, so they open another. Only tickets created
+        ``before`` this start: a worker starting beside this one may be opening newer
+        ones. Returns how many.
+        """
+        reason = self.ctx.cipher.encrypt(INTERRUPTED)
+        count = 0
+        for ticket in await self.ctx.tickets.active():
+            if ticket.state != "opening" or ticket.created_at >= before:
+                continue
+            channel_id = ticket.channel_id
+            if channel_id is None and ticket.channel_requested:
+                category = await self.ctx.category_of(ticket)
+                if category is not None:
+                    channel_id = await self._find_place(ticket, category)
+                if channel_id is not None:
+                    await self.ctx.tickets.set_channel(ticket.guild_id, ticket.number, channel_id)
+                    ticket = await self.ctx.tickets.get(ticket.guild_id, ticket.number) or ticket
+            if channel_id is None:
+                await self.ctx.tickets.abandon(ticket, reason)
+            else:
+                await self.ctx.tickets.mark_closing(ticket, "system", reason)
+            log.info(
+                "ticket %s#%s: open cut short by a restart, given up",
+                ticket.guild_id,
+                ticket.number,
+            )
+            count += 1
+        return count
 
     async def _record(self, inter: Interaction[Any], request: Request) -> Ticket:
         category = request.category

@@ -130,3 +130,16 @@ def test_gateway_settings_from_the_environment(tmp_path, monkeypatch):
     )
     assert (config.gateway.shard_count, config.gateway.lease_ttl_ms) == (4, 2000)
     assert load_config(environ={}).gateway.shard_count == 0  # Discord's number
+
+
+def test_a_file_that_is_not_utf8_is_a_clear_error(tmp_path):
+    """Found by tests/standalone/test_fuzz_config.py: a traceback before."""
+    path = tmp_path / "tickets.toml"
+    path.write_bytes(b'[discord]\ntoken = "\x80"\n')
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
+        load_config(path, environ={})
+
+
+def test_a_folder_given_as_the_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_config(tmp_path, environ={})
