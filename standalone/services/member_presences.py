@@ -119,6 +119,11 @@ class PresenceRecorder:
         await self.cache.set(key, entry(generation, presence.status), ttl_ms=ENTRY_TTL_MS)
 
 
+async def has_presences(cache: Cache, tenant: str, guild_id: str) -> bool:
+    """Whether the bot has presence data for a guild (a GUILD_CREATE with presences)."""
+    return await cache.get(keys.presence_generation(tenant, guild_id)) is not None
+
+
 async def online_among(
     cache: Cache, tenant: str, guild_id: str, user_ids: list[str]
 ) -> bool | None:

@@ -19,7 +19,7 @@ import disnake
 from standalone import keys
 from standalone.db.records import Category, GuildSettings, Ticket
 from standalone.i18n import t
-from standalone.services.member_presences import online_among
+from standalone.services.member_presences import has_presences, online_among
 from standalone.tickets.context import TicketContext
 from standalone.tickets.events import MessageEvent, decode
 from standalone.tickets.hours import Schedule, parse_schedule
@@ -133,6 +133,9 @@ class Notices:
         if not category.staff_roles:
             return
         if await self._recent(notice, NOTICE_EVERY_MS) or await self._recent(seen, STAFF_SEEN_MS):
+            return
+        if not await has_presences(cache, tenant, ticket.guild_id):
+            # No presence data, no notice (v4 #645): listing members would be wasted.
             return
         staff = await self._staff(ticket.guild_id, set(category.staff_roles))
         if staff is None:

@@ -114,3 +114,6 @@ async def test_without_presence_data_nothing_is_said(discord, stack):
     member = world.actor(discord, world.member)
     await handled(stack, world, await member.send_message(channel, "anyone?"))
     assert notices(discord, world, channel) == []  # v4 #645 said "offline" without knowing
+    # Nor is the member list fetched for a check that cannot conclude (it cost every message).
+    members = f"/guilds/{world.guild.id}/members"
+    assert not [path for method, path in discord.requests if path.startswith(members)]
