@@ -72,13 +72,24 @@ def priority(locale: str, value: str | None) -> str | None:
 
 
 async def ticket_updated(
-    ctx: TicketContext, before: Ticket, after: Ticket, actor_id: str, event_id: str
+    ctx: TicketContext,
+    before: Ticket,
+    after: Ticket,
+    actor_id: str,
+    event_id: str,
+    *,
+    renamed: tuple[str, str] | None = None,
 ) -> str | None:
-    """Log a change to a ticket (members, category, priority, topic…) with what changed."""
+    """Log a change to a ticket (members, category, priority, topic…) with what changed.
+
+    ``renamed`` is the channel's name before and after: Discord keeps it, not the record.
+    """
     diff = changed(
         {f: getattr(before, f) for f in SHOWN_FIELDS}, {f: getattr(after, f) for f in SHOWN_FIELDS}
     )
-    if not diff and before.topic == after.topic:
+    if renamed is not None and renamed[0] == renamed[1]:
+        renamed = None
+    if not diff and before.topic == after.topic and renamed is None:
         return None
     locale = await ctx.guild_locale(after.guild_id)
     fields = [(t(locale, "logs.by"), f"<@{actor_id}>")]
@@ -105,6 +116,10 @@ async def ticket_updated(
                 t(locale, "logs.ticket_field.topic"),
                 diff_block(_topic(ctx, before.topic), _topic(ctx, after.topic)),
             )
+        )
+    if renamed is not None:
+        fields.append(
+            (t(locale, "logs.ticket_field.name"), arrow(locale, f"#{renamed[0]}", f"#{renamed[1]}"))
         )
     embed = entry(t(locale, "logs.ticket_updated", number=after.number), UPDATED, fields)
     return await log_event(

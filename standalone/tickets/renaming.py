@@ -118,10 +118,13 @@ async def rename_ticket(ctx: TicketContext, inter: Interaction[Any], name: str) 
         new_name = with_priority(wanted, current.priority)
         reason = f"Ticket #{current.number} renamed by {inter.author.id}"
         before = await start(ctx, inter, current)
+        old_name = await current_name(ctx, current)
         if not await rename(ctx, current, new_name, reason) and earlier is None:
             await forget(ctx, inter)  # nothing was changed: no retry should act on it
             raise TicketError(Text("staff.rename_same"))
         shown = as_discord_shows(new_name, current.thread)
         notice = Text("staff.renamed_notice", actor=inter.author.mention, name=shown)
         await announce(ctx, current, notice)
-    await done(ctx, inter, before, current, Text("staff.renamed", name=shown))
+    await done(
+        ctx, inter, before, current, Text("staff.renamed", name=shown), renamed=(old_name, shown)
+    )

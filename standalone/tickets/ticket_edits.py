@@ -128,8 +128,14 @@ async def announce(ctx: TicketContext, ticket: Ticket, text: Text) -> None:
 
 
 async def done(
-    ctx: TicketContext, inter: Interaction[Any], before: Ticket, after: Ticket, answer: Text
+    ctx: TicketContext,
+    inter: Interaction[Any],
+    before: Ticket,
+    after: Ticket,
+    answer: Text,
+    *,
+    renamed: tuple[str, str] | None = None,
 ) -> None:
     """Log the change to the guild's log channel and answer the person who made it."""
-    await ticket_updated(ctx, before, after, str(inter.author.id), str(inter.id))
+    await ticket_updated(ctx, before, after, str(inter.author.id), str(inter.id), renamed=renamed)
     await reply(inter, answer)

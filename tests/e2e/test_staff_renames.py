@@ -58,6 +58,9 @@ async def test_priority_and_rename_spend_one_budget(discord, desk: Desk):
     notices = desk.notices(discord)
     assert f"<@{cast.staff.id}> set the priority to high." in notices
     assert f"<@{cast.admin.id}> renamed this ticket to 🔴printer-fire." in notices
+    # The log channel shows the rename: the name is Discord's, not a field of the record.
+    logged = [e for e in desk.log_entries(discord) if "#🔴printer-fire" in str(e.embeds)]
+    assert len(logged) == 1, [e.embeds for e in desk.log_entries(discord)]
 
 
 async def test_a_429_from_discord_is_answered_at_once_and_blocks_nothing_else(discord, desk: Desk):
