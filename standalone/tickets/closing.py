@@ -9,7 +9,6 @@ DM and log entry are looked for before they are sent.
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -40,6 +39,7 @@ from standalone.tickets.transcript import (
     TranscriptMessage,
     render_html,
 )
+from standalone.tickets.transcript_files import transcript_files
 from standalone.tickets.transcript_text import render_text
 
 log = logging.getLogger(__name__)
@@ -437,17 +437,7 @@ class Closing:
         if ticket.state != "closed" or ticket.transcript_key is None:
             raise TicketError(Text("closing.still_open", number=number))
         await defer(inter)
-        files = [
-            disnake.File(
-                io.BytesIO(await self.ctx.store.get(ticket.transcript_key)),
-                filename=f"ticket-{number}.html",
-            )
-        ]
-        text_key = keys.transcript_text(guild_id, number)
-        if await self.ctx.store.exists(text_key):
-            files.append(
-                disnake.File(io.BytesIO(await self.ctx.store.get(text_key)), f"ticket-{number}.txt")
-            )
+        files = await transcript_files(self.ctx, ticket)
         locale = await answer_locale(inter, await self.ctx.guild_locale(guild_id))
         await inter.followup.send(
             t(locale, "closing.transcript_of", number=number),

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import disnake
 from disnake.ext import commands
 from disnake.interactions.application_command import ApplicationCommandInteraction
 
-from standalone import keys
 from standalone.db.records import Category, Ticket
 from standalone.i18n import Text, localised
 from standalone.tickets import autocomplete
@@ -19,6 +17,7 @@ from standalone.tickets.context import TicketContext, is_any_staff
 from standalone.tickets.errors import TicketError
 from standalone.tickets.force_close import parse_number
 from standalone.tickets.replies import NO_PINGS, defer, reader_locale
+from standalone.tickets.transcript_files import transcript_files
 
 GUILD_ONLY = disnake.InteractionContextTypes(guild=True)
 RECENT_CLOSED = 10
@@ -129,17 +128,7 @@ class Listing:
         if found.state != "closed" or found.transcript_key is None:
             raise TicketError(Text("listing.still_open", number=number))
         await defer(inter)
-        files = [
-            disnake.File(
-                io.BytesIO(await self.ctx.store.get(found.transcript_key)),
-                filename=f"ticket-{number}.html",
-            )
-        ]
-        text_key = keys.transcript_text(guild, number)
-        if await self.ctx.store.exists(text_key):
-            files.append(
-                disnake.File(io.BytesIO(await self.ctx.store.get(text_key)), f"ticket-{number}.txt")
-            )
+        files = await transcript_files(self.ctx, found)
         locale = reader_locale(inter, await self.ctx.guild_locale(guild))
         await inter.followup.send(
             Text("listing.transcript", number=number).render(locale),
