@@ -31,6 +31,7 @@ from standalone.crypto import Cipher, load_cipher
 from standalone.db import open_database
 from standalone.db.records import Ticket
 from standalone.db.tickets import TicketRepository
+from tests.e2e.child import ChildProcess
 from tests.e2e.conftest import MANAGE_GUILD
 from tests.e2e.flow import button, components
 
@@ -106,7 +107,7 @@ class Place:
         return any(s.conn for s in self.discord.gateway.sessions_of(self.app.id))
 
 
-class BotProcess:
+class BotProcess(ChildProcess):
     """A ``tickets run`` (or ``tickets serve SERVICE``) process; output to a log file."""
 
     def __init__(self, args: list[str], cwd: Path, env: dict[str, str], name: str) -> None:
@@ -128,19 +129,6 @@ class BotProcess:
                 stdout=log,
                 stderr=log,
             )
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.returncode is None
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    async def kill(self) -> None:
-        """kill -9: no goodbye, no lock released by hand, no flush."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        await self.process.wait()
 
     async def stop(self, timeout: float = 30) -> int:
         """SIGTERM (SIGKILL if that is not enough); the exit code."""

@@ -25,6 +25,7 @@ from standalone import keys
 from standalone.crypto import load_cipher
 from standalone.db import open_database
 from standalone.db.tenants import TenantRepository
+from tests.e2e.child import ChildProcess
 from tests.e2e.conftest import MANAGE_GUILD, eventually
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -97,7 +98,7 @@ class DatabaseProcess:
                 await self.process.wait()
 
 
-class ServiceProcess:
+class ServiceProcess(ChildProcess):
     """One ``tickets serve SERVICE`` process; its output goes to a log file."""
 
     def __init__(self, service: str, instance: str, config: Path) -> None:
@@ -126,19 +127,9 @@ class ServiceProcess:
                 stderr=log,
             )
 
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.returncode is None
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
     async def kill(self) -> None:
-        """kill -9: no hand-over, no goodbye."""
-        assert self.process is not None
         self.killed = True
-        self.process.send_signal(signal.SIGKILL)
-        await self.process.wait()
+        await super().kill()
 
     async def wait(self, timeout: float = 30) -> int:
         assert self.process is not None
