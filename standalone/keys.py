@@ -237,6 +237,11 @@ def staff_change(tenant: str, interaction_id: int) -> str:
 # standalone/services/member_presences.py, standalone/services/bot_presence.py).
 
 
+def channel_parents(tenant: str, guild_id: str) -> str:
+    """A guild's channels that sit in a Discord category, by id, with the category's id."""
+    return f"{PREFIX}:{tenant}:channel-parents:{guild_id}"
+
+
 def presence_generation(tenant: str, guild_id: str) -> str:
     """The GUILD_CREATE a guild's presences were last read from; absent: no presence data."""
     return f"{PREFIX}:{tenant}:presence-gen:{guild_id}"

@@ -22,6 +22,7 @@ from standalone import keys
 from standalone.config import GatewayConfig
 from standalone.observability import context, metrics, otel
 from standalone.services.bot_presence import BotPresence, GuildCounter
+from standalone.services.channel_parents import ChannelParentRecorder
 from standalone.services.identify import IdentifyLimits, SessionStartLimit
 from standalone.services.member_presences import GUILD_PRESENCES, PresenceRecorder
 from standalone.services.shard import GatewayFatal, ShardConnection, ShardLost
@@ -104,6 +105,7 @@ class GatewayService:
             PresenceRecorder(coordination.cache, tenant) if self.settings.presences else None
         )
         self.guild_counter = GuildCounter(coordination.cache, tenant)
+        self.channel_parents = ChannelParentRecorder(coordination.cache, tenant)
         self.shard_count = 1
         # The bot's rotating activity (services/bot_presence.py), run with the shards.
         self.rotation: BotPresence | None = None
@@ -127,6 +129,7 @@ class GatewayService:
             await self.presences.observe(event, data)
         if event in GUILD_COUNT_EVENTS:
             await self.guild_counter.observe(shard, event, data)
+        await self.channel_parents.observe(event, data)
         metrics.gateway_events.labels(self.tenant, event).inc()
         if event not in FORWARDED_EVENTS:
             return

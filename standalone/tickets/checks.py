@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import disnake
 
 from standalone.db.records import Category, GuildSettings
 from standalone.discord_bridge import member_role_ids
 from standalone.i18n import Text
+from standalone.services.channel_parents import channels_in
 from standalone.tickets.context import TicketContext
 from standalone.tickets.errors import TicketError
 
@@ -104,7 +104,13 @@ async def check_can_open(
 
 
 async def _check_category_room(ctx: TicketContext, guild_id: int, category: Category) -> None:
-    channels: list[Any] = await ctx.bot.http.get_all_guild_channels(guild_id)
-    inside = [c for c in channels if str(c.get("parent_id")) == category.discord_category]
-    if len(inside) >= MAX_CHANNELS_PER_CATEGORY:
+    assert category.discord_category is not None
+    inside = await channels_in(
+        ctx.cache,
+        ctx.tenant,
+        guild_id,
+        category.discord_category,
+        lambda: ctx.bot.http.get_all_guild_channels(guild_id),
+    )
+    if inside >= MAX_CHANNELS_PER_CATEGORY:
         raise TicketError(Text("checks.discord_category_full"))

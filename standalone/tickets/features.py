@@ -16,6 +16,7 @@ from standalone.tickets.help import HelpCommands
 from standalone.tickets.hours_commands import HoursCommands
 from standalone.tickets.listing import Listing
 from standalone.tickets.opening import Opening
+from standalone.tickets.pin_notices import PinNotices
 from standalone.tickets.router import ComponentRouter, EventRouter, TimerRouter
 from standalone.tickets.settings_commands import SettingsCommands
 from standalone.tickets.staff_commands import StaffCommands
@@ -33,6 +34,7 @@ class Features:
         self.opening = Opening(ctx)
         self.entries = Entries(ctx, self.opening)
         self.archive = Archive(ctx)
+        self.pin_notices = PinNotices(ctx)
         self.closing = Closing(ctx)
         self.claiming = Claiming(ctx)
         self.staleness = Staleness(ctx)
@@ -51,6 +53,7 @@ class Features:
         self.entries.register(self.components, self.events)
         self.opening.notices.register(self.events)
         self.archive.register(self.events)
+        self.pin_notices.register(self.events)
         self.closing.register(self.components, self.events, self.timers)
         self.claiming.register(self.components)
         self.staleness.register(self.events, self.timers)

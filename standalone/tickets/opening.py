@@ -28,7 +28,6 @@ from standalone.tickets import custom_ids, figures, locks, references, views
 from standalone.tickets.checks import Opener, category_full, check_can_open
 from standalone.tickets.context import TicketContext
 from standalone.tickets.errors import TicketError
-from standalone.tickets.events import CHANNEL_PINNED_MESSAGE
 from standalone.tickets.notices import Notices
 from standalone.tickets.replies import answer_locale, defer, reply
 from standalone.tickets.ticket_log import ticket_created
@@ -420,6 +419,8 @@ class Opening:
         channel_id = ticket.channel_id
         if channel_id is None and ticket.channel_requested:
             channel_id = await self._find_place(ticket, category)
+        # A channel made just now holds no message yet: nothing to look for in it.
+        made_now = channel_id is None
         if channel_id is None:
             await self.ctx.tickets.request_channel(ticket.guild_id, ticket.number)
             try:
@@ -440,9 +441,11 @@ class Opening:
             # Not part of making the thread: a thread found again after a crash still
             # needs its creator, and adding a member twice changes nothing.
             await self.ctx.bot.http.add_user_to_thread(int(channel_id), int(ticket.creator_id))
-        message_id = ticket.opening_message_id or await self.ctx.find_bot_message(
-            int(channel_id), custom_ids.make(custom_ids.CLOSE, ticket.number)
-        )
+        message_id = ticket.opening_message_id
+        if message_id is None and not made_now:
+            message_id = await self.ctx.find_bot_message(
+                int(channel_id), custom_ids.make(custom_ids.CLOSE, ticket.number)
+            )
         if message_id is None:
             message_id = await self._greet(ticket, request, int(channel_id))
         await self._pin(ticket, int(channel_id), message_id)
@@ -576,15 +579,15 @@ class Opening:
         return str(sent.id)
 
     async def _pin(self, ticket: Ticket, channel_id: int, message_id: str) -> None:
-        """Pin the opening message, as v4 does, without Discord's "pinned a message" notice.
+        """Pin the opening message, as v4 does.
 
-        Safe to repeat: pinning a pinned message changes nothing and posts no notice,
-        and the notice is looked for before it is deleted. A pin Discord refuses (no
-        permission, too many pins) leaves the ticket open without it.
+        Safe to repeat: pinning a pinned message changes nothing and posts no notice.
+        Discord's "pinned a message" notice is deleted when it arrives (pin_notices.py).
+        A pin Discord refuses (no permission, too many pins) leaves the ticket open
+        without it.
         """
-        http = self.ctx.bot.http
         try:
-            await http.pin_message(
+            await self.ctx.bot.http.pin_message(
                 channel_id, int(message_id), reason=f"Ticket #{ticket.number} opened"
             )
         except disnake.HTTPException as exc:
@@ -593,16 +596,6 @@ class Opening:
             log.info(
                 "ticket %s#%s: opening message not pinned: %s", ticket.guild_id, ticket.number, exc
             )
-            return
-        for message in await http.logs_from(channel_id, 10):
-            reference = cast(dict[str, Any], message.get("message_reference") or {})
-            if (
-                message.get("type") == CHANNEL_PINNED_MESSAGE
-                and str(message["author"]["id"]) == str(self.ctx.bot_id)
-                and str(reference.get("message_id")) == message_id
-            ):
-                with contextlib.suppress(disnake.NotFound):
-                    await http.delete_message(channel_id, int(message["id"]))
 
     async def _reference_embeds(
         self, ticket: Ticket, request: Request, settings: GuildSettings, locale: str

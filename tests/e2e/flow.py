@@ -20,8 +20,16 @@ def button(message: Any, prefix: str) -> str:
     raise AssertionError(f"no {prefix} button on message {message.id}")
 
 
+PIN_NOTICE = 6  # Discord's "pinned a message"; the bot deletes its own when it arrives
+
+
 def bot_messages(discord: FakeDiscord, world: World, channel_id: int) -> list[Any]:
-    return [m for m in discord.messages(channel_id) if m.author_id == world.app.bot_user.id]
+    """What the bot wrote in a channel; its pin notices (deleted soon after) left out."""
+    return [
+        m
+        for m in discord.messages(channel_id)
+        if m.author_id == world.app.bot_user.id and m.type != PIN_NOTICE
+    ]
 
 
 async def post_panel(discord: FakeDiscord, world: World, category_id: int | None = None) -> Any:
