@@ -24,7 +24,17 @@ VIEW = disnake.Permissions(view_channel=True).value
 async def play_full_ticket(discord, stack: Stack, world: World) -> None:
     repo = TicketRepository(stack.backends.db, world.tenant)
     panel = await post_panel(discord, world)
+    before = len(discord.requests)
     channel_id = await open_ticket(discord, world, panel, f"Printer on fire ({world.tenant})")
+    # The click's room check reads the gateway's channel map, and nothing is looked
+    # for in a channel just made: each would spend the bot's global REST budget.
+    reads = [
+        path
+        for method, path in discord.requests[before:]
+        if method == "GET"
+        and path in {f"/guilds/{world.guild.id}/channels", f"/channels/{channel_id}/messages"}
+    ]
+    assert reads == []
 
     channel = discord.channel(channel_id)
     assert channel is not None and channel.name == "ticket-1"
