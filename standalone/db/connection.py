@@ -16,8 +16,10 @@ from urllib.parse import urlsplit
 
 from surrealdb import AsyncEmbeddedSurrealConnection, AsyncSurreal, RecordID
 
-from standalone.db import file_lock
+from standalone.db import fast_cbor, file_lock
 from standalone.db.migrations import migrate
+
+fast_cbor.install()
 
 # Set by a restore while it loads records (standalone/db/backup.py); one still
 # there after the restore's process is gone means the database is half-restored.

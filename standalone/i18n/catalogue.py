@@ -92,7 +92,8 @@ def t(locale: str | None, key: str, /, **values: Any) -> str:
         template = entry.get(form) or entry.get("other") or next(iter(entry.values()))
     else:
         template = entry
-    return string.Formatter().vformat(template, (), _Values(values))
+    # str.format_map is string.Formatter's parsing done in C: several times faster.
+    return template.format_map(_Values(values))
 
 
 def placeholders(entry: Entry) -> set[str]:
