@@ -38,6 +38,7 @@ from standalone.observability import otel
 from standalone.observability.exposition import MetricsServer, sample_streams
 from standalone.observability.redact import register_secret
 from standalone.observability.rest import RestObserver
+from standalone.services import heap
 from standalone.services.bot_presence import BotPresence
 from standalone.services.errors import StartupError
 from standalone.services.gateway import GatewayService
@@ -473,7 +474,10 @@ class AioRunner:
             await asyncio.sleep(1)
 
     async def run_until_signal(self) -> None:
-        """Run until SIGINT, SIGTERM or (gateways) a drain request, then shut down cleanly."""
+        """Run until SIGINT, SIGTERM or (gateways) a drain request, then shut down cleanly.
+
+        For a process that runs nothing else: the heap is settled once started.
+        """
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -481,6 +485,7 @@ class AioRunner:
         drain = asyncio.create_task(self._drain_requested()) if "gateway" in self.services else None
         try:
             await self.start()
+            heap.settle()
             # Runs until a signal, or until every service has ended by itself.
             waiters = [
                 asyncio.create_task(stop.wait()),
