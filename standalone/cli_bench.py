@@ -32,6 +32,12 @@ def load(
     rate: Annotated[float, typer.Option(help="Commands and buttons per second.")] = 200.0,
     duration: Annotated[float, typer.Option(help="Seconds of each timed phase.")] = 60.0,
     opens_rate: Annotated[float, typer.Option(help="Ticket opens per second.")] = 50.0,
+    bots: Annotated[
+        int,
+        typer.Option(
+            help="Bots the load is spread over (Discord allows each 50 requests a second)."
+        ),
+    ] = 1,
     tenants: Annotated[int, typer.Option(help="Idle tenants for the memory figure.")] = 100,
     messages: Annotated[
         int, typer.Option(help="Messages written in tickets, to archive.")
@@ -67,6 +73,8 @@ def load(
         raise _fail(f"--keep {keep}: the folder exists already; name a new one")
     if duration <= 0 or tenants < 1 or messages < 0 or (messages and messages_rate <= 0):
         raise _fail("--duration and --tenants must be positive, --messages not negative")
+    if bots < 1:
+        raise _fail(f"--bots must be at least 1, got {bots}")
     options = Options(
         mode=mode,  # type: ignore[arg-type]  # checked above
         coordination=coordination,  # type: ignore[arg-type]
@@ -74,6 +82,7 @@ def load(
         rate=rate,
         duration=duration,
         opens_rate=opens_rate,
+        bots=bots,
         tenants=tenants,
         messages=messages,
         messages_rate=messages_rate,

@@ -111,17 +111,16 @@ class Load:
         # how many other jobs share the machine, unlike its latency.
         self.cpu = cpu
         self.discord = world.discord
-        self.app_id = world.load.app.id
         self.result = LoadResult()
         self._clickers: dict[int, list[Any]] = {}
         self._opened_in: dict[int, int] = {}
 
     async def post_panels(self, clicks_per_s: float) -> None:
         """Staff posts a panel in every guild; its buttons are the categories."""
-        places = self.world.load.places
+        places = self.world.places
         clickers = math.ceil(clicks_per_s * CLICK_GAP_S / len(places)) + 1
-        for place in self.world.load.places:
-            actor = self.discord.actor(self.app_id, place.guild.id, place.staff.id)
+        for place in places:
+            actor = self.discord.actor(place.app.id, place.guild.id, place.staff.id)
             inter = await actor.slash("panel", {}, channel_id=place.channel.id)
             await inter.followups(count=1, timeout=ANSWER_TIMEOUT_S)
             place.panel = next(m for m in self.discord.messages(place.channel.id) if m.components)
@@ -151,19 +150,19 @@ class Load:
             "command", Latencies("/category list → reply")
         )
         buttons = self.result.interactions.setdefault("button", Latencies("panel button → form"))
-        places = self.world.load.places
+        places = self.world.places
 
         async def one(i: int) -> None:
             place = places[(i // 2) % len(places)]
             if i % 2 == 0:
-                actor = self.discord.actor(self.app_id, place.guild.id, place.staff.id)
+                actor = self.discord.actor(place.app.id, place.guild.id, place.staff.id)
                 await timed_answer(
                     commands, lambda: actor.slash("category list", channel_id=place.channel.id)
                 )
                 return
             clickers = self._clickers[place.guild.id]
             member = clickers[(i // 2 // len(places)) % len(clickers)]
-            actor = self.discord.actor(self.app_id, place.guild.id, member.id)
+            actor = self.discord.actor(place.app.id, place.guild.id, member.id)
             answer = await timed_answer(
                 buttons, lambda: actor.click(place.panel.id, place.buttons[0])
             )
@@ -179,7 +178,7 @@ class Load:
         )
         submits = self.result.interactions.setdefault("submit", Latencies("form submit → callback"))
         opens = self.result.opens
-        places = self.world.load.places
+        places = self.world.places
 
         async def one(i: int) -> None:
             place = places[i % len(places)]
@@ -190,7 +189,7 @@ class Load:
                 opens.failures.append("no room left: raise the guilds for this many opens")
                 return
             member = self.discord.add_member(place.guild.id, username=f"m{place.guild.id}-{nth}")
-            actor = self.discord.actor(self.app_id, place.guild.id, member.id)
+            actor = self.discord.actor(place.app.id, place.guild.id, member.id)
             button = place.buttons[nth // PER_CATEGORY]
             form = await timed_answer(clicks, lambda: actor.click(place.panel.id, button))
             if form is None:
@@ -240,8 +239,10 @@ class Load:
             tickets = self.result.tickets[:MESSAGE_CHANNELS]
         if not tickets:
             raise RuntimeError("no ticket could be opened to write messages in")
-        actors = [self.discord.actor(self.app_id, t.place.guild.id, t.member.id) for t in tickets]
-        last: dict[int, str] = {}
+        actors = [
+            self.discord.actor(t.place.app.id, t.place.guild.id, t.member.id) for t in tickets
+        ]
+        last: dict[int, tuple[str, str]] = {}
 
         async def run() -> float:
             loop = asyncio.get_running_loop()
@@ -260,12 +261,12 @@ class Load:
                     except ActorError as exc:  # the stand-in refused: counted, not fatal
                         self.result.message_failures.append(str(exc))
                         continue
-                    last[tickets[n].channel_id] = str(message.id)
+                    last[tickets[n].channel_id] = (tickets[n].place.tenant, str(message.id))
                 slip = max(slip, loop.time() - (start + sent / rate))
                 await asyncio.sleep(TICK_S)
-            await _until_archived(db, self.world.load.name, list(last.values()))
+            await _until_archived(db, list(last.values()))
             seconds = loop.time() - start
-            stored = await _archived_count(db, self.world.load.name)
+            stored = sum([await _archived_count(db, t.name) for t in self.world.loads])
             written = count - len(self.result.message_failures)
             self.result.archive = Throughput("archived messages", written, seconds, stored)
             return slip * 1000
@@ -273,19 +274,19 @@ class Load:
         await self._phase("messages", run)
 
 
-async def _until_archived(db: Database, tenant: str, message_ids: list[str]) -> None:
-    """Wait until each channel's last message is archived.
+async def _until_archived(db: Database, messages: list[tuple[str, str]]) -> None:
+    """Wait until each channel's last message (tenant, message id) is archived.
 
     The worker keeps each channel's messages in order, so when a channel's last
     one is stored, so are the ones before it (counted afterwards to be sure).
     """
-    waiting = list(message_ids)
+    waiting = list(messages)
     async with asyncio.timeout(ARCHIVE_TIMEOUT_S):
         while waiting:
-            ids = [RecordID("archived_message", [tenant, mid]) for mid in waiting]
+            ids = [RecordID("archived_message", [tenant, mid]) for tenant, mid in waiting]
             found = await db.one("SELECT VALUE message_id FROM $ids;", {"ids": ids})
             stored = set(found or [])
-            waiting = [mid for mid in waiting if mid not in stored]
+            waiting = [(tenant, mid) for tenant, mid in waiting if mid not in stored]
             if waiting:
                 await asyncio.sleep(0.02)
 

@@ -40,6 +40,7 @@ class Options:
     rate: float = 200.0
     duration: float = 60.0
     opens_rate: float = 50.0
+    bots: int = 1  # load bots sharing the load, each with Discord's own global limit
     tenants: int = 100
     messages: int = 20_000
     messages_rate: float = 5_000.0
@@ -57,6 +58,7 @@ async def deployed(
             discord,
             tenants=tenants,
             guilds=guilds,
+            bots=min(tenants, options.bots) if for_load else 1,
             prefix=f"b{uuid.uuid4().hex[:6]}",
             with_categories=for_load,
         )
@@ -143,10 +145,13 @@ async def idle(options: Options, root: Path, report: Report) -> None:
 
 
 async def load(options: Options, root: Path, report: Report) -> None:
-    """The three load phases against one bot, then its memory."""
+    """The three load phases against the load bots, then the memory."""
     capacity = MAX_CATEGORIES * PER_CATEGORY
-    guilds = max(1, math.ceil((options.opens_rate * options.duration + 10) / capacity))
-    async with deployed(options, root / "load", tenants=1, guilds=guilds, for_load=True) as (
+    per_bot = options.opens_rate * options.duration / options.bots
+    guilds = max(1, math.ceil((per_bot + 10) / capacity))
+    async with deployed(
+        options, root / "load", tenants=options.bots, guilds=guilds, for_load=True
+    ) as (
         deployment,
         _,
     ):
@@ -159,6 +164,11 @@ async def load(options: Options, root: Path, report: Report) -> None:
             rss, peak = deployment.rss_kib(), deployment.rss_kib("VmHWM")
         finally:
             _tabulate(options, run, report)
+        if options.bots > 1:
+            each = deployment.world.events_per_bot()
+            report.add(
+                f"gateway events per load bot ({options.bots} bots)", " / ".join(map(str, each))
+            )
     report.add(
         f"{_rss_label(options)} after the load (peak)",
         f"{rss / 1024:.1f} MiB ({peak / 1024:.1f} MiB)",

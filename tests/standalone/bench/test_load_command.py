@@ -89,6 +89,20 @@ def test_aio_table_has_every_figure_and_every_answer(tmp_path: Path) -> None:
     check_table(done, table)
 
 
+def test_the_load_spread_over_several_bots_reaches_each(tmp_path: Path) -> None:
+    _, table = bench(tmp_path, *SHORT, "--bots", "2", "--no-idle")
+    assert not any(row["metric"].startswith("failures") for row in table["rows"]), table["rows"]
+    for row in table["rows"]:
+        if row["answered"]:
+            got, sent = (int(n) for n in row["answered"].split("/"))
+            assert sent > 0 and got == sent, row
+    (spread,) = [r for r in table["rows"] if r["metric"].startswith("gateway events per load bot")]
+    assert spread["metric"].endswith("(2 bots)")
+    each = [int(n) for n in spread["figure"].split(" / ")]
+    # Commands, clicks, opens and messages went to both bots, about evenly.
+    assert len(each) == 2 and min(each) > 0.3 * max(each), each
+
+
 @pytest.mark.scaleout
 def test_multi_process_table_on_the_unix_socket(tmp_path: Path) -> None:
     done, table = bench(tmp_path, "--mode", "multi", "--coordination", "unix", *SHORT)
@@ -108,3 +122,14 @@ def test_bad_options_are_refused_with_a_message(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "--mode must be aio or multi" in done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "bench", "load", "--bots", "0"],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "--bots must be at least 1" in done.stderr
