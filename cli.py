@@ -18,7 +18,7 @@ from standalone.cli_progress import progress_bar
 from standalone.config import Config, ConfigError, load_config
 from standalone.crypto import CryptoError, load_cipher
 from standalone.db import Database, DatabaseError, open_database
-from standalone.db.backup import BackupError, Header
+from standalone.db.backup_format import BackupError, Header
 from standalone.db.tenants import TenantError, TenantRepository
 from standalone.observability.logs import configure_logging, setup_logging
 from standalone.services.errors import StartupError
