@@ -14,10 +14,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from surrealdb import AsyncEmbeddedSurrealConnection, AsyncSurreal, RecordID
-
 from standalone.db import file_lock
 from standalone.db.migrations import migrate
+from standalone.db.sdk import (
+    EMBEDDED_SCHEMES,
+    AsyncEmbeddedSurrealConnection,
+    RecordID,
+    client_for,
+)
 
 # Set by a restore while it loads records (standalone/db/backup.py); one still
 # there after the restore's process is gone means the database is half-restored.
@@ -123,9 +127,6 @@ async def _refuse_half_restored(db: Database) -> None:
         )
 
 
-_EMBEDDED_SCHEMES = ("mem", "memory", "surrealkv", "surrealkv+versioned", "file")
-
-
 def _embedded_path(url: str) -> Path | None:
     parts = urlsplit(url)
     if parts.scheme not in ("surrealkv", "surrealkv+versioned"):
@@ -155,11 +156,11 @@ async def open_database(
     except file_lock.LockError as exc:
         raise DatabaseError(str(exc)) from None
     try:
-        client = AsyncSurreal(url)
-        await client.connect()  # type: ignore[call-arg]  # the embedded client needs no url here
+        client = client_for(url)
+        await client.connect()  # the embedded client needs no url here
         # An embedded engine has no users (this process is root); the credentials are
         # a server's, which this process may be serving (database.serve).
-        if username and urlsplit(url).scheme not in _EMBEDDED_SCHEMES:
+        if username and urlsplit(url).scheme not in EMBEDDED_SCHEMES:
             await client.signin({"username": username, "password": password})
         await client.use(namespace, database)
     except BaseException:
