@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,14 @@ from standalone.db.sdk import (
 # Set by a restore while it loads records (standalone/db/backup.py); one still
 # there after the restore's process is gone means the database is half-restored.
 RESTORE_MARKER = RecordID("restore_state", "current")
+
+# surrealkv keeps the values it reads in a cache whose default bound is half the
+# machine's memory less 1 GiB (11 GiB on a 24 GiB host), and works that out by
+# listing every process of the machine (sysinfo, on a thread pool of its own).
+# The bot's working set is small: 16 MiB, the engine's own floor, unless the
+# operator sets the variable. The engine reads it once, at its first open.
+VALUE_CACHE_ENV = "SURREAL_SURREALKV_MAX_VALUE_CACHE_SIZE"
+VALUE_CACHE_BYTES = 16 << 20
 
 
 class DatabaseError(Exception):
@@ -151,6 +160,8 @@ async def open_database(
     version it needs itself).
     """
     embedded = _embedded_path(url)
+    if embedded is not None:
+        os.environ.setdefault(VALUE_CACHE_ENV, str(VALUE_CACHE_BYTES))
     try:
         lock = file_lock.acquire(embedded) if embedded is not None else None
     except file_lock.LockError as exc:
