@@ -39,6 +39,7 @@ from standalone.observability.sampler import sample_streams
 from standalone.services.bot_presence import BotPresence
 from standalone.services.errors import StartupError
 from standalone.services.gateway import GatewayService
+from standalone.services.heap import release_freed_memory
 from standalone.services.scheduler import Scheduler
 from standalone.services.shard import GatewayFatal
 from standalone.services.worker import Worker
@@ -286,6 +287,7 @@ class AioRunner:
 
             self.http = HttpService(self.config, self.backends)
             await self.http.start()
+        release_freed_memory()
 
     async def _observe(self) -> None:
         """Start what operators watch: /metrics, the stream sampler, tracing."""
