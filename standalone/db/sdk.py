@@ -39,7 +39,7 @@ def _register_without_init() -> None:
         if name.startswith("__") and name != "__all__":
             raise AttributeError(f"module {PACKAGE!r} has no attribute {name!r}")
         # Removed first: the __init__'s own imports must see the real attributes.
-        del vars(package)["__getattr__"]
+        vars(package).pop("__getattr__", None)
         loader.exec_module(package)
         return getattr(package, name)
 
