@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,12 +13,13 @@ import typer
 from standalone import cli_bench, cli_db, cli_http, cli_serve
 from standalone.cli_guild import app as guild_app
 from standalone.cli_progress import progress_bar
+from standalone.cli_run import RunFailed, application_id_from_token, run_bot
 from standalone.config import Config, ConfigError, load_config
 from standalone.crypto import CryptoError, load_cipher
 from standalone.db import Database, DatabaseError, open_database
-from standalone.db.backup import BackupError, Header
+from standalone.db.backup_format import BackupError, Header
 from standalone.db.tenants import TenantError, TenantRepository
-from standalone.observability.logs import configure_logging, setup_logging
+from standalone.observability.logs import setup_logging
 from standalone.services.errors import StartupError
 from storage.ports import StorageError
 
@@ -47,7 +46,6 @@ ConfigOption = Annotated[
 ]
 T = TypeVar("T")
 EXIT_USAGE = 2
-DEFAULT_TENANT = "default"
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -74,58 +72,15 @@ def _run(coro: Callable[[], Awaitable[T]]) -> T:
         raise _fail(str(exc), code=1) from None
 
 
-def application_id_from_token(token: str) -> str | None:
-    """A bot token starts with its user id in base64; for bots that is the application id."""
-    head = token.split(".", 1)[0]
-    try:
-        decoded = base64.b64decode(head + "=" * (-len(head) % 4), validate=False).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return decoded if decoded.isdigit() else None
-
-
-async def _adopt_token(tenants: TenantRepository, token: str) -> None:
-    """The configured token is the tenant "default"; a changed token replaces the old."""
-    existing = await tenants.get(DEFAULT_TENANT)
-    if existing is None:
-        app_id = application_id_from_token(token)
-        if app_id is None:
-            raise TenantError(
-                "cannot read the application id from the token; "
-                "add the bot with 'tickets tenants add NAME --application-id ID'"
-            )
-        await tenants.add(DEFAULT_TENANT, token, app_id)
-    elif tenants.token(existing) != token.strip():
-        await tenants.set_token(DEFAULT_TENANT, token)
-
-
 @app.command()
 def run(config: ConfigOption = None) -> None:
     """Run the bot against Discord with the configured backends, until Ctrl-C."""
-    from standalone.services.aio import AioRunner, open_backends
-
-    settings = _config(config)
-    configure_logging(settings)
-
-    async def main() -> None:
-        backends = await open_backends(settings)
-        try:
-            tenants = TenantRepository(backends.db, backends.cipher)
-            if token := settings.discord.token:
-                await _adopt_token(tenants, token)
-            if not await tenants.list():
-                raise _fail(
-                    "no bot token: set DISCORD_TOKEN (or discord.token in tickets.toml), "
-                    "or add a bot with 'tickets tenants add'"
-                )
-            runner = AioRunner(settings, backends)
-            await runner.run_until_signal()
-            if runner.failures:
-                raise _fail("; ".join(runner.failures), code=1)
-        finally:
-            await backends.close()
-
-    _run(main)
+    # The console script starts a plain 'tickets run' without typer (standalone/entry.py);
+    # both end here.
+    try:
+        run_bot(config)
+    except RunFailed as failure:
+        raise _fail(str(failure), code=failure.code) from None
 
 
 @app.command()

@@ -1,4 +1,9 @@
-"""``tickets bench load``: the bot under open-loop load, against issue 9's targets."""
+"""``tickets bench load``: the bot under open-loop load, against issue 9's targets.
+
+The benchmark's code (the Discord stand-in, rich's tables) is imported when the
+command runs: ``cli`` registers this module in every process, ``tickets run`` too,
+whose idle memory it would otherwise hold.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +18,6 @@ from typing import Annotated
 
 import msgspec
 import typer
-from rich.console import Console
-
-from standalone.bench.report import MISS, Report
-from standalone.bench.run import Options, run_bench
 
 app = typer.Typer(help="Measure the bot under load (stand-in Discord, real processes).")
 
@@ -53,6 +54,11 @@ def load(
     ] = None,
 ) -> None:
     """Drive simulated members at fixed rates and print each figure against its target."""
+    from rich.console import Console
+
+    from standalone.bench.report import MISS, Report
+    from standalone.bench.run import Options, run_bench
+
     if mode not in ("aio", "multi"):
         raise _fail(f"--mode must be aio or multi, got {mode!r}")
     if coordination not in ("unix", "redis"):

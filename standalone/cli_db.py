@@ -1,4 +1,8 @@
-"""``tickets db serve``: share the embedded database with other local processes."""
+"""``tickets db serve``: share the embedded database with other local processes.
+
+The server's code is imported when the command runs: ``cli`` registers this
+module in every process, ``tickets run`` too.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,17 @@ import logging
 import signal
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from standalone.config import Config, ConfigError, load_config
 from standalone.db import DatabaseError, open_database
-from standalone.db.listen import is_loopback, parse_listen
-from standalone.db.server import DEFAULT_MAX_FRAME, Credentials, DatabaseServer
+from standalone.db.listen import DEFAULT_MAX_FRAME, is_loopback, parse_listen
 from standalone.observability.logs import setup_logging
+
+if TYPE_CHECKING:
+    from standalone.db.server import DatabaseServer
 
 EXIT_USAGE = 2
 
@@ -36,6 +42,8 @@ async def serve_until_signal(
     on_ready: Callable[[DatabaseServer], None] | None = None,
 ) -> None:
     """Open the configured database (taking its lock) and serve it until SIGINT or SIGTERM."""
+    from standalone.db.server import Credentials, DatabaseServer
+
     settings = config.database
     credentials = Credentials(username=settings.username, password=settings.password)
     db = await open_database(settings.url, namespace=settings.namespace, database=settings.database)

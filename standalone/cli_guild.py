@@ -1,11 +1,15 @@
-"""``tickets guild export`` and ``tickets guild import``: one server's data as a ZIP."""
+"""``tickets guild export`` and ``tickets guild import``: one server's data as a ZIP.
+
+The portability code is imported when a command runs, not when ``cli`` registers
+this module: every ``tickets run`` would otherwise carry it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -14,15 +18,10 @@ from standalone.config import Config, ConfigError, load_config
 from standalone.crypto import Cipher, CryptoError, load_cipher
 from standalone.db import Database, DatabaseError, open_database
 from standalone.db.tenants import TenantRepository
-from standalone.portability import (
-    GuildExport,
-    Manifest,
-    PortabilityError,
-    clean_up,
-    export_to_file,
-    import_guild,
-)
 from storage.ports import ObjectStore, StorageError
+
+if TYPE_CHECKING:
+    from standalone.portability import Manifest
 
 app = typer.Typer(
     help="Export a server's tickets and settings, or import them.", no_args_is_help=True
@@ -53,6 +52,7 @@ def _with_backends(
     settings: Config, tenant: str, action: Callable[[Database, ObjectStore, Cipher], Awaitable[T]]
 ) -> T:
     """Run ``action`` with the configured database, store and key, for an existing tenant."""
+    from standalone.portability import PortabilityError
     from standalone.services.aio import open_configured_store
 
     async def main() -> T:
@@ -104,6 +104,8 @@ def guild_export(
     config: ConfigOption = None,
 ) -> None:
     """Write one server's settings, categories, tags and tickets with transcripts to a ZIP."""
+    from standalone.portability import GuildExport, export_to_file
+
     settings = _config(config)
     guild = _guild_id(guild_id)
     if output.is_dir():
@@ -137,6 +139,8 @@ def guild_import(
     config: ConfigOption = None,
 ) -> None:
     """Load an export into a server without categories, tags or tickets (all or nothing)."""
+    from standalone.portability import clean_up, import_guild
+
     settings = _config(config)
     guild = _guild_id(guild_id)
     if not file.is_file():

@@ -46,7 +46,8 @@ def register(app: typer.Typer) -> None:
 
 def _serve(service: str, config: Path | None, instance: str | None) -> None:
     # cli imports this module to register it; by the time a command runs it is loaded.
-    from cli import _adopt_token, _config, _fail, _run
+    from cli import _config, _fail, _run
+    from standalone.cli_run import adopt_token
     from standalone.db.tenants import TenantRepository
     from standalone.services.aio import AioRunner, default_instance, open_backends
 
@@ -59,7 +60,7 @@ def _serve(service: str, config: Path | None, instance: str | None) -> None:
         try:
             tenants = TenantRepository(backends.db, backends.cipher)
             if token := settings.discord.token:
-                await _adopt_token(tenants, token)
+                await adopt_token(tenants, token)
             if not await tenants.list():
                 raise _fail(
                     "no bot token: set DISCORD_TOKEN (or discord.token in tickets.toml), "

@@ -14,9 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def command_line() -> list[str]:
-    """The installed console script, or the module when running from a checkout."""
+    """The installed console script, or what it runs when running from a checkout."""
     script = shutil.which("tickets")
-    return [script] if script else [sys.executable, "-m", "cli"]
+    return [script] if script else [sys.executable, "-m", "standalone"]
 
 
 def tickets(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60):
@@ -94,7 +94,7 @@ def test_demo_exits_0_and_leaves_a_transcript(tmp_path):
 async def test_a_changed_discord_token_replaces_the_stored_one():
     from cryptography.fernet import Fernet
 
-    from cli import _adopt_token
+    from standalone.cli_run import adopt_token
     from standalone.crypto import Cipher
     from standalone.db import open_database
     from standalone.db.tenants import TenantRepository
@@ -102,8 +102,8 @@ async def test_a_changed_discord_token_replaces_the_stored_one():
     db = await open_database("mem://")
     try:
         tenants = TenantRepository(db, Cipher(Fernet.generate_key()))
-        await _adopt_token(tenants, "MTIzNDU2.old.token")
-        await _adopt_token(tenants, "MTIzNDU2.new.token")
+        await adopt_token(tenants, "MTIzNDU2.old.token")
+        await adopt_token(tenants, "MTIzNDU2.new.token")
         (tenant,) = await tenants.list()
         assert (tenant.name, tenant.application_id) == ("default", "123456")
         assert tenants.token(tenant) == "MTIzNDU2.new.token"

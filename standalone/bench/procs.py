@@ -1,4 +1,4 @@
-"""Child processes of the benchmark: ``python -m cli …`` with a clean environment."""
+"""Child processes of the benchmark: ``python -m standalone …`` (the ``tickets`` command)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def load_average() -> str:
 
 
 class CliProcess:
-    """``python -m cli ARGS`` in ``cwd``; its output goes to a log file there."""
+    """``tickets ARGS`` (``python -m standalone``) in ``cwd``, logging to a file there."""
 
     def __init__(self, name: str, args: list[str], cwd: Path) -> None:
         self.name = name
@@ -77,7 +77,7 @@ class CliProcess:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "cli",
+                "standalone",
                 *self.args,
                 cwd=self.cwd,
                 env=child_env(),

@@ -9,21 +9,34 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from surrealdb import AsyncEmbeddedSurrealConnection, AsyncSurreal, RecordID
-
 from standalone.db import fast_cbor, file_lock
 from standalone.db.migrations import migrate
+from standalone.db.sdk import (
+    EMBEDDED_SCHEMES,
+    AsyncEmbeddedSurrealConnection,
+    RecordID,
+    client_for,
+)
 
 fast_cbor.install()
 
 # Set by a restore while it loads records (standalone/db/backup.py); one still
 # there after the restore's process is gone means the database is half-restored.
 RESTORE_MARKER = RecordID("restore_state", "current")
+
+# surrealkv keeps the values it reads in a cache whose default bound is half the
+# machine's memory less 1 GiB (11 GiB on a 24 GiB host), and works that out by
+# listing every process of the machine (sysinfo, on a thread pool of its own).
+# The bot's working set is small: 16 MiB, the engine's own floor, unless the
+# operator sets the variable. The engine reads it once, at its first open.
+VALUE_CACHE_ENV = "SURREAL_SURREALKV_MAX_VALUE_CACHE_SIZE"
+VALUE_CACHE_BYTES = 16 << 20
 
 
 class DatabaseError(Exception):
@@ -125,9 +138,6 @@ async def _refuse_half_restored(db: Database) -> None:
         )
 
 
-_EMBEDDED_SCHEMES = ("mem", "memory", "surrealkv", "surrealkv+versioned", "file")
-
-
 def _embedded_path(url: str) -> Path | None:
     parts = urlsplit(url)
     if parts.scheme not in ("surrealkv", "surrealkv+versioned"):
@@ -152,16 +162,18 @@ async def open_database(
     version it needs itself).
     """
     embedded = _embedded_path(url)
+    if embedded is not None:
+        os.environ.setdefault(VALUE_CACHE_ENV, str(VALUE_CACHE_BYTES))
     try:
         lock = file_lock.acquire(embedded) if embedded is not None else None
     except file_lock.LockError as exc:
         raise DatabaseError(str(exc)) from None
     try:
-        client = AsyncSurreal(url)
-        await client.connect()  # type: ignore[call-arg]  # the embedded client needs no url here
+        client = client_for(url)
+        await client.connect()  # the embedded client needs no url here
         # An embedded engine has no users (this process is root); the credentials are
         # a server's, which this process may be serving (database.serve).
-        if username and urlsplit(url).scheme not in _EMBEDDED_SCHEMES:
+        if username and urlsplit(url).scheme not in EMBEDDED_SCHEMES:
             await client.signin({"username": username, "password": password})
         await client.use(namespace, database)
     except BaseException:

@@ -16,7 +16,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import cbor2
-from surrealdb import RecordID
+
+# First: it registers the SDK's package without the __init__ that loads every client.
+from standalone.db.sdk import RecordID  # isort: skip
+
 from surrealdb.connections import async_embedded, async_ws
 from surrealdb.data.cbor import tag_decoder
 from surrealdb.data.types import constants

@@ -1,8 +1,15 @@
-"""``host:port`` as ``database.listen`` and ``tickets db serve --listen`` take it."""
+"""How the database server listens: ``host:port`` as ``database.listen`` and ``tickets db
+serve --listen`` take it, and the largest request it reads.
+
+Apart from the server itself, so the command line can show them without loading it.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+
+# Requests larger than this close the connection (1009), as a SurrealDB server does.
+DEFAULT_MAX_FRAME = 16 << 20
 
 
 def parse_listen(value: str) -> tuple[str, int]:

@@ -39,12 +39,11 @@ from websockets.http11 import Response as HttpResponse
 from websockets.typing import Subprotocol
 
 from standalone.db import rpc
+from standalone.db.listen import DEFAULT_MAX_FRAME
 from standalone.db.rpc import Refused
 
 log = logging.getLogger(__name__)
 
-# Requests larger than this close the connection (1009), as a SurrealDB server does.
-DEFAULT_MAX_FRAME = 16 << 20
 # Queries one connection may have running at once; its next frame waits for a slot.
 DEFAULT_MAX_IN_FLIGHT = 32
 # How long closing waits for the queries under way.

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-import regex
 
 from standalone.db.connection import Database, DatabaseError
 from standalone.db.records import record_key, to_struct
@@ -59,6 +58,10 @@ class Tag(msgspec.Struct, frozen=True, kw_only=True):
 
 def compile_pattern(pattern: str) -> Any:
     """The compiled pattern (case-insensitive, multiline); raises TagError if it is not one."""
+    # Loaded by the first pattern rather than by every bot at start-up (about
+    # 1.5 MiB): a guild without auto-replies never needs it.
+    import regex
+
     if len(pattern) > MAX_PATTERN:
         raise TagError(
             "regex", "pattern_long", f"at most {MAX_PATTERN} characters", limit=MAX_PATTERN

@@ -5,11 +5,24 @@ from __future__ import annotations
 from aiohttp import ClientHandlerType, ClientMiddlewareType, ClientRequest, ClientResponse
 
 from emulation.ports import Coordination
-from standalone.config import Config
-from standalone.interceptor.limiter import Limiter
-from standalone.interceptor.middleware import RateLimitMiddleware
-from standalone.interceptor.run import limiter_for, retry_for
-from standalone.interceptor.service import SECRET_HEADER, TENANT_HEADER
+from standalone.config import Config, InterceptorConfig
+from standalone.interceptor.headers import SECRET_HEADER, TENANT_HEADER
+from standalone.interceptor.limiter import Limiter, LimiterSettings
+from standalone.interceptor.middleware import RateLimitMiddleware, RetryPolicy
+
+
+def limiter_for(config: InterceptorConfig, coordination: Coordination) -> Limiter:
+    """The limiter as configured, on the shared coordination backend."""
+    settings = LimiterSettings(
+        global_limit=config.global_limit,
+        global_window_ms=config.global_window_ms,
+        margin_ms=config.margin_ms,
+    )
+    return Limiter(coordination.cache, coordination.counters, settings)
+
+
+def retry_for(config: InterceptorConfig) -> RetryPolicy:
+    return RetryPolicy(max_5xx_retries=config.max_5xx_retries, backoff_ms=config.backoff_ms)
 
 
 class CallerHeaders:

@@ -9,27 +9,12 @@ from collections.abc import Callable
 from aiohttp import web
 
 from emulation.ports import Coordination
-from standalone.config import Config, InterceptorConfig
-from standalone.interceptor.limiter import Limiter, LimiterSettings
-from standalone.interceptor.middleware import RetryPolicy
+from standalone.config import Config
+from standalone.interceptor.client import limiter_for, retry_for
 from standalone.interceptor.service import CachedTokens, Interceptor, TokenSource
 from standalone.observability.exposition import MetricsServer
 
 log = logging.getLogger(__name__)
-
-
-def limiter_for(config: InterceptorConfig, coordination: Coordination) -> Limiter:
-    """The limiter as configured, on the shared coordination backend."""
-    settings = LimiterSettings(
-        global_limit=config.global_limit,
-        global_window_ms=config.global_window_ms,
-        margin_ms=config.margin_ms,
-    )
-    return Limiter(coordination.cache, coordination.counters, settings)
-
-
-def retry_for(config: InterceptorConfig) -> RetryPolicy:
-    return RetryPolicy(max_5xx_retries=config.max_5xx_retries, backoff_ms=config.backoff_ms)
 
 
 def parse_listen(listen: str) -> tuple[str, int]:

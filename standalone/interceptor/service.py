@@ -28,6 +28,7 @@ from yarl import URL
 
 from emulation.ports import Coordination
 from standalone.http.interactions import Answer, Deferred, relay_answer
+from standalone.interceptor.headers import SECRET_HEADER, TENANT_HEADER
 from standalone.interceptor.limiter import Limiter
 from standalone.interceptor.middleware import RateLimitMiddleware, RetryPolicy
 from standalone.interceptor.routes import BadPath, api_path, route_of
@@ -36,8 +37,6 @@ from standalone.observability.rest import RestObserver
 
 log = logging.getLogger(__name__)
 
-SECRET_HEADER = "X-Tickets-Interceptor-Secret"  # noqa: S105 (a header name)
-TENANT_HEADER = "X-Tickets-Tenant"
 # What a caller may set on the call to Discord; Authorization is the interceptor's.
 _FORWARDED = ("Content-Type", "X-Audit-Log-Reason", "User-Agent", "Accept")
 _NOT_RETURNED = frozenset(

@@ -23,21 +23,19 @@ import msgspec
 from emulation.connect import connect_coordination, parse_coordination_url
 from emulation.memory import MemoryCoordination
 from emulation.ports import Coordination
-from emulation.unix import CoordinationServer
 from standalone import keys
 from standalone.config import Config
 from standalone.crypto import Cipher, load_cipher
 from standalone.db import Database, open_database
 from standalone.db.listen import is_loopback, parse_listen
-from standalone.db.server import Credentials, DatabaseServer
 from standalone.db.tenants import TenantRepository
 from standalone.db.tickets import TicketRepository
 from standalone.discord_bridge import point_at
 from standalone.interceptor.client import RestRouting
 from standalone.observability import otel
-from standalone.observability.exposition import MetricsServer, sample_streams
 from standalone.observability.redact import register_secret
 from standalone.observability.rest import RestObserver
+from standalone.observability.sampler import sample_streams
 from standalone.services import heap
 from standalone.services.bot_presence import BotPresence
 from standalone.services.errors import StartupError
@@ -51,8 +49,14 @@ from storage.connect import open_store
 from storage.file import FileStore
 from storage.ports import ObjectStore, StorageError
 
+# What only an option turns on (serving coordination or the database, /metrics,
+# the dashboard) is imported when it is on: an idle bot on the defaults does not
+# hold that code in memory.
 if TYPE_CHECKING:
+    from emulation.unix.server import CoordinationServer
+    from standalone.db.server import DatabaseServer
     from standalone.http.service import HttpService
+    from standalone.observability.exposition import MetricsServer
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +128,8 @@ async def serve_coordination(config: Config) -> CoordinationServer | None:
     settings = config.coordination
     if not settings.serve:
         return None
+    from emulation.unix.server import CoordinationServer
+
     target = parse_coordination_url(settings.url)
     assert target.socket_path is not None
     memory = MemoryCoordination(
@@ -153,6 +159,8 @@ async def serve_database(config: Config, db: Database) -> DatabaseServer | None:
     settings = config.database
     if not settings.serve:
         return None
+    from standalone.db.server import Credentials, DatabaseServer
+
     assert db.engine is not None  # the configuration allows serve with embedded URLs only
     host, port = parse_listen(settings.listen)
     server = DatabaseServer(
@@ -279,6 +287,7 @@ class AioRunner:
 
             self.http = HttpService(self.config, self.backends)
             await self.http.start()
+        heap.release_freed_memory()
 
     async def _observe(self) -> None:
         """Start what operators watch: /metrics, the stream sampler, tracing."""
@@ -288,6 +297,8 @@ class AioRunner:
             except otel.TracingUnavailable as exc:
                 raise StartupError(str(exc)) from None
         if self.config.metrics.listen:
+            from standalone.observability.exposition import MetricsServer
+
             server = MetricsServer(self.config.metrics.listen)
             try:
                 await server.start()
