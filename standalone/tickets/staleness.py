@@ -61,7 +61,7 @@ async def schedule_stale(ctx: TicketContext, ticket: Ticket) -> Timer | None:
         return None
     stale_after, _ = await timings(ctx, ticket)
     if stale_after is None:
-        await ctx.timers.cancel(ticket.guild_id, ticket.number, STALE)
+        await ctx.timers.drop(ticket.guild_id, ticket.number, STALE)
         return None
     since = ticket.last_message_at or ticket.created_at
     due = since + timedelta(milliseconds=stale_after)
