@@ -22,7 +22,7 @@ row alone, so only the row at fault fails its handler, which the stream retries.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -101,8 +101,10 @@ class Batcher:
             kinds.setdefault(row.statement, []).append(row)
         parts: list[str] = []
         variables: dict[str, Any] = {}
+        places: dict[Statement, list[int]] = {}
         for i, (statement, members) in enumerate(kinds.items()):
-            variables[f"rows{i}"] = [row.values for row in members]
+            sent, places[statement] = _places(statement, members)
+            variables[f"rows{i}"] = sent
             if statement.write:
                 parts.append(f"FOR $r IN $rows{i} {{ {statement.write}; }};")
             if statement.read:
@@ -125,8 +127,8 @@ class Batcher:
                 await self._each_alone(members, DatabaseError(failed[0]))
                 continue
             values = mine[-1][1] if statement.read else [None] * len(members)
-            for row, value in zip(members, values, strict=True):
-                _answer(row, value)
+            for row, place in zip(members, places[statement], strict=True):
+                _answer(row, values[place])
 
     async def _each_alone(self, rows: list[_Row], error: BaseException) -> None:
         if len(rows) == 1:
@@ -134,6 +136,31 @@ class Batcher:
             return
         for row in rows:
             await self._send([row])
+
+
+def _places(statement: Statement, rows: list[_Row]) -> tuple[list[dict[str, Any]], list[int]]:
+    """The values to send, and where each row's answer will be among them.
+
+    A read asked for the same values twice (the guild's settings, for the
+    messages of one guild) is sent once, and its callers share the answer (the
+    repositories convert it, never change it); a write always goes once per row.
+    """
+    if statement.write:
+        return [row.values for row in rows], list(range(len(rows)))
+    sent: list[dict[str, Any]] = []
+    places: list[int] = []
+    seen: dict[Hashable, int] = {}
+    for row in rows:
+        try:
+            identity: Hashable = tuple(sorted(row.values.items()))
+            hash(identity)
+        except TypeError:  # a list among the values: sent as it is
+            identity = object()
+        place = seen.setdefault(identity, len(sent))
+        if place == len(sent):
+            sent.append(row.values)
+        places.append(place)
+    return sent, places
 
 
 def _answer(row: _Row, value: Any) -> None:

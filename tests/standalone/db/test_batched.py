@@ -28,11 +28,13 @@ class Counting(Database):
     """The same engine, counting the queries that reach it."""
 
     queries = 0
+    rows_sent = 0
 
     async def run_each(
         self, sql: str, variables: Mapping[str, Any] | None = None
     ) -> list[tuple[bool, Any]]:
         self.queries += 1
+        self.rows_sent += sum(len(rows) for rows in (variables or {}).values())
         return await super().run_each(sql, variables)
 
 
@@ -51,6 +53,19 @@ async def test_rows_handed_in_together_share_one_query_and_each_gets_its_own_ans
     assert counted.queries == 1
     # Committed by the time the callers have their answers.
     assert await db.one("SELECT VALUE text FROM ONLY note:k7;") == "t7"
+
+
+async def test_the_same_read_asked_twice_in_one_query_is_sent_once(db):
+    counted = counting(db)
+    batcher = Batcher(counted)
+    await batcher.run(PUT, {"key": "g", "text": "settings"})
+    counted.queries = counted.rows_sent = 0
+    answers = await asyncio.gather(
+        *(batcher.run(GET, {"key": "g"}) for _ in range(10)),
+        *(batcher.run(PUT, {"key": "g", "text": "settings"}) for _ in range(2)),
+    )
+    assert answers == ["settings"] * 12
+    assert (counted.queries, counted.rows_sent) == (1, 3)  # writes are never merged
 
 
 async def test_rows_handed_in_while_a_query_runs_go_in_the_next_one(db):
