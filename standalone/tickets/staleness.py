@@ -15,6 +15,7 @@ runs second sees the other and a message is never lost to a race.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -129,9 +130,18 @@ class Staleness:
         if event.type not in HUMAN_MESSAGE_TYPES:
             return None
         staff = await self.is_staff(ticket, event)
-        ticket = await self.activity.message(
+        stale_off = ticket.stale_message_id is None and (await timings(self.ctx, ticket))[0] is None
+        recorded = self.activity.message(
             ticket, event.timestamp, staff=staff, author=event.author.id
         )
+        if stale_off:
+            # Staleness is off: dropping a leftover timer (what schedule_stale would
+            # do next) need not wait for the activity; both go in one batched query.
+            ticket, _ = await asyncio.gather(
+                recorded, self.ctx.timers.drop(ticket.guild_id, ticket.number, STALE)
+            )
+            return ticket
+        ticket = await recorded
         if ticket.stale_message_id is not None:
             ticket = await self.take_back_warning(ticket)
         await schedule_stale(self.ctx, ticket)
