@@ -26,6 +26,7 @@ _MESSAGE = Statement(
     "THEN $r.at ELSE first_response_at END RETURN NONE",
     read="SELECT * FROM ONLY type::thing('ticket', [$r.tenant, $r.guild, $r.number])",
 )
+_NOTE_MESSAGE = Statement(write=_MESSAGE.write)
 
 
 class ActivityRepository:
@@ -77,6 +78,14 @@ class ActivityRepository:
         if row is None:
             raise DatabaseError(f"ticket #{ticket.number} of guild {ticket.guild_id} is gone")
         return _ticket(row)
+
+    async def note_message(
+        self, ticket: Ticket, at: datetime, *, staff: bool, author: str | None = None
+    ) -> None:
+        """``message`` without reading the ticket back, for a caller that does not need it."""
+        await self._batched.run(
+            _NOTE_MESSAGE, self._vars(ticket, at=at, staff=staff, author=author)
+        )
 
     async def set_stale_message(self, ticket: Ticket, message_id: str) -> Ticket:
         """Remember the stale warning, so a message can take it back."""
