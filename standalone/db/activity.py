@@ -5,11 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from standalone.db.batched import Statement, batched
 from standalone.db.connection import Database, DatabaseError
 from standalone.db.records import Ticket
 from standalone.db.tickets import _ticket
 
 _TICKET = "type::thing('ticket', [$tenant, $guild, $number])"
+# Made for every message in a ticket: run with the other handlers' rows (db.batched).
+# last_author_staff first: it compares against the old last_message_at;
+# first_responder before first_response_at, which it checks.
+_MESSAGE = Statement(
+    write="UPDATE type::thing('ticket', [$r.tenant, $r.guild, $r.number]) "
+    "SET last_author_staff = IF last_message_at IS NONE OR last_message_at <= $r.at "
+    "THEN $r.staff ELSE last_author_staff END, "
+    "last_message_at = IF last_message_at IS NONE OR last_message_at < $r.at "
+    "THEN $r.at ELSE last_message_at END, "
+    "first_responder = IF $r.staff AND first_response_at IS NONE "
+    "THEN $r.author ELSE first_responder END, "
+    "first_response_at = IF $r.staff AND first_response_at IS NONE "
+    "THEN $r.at ELSE first_response_at END RETURN NONE",
+    read="SELECT * FROM ONLY type::thing('ticket', [$r.tenant, $r.guild, $r.number])",
+)
+_NOTE_MESSAGE = Statement(write=_MESSAGE.write)
 
 
 class ActivityRepository:
@@ -17,6 +34,7 @@ class ActivityRepository:
 
     def __init__(self, db: Database, tenant: str) -> None:
         self._db = db
+        self._batched = batched(db)
         self.tenant = tenant
 
     def _vars(self, ticket: Ticket, **values: Any) -> dict[str, Any]:
@@ -54,21 +72,19 @@ class ActivityRepository:
 
         The first staff message also names its ``author`` as the first responder.
         """
-        return await self._update(
-            ticket,
-            # last_author_staff first: it compares against the old last_message_at;
-            # first_responder before first_response_at, which it checks.
-            "SET last_author_staff = IF last_message_at IS NONE OR last_message_at <= $at "
-            "THEN $staff ELSE last_author_staff END, "
-            "last_message_at = IF last_message_at IS NONE OR last_message_at < $at "
-            "THEN $at ELSE last_message_at END, "
-            "first_responder = IF $staff AND first_response_at IS NONE "
-            "THEN $author ELSE first_responder END, "
-            "first_response_at = IF $staff AND first_response_at IS NONE "
-            "THEN $at ELSE first_response_at END",
-            at=at,
-            staff=staff,
-            author=author,
+        row = await self._batched.run(
+            _MESSAGE, self._vars(ticket, at=at, staff=staff, author=author)
+        )
+        if row is None:
+            raise DatabaseError(f"ticket #{ticket.number} of guild {ticket.guild_id} is gone")
+        return _ticket(row)
+
+    async def note_message(
+        self, ticket: Ticket, at: datetime, *, staff: bool, author: str | None = None
+    ) -> None:
+        """``message`` without reading the ticket back, for a caller that does not need it."""
+        await self._batched.run(
+            _NOTE_MESSAGE, self._vars(ticket, at=at, staff=staff, author=author)
         )
 
     async def set_stale_message(self, ticket: Ticket, message_id: str) -> Ticket:

@@ -75,6 +75,24 @@ class Database:
         A failed statement inside ``BEGIN … COMMIT`` cancels the whole
         transaction, and the first real error is raised.
         """
+        outcomes = await self.run_each(sql, variables)
+        errors = [str(result) for ok, result in outcomes if not ok]
+        if errors:
+            # SurrealDB reports "not executed due to a failed transaction" for every
+            # statement of a failed transaction; the cause is the other message.
+            real = [e for e in errors if "failed transaction" not in e] or errors
+            raise DatabaseError(real[0])
+        return [result for _, result in outcomes]
+
+    async def run_each(
+        self, sql: str, variables: Mapping[str, Any] | None = None
+    ) -> list[tuple[bool, Any]]:
+        """Run statements; (succeeded, result or error message) for each, in order.
+
+        Raises only when the query as a whole failed. Statements outside a
+        transaction stand alone, so one's failure leaves the others' results
+        good: what ``standalone.db.batched`` needs to fail only the rows at fault.
+        """
         call = asyncio.ensure_future(self._client.query_raw(sql, dict(variables or {})))
         try:
             raw = await asyncio.shield(call)
@@ -93,18 +111,7 @@ class Database:
             raise DatabaseError(str(exc)) from None
         if "error" in raw:
             raise DatabaseError(str(raw["error"].get("message", raw["error"])))
-        results: list[Any] = []
-        errors: list[str] = []
-        for item in raw.get("result", []):
-            if item.get("status") != "OK":
-                errors.append(str(item.get("result")))
-            results.append(item.get("result"))
-        if errors:
-            # SurrealDB reports "not executed due to a failed transaction" for every
-            # statement of a failed transaction; the cause is the other message.
-            real = [e for e in errors if "failed transaction" not in e] or errors
-            raise DatabaseError(real[0])
-        return results
+        return [(item.get("status") == "OK", item.get("result")) for item in raw.get("result", [])]
 
     async def one(self, sql: str, variables: Mapping[str, Any] | None = None) -> Any:
         """Run and return the last statement's result."""

@@ -7,12 +7,20 @@ from typing import Any
 
 import msgspec
 
+from standalone.db.batched import Statement, batched
 from standalone.db.connection import Database
 from standalone.db.records import Category, GuildSettings, Question, record_key, to_struct
 from standalone.db.shared_reads import read_once
 
 MAX_QUESTIONS = 5  # Discord's modal holds five fields
 MAX_CATEGORIES = 25  # a select menu lists at most 25 options
+
+# Read for every message in a ticket: run with the other handlers' rows (db.batched).
+_GUILD = Statement(read="SELECT * FROM ONLY type::thing('guild', [$r.tenant, $r.guild])")
+_CATEGORY = Statement(
+    read="SELECT * FROM type::thing('category', $r.key) WHERE tenant = $r.tenant "
+    "AND guild_id = $r.guild"
+)
 
 # Fields that only the code sets; settings commands and the API may not.
 _CATEGORY_INTERNAL = {"key", "guild_id", "interaction_id"}
@@ -51,6 +59,7 @@ class SettingsRepository:
 
     def __init__(self, db: Database, tenant: str) -> None:
         self._db = db
+        self._batched = batched(db)
         self.tenant = tenant
 
     def _vars(self, **values: Any) -> dict[str, Any]:
@@ -62,10 +71,7 @@ class SettingsRepository:
         """The guild's settings; defaults for a guild never configured (see shared_reads)."""
 
         async def load() -> GuildSettings:
-            row = await self._db.one(
-                "SELECT * FROM ONLY type::thing('guild', [$tenant, $guild]);",
-                self._vars(guild=guild_id),
-            )
+            row = await self._batched.run(_GUILD, self._vars(guild=guild_id))
             return _guild_settings(row or {}, guild_id)
 
         return await read_once(("guild", self.tenant, guild_id), load)
@@ -108,11 +114,7 @@ class SettingsRepository:
         """
 
         async def load() -> Category | None:
-            rows = await self._db.one(
-                "SELECT * FROM type::thing('category', $key) WHERE tenant = $tenant "
-                "AND guild_id = $guild;",
-                self._vars(key=key, guild=guild_id),
-            )
+            rows = await self._batched.run(_CATEGORY, self._vars(key=key, guild=guild_id))
             return to_struct(rows[0], Category, key=key) if rows else None
 
         return await read_once(("category", self.tenant, guild_id, key), load)

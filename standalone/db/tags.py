@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from standalone.db.batched import Statement, batched
 from standalone.db.connection import Database, DatabaseError
 from standalone.db.records import record_key, to_struct
 
@@ -181,18 +182,22 @@ def _check(name: str, content: str, pattern: str | None) -> None:
         check_pattern(pattern)
 
 
+_LIST = Statement(
+    read="SELECT * FROM tag WHERE tenant = $r.tenant AND guild_id = $r.guild ORDER BY name"
+)
+
+
 class TagRepository:
     """A tenant's tags; names are unique per guild (case-insensitively)."""
 
     def __init__(self, db: Database, tenant: str) -> None:
         self._db = db
+        self._batched = batched(db)
         self.tenant = tenant
 
     async def list(self, guild_id: str) -> list[Tag]:
-        rows = await self._db.one(
-            "SELECT * FROM tag WHERE tenant = $tenant AND guild_id = $guild ORDER BY name;",
-            {"tenant": self.tenant, "guild": guild_id},
-        )
+        # Read for every message (auto-replies): run with other handlers' rows.
+        rows = await self._batched.run(_LIST, {"tenant": self.tenant, "guild": guild_id})
         return [to_struct(r, Tag, key=record_key(r["id"])) for r in rows or []]
 
     async def get(self, guild_id: str, key: str) -> Tag | None:

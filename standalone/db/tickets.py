@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 
+from standalone.db.batched import Statement, batched
 from standalone.db.connection import Database, DatabaseError
 from standalone.db.records import (
     Answer,
@@ -24,6 +25,17 @@ from standalone.observability.context import note_ticket
 _CONFLICT_RETRIES = 5
 _STATS_TICKETS = 1000  # closed tickets the opening message's averages look at
 _CATEGORY_FULL = "TICKET_CATEGORY_FULL"  # THROWn inside the transaction, matched after
+
+# Made for every message in a ticket: run with the other handlers' rows (db.batched).
+_BY_CHANNEL = Statement(
+    read="SELECT * FROM ticket WHERE tenant = $r.tenant AND channel_id = $r.channel"
+)
+_ARCHIVE = Statement(
+    write="UPSERT type::thing('archived_message', [$r.tenant, $r.mid]) MERGE {tenant: $r.tenant, "
+    "ticket: type::thing('ticket', [$r.tenant, $r.guild, $r.number]), message_id: $r.mid, "
+    "author_id: $r.author, author_name: $r.name, author_bot: $r.bot, content: $r.content, "
+    "created_at: $r.at, external: $r.external} RETURN NONE"
+)
 
 
 class CategoryFull(Exception):
@@ -54,6 +66,7 @@ class TicketRepository:
 
     def __init__(self, db: Database, tenant: str) -> None:
         self._db = db
+        self._batched = batched(db)
         self.tenant = tenant
 
     @property
@@ -138,10 +151,7 @@ class TicketRepository:
         """The ticket whose channel this is (shared by one event's handlers: shared_reads)."""
 
         async def load() -> Ticket | None:
-            rows = await self._db.one(
-                "SELECT * FROM ticket WHERE tenant = $tenant AND channel_id = $channel;",
-                self._vars(channel=channel_id),
-            )
+            rows = await self._batched.run(_BY_CHANNEL, self._vars(channel=channel_id))
             return _one(rows[0]) if rows else None
 
         return await read_once(("ticket-by-channel", self.tenant, channel_id), load)
@@ -468,11 +478,8 @@ class TicketRepository:
         ``author_name`` and ``content`` come encrypted. ``external`` marks a message
         from elsewhere that the ticket refers to.
         """
-        await self._db.one(
-            "UPSERT type::thing('archived_message', [$tenant, $mid]) MERGE {tenant: $tenant, "
-            "ticket: type::thing('ticket', [$tenant, $guild, $number]), message_id: $mid, "
-            "author_id: $author, author_name: $name, author_bot: $bot, content: $content, "
-            "created_at: $at, external: $external};",
+        await self._batched.run(
+            _ARCHIVE,
             self._vars(
                 guild=ticket.guild_id,
                 number=ticket.number,

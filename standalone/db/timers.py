@@ -5,8 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from standalone.db.batched import Statement, batched
 from standalone.db.connection import Database
 from standalone.db.records import Timer, to_struct
+
+# Made for every message in a ticket (its stale timer): run with other handlers' rows.
+_SCHEDULE = Statement(
+    write="UPSERT type::thing('timer', [$r.tenant, $r.guild, $r.number, $r.kind]) MERGE "
+    "{tenant: $r.tenant, guild_id: $r.guild, number: $r.number, kind: $r.kind, due_at: $r.due, "
+    "attempt_until: NONE} RETURN NONE",
+    read="SELECT * FROM ONLY type::thing('timer', [$r.tenant, $r.guild, $r.number, $r.kind])",
+)
+_DROP = Statement(write="DELETE type::thing('timer', [$r.tenant, $r.guild, $r.number, $r.kind])")
 
 
 class TimerRepository:
@@ -14,6 +24,7 @@ class TimerRepository:
 
     def __init__(self, db: Database, tenant: str) -> None:
         self._db = db
+        self._batched = batched(db)
         self.tenant = tenant
 
     def _vars(self, **values: Any) -> dict[str, Any]:
@@ -21,13 +32,14 @@ class TimerRepository:
 
     async def schedule(self, guild_id: str, number: int, kind: str, due_at: datetime) -> Timer:
         """Set (or move) the ticket's timer of this kind."""
-        row = await self._db.one(
-            "UPSERT ONLY type::thing('timer', [$tenant, $guild, $number, $kind]) MERGE "
-            "{tenant: $tenant, guild_id: $guild, number: $number, kind: $kind, due_at: $due, "
-            "attempt_until: NONE};",
-            self._vars(guild=guild_id, number=number, kind=kind, due=due_at),
+        row = await self._batched.run(
+            _SCHEDULE, self._vars(guild=guild_id, number=number, kind=kind, due=due_at)
         )
         return to_struct(row, Timer)
+
+    async def drop(self, guild_id: str, number: int, kind: str) -> None:
+        """Drop the ticket's timer of this kind, if there is one (``cancel`` without a count)."""
+        await self._batched.run(_DROP, self._vars(guild=guild_id, number=number, kind=kind))
 
     async def cancel(self, guild_id: str, number: int, *kinds: str) -> int:
         """Drop the ticket's timers of these kinds (all kinds when none is given)."""

@@ -15,6 +15,7 @@ runs second sees the other and a message is never lost to a race.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -40,6 +41,7 @@ STALE_MARK = "stale"  # second custom id argument: tells the warning from the op
 HUMAN_MESSAGE_TYPES = frozenset({0, 19})
 ADMIN_PERMISSIONS = disnake.Permissions(administrator=True, manage_guild=True).value
 ADMIN_ROLES_TTL_MS = 60_000
+STALE_DROPPED_KEPT = 100_000  # tickets remembered; forgetting costs a DELETE each
 
 
 async def timings(ctx: TicketContext, ticket: Ticket) -> tuple[int | None, int | None]:
@@ -61,7 +63,7 @@ async def schedule_stale(ctx: TicketContext, ticket: Ticket) -> Timer | None:
         return None
     stale_after, _ = await timings(ctx, ticket)
     if stale_after is None:
-        await ctx.timers.cancel(ticket.guild_id, ticket.number, STALE)
+        await ctx.timers.drop(ticket.guild_id, ticket.number, STALE)
         return None
     since = ticket.last_message_at or ticket.created_at
     due = since + timedelta(milliseconds=stale_after)
@@ -83,6 +85,9 @@ class Staleness:
     def __init__(self, ctx: TicketContext) -> None:
         self.ctx = ctx
         self.activity = ActivityRepository(ctx.tickets.database, ctx.tenant)
+        # Tickets (guild, number) whose stale timer this process dropped while
+        # staleness was off: one DELETE per ticket, not one per message.
+        self._stale_dropped: set[tuple[str, int]] = set()
 
     def register(self, events: EventRouter, timers: TimerRouter) -> None:
         """Listen for messages and take the ``stale`` timers."""
@@ -117,25 +122,45 @@ class Staleness:
         if event.guild_id is not None:
             await self.message(event)
 
-    async def message(self, event: MessageEvent) -> Ticket | None:
-        """Record a message in a ticket; returns the ticket when it counted as activity."""
+    async def message(self, event: MessageEvent) -> bool:
+        """Record a message in a ticket; whether it counted as activity."""
         ticket = await self.ctx.tickets.by_channel(event.channel_id)
         if ticket is None or ticket.state not in {"opening", "open"}:
-            return None
+            return False
         if event.author.bot or event.webhook_id is not None:
             if event.author.id == str(self.ctx.bot_id):
                 await self._start_if_quiet(ticket)
-            return None
+            return False
         if event.type not in HUMAN_MESSAGE_TYPES:
-            return None
+            return False
         staff = await self.is_staff(ticket, event)
+        mark = (ticket.guild_id, ticket.number)
+        if ticket.stale_message_id is None and (await timings(self.ctx, ticket))[0] is None:
+            # Staleness is off: nothing needs the ticket read back, and a stale timer
+            # left from when it was on is dropped once, alongside the activity (one
+            # batched query). Were another one set since, it would find staleness
+            # off when due and do nothing.
+            noted = self.activity.note_message(
+                ticket, event.timestamp, staff=staff, author=event.author.id
+            )
+            if mark in self._stale_dropped:
+                await noted
+            else:
+                await asyncio.gather(
+                    noted, self.ctx.timers.drop(ticket.guild_id, ticket.number, STALE)
+                )
+                if len(self._stale_dropped) >= STALE_DROPPED_KEPT:
+                    self._stale_dropped.clear()
+                self._stale_dropped.add(mark)
+            return True
+        self._stale_dropped.discard(mark)
         ticket = await self.activity.message(
             ticket, event.timestamp, staff=staff, author=event.author.id
         )
         if ticket.stale_message_id is not None:
             ticket = await self.take_back_warning(ticket)
         await schedule_stale(self.ctx, ticket)
-        return ticket
+        return True
 
     async def _start_if_quiet(self, ticket: Ticket) -> None:
         """The bot posted in a ticket nobody wrote in yet (its opening message): start the timer."""
