@@ -19,6 +19,7 @@ from standalone.db.records import (
     record_key,
     to_struct,
 )
+from standalone.db.sdk import RecordID
 from standalone.db.shared_reads import read_once
 from standalone.observability.context import note_ticket
 
@@ -35,6 +36,25 @@ _ARCHIVE = Statement(
     "ticket: type::thing('ticket', [$r.tenant, $r.guild, $r.number]), message_id: $r.mid, "
     "author_id: $r.author, author_name: $r.name, author_bot: $r.bot, content: $r.content, "
     "created_at: $r.at, external: $r.external} RETURN NONE"
+)
+
+
+# A category's open tickets (those opening for under 15 minutes too); ``$category``
+# is its record id. Two counts, each an equality on every field of the
+# ``ticket_category`` index (``ticket_creator`` for a member's own): with an ``OR``
+# of the states the engine read every ticket of the guild.
+_OPEN_IN_CATEGORY = (
+    "(count(SELECT id FROM ticket WHERE tenant = $tenant AND guild_id = $guild "
+    "AND category = $category AND state = 'open') + "
+    "count(SELECT id FROM ticket WHERE tenant = $tenant AND guild_id = $guild "
+    "AND category = $category AND state = 'opening' AND created_at > time::now() - 15m))"
+)
+_MEMBERS_OPEN_IN_CATEGORY = (
+    "(count(SELECT id FROM ticket WHERE tenant = $tenant AND guild_id = $guild "
+    "AND creator_id = $creator AND state = 'open' AND category = $category) + "
+    "count(SELECT id FROM ticket WHERE tenant = $tenant AND guild_id = $guild "
+    "AND creator_id = $creator AND state = 'opening' AND category = $category "
+    "AND created_at > time::now() - 15m))"
 )
 
 
@@ -171,20 +191,18 @@ class TicketRepository:
         redelivered; an older one was abandoned and must not lock the member out.
         """
         count = await self._db.one(
-            "RETURN count(SELECT id FROM ticket WHERE tenant = $tenant AND guild_id = $guild "
-            "AND creator_id = $creator AND category = type::thing('category', $cat) "
-            "AND (state = 'open' OR (state = 'opening' AND created_at > time::now() - 15m)));",
-            self._vars(guild=guild_id, creator=creator_id, cat=category_key),
+            "RETURN " + _MEMBERS_OPEN_IN_CATEGORY + ";",
+            self._vars(
+                guild=guild_id, creator=creator_id, category=RecordID("category", category_key)
+            ),
         )
         return int(count or 0)
 
     async def count_open_in_category(self, guild_id: str, category_key: str) -> int:
         """Open (or still opening) tickets of a category, for its total limit."""
         count = await self._db.one(
-            "RETURN count(SELECT id FROM ticket WHERE tenant = $tenant AND guild_id = $guild "
-            "AND category = type::thing('category', $cat) "
-            "AND (state = 'open' OR (state = 'opening' AND created_at > time::now() - 15m)));",
-            self._vars(guild=guild_id, cat=category_key),
+            "RETURN " + _OPEN_IN_CATEGORY + ";",
+            self._vars(guild=guild_id, category=RecordID("category", category_key)),
         )
         return int(count or 0)
 
@@ -292,15 +310,10 @@ class TicketRepository:
         surrealkv), so the opening feature serialises opens per category with a lock
         in the coordination port; this count is the second line.
         """
-        full_check = (
-            # The same count as count_open_in_category.
-            "IF count(SELECT id FROM ticket WHERE tenant = $tenant AND guild_id = $guild "
-            "AND category = type::thing('category', $cat) "
-            "AND (state = 'open' OR (state = 'opening' AND created_at > time::now() - 15m))) "
-            ">= $limit { THROW $full; };"
-            if total_limit is not None
-            else ""
-        )
+        # The same count as count_open_in_category.
+        full_check = "IF " + _OPEN_IN_CATEGORY + " >= $limit { THROW $full; };"
+        if total_limit is None:
+            full_check = ""
         try:
             row = await self._run_retrying(
                 "BEGIN TRANSACTION;"
@@ -316,6 +329,7 @@ class TicketRepository:
                 self._vars(
                     guild=guild_id,
                     cat=category_key,
+                    category=RecordID("category", category_key),
                     creator=creator_id,
                     iid=interaction_id,
                     topic=topic,

@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from standalone.db import DatabaseError
+from standalone.db.sdk import RecordID
 from standalone.db.settings import SettingsRepository
 from standalone.db.tickets import CategoryFull, TicketRepository
 
@@ -105,3 +106,25 @@ async def test_schema_refuses_bad_values(db):
             "user_id: '2', rating: 9};"
         )
     assert await db.one("SELECT * FROM feedback;") == []
+
+
+async def test_a_categorys_open_count_reads_only_that_category(db):
+    """Counted at every panel click: by index, not by reading every ticket of the guild."""
+    settings = SettingsRepository(db, "alpha")
+    mine = await settings.create_category("1", "Mine")
+    other = await settings.create_category("1", "Other")
+    tickets = TicketRepository(db, "alpha")
+    for n in range(6):
+        made = await tickets.create("1", (mine, other)[n % 2].key, str(n), str(100 + n), None)
+        if n < 4:
+            await tickets.mark_open("1", made.number, str(200 + n), None)
+    # Open ones and fresh opening ones count, per category and per member.
+    assert await tickets.count_open_in_category("1", mine.key) == 3
+    assert await tickets.count_active("1", "0", mine.key) == 1
+    assert await tickets.count_active("1", "1", mine.key) == 0
+    plan = await db.one(
+        "SELECT id FROM ticket WHERE tenant = $tenant AND guild_id = '1' "
+        "AND category = $category AND state = 'open' EXPLAIN;",
+        {"tenant": "alpha", "category": RecordID("category", mine.key)},
+    )
+    assert plan[0]["detail"]["plan"]["index"] == "ticket_category", plan
