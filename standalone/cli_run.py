@@ -14,6 +14,7 @@ import base64
 import binascii
 import sys
 from pathlib import Path
+from typing import Any
 
 from standalone.config import Config, ConfigError, load_config
 from standalone.crypto import CryptoError
@@ -65,7 +66,12 @@ async def adopt_token(tenants: TenantRepository, token: str) -> None:
         await tenants.set_token(DEFAULT_TENANT, token)
 
 
-async def _serve(settings: Config) -> None:
+async def serve(settings: Config, **runner: Any) -> None:
+    """Open the backends, adopt the configured token, run until a signal.
+
+    ``runner`` goes to ``AioRunner`` (``services`` and ``instance`` for ``tickets
+    serve``); raises ``RunFailed`` when there is no bot or none could start.
+    """
     # Imported here: a configuration error never needs the bot loaded.
     from standalone.services.aio import AioRunner, open_backends
 
@@ -76,10 +82,10 @@ async def _serve(settings: Config) -> None:
             await adopt_token(tenants, token)
         if not await tenants.list():
             raise RunFailed(MISSING_BOT)
-        runner = AioRunner(settings, backends)
-        await runner.run_until_signal()
-        if runner.failures:
-            raise RunFailed("; ".join(runner.failures), code=EXIT_FAILED)
+        bot = AioRunner(settings, backends, **runner)
+        await bot.run_until_signal()
+        if bot.failures:
+            raise RunFailed("; ".join(bot.failures), code=EXIT_FAILED)
     finally:
         await backends.close()
 
@@ -95,7 +101,7 @@ def run_bot(config_path: Path | None) -> None:
         raise RunFailed(f"invalid configuration: {exc}") from None
     configure_logging(settings)
     try:
-        asyncio.run(_serve(settings))
+        asyncio.run(serve(settings))
     except (TenantError, CryptoError, DatabaseError, StorageError) as exc:
         raise RunFailed(str(exc)) from None
     except (StartupError, ConnectionError) as exc:

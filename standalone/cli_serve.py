@@ -47,32 +47,19 @@ def register(app: typer.Typer) -> None:
 def _serve(service: str, config: Path | None, instance: str | None) -> None:
     # cli imports this module to register it; by the time a command runs it is loaded.
     from cli import _config, _fail, _run
-    from standalone.cli_run import adopt_token
-    from standalone.db.tenants import TenantRepository
-    from standalone.services.aio import AioRunner, default_instance, open_backends
+    from standalone.cli_run import RunFailed, serve
+    from standalone.services.aio import default_instance
 
     settings = _config(config)
     configure_logging(settings)
     name = instance or default_instance()
 
     async def main() -> None:
-        backends = await open_backends(settings)
+        logging.getLogger(__name__).info("%s %s starting", service, name)
         try:
-            tenants = TenantRepository(backends.db, backends.cipher)
-            if token := settings.discord.token:
-                await adopt_token(tenants, token)
-            if not await tenants.list():
-                raise _fail(
-                    "no bot token: set DISCORD_TOKEN (or discord.token in tickets.toml), "
-                    "or add a bot with 'tickets tenants add'"
-                )
-            runner = AioRunner(settings, backends, services=(service,), instance=name)
-            logging.getLogger(__name__).info("%s %s starting", service, name)
-            await runner.run_until_signal()
-            if runner.failures:
-                raise _fail("; ".join(runner.failures), code=1)
-        finally:
-            await backends.close()
+            await serve(settings, services=(service,), instance=name)
+        except RunFailed as failure:
+            raise _fail(str(failure), code=failure.code) from None
 
     _run(main)
 

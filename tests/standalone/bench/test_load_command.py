@@ -110,9 +110,9 @@ def test_multi_process_table_on_the_unix_socket(tmp_path: Path) -> None:
     check_table(done, table)
 
 
-def test_bad_options_are_refused_with_a_message(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "cli", "bench", "load", "--mode", "threads"],
+def refused(*args: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(  # our own CLI, fixed arguments
+        [sys.executable, "-m", "cli", "bench", "load", *args],
         cwd=ROOT,
         env=child_env(),
         capture_output=True,
@@ -120,16 +120,10 @@ def test_bad_options_are_refused_with_a_message(tmp_path: Path) -> None:
         timeout=60,
         check=False,
     )
-    assert done.returncode == 2
-    assert "--mode must be aio or multi" in done.stderr
-    done = subprocess.run(
-        [sys.executable, "-m", "cli", "bench", "load", "--bots", "0"],
-        cwd=ROOT,
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2
-    assert "--bots must be at least 1" in done.stderr
+    assert done.returncode == 2, done.stderr
+    return done
+
+
+def test_bad_options_are_refused_with_a_message() -> None:
+    assert "--mode must be aio or multi" in refused("--mode", "threads").stderr
+    assert "--bots must be at least 1" in refused("--bots", "0").stderr
