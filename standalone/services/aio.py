@@ -496,7 +496,7 @@ class AioRunner:
         drain = asyncio.create_task(self._drain_requested()) if "gateway" in self.services else None
         try:
             await self.start()
-            heap.settle()
+            heap.settle(collected=True)  # start() ends with release_freed_memory()
             # Runs until a signal, or until every service has ended by itself.
             waiters = [
                 asyncio.create_task(stop.wait()),

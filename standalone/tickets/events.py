@@ -64,6 +64,12 @@ def message_text(content: str, embeds: list[Embed], attachments: list[Attachment
     return "\n".join(part for part in parts if part)
 
 
+class MessageReference(msgspec.Struct, frozen=True):
+    """What a message refers to (for a pin notice, the pinned message)."""
+
+    message_id: str | None = None
+
+
 class MessageEvent(msgspec.Struct, frozen=True):
     """The part of a MESSAGE_CREATE payload the archive keeps."""
 
@@ -78,6 +84,7 @@ class MessageEvent(msgspec.Struct, frozen=True):
     type: int = 0
     member: MessageMember | None = None
     webhook_id: str | None = None
+    message_reference: MessageReference | None = None
 
     def text(self) -> str:
         """Content, embeds and attachments, as the transcript shows them."""

@@ -12,35 +12,12 @@ import contextlib
 import logging
 
 import disnake
-import msgspec
 
 from standalone.tickets.context import TicketContext
-from standalone.tickets.events import CHANNEL_PINNED_MESSAGE
+from standalone.tickets.events import CHANNEL_PINNED_MESSAGE, MessageEvent, decode
 from standalone.tickets.router import EventRouter
 
 log = logging.getLogger(__name__)
-
-
-class _Author(msgspec.Struct, frozen=True):
-    id: str
-
-
-class _Reference(msgspec.Struct, frozen=True):
-    message_id: str | None = None
-
-
-class _Notice(msgspec.Struct, frozen=True):
-    """The part of a MESSAGE_CREATE that tells a pin notice apart."""
-
-    id: str
-    channel_id: str
-    author: _Author
-    type: int = 0
-    guild_id: str | None = None
-    message_reference: _Reference | None = None
-
-
-_decoder = msgspec.json.Decoder(_Notice)
 
 
 class PinNotices:
@@ -54,10 +31,7 @@ class PinNotices:
         events.on("MESSAGE_CREATE", self._message_created)
 
     async def _message_created(self, data: bytes) -> None:
-        try:
-            notice = _decoder.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            return  # the archive's handler reports a malformed message
+        notice = decode("MESSAGE_CREATE", data, MessageEvent)
         if (
             notice.type != CHANNEL_PINNED_MESSAGE
             or notice.guild_id is None

@@ -31,3 +31,20 @@ def test_settle_collects_cycles_before_freezing():
         assert gc.get_freeze_count() > before
     finally:
         gc.unfreeze()
+
+
+def test_settle_after_a_collection_only_freezes():
+    class Node:
+        def __init__(self) -> None:
+            self.me = self
+
+    gc.collect()
+    cycle = weakref.ref(Node())
+    try:
+        heap.settle(collected=True)  # trusted: the runner has just collected
+        assert cycle() is not None  # not walked again, frozen as it was
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.collect()
+    assert cycle() is None
